@@ -1,0 +1,76 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Layers (see docs/architecture.md): dependencies point inward.
+//   AccordCore       identities, manifest values, diagnostics; pure
+//   AccordManifests  YAML -> typed, validated desired state        (core, Yams' libyaml)
+//   AccordGit        libgit2 behind a small protocol              (core, CLibGit2)
+//   AccordStore      PostgreSQL connection and database rig       (core, PostgresNIO)
+//   accordctl, accord-controller: parse arguments, wire once, run
+let package = Package(
+    name: "Accord",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "accordctl", targets: ["accordctl"]),
+        .executable(name: "accord-controller", targets: ["accord-controller"]),
+        .library(name: "AccordCore", targets: ["AccordCore"]),
+        .library(name: "AccordManifests", targets: ["AccordManifests"]),
+        .library(name: "AccordGit", targets: ["AccordGit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
+    targets: [
+        .target(name: "AccordCore"),
+        .target(
+            name: "AccordManifests",
+            dependencies: ["AccordCore", .product(name: "Yams", package: "Yams")]
+        ),
+        .systemLibrary(
+            name: "CLibGit2",
+            pkgConfig: "libgit2",
+            providers: [.apt(["libgit2-dev"])]
+        ),
+        .target(name: "AccordGit", dependencies: ["AccordCore", "CLibGit2"]),
+        .target(
+            name: "AccordStore",
+            dependencies: [
+                "AccordCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "AccordCLI",
+            dependencies: [
+                "AccordCore", "AccordManifests", "AccordGit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "accordctl", dependencies: ["AccordCLI"]),
+        .executableTarget(
+            name: "accord-controller",
+            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "AccordManifestsTests", dependencies: ["AccordCore", "AccordManifests"]),
+        .testTarget(name: "AccordGitTests", dependencies: ["AccordCore", "AccordGit"]),
+        .testTarget(
+            name: "AccordCTLTests",
+            dependencies: [
+                "AccordCLI", "AccordGit",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .testTarget(name: "AccordStoreTests", dependencies: ["AccordStore"]),
+        .testTarget(
+            name: "SchemaTests",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            path: "Tests/SchemaTests"
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,72 @@
+import AccordCore
+import AccordGit
+import AccordManifests
+import ArgumentParser
+import Foundation
+
+/// Where manifests come from: a repository (local path or URL), a revision
+/// and a directory inside it, or the files on disk with `--worktree`.
+struct SourceOptions: ParsableArguments {
+    @Option(help: "Repository: a local path, or an https://, ssh:// or file:// URL (mirrored under $ACCORD_CACHE_DIR).")
+    var repo: String = "."
+
+    @Option(help: "Revision to read: a branch, tag, commit, or an expression such as HEAD~1.")
+    var ref: String = "HEAD"
+
+    @Option(help: "Directory inside the repository that holds the manifests (default: the repository root).")
+    var path: String = ""
+
+    @Flag(help: "Read the files on disk under --repo instead of a commit (uncommitted edits included).")
+    var worktree = false
+
+    func validate() throws {
+        guard ManifestPaths.normalize(path) != nil else {
+            throw ValidationError("--path must be a directory inside the repository, not \(Text.quoted(path))")
+        }
+        if worktree && RemoteURL.isRemote(repo) {
+            throw ValidationError("--worktree reads a local directory; \(RemoteURL.redacted(repo)) is a remote URL")
+        }
+        if worktree && ref != "HEAD" {
+            throw ValidationError("--worktree reads files on disk; it cannot be combined with --ref")
+        }
+    }
+
+    /// The manifest files, and the commit they were read from (nil for --worktree).
+    func load() async throws -> (files: [SourceFile], revision: String?) {
+        let directory = ManifestPaths.normalize(path) ?? ""
+        if worktree {
+            return (try WorktreeSource.files(root: repo, under: directory), nil)
+        }
+        let repository: GitRepository
+        if RemoteURL.isRemote(repo) {
+            repository = try await GitMirror.sync(url: repo, cacheDirectory: GitMirror.defaultCacheDirectory(),
+                                                  credentials: try GitCredentials.fromEnvironment())
+        } else {
+            guard FileManager.default.fileExists(atPath: repo) else {
+                throw CLIError("repository \(Text.quoted(repo)) does not exist")
+            }
+            do {
+                repository = try await GitRepository.open(at: repo)
+            } catch let error as GitError where error.reason == .notFound {
+                throw CLIError("\(Text.quoted(repo)) is not a git repository (use --worktree to read the files on disk)")
+            }
+        }
+        let commit = try await repository.resolve(ref)
+        return (try await repository.files(at: commit, under: directory), commit)
+    }
+}
+
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json, markdown
+}
+
+struct OutputOptions: ParsableArguments {
+    @Option(name: [.customShort("o"), .customLong("output")], help: "Output format: text, json or markdown.")
+    var format: OutputFormat = .text
+}
+
+/// An error the user can act on; printed as `accordctl: error: …`, exit 2.
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,67 @@
+/// The kinds of object a manifests repository may hold.
+public enum Kind: String, CaseIterable, Sendable, Codable, Comparable {
+    case tenant = "Tenant"
+    case worker = "Worker"
+    case workflow = "Workflow"
+    case retentionPolicy = "RetentionPolicy"
+    case model = "Model"
+    case erasure = "Erasure"
+
+    /// Tenant-scoped kinds carry `metadata.tenant`; the others must not.
+    public var isTenantScoped: Bool {
+        switch self {
+        case .worker, .workflow, .erasure: true
+        case .tenant, .retentionPolicy, .model: false
+        }
+    }
+
+    /// Position in apply order: everything a kind refers to comes before it.
+    /// RetentionPolicy and Model, then Tenant, then Worker, then Workflow and Erasure.
+    public var applyRank: Int {
+        switch self {
+        case .retentionPolicy, .model: 0
+        case .tenant: 1
+        case .worker: 2
+        case .workflow, .erasure: 3
+        }
+    }
+
+    public static func < (lhs: Kind, rhs: Kind) -> Bool {
+        (lhs.applyRank, lhs.rawValue) < (rhs.applyRank, rhs.rawValue)
+    }
+}
+
+/// Identity of a managed object: `(kind, tenant, name)`.
+public struct ObjectID: Hashable, Sendable, Comparable, CustomStringConvertible, Codable {
+    public let kind: Kind
+    public let tenant: String?
+    public let name: String
+
+    public init(kind: Kind, tenant: String? = nil, name: String) {
+        self.kind = kind
+        self.tenant = tenant
+        self.name = name
+    }
+
+    /// `Kind/name` or `Kind/tenant/name`.
+    public var description: String {
+        if let tenant { return "\(kind.rawValue)/\(tenant)/\(name)" }
+        return "\(kind.rawValue)/\(name)"
+    }
+
+    public static func < (lhs: ObjectID, rhs: ObjectID) -> Bool {
+        (lhs.kind, lhs.tenant ?? "", lhs.name) < (rhs.kind, rhs.tenant ?? "", rhs.name)
+    }
+
+    /// Parses `Kind/name` or `Kind/tenant/name`; `nil` when the text is neither.
+    public init?(parsing text: String) {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        guard let first = parts.first, let kind = Kind(rawValue: first) else { return nil }
+        switch (parts.count, kind.isTenantScoped) {
+        case (2, false): self.init(kind: kind, name: parts[1])
+        case (3, true): self.init(kind: kind, tenant: parts[1], name: parts[2])
+        default: return nil
+        }
+        if name.isEmpty || tenant?.isEmpty == true { return nil }
+    }
+}

@@ -1,0 +1,108 @@
+/// The envelope every document shares.
+public struct Metadata: Hashable, Sendable {
+    public var name: String
+    public var tenant: String?
+    public var labels: [String: String]
+    public var annotations: [String: String]
+
+    public init(name: String, tenant: String? = nil, labels: [String: String] = [:], annotations: [String: String] = [:]) {
+        self.name = name
+        self.tenant = tenant
+        self.labels = labels
+        self.annotations = annotations
+    }
+}
+
+/// The typed `spec` of one document.
+public enum Spec: Hashable, Sendable {
+    case tenant(TenantSpec)
+    case worker(WorkerSpec)
+    case workflow(WorkflowSpec)
+    case retentionPolicy(RetentionPolicySpec)
+    case model(ModelSpec)
+    case erasure(ErasureSpec)
+
+    public var kind: Kind {
+        switch self {
+        case .tenant: .tenant
+        case .worker: .worker
+        case .workflow: .workflow
+        case .retentionPolicy: .retentionPolicy
+        case .model: .model
+        case .erasure: .erasure
+        }
+    }
+}
+
+/// One desired object, as read from the repository.
+public struct Manifest: Hashable, Sendable {
+    public let metadata: Metadata
+    public let spec: Spec
+    /// Where the document starts.
+    public let source: SourcePosition
+    /// Where each field was written, by dotted path (`spec.model`,
+    /// `spec.steps[1].worker`), so later checks can point at it.
+    public let positions: [String: SourcePosition]
+
+    public init(metadata: Metadata, spec: Spec, source: SourcePosition, positions: [String: SourcePosition]) {
+        self.metadata = metadata
+        self.spec = spec
+        self.source = source
+        self.positions = positions
+    }
+
+    public var kind: Kind { spec.kind }
+    public var id: ObjectID { ObjectID(kind: kind, tenant: metadata.tenant, name: metadata.name) }
+
+    /// The position of a field, falling back to the nearest enclosing field
+    /// that was written, then to the document itself.
+    public func position(of path: String) -> SourcePosition {
+        var path = path
+        while true {
+            if let found = positions[path] { return found }
+            guard let cut = path.lastIndex(where: { $0 == "." || $0 == "[" }) else { return source }
+            path = String(path[..<cut])
+        }
+    }
+}
+
+/// A scalar as written in YAML, after YAML 1.2 core typing.
+public enum Scalar: Hashable, Sendable, CustomStringConvertible {
+    case string(String)
+    case integer(Int)
+    case number(Double)
+    case bool(Bool)
+    case null
+
+    public var description: String {
+        switch self {
+        case .string(let s): "\"\(s)\""
+        case .integer(let i): String(i)
+        case .number(let d): String(d)
+        case .bool(let b): String(b)
+        case .null: "null"
+        }
+    }
+
+    /// The numeric value of an integer or a number.
+    public var numericValue: Double? {
+        switch self {
+        case .integer(let i): Double(i)
+        case .number(let d): d
+        default: nil
+        }
+    }
+}
+
+/// A span of time written as `30m`, `4h`, `2d` or `1d12h`.
+public struct DurationValue: Hashable, Sendable, CustomStringConvertible {
+    public let seconds: Int
+    public let text: String
+
+    public init(seconds: Int, text: String) {
+        self.seconds = seconds
+        self.text = text
+    }
+
+    public var description: String { text }
+}

@@ -1,0 +1,43 @@
+import CLibGit2
+import Dispatch
+
+/// libgit2's calls block, so they run on one dedicated serial queue, never
+/// on Swift's cooperative pool. All libgit2 objects are created, used and
+/// freed inside a single `run` body; only Swift values leave it.
+final class GitThread: Sendable {
+    static let shared = GitThread()
+
+    private let queue = DispatchQueue(label: "dev.accord.libgit2", qos: .userInitiated)
+
+    private init() {
+        queue.sync { _ = git_libgit2_init() }
+    }
+
+    func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async { continuation.resume(with: Result { try body() }) }
+        }
+    }
+}
+
+/// An owned libgit2 object pointer, freed with its matching function.
+final class GitObject {
+    let pointer: OpaquePointer
+    private let free: (OpaquePointer) -> Void
+
+    init(_ pointer: OpaquePointer, free: @escaping (OpaquePointer) -> Void) {
+        self.pointer = pointer
+        self.free = free
+    }
+
+    deinit { free(pointer) }
+
+    /// Calls a libgit2 constructor `f(&out)` and wraps its result.
+    static func make(_ operation: @autoclosure () -> String, free: @escaping (OpaquePointer) -> Void,
+                     _ f: (UnsafeMutablePointer<OpaquePointer?>) -> Int32) throws -> GitObject {
+        var out: OpaquePointer?
+        try check(operation(), f(&out))
+        guard let out else { throw GitError(operation: operation(), code: -1, message: "libgit2 returned no object") }
+        return GitObject(out, free: free)
+    }
+}

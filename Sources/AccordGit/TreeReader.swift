@@ -1,0 +1,84 @@
+import AccordCore
+import CLibGit2
+
+/// Walks a commit's tree without recursion and without a checkout. Runs
+/// on the libgit2 thread only.
+struct TreeReader {
+    let repo: OpaquePointer
+
+    func tree(ofCommit commitID: String) throws -> GitObject {
+        var oid = git_oid()
+        try check("read commit \(Text.quoted(commitID, limit: 40))", git_oid_fromstr(&oid, commitID))
+        let commit = try GitObject.make("read commit \(commitID.prefix(12))", free: git_commit_free) {
+            git_commit_lookup($0, repo, &oid)
+        }
+        return try GitObject.make("read tree of \(commitID.prefix(12))", free: git_tree_free) {
+            git_commit_tree($0, commit.pointer)
+        }
+    }
+
+    func files(commit: String, under directory: String) throws -> [SourceFile] {
+        let root = try tree(ofCommit: commit)
+        var start = root
+        if !directory.isEmpty {
+            var entry: OpaquePointer?
+            let rc = git_tree_entry_bypath(&entry, root.pointer, directory)
+            if rc == GIT_ENOTFOUND.rawValue {
+                throw GitError(operation: "read \(Text.quoted(directory))", code: rc, message: "no such directory at commit \(commit.prefix(12))")
+            }
+            try check("read \(Text.quoted(directory))", rc)
+            defer { git_tree_entry_free(entry) }
+            guard git_tree_entry_type(entry) == GIT_OBJECT_TREE else {
+                throw GitError(operation: "read \(Text.quoted(directory))", code: -1, message: "not a directory at commit \(commit.prefix(12))")
+            }
+            start = try GitObject.make("read \(Text.quoted(directory))", free: git_tree_free) {
+                git_tree_lookup($0, repo, git_tree_entry_id(entry))
+            }
+        }
+        let odb = try GitObject.make("open object database", free: git_odb_free) { git_repository_odb($0, repo) }
+
+        var files: [SourceFile] = []
+        var pending: [(GitObject, String)] = [(start, directory)]
+        while let (tree, prefix) = pending.popLast() {
+            for i in 0..<git_tree_entrycount(tree.pointer) {
+                guard let entry = git_tree_entry_byindex(tree.pointer, i) else { continue }
+                let name = String(cString: git_tree_entry_name(entry))
+                guard !ManifestPaths.isHidden(name) else { continue }
+                let path = prefix.isEmpty ? name : "\(prefix)/\(name)"
+                switch git_tree_entry_filemode(entry) {
+                case GIT_FILEMODE_TREE:
+                    let sub = try GitObject.make("read \(Text.quoted(path))", free: git_tree_free) {
+                        git_tree_lookup($0, repo, git_tree_entry_id(entry))
+                    }
+                    pending.append((sub, path))
+                case GIT_FILEMODE_LINK where ManifestPaths.isManifestFile(name):
+                    files.append(SourceFile(path: path, content: .symlink, blobID: oidString(git_tree_entry_id(entry))))
+                case GIT_FILEMODE_BLOB where ManifestPaths.isManifestFile(name),
+                     GIT_FILEMODE_BLOB_EXECUTABLE where ManifestPaths.isManifestFile(name):
+                    files.append(try blob(odb.pointer, git_tree_entry_id(entry), path))
+                default:
+                    continue // other files, other links, submodules
+                }
+            }
+        }
+        return files.sorted { $0.path < $1.path }
+    }
+
+    /// Reads a blob, checking its size from the object header first so an
+    /// oversized file is never loaded.
+    private func blob(_ odb: OpaquePointer, _ id: UnsafePointer<git_oid>?, _ path: String) throws -> SourceFile {
+        let blobID = oidString(id)
+        var size = 0
+        var type = GIT_OBJECT_ANY
+        try check("read \(Text.quoted(path))", git_odb_read_header(&size, &type, odb, id))
+        guard size <= ManifestLimits.maxFileBytes else {
+            return SourceFile(path: path, content: .tooLarge(size: size), blobID: blobID)
+        }
+        let blob = try GitObject.make("read \(Text.quoted(path))", free: git_blob_free) {
+            git_blob_lookup($0, repo, id)
+        }
+        let count = Int(git_blob_rawsize(blob.pointer))
+        let bytes = count == 0 ? [] : Array(UnsafeRawBufferPointer(start: git_blob_rawcontent(blob.pointer), count: count))
+        return SourceFile(path: path, content: .bytes(bytes), blobID: blobID)
+    }
+}

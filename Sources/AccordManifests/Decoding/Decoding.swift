@@ -1,0 +1,238 @@
+import AccordCore
+
+/// The state of decoding one document: where fields were written and what
+/// was wrong with them. Every helper reports its own problem at the node that
+/// causes it and returns `nil`, so decoding goes on and all problems surface.
+struct Decoding {
+    let file: String
+    private(set) var diagnostics: [Diagnostic] = []
+    private(set) var positions: [String: SourcePosition] = [:]
+
+    init(file: String) { self.file = file }
+
+    func position(_ node: YAMLNode) -> SourcePosition {
+        SourcePosition(file: file, line: node.line, column: node.column)
+    }
+
+    mutating func error(_ node: YAMLNode, _ path: String, _ message: String) {
+        diagnostics.append(Diagnostic(position(node), path.isEmpty ? message : "\(path): \(message)"))
+    }
+
+    mutating func record(_ path: String, _ node: YAMLNode) {
+        positions[path] = position(node)
+    }
+
+    static func join(_ path: String, _ key: String) -> String {
+        path.isEmpty ? key : "\(path).\(key)"
+    }
+
+    // MARK: Collections
+
+    /// The fields of a mapping. Reports a node that is not a mapping, keys
+    /// that are not strings, duplicate keys, unknown fields and missing
+    /// required fields.
+    mutating func fields(
+        _ node: YAMLNode, _ path: String, allowed: [String], required: [String] = [], owner: String
+    ) -> [String: YAMLNode]? {
+        guard let pairs = mappingPairs(node, path) else { return nil }
+        var result: [String: YAMLNode] = [:]
+        var keyNodes: [String: YAMLNode] = [:]
+        for pair in pairs {
+            guard let key = mappingKey(pair.key, path) else { continue }
+            let fieldPath = Self.join(path, key)
+            if let first = keyNodes[key] {
+                error(pair.key, fieldPath, "duplicate key; first written at line \(first.line), column \(first.column)")
+                continue
+            }
+            keyNodes[key] = pair.key
+            guard allowed.contains(key) else {
+                error(pair.key, Self.join(path, Text.quoted(key, limit: 40).dropQuotesIfPlain()),
+                      "unknown field; \(owner) has \(Text.list(allowed.map { "\"\($0)\"" }, conjunction: "and"))")
+                continue
+            }
+            result[key] = pair.value
+            record(fieldPath, pair.value)
+        }
+        for key in required where result[key] == nil && keyNodes[key] == nil {
+            error(node, path, "missing required field \"\(key)\"")
+        }
+        return result
+    }
+
+    mutating func mappingPairs(_ node: YAMLNode, _ path: String) -> [YAMLNode.Pair]? {
+        guard case .mapping(let pairs) = node.content else {
+            error(node, path, "must be a mapping; got \(describe(node))")
+            return nil
+        }
+        return pairs
+    }
+
+    mutating func mappingKey(_ node: YAMLNode, _ path: String) -> String? {
+        guard case .string(let key)? = node.scalar else {
+            error(node, path, "keys must be strings; got \(describe(node))")
+            return nil
+        }
+        return key
+    }
+
+    /// A mapping of string keys to values, with duplicate keys reported.
+    mutating func stringKeyed(_ node: YAMLNode, _ path: String) -> [(key: String, keyNode: YAMLNode, value: YAMLNode)]? {
+        guard let pairs = mappingPairs(node, path) else { return nil }
+        var seen: [String: YAMLNode] = [:]
+        var out: [(key: String, keyNode: YAMLNode, value: YAMLNode)] = []
+        for pair in pairs {
+            guard let key = mappingKey(pair.key, path) else { continue }
+            if let first = seen[key] {
+                error(pair.key, Self.join(path, key), "duplicate key; first written at line \(first.line), column \(first.column)")
+                continue
+            }
+            seen[key] = pair.key
+            record(Self.join(path, key), pair.value)
+            out.append((key, pair.key, pair.value))
+        }
+        return out
+    }
+
+    mutating func list(_ node: YAMLNode, _ path: String, nonEmpty: Bool = false) -> [YAMLNode]? {
+        guard case .sequence(let items) = node.content else {
+            error(node, path, "must be a list; got \(describe(node))")
+            return nil
+        }
+        if nonEmpty && items.isEmpty {
+            error(node, path, "must not be empty")
+            return nil
+        }
+        for (i, item) in items.enumerated() { record("\(path)[\(i)]", item) }
+        return items
+    }
+
+    // MARK: Scalars
+
+    mutating func string(_ node: YAMLNode, _ path: String, nonEmpty: Bool = true) -> String? {
+        switch node.scalar {
+        case .string(let s)?:
+            if nonEmpty && s.trimmingSpaces.isEmpty {
+                error(node, path, "must not be empty")
+                return nil
+            }
+            return s
+        case .integer?, .number?:
+            let text = node.scalarText ?? ""
+            error(node, path, "must be a string; got \(describe(node)) (quote it: \"\(text)\")")
+            return nil
+        default:
+            error(node, path, "must be a string; got \(describe(node))")
+            return nil
+        }
+    }
+
+    /// A string that must match `check`; `rule` says what was expected.
+    mutating func string(_ node: YAMLNode, _ path: String, matching check: (String) -> Bool, rule: String) -> String? {
+        guard let s = string(node, path) else { return nil }
+        guard check(s) else {
+            error(node, path, "\(Text.quoted(s)) is not \(rule)")
+            return nil
+        }
+        return s
+    }
+
+    mutating func bool(_ node: YAMLNode, _ path: String) -> Bool? {
+        guard case .bool(let b)? = node.scalar else {
+            error(node, path, "must be true or false; got \(describe(node))")
+            return nil
+        }
+        return b
+    }
+
+    mutating func integer(_ node: YAMLNode, _ path: String, in range: ClosedRange<Int>) -> Int? {
+        guard case .integer(let i)? = node.scalar else {
+            error(node, path, "must be an integer; got \(describe(node))")
+            return nil
+        }
+        guard range.contains(i) else {
+            error(node, path, "must be between \(range.lowerBound) and \(range.upperBound); got \(i)")
+            return nil
+        }
+        return i
+    }
+
+    mutating func number(_ node: YAMLNode, _ path: String, in range: ClosedRange<Double>? = nil) -> Double? {
+        guard let value = node.scalar?.numericValue, value.isFinite else {
+            error(node, path, "must be a number; got \(describe(node))")
+            return nil
+        }
+        if let range, !range.contains(value) {
+            error(node, path, "must be between \(Self.format(range.lowerBound)) and \(Self.format(range.upperBound)); got \(Self.format(value))")
+            return nil
+        }
+        return value
+    }
+
+    mutating func oneOf<E: RawRepresentable & CaseIterable>(_ node: YAMLNode, _ path: String, _: E.Type) -> E? where E.RawValue == String {
+        guard let s = string(node, path) else { return nil }
+        guard let value = E(rawValue: s) else {
+            error(node, path, "must be one of \(Text.list(E.allCases.map(\.rawValue))); got \(Text.quoted(s))")
+            return nil
+        }
+        return value
+    }
+
+    mutating func duration(_ node: YAMLNode, _ path: String) -> DurationValue? {
+        guard let s = string(node, path) else { return nil }
+        guard let seconds = Patterns.durationSeconds(s) else {
+            error(node, path, "\(Text.quoted(s)) is not a duration (like 30m, 4h, 2d or 1d12h; units s, m, h, d)")
+            return nil
+        }
+        return DurationValue(seconds: seconds, text: s)
+    }
+
+    /// A list of distinct lowercase tokens (`capabilities`, `consent`).
+    mutating func tokenList(_ node: YAMLNode, _ path: String) -> [String]? {
+        guard let items = list(node, path) else { return nil }
+        var out: [String] = []
+        var ok = true
+        for (i, item) in items.enumerated() {
+            let itemPath = "\(path)[\(i)]"
+            guard let s = string(item, itemPath, matching: Patterns.isToken,
+                                 rule: "a lowercase token (letters, digits and '-')") else { ok = false; continue }
+            if out.contains(s) {
+                error(item, itemPath, "\(Text.quoted(s)) is listed twice")
+                ok = false
+                continue
+            }
+            out.append(s)
+        }
+        return ok ? out : nil
+    }
+
+    func describe(_ node: YAMLNode) -> String {
+        switch node.scalar {
+        case .string(let s)?: "string \(Text.quoted(s, limit: 40))"
+        case .integer(let i)?: "integer \(i)"
+        case .number(let d)?: "number \(Self.format(d))"
+        case .bool(let b)?: "boolean \(b)"
+        case .null?: "null"
+        case nil:
+            if case .scalar(_, _, let tag) = node.content { "a value with unsupported tag \(Text.quoted(tag ?? "", limit: 40))" } else { node.typeName }
+        }
+    }
+
+    static func format(_ d: Double) -> String {
+        d.rounded() == d && abs(d) < 1e15 ? String(Int(d)) : String(d)
+    }
+}
+
+extension String {
+    var trimmingSpaces: Substring {
+        let scalars = unicodeScalars
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
+              let last = scalars.lastIndex(where: { !$0.properties.isWhitespace }) else { return "" }
+        return Substring(scalars[first...last])
+    }
+
+    /// `"name"` → `name` when the quoted form adds nothing but the quotes.
+    func dropQuotesIfPlain() -> String {
+        let inner = dropFirst().dropLast()
+        return inner.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) && !inner.isEmpty ? String(inner) : self
+    }
+}

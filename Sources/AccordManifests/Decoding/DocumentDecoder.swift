@@ -1,0 +1,151 @@
+import AccordCore
+
+/// What one YAML document turned into.
+struct DecodedDocument {
+    /// Set whenever kind and names are sound, even if the spec is not, so
+    /// that references to the object do not cascade into more errors.
+    var identity: ObjectID?
+    var manifest: Manifest?
+    var diagnostics: [Diagnostic]
+}
+
+enum DocumentDecoder {
+    static let apiVersion = "accord.dev/v1"
+
+    static func decode(_ root: YAMLNode, file: String) -> DecodedDocument {
+        var d = Decoding(file: file)
+        let source = d.position(root)
+        guard let top = d.fields(root, "", allowed: ["apiVersion", "kind", "metadata", "spec"],
+                                 required: ["apiVersion", "kind", "metadata", "spec"], owner: "a manifest") else {
+            return DecodedDocument(diagnostics: d.diagnostics)
+        }
+        if let node = top["apiVersion"], let version = d.string(node, "apiVersion"), version != apiVersion {
+            d.error(node, "apiVersion", "must be \"\(apiVersion)\"; got \(Text.quoted(version))")
+        }
+        let kind = top["kind"].flatMap { d.oneOf($0, "kind", Kind.self) }
+        let metadata = top["metadata"].flatMap { d.metadata($0, kind: kind) }
+
+        var identity: ObjectID?
+        if let kind, let metadata, (metadata.tenant != nil) == kind.isTenantScoped {
+            identity = ObjectID(kind: kind, tenant: metadata.tenant, name: metadata.name)
+        }
+        var spec: Spec?
+        if let kind, let node = top["spec"] {
+            spec = d.spec(node, kind: kind)
+        }
+        if kind == .erasure { d.refuseEmailAddresses(root, path: "") }
+
+        var manifest: Manifest?
+        if d.diagnostics.isEmpty, let metadata, let spec {
+            manifest = Manifest(metadata: metadata, spec: spec, source: source, positions: d.positions)
+        }
+        return DecodedDocument(identity: identity, manifest: manifest, diagnostics: d.diagnostics)
+    }
+}
+
+extension Decoding {
+    mutating func spec(_ node: YAMLNode, kind: Kind) -> Spec? {
+        switch kind {
+        case .tenant: tenantSpec(node).map(Spec.tenant)
+        case .worker: workerSpec(node).map(Spec.worker)
+        case .workflow: workflowSpec(node).map(Spec.workflow)
+        case .retentionPolicy: retentionPolicySpec(node).map(Spec.retentionPolicy)
+        case .model: modelSpec(node).map(Spec.model)
+        case .erasure: erasureSpec(node).map(Spec.erasure)
+        }
+    }
+
+    mutating func metadata(_ metadataNode: YAMLNode, kind: Kind?) -> Metadata? {
+        let node = metadataNode
+        guard let f = fields(node, "metadata", allowed: ["name", "tenant", "labels", "annotations"],
+                             required: ["name"], owner: "metadata") else { return nil }
+        let name = f["name"].flatMap { objectName($0, "metadata.name") }
+        var tenant: String?
+        var tenantOK = true
+        if let node = f["tenant"] {
+            if let kind, !kind.isTenantScoped {
+                error(metadataNode.keyNode("tenant") ?? node, "metadata.tenant", "not allowed: \(kind.rawValue) objects are cluster-scoped")
+                tenantOK = false
+            } else {
+                tenant = objectName(node, "metadata.tenant")
+                tenantOK = tenant != nil
+            }
+        } else if let kind, kind.isTenantScoped {
+            error(node, "metadata", "missing required field \"tenant\" (\(kind.rawValue) objects belong to a tenant)")
+            tenantOK = false
+        }
+        let labels = f["labels"].flatMap { stringMap($0, "metadata.labels", maxValue: 63, allowWhitespace: false) }
+        let annotations = f["annotations"].flatMap { stringMap($0, "metadata.annotations", maxValue: 65_536, allowWhitespace: true) }
+        guard let name, tenantOK,
+              f["labels"] == nil || labels != nil, f["annotations"] == nil || annotations != nil else { return nil }
+        return Metadata(name: name, tenant: tenant, labels: labels ?? [:], annotations: annotations ?? [:])
+    }
+
+    /// A DNS-1123 label naming an object.
+    mutating func objectName(_ node: YAMLNode, _ path: String) -> String? {
+        guard let s = string(node, path) else { return nil }
+        if Text.containsControl(s) {
+            error(node, path, "contains a control character; names are DNS-1123 labels")
+            return nil
+        }
+        if s.unicodeScalars.count > 63 {
+            error(node, path, "is \(s.unicodeScalars.count) characters long; a name has at most 63")
+            return nil
+        }
+        guard Patterns.isDNSLabel(s) else {
+            error(node, path, "\(Text.quoted(s)) is not a DNS-1123 label (lowercase letters, digits and '-', starting and ending with a letter or digit)")
+            return nil
+        }
+        return s
+    }
+
+    /// A reference to another object by name: a DNS-1123 label.
+    mutating func reference(_ node: YAMLNode, _ path: String) -> String? {
+        objectName(node, path)
+    }
+
+    mutating func stringMap(_ node: YAMLNode, _ path: String, maxValue: Int, allowWhitespace: Bool) -> [String: String]? {
+        guard let entries = stringKeyed(node, path) else { return nil }
+        var out: [String: String] = [:]
+        var ok = true
+        for (key, keyNode, valueNode) in entries {
+            let entryPath = Decoding.join(path, Text.quoted(key, limit: 40).dropQuotesIfPlain())
+            if key.isEmpty || key.utf8.count > 253 || Text.containsControl(key) || key.unicodeScalars.contains(where: { $0 == " " }) {
+                error(keyNode, entryPath, "keys must be 1 to 253 characters without spaces or control characters")
+                ok = false
+                continue
+            }
+            guard let value = string(valueNode, entryPath, nonEmpty: false) else { ok = false; continue }
+            if Text.containsControl(value, allowingWhitespace: allowWhitespace) {
+                error(valueNode, entryPath, "contains a control character")
+                ok = false
+            } else if value.utf8.count > maxValue {
+                error(valueNode, entryPath, "is \(value.utf8.count) bytes long; at most \(maxValue) allowed")
+                ok = false
+            } else {
+                out[key] = value
+            }
+        }
+        return ok ? out : nil
+    }
+
+    /// An Erasure must identify its subject only by hash: any key or value
+    /// shaped like an e-mail address is refused (and never echoed).
+    mutating func refuseEmailAddresses(_ node: YAMLNode, path: String) {
+        switch node.content {
+        case .scalar(let text, _, _):
+            if Patterns.containsEmailAddress(text) {
+                error(node, path, "holds a raw e-mail address; an Erasure names its subject only by spec.subjectEmailHash (sha256:<hex of the address>)")
+            }
+        case .sequence(let items):
+            for (i, item) in items.enumerated() { refuseEmailAddresses(item, path: "\(path)[\(i)]") }
+        case .mapping(let pairs):
+            for pair in pairs {
+                let key = pair.key.scalarText ?? "?"
+                let childPath = Decoding.join(path, Patterns.containsEmailAddress(key) ? "<key>" : key)
+                refuseEmailAddresses(pair.key, path: childPath)
+                refuseEmailAddresses(pair.value, path: childPath)
+            }
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import AccordCore
+
+/// The desired state read from one revision of a manifests repository, with
+/// every problem found in it. A set with any diagnostic must not be applied.
+public struct ManifestSet: Sendable {
+    /// Valid objects, sorted by identity.
+    public let manifests: [Manifest]
+    /// All problems, sorted by file, line and column.
+    public let diagnostics: [Diagnostic]
+    /// Manifest files read.
+    public let fileCount: Int
+
+    public var isValid: Bool { diagnostics.isEmpty }
+
+    /// Reads, decodes and validates the given files.
+    public static func load(_ files: [SourceFile]) -> ManifestSet {
+        var diagnostics: [Diagnostic] = []
+        var documents: [DecodedDocument] = []
+        for file in files.sorted(by: { $0.path < $1.path }) {
+            switch file.content {
+            case .symlink:
+                diagnostics.append(Diagnostic(.start(of: file.path), "is a symbolic link; Accord does not follow symbolic links"))
+            case .tooLarge(let size):
+                diagnostics.append(Diagnostic(.start(of: file.path),
+                    "file is \(size) bytes; the limit is \(ManifestLimits.maxFileBytes) bytes (4 MiB)"))
+            case .bytes(let bytes):
+                let yaml = YAMLReader.read(bytes, file: file.path)
+                diagnostics += yaml.diagnostics
+                for root in yaml.documents {
+                    let doc = DocumentDecoder.decode(root, file: file.path)
+                    diagnostics += doc.diagnostics
+                    documents.append(doc)
+                }
+            }
+        }
+        diagnostics += ReferenceCheck.run(documents)
+        let manifests = documents.compactMap(\.manifest)
+        return ManifestSet(
+            manifests: diagnostics.isEmpty ? manifests.sorted { $0.id < $1.id } : manifests,
+            diagnostics: diagnostics.sorted(),
+            fileCount: files.count)
+    }
+
+    public init(manifests: [Manifest], diagnostics: [Diagnostic], fileCount: Int) {
+        self.manifests = manifests
+        self.diagnostics = diagnostics
+        self.fileCount = fileCount
+    }
+
+    /// Objects per kind, in apply order.
+    public var countsByKind: [(Kind, Int)] {
+        Kind.allCases.sorted().map { kind in (kind, manifests.filter { $0.kind == kind }.count) }
+    }
+}

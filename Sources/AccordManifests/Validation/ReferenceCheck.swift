@@ -1,0 +1,105 @@
+import AccordCore
+
+/// Checks that span documents: duplicate identities, references to objects
+/// that are not in the repository, and cycles among workflow steps.
+enum ReferenceCheck {
+    static func run(_ documents: [DecodedDocument]) -> [Diagnostic] {
+        var out: [Diagnostic] = []
+        var firstPlace: [ObjectID: SourcePosition] = [:]
+        for doc in documents {
+            guard let id = doc.identity else { continue }
+            let place = doc.manifest?.position(of: "metadata.name") ?? doc.diagnostics.first?.position
+            guard let place else { continue }
+            if let first = firstPlace[id] {
+                out.append(Diagnostic(place, "metadata.name: duplicate \(id); first defined at \(first)"))
+            } else {
+                firstPlace[id] = place
+            }
+        }
+        let known = Set(firstPlace.keys)
+        for manifest in documents.compactMap(\.manifest) {
+            out += references(of: manifest, known: known)
+            if case .workflow(let spec) = manifest.spec {
+                out += StepGraph.cycles(spec.steps).map { cycle in
+                    let first = spec.steps.firstIndex { $0.name == cycle[0] }!
+                    let next = spec.steps[first].dependsOn.firstIndex(of: cycle[1])!
+                    let path = "spec.steps[\(first)].dependsOn[\(next)]"
+                    return Diagnostic(manifest.position(of: path),
+                        "\(path): steps depend on each other in a cycle: \((cycle + [cycle[0]]).joined(separator: " -> ")) (each step depends on the next)")
+                }
+            }
+        }
+        return out
+    }
+
+    private static func references(of m: Manifest, known: Set<ObjectID>) -> [Diagnostic] {
+        var out: [Diagnostic] = []
+        func require(_ target: ObjectID, _ path: String, _ hint: String = "") {
+            guard !known.contains(target) else { return }
+            let what = target.tenant.map { "\(target.kind.rawValue) \"\(target.name)\" in tenant \($0)" } ?? "\(target.kind.rawValue) \"\(target.name)\""
+            out.append(Diagnostic(m.position(of: path), "\(path): \(what) is not defined in the repository\(hint)"))
+        }
+        if let tenant = m.metadata.tenant {
+            require(ObjectID(kind: .tenant, name: tenant), "metadata.tenant")
+        }
+        switch m.spec {
+        case .tenant(let spec):
+            if let policy = spec.gdpr.retentionPolicy {
+                require(ObjectID(kind: .retentionPolicy, name: policy), "spec.gdpr.retentionPolicy")
+            }
+        case .worker(let spec):
+            require(ObjectID(kind: .model, name: spec.model), "spec.model")
+        case .workflow(let spec):
+            guard let tenant = m.metadata.tenant else { break }
+            for (i, step) in spec.steps.enumerated() {
+                let target = ObjectID(kind: .worker, tenant: tenant, name: step.worker)
+                let elsewhere = known.filter { $0.kind == .worker && $0.name == step.worker && $0.tenant != tenant }
+                    .compactMap(\.tenant).sorted()
+                let hint = elsewhere.isEmpty ? "" :
+                    " (tenant \(elsewhere[0]) has a Worker of that name; steps may use only workers of their own tenant)"
+                require(target, "spec.steps[\(i)].worker", hint)
+            }
+        case .retentionPolicy, .model, .erasure:
+            break
+        }
+        return out
+    }
+}
+
+/// The dependency graph of a workflow's steps.
+public enum StepGraph {
+    /// Every elementary cycle found by a depth-first walk, each once, as step
+    /// names starting from the step that comes first in the workflow.
+    public static func cycles(_ steps: [Step]) -> [[String]] {
+        let index = Dictionary(steps.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let edges = steps.map { $0.dependsOn.compactMap { index[$0] } }
+        var state = [UInt8](repeating: 0, count: steps.count) // 0 new, 1 on the path, 2 done
+        var found: [[String]] = []
+        var seen = Set<Set<Int>>()
+        // Iterative depth-first walk: (step, next edge to follow).
+        for root in steps.indices where state[root] == 0 {
+            var path: [(node: Int, edge: Int)] = [(root, 0)]
+            state[root] = 1
+            while let (v, e) = path.last {
+                guard e < edges[v].count else {
+                    state[v] = 2
+                    path.removeLast()
+                    continue
+                }
+                path[path.count - 1].edge += 1
+                let w = edges[v][e]
+                if state[w] == 0 {
+                    state[w] = 1
+                    path.append((w, 0))
+                } else if state[w] == 1 {
+                    let cycle = path[path.lastIndex { $0.node == w }!...].map(\.node)
+                    if seen.insert(Set(cycle)).inserted {
+                        let start = cycle.firstIndex(of: cycle.min()!)!
+                        found.append((cycle[start...] + cycle[..<start]).map { steps[$0].name })
+                    }
+                }
+            }
+        }
+        return found
+    }
+}

@@ -1,0 +1,172 @@
+import AccordCore
+// libyaml as bundled by Yams. Accord reads its event stream itself so that it
+// can bound nesting depth and alias expansion before any tree exists; Yams'
+// recursive composer would overflow the stack on hostile nesting.
+import CYaml
+
+/// Reads the documents of one YAML file into `YAMLNode` trees, never
+/// recursing and never expanding aliases beyond `ManifestLimits`.
+public enum YAMLReader {
+    public struct Result: Sendable {
+        /// Non-empty documents, in file order, read before any error.
+        public var documents: [YAMLNode] = []
+        /// At most one: reading stops at the first syntax or limit error.
+        public var diagnostics: [Diagnostic] = []
+    }
+
+    public static func read(_ bytes: [UInt8], file: String) -> Result {
+        if let bad = UTF8Check.firstInvalidByte(in: bytes) {
+            let (line, column) = UTF8Check.lineAndColumn(of: bad, in: bytes)
+            return Result(diagnostics: [Diagnostic(
+                SourcePosition(file: file, line: line, column: column),
+                "not valid UTF-8 (byte 0x\(String(bytes[bad], radix: 16, uppercase: true)) at offset \(bad))")])
+        }
+        return bytes.withUnsafeBufferPointer { buffer in
+            var reader = EventReader(file: file)
+            return reader.run(buffer)
+        }
+    }
+}
+
+private struct EventReader {
+    let file: String
+    var result = YAMLReader.Result()
+
+    private struct Frame {
+        let isMapping: Bool
+        let anchor: String?
+        let line: Int
+        let column: Int
+        var items: [YAMLNode] = []
+        var pairs: [YAMLNode.Pair] = []
+        var pendingKey: YAMLNode?
+        var weight = 1
+        var childHeight = 0
+    }
+
+    private var stack: [Frame] = []
+    private var anchors: [String: YAMLNode] = [:]
+    private var aliasExpansion = 0
+
+    init(file: String) { self.file = file }
+
+    mutating func run(_ input: UnsafeBufferPointer<UInt8>) -> YAMLReader.Result {
+        var parser = yaml_parser_t()
+        guard yaml_parser_initialize(&parser) == 1 else {
+            fail(1, 1, "YAML parser could not be initialised (out of memory)")
+            return result
+        }
+        defer { yaml_parser_delete(&parser) }
+        yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING)
+        yaml_parser_set_input_string(&parser, input.baseAddress, input.count)
+
+        var event = yaml_event_t()
+        while true {
+            guard yaml_parser_parse(&parser, &event) == 1 else {
+                syntaxError(parser)
+                return result
+            }
+            let done = event.type == YAML_STREAM_END_EVENT
+            let ok = handle(&event)
+            yaml_event_delete(&event)
+            if done || !ok { return result }
+        }
+    }
+
+    /// Returns false when reading must stop.
+    private mutating func handle(_ event: inout yaml_event_t) -> Bool {
+        let line = Int(event.start_mark.line) + 1
+        let column = Int(event.start_mark.column) + 1
+        switch event.type {
+        case YAML_DOCUMENT_START_EVENT:
+            anchors.removeAll(keepingCapacity: true)
+        case YAML_SCALAR_EVENT:
+            let s = event.data.scalar
+            let text = String(decoding: UnsafeBufferPointer(start: s.value, count: s.length), as: UTF8.self)
+            let quoted = s.style != YAML_PLAIN_SCALAR_STYLE && s.style != YAML_ANY_SCALAR_STYLE
+            let tag = Self.string(s.tag)
+            let node = YAMLNode(.scalar(text, quoted: quoted, tag: tag), line: line, column: column, weight: 1, height: 0)
+            complete(node, anchor: Self.string(s.anchor))
+        case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
+            guard stack.count < ManifestLimits.maxDepth else {
+                fail(line, column, "nesting deeper than \(ManifestLimits.maxDepth) levels")
+                return false
+            }
+            let isMapping = event.type == YAML_MAPPING_START_EVENT
+            let anchor = isMapping ? Self.string(event.data.mapping_start.anchor) : Self.string(event.data.sequence_start.anchor)
+            stack.append(Frame(isMapping: isMapping, anchor: anchor, line: line, column: column))
+        case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
+            let frame = stack.removeLast()
+            let content: YAMLNode.Content = frame.isMapping ? .mapping(frame.pairs) : .sequence(frame.items)
+            let node = YAMLNode(content, line: frame.line, column: frame.column, weight: frame.weight, height: frame.childHeight + 1)
+            complete(node, anchor: frame.anchor)
+        case YAML_ALIAS_EVENT:
+            let name = Self.string(event.data.alias.anchor) ?? ""
+            guard let target = anchors[name] else {
+                fail(line, column, "unknown alias *\(Text.quoted(name, limit: 40))")
+                return false
+            }
+            guard stack.count + target.height <= ManifestLimits.maxDepth else {
+                fail(line, column, "nesting deeper than \(ManifestLimits.maxDepth) levels (through alias *\(Text.quoted(name, limit: 40)))")
+                return false
+            }
+            aliasExpansion += target.weight
+            guard aliasExpansion <= ManifestLimits.maxAliasExpansion else {
+                fail(line, column, "YAML aliases expand to more than \(ManifestLimits.maxAliasExpansion) nodes")
+                return false
+            }
+            // The alias stands where it is written, with the target's content.
+            complete(YAMLNode(target.content, line: line, column: column, weight: target.weight, height: target.height), anchor: nil)
+        default:
+            break
+        }
+        return true
+    }
+
+    private mutating func complete(_ node: YAMLNode, anchor: String?) {
+        if let anchor { anchors[anchor] = node }
+        guard !stack.isEmpty else {
+            if !node.isNull { result.documents.append(node) }
+            return
+        }
+        stack[stack.count - 1].weight += node.weight
+        stack[stack.count - 1].childHeight = max(stack[stack.count - 1].childHeight, node.height)
+        if stack[stack.count - 1].isMapping {
+            if let key = stack[stack.count - 1].pendingKey {
+                stack[stack.count - 1].pairs.append(YAMLNode.Pair(key: key, value: node))
+                stack[stack.count - 1].pendingKey = nil
+            } else {
+                stack[stack.count - 1].pendingKey = node
+            }
+        } else {
+            stack[stack.count - 1].items.append(node)
+        }
+    }
+
+    private mutating func fail(_ line: Int, _ column: Int, _ message: String) {
+        result.diagnostics.append(Diagnostic(SourcePosition(file: file, line: line, column: column), message))
+    }
+
+    private mutating func syntaxError(_ parser: yaml_parser_t) {
+        let problem = Self.string(parser.problem) ?? "malformed YAML"
+        // libyaml's scanner has its own, larger nesting bound; say the same as ours.
+        if problem.hasPrefix("Maximum nesting level") {
+            fail(Int(parser.problem_mark.line) + 1, Int(parser.problem_mark.column) + 1,
+                 "nesting deeper than \(ManifestLimits.maxDepth) levels")
+            return
+        }
+        var message = "invalid YAML: \(problem)"
+        if let context = Self.string(parser.context) {
+            message += " (\(context) at line \(parser.context_mark.line + 1), column \(parser.context_mark.column + 1))"
+        }
+        fail(Int(parser.problem_mark.line) + 1, Int(parser.problem_mark.column) + 1, message)
+    }
+
+    private static func string(_ pointer: UnsafeMutablePointer<yaml_char_t>?) -> String? {
+        pointer.map { String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self)) }
+    }
+
+    private static func string(_ pointer: UnsafePointer<CChar>?) -> String? {
+        pointer.map { String(cString: $0) }
+    }
+}

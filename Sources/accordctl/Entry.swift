@@ -1,0 +1,8 @@
+import AccordCLI
+
+@main
+enum Entry {
+    static func main() async {
+        await AccordCtl.main()
+    }
+}
