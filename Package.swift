@@ -61,7 +61,7 @@ let package = Package(
         .testTarget(
             name: "AccordCTLTests",
             dependencies: [
-                "AccordCLI", "AccordGit",
+                "AccordCLI", "AccordCore", "AccordGit", "AccordManifests",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// `accordctl`: validate, preview and apply a manifests repository.
 public struct AccordCtl: AsyncParsableCommand {
@@ -19,4 +20,26 @@ public struct AccordCtl: AsyncParsableCommand {
 
 public enum AccordVersion {
     public static let current = "0.1.0"
+}
+
+extension AccordCtl {
+    /// Parses and runs, mapping usage errors to exit status 2 as every
+    /// accordctl error is (ArgumentParser would use 64).
+    public static func runMain(_ arguments: [String]? = nil) async {
+        do {
+            var command = try parseAsRoot(arguments)
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let code = exitCode(for: error)
+            if code == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                exit(withError: ExitCode(2))
+            }
+            exit(withError: error)
+        }
+    }
 }

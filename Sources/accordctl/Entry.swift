@@ -3,6 +3,6 @@ import AccordCLI
 @main
 enum Entry {
     static func main() async {
-        await AccordCtl.main()
+        await AccordCtl.runMain()
     }
 }

@@ -1,0 +1,222 @@
+import AccordCore
+import AccordGit
+import AccordManifests
+import Crypto
+import Foundation
+import Testing
+
+/// `accordctl` as users run it: the built binary, real git repositories,
+/// exit codes and output checked against expectations.
+@Suite struct CLITests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    struct Run {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    static func binary() throws -> URL {
+        let candidates = [
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("accordctl"),
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("accordctl"),
+            root.appendingPathComponent(".build/debug/accordctl"),
+        ]
+        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+            throw CLIFailure("accordctl is not built next to the tests; run `swift build --build-tests` first")
+        }
+        return found
+    }
+
+    static func accordctl(_ args: [String], environment: [String: String] = [:]) throws -> Run {
+        let process = Process()
+        process.executableURL = try binary()
+        process.arguments = args
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    /// A temporary git repository holding a copy of `source` (or nothing), committed.
+    static func repo(copying source: String? = nil, files: [String: String] = [:]) throws -> (URL, String) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("accordctl-\(UUID().uuidString)")
+        if let source {
+            try FileManager.default.copyItem(at: root.appendingPathComponent(source), to: dir)
+        } else {
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        }
+        for (path, text) in files {
+            let url = dir.appendingPathComponent(path)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(text.utf8).write(to: url)
+        }
+        try shell(["git", "-C", dir.path, "init", "-q", "-b", "main"])
+        try shell(["git", "-C", dir.path, "add", "-A"])
+        try shell(["git", "-C", dir.path, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-q", "-m", "manifests"])
+        return (dir, try shell(["git", "-C", dir.path, "rev-parse", "HEAD"]))
+    }
+
+    @discardableResult
+    static func shell(_ args: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = args
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw CLIFailure("\(args) failed") }
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    @Test func validatesTheExamplePlatformFromGit() throws {
+        let (dir, commit) = try Self.repo(copying: "examples/platform")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let run = try Self.accordctl(["validate", "--repo", dir.path, "--list"])
+        #expect(run.status == 0)
+        let lines = run.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first?.hasPrefix("valid: ") == true)
+        #expect(lines.first?.hasSuffix(" at \(commit.prefix(12))") == true)
+        #expect(lines.contains { $0.hasPrefix("Tenant/acme-corp  tenants/") })
+        #expect(lines.contains { $0.hasPrefix("  Worker") })
+        #expect(run.stderr.isEmpty)
+    }
+
+    @Test func reportsEveryErrorAndExitsOne() throws {
+        let (dir, _) = try Self.repo(files: [
+            "a.yaml": "apiVersion: accord.dev/v1\nkind: Tenant\nmetadata: {name: acme}\nspec: {displayName: A, plan: gold, region: eu}\n",
+            "b/c.yml": "apiVersion: accord.dev/v1\nkind: Nope\nmetadata: {name: x}\nspec: {}\n",
+        ])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let run = try Self.accordctl(["validate", "--repo", dir.path])
+        #expect(run.status == 1)
+        #expect(run.stdout.split(separator: "\n").map(String.init) == [
+            "a.yaml:4:30: spec.plan: must be one of starter, pro or enterprise; got \"gold\"",
+            "b/c.yml:2:7: kind: must be one of Tenant, Worker, Workflow, RetentionPolicy, Model or Erasure; got \"Nope\"",
+            "invalid: 2 errors in 2 files at \(String(try Self.shell(["git", "-C", dir.path, "rev-parse", "HEAD"]).prefix(12)))",
+        ])
+    }
+
+    @Test func jsonOutputIsVersioned() throws {
+        let (dir, commit) = try Self.repo(files: ["a.yaml": "apiVersion: accord.dev/v1\nkind: Tenant\nmetadata: {name: acme}\nspec: {displayName: A, plan: pro}\n"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let run = try Self.accordctl(["validate", "--repo", dir.path, "-o", "json"])
+        #expect(run.status == 1)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        #expect(json["formatVersion"] as? Int == 1)
+        #expect(json["valid"] as? Bool == false)
+        #expect(json["revision"] as? String == commit)
+        let errors = try #require(json["errors"] as? [[String: Any]])
+        #expect(errors.count == 1)
+        #expect(errors.first?["file"] as? String == "a.yaml")
+        #expect(errors.first?["line"] as? Int == 4)
+        #expect(errors.first?["message"] as? String == "spec: missing required field \"region\"")
+    }
+
+    @Test func markdownStaysUnderTheCommentLimitWithWholeLines() throws {
+        var text = ""
+        for i in 0..<3000 {
+            text += "---\napiVersion: accord.dev/v1\nkind: Tenant\nmetadata: {name: t\(i)}\nspec: {displayName: T, plan: gold, region: eu}\n"
+        }
+        let (dir, _) = try Self.repo(files: ["many.yaml": text])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let run = try Self.accordctl(["validate", "--repo", dir.path, "-o", "markdown"])
+        #expect(run.status == 1)
+        #expect(run.stdout.count < 60_000)
+        #expect(run.stdout.hasPrefix("### ❌ Manifests invalid"))
+        let lines = run.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines.filter { $0.hasPrefix("| `many.yaml:") }.allSatisfy { $0.hasSuffix("|") })
+        #expect(run.stdout.contains("more errors (run `accordctl validate` for the full list)."))
+    }
+
+    @Test func worktreeReadsUncommittedFiles() throws {
+        let (dir, _) = try Self.repo(copying: "examples/platform")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Data("apiVersion: accord.dev/v1\nkind: Tenant\nmetadata: {name: Bad_Name}\nspec: {displayName: A, plan: pro, region: eu}\n".utf8)
+            .write(to: dir.appendingPathComponent("draft.yaml"))
+        #expect(try Self.accordctl(["validate", "--repo", dir.path]).status == 0, "the commit does not have the draft")
+        let run = try Self.accordctl(["validate", "--repo", dir.path, "--worktree"])
+        #expect(run.status == 1)
+        #expect(run.stdout.hasPrefix("draft.yaml:3:18: metadata.name: \"Bad_Name\" is not a DNS-1123 label"))
+    }
+
+    @Test func pathAndRefSelectWhatIsRead() throws {
+        let (dir, first) = try Self.repo(files: ["platform/a.yaml": "apiVersion: accord.dev/v1\nkind: RetentionPolicy\nmetadata: {name: p}\nspec: {rules: [{store: traces, maxAge: 90d}]}\n",
+                                                "other/broken.yaml": "{{{\n"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(try Self.accordctl(["validate", "--repo", dir.path, "--path", "platform"]).status == 0)
+        #expect(try Self.accordctl(["validate", "--repo", dir.path]).status == 1)
+        try Data("broken: [\n".utf8).write(to: dir.appendingPathComponent("platform/a.yaml"))
+        try Self.shell(["git", "-C", dir.path, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qam", "break"])
+        #expect(try Self.accordctl(["validate", "--repo", dir.path, "--path", "platform"]).status == 1)
+        #expect(try Self.accordctl(["validate", "--repo", dir.path, "--path", "platform", "--ref", "HEAD~1"]).status == 0)
+        #expect(try Self.accordctl(["validate", "--repo", dir.path, "--path", "platform", "--ref", first]).status == 0)
+    }
+
+    @Test func readsAFileURLThroughAMirror() throws {
+        let (dir, commit) = try Self.repo(copying: "examples/platform")
+        let cache = FileManager.default.temporaryDirectory.appendingPathComponent("accordctl-cache-\(UUID().uuidString)")
+        defer {
+            try? FileManager.default.removeItem(at: dir)
+            try? FileManager.default.removeItem(at: cache)
+        }
+        let run = try Self.accordctl(["validate", "--repo", "file://" + dir.path], environment: ["ACCORD_CACHE_DIR": cache.path])
+        #expect(run.status == 0)
+        #expect(run.stdout.contains("at \(commit.prefix(12))"))
+    }
+
+    @Test(arguments: [
+        (["validate", "--repo", "/nonexistent/accord"], "accordctl: error: repository \"/nonexistent/accord\" does not exist"),
+        (["validate", "--repo", "/tmp"], "is not a git repository (use --worktree to read the files on disk)"),
+        (["validate", "--path", "../etc"], "--path must be a directory inside the repository"),
+        (["validate", "--output", "yaml"], "yaml"),
+        (["validate", "--repo", "https://user:hunter2@127.0.0.1:1/x.git"], "127.0.0.1"),
+    ])
+    func errorsExitTwoWithAClearMessage(_ args: [String], _ expected: String) throws {
+        let cache = FileManager.default.temporaryDirectory.appendingPathComponent("accordctl-cache-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: cache) }
+        let run = try Self.accordctl(args, environment: ["ACCORD_CACHE_DIR": cache.path])
+        #expect(run.status == 2)
+        #expect(run.stderr.contains(expected), "\(run.stderr)")
+        #expect(!run.stderr.contains("hunter2"))
+    }
+
+    @Test func badRefExitsTwo() throws {
+        let (dir, _) = try Self.repo(copying: "examples/platform")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let run = try Self.accordctl(["validate", "--repo", dir.path, "--ref", "no-such-branch"])
+        #expect(run.status == 2)
+        #expect(run.stderr == "accordctl: error: resolve \"no-such-branch\": no such branch, tag or commit\n")
+    }
+
+    /// The example models are signed with examples/keys/model-signing.pem;
+    /// every signature verifies against its public key, over the digest text.
+    @Test func exampleModelSignaturesVerify() throws {
+        let keyBytes = try Data(contentsOf: Self.root.appendingPathComponent("examples/keys/model-signing.pub"))
+        let key = try Curve25519.Signing.PublicKey(rawRepresentation: keyBytes)
+        let set = ManifestSet.load(try WorktreeSource.files(root: Self.root.appendingPathComponent("examples/platform").path, under: ""))
+        var checked = 0
+        for manifest in set.manifests {
+            guard case .model(let model) = manifest.spec else { continue }
+            for version in model.versions {
+                let signature = try #require(version.signature, "\(manifest.id) \(version.version) is unsigned")
+                #expect(key.isValidSignature(Data(signature), for: Data(version.digest.utf8)), "\(manifest.id) \(version.version)")
+                #expect(!key.isValidSignature(Data(signature), for: Data((version.digest + "0").utf8)))
+                checked += 1
+            }
+        }
+        #expect(checked >= 4)
+    }
+}
+
+struct CLIFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
