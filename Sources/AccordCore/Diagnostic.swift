@@ -16,7 +16,8 @@ public struct SourcePosition: Hashable, Sendable, Comparable, Codable, CustomStr
         SourcePosition(file: file, line: 1, column: 1)
     }
 
-    public var description: String { "\(file):\(line):\(column)" }
+    /// `file:line:col`, with control characters in the path escaped.
+    public var description: String { "\(Text.escapingControls(file)):\(line):\(column)" }
 
     public static func < (lhs: SourcePosition, rhs: SourcePosition) -> Bool {
         (lhs.file, lhs.line, lhs.column) < (rhs.file, rhs.line, rhs.column)

@@ -28,6 +28,20 @@ public enum Text {
         return out + "\""
     }
 
+    /// The text with control characters written as `\u{…}` escapes; nothing else changes.
+    public static func escapingControls(_ value: String) -> String {
+        guard containsControl(value) else { return value }
+        var out = ""
+        for scalar in value.unicodeScalars {
+            if isControl(scalar) {
+                out += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
     /// C0 and C1 controls, DEL, and the bidirectional overrides that can make
     /// text read differently from what it is.
     public static func isControl(_ scalar: Unicode.Scalar) -> Bool {
