@@ -34,10 +34,10 @@ enum ReferenceCheck {
 
     private static func references(of m: Manifest, known: Set<ObjectID>) -> [Diagnostic] {
         var out: [Diagnostic] = []
-        func require(_ target: ObjectID, _ path: String, _ hint: String = "") {
+        func require(_ target: ObjectID, _ path: String, hint: () -> String = { "" }) {
             guard !known.contains(target) else { return }
             let what = target.tenant.map { "\(target.kind.rawValue) \"\(target.name)\" in tenant \($0)" } ?? "\(target.kind.rawValue) \"\(target.name)\""
-            out.append(Diagnostic(m.position(of: path), "\(path): \(what) is not defined in the repository\(hint)"))
+            out.append(Diagnostic(m.position(of: path), "\(path): \(what) is not defined in the repository\(hint())"))
         }
         if let tenant = m.metadata.tenant {
             require(ObjectID(kind: .tenant, name: tenant), "metadata.tenant")
@@ -52,12 +52,13 @@ enum ReferenceCheck {
         case .workflow(let spec):
             guard let tenant = m.metadata.tenant else { break }
             for (i, step) in spec.steps.enumerated() {
-                let target = ObjectID(kind: .worker, tenant: tenant, name: step.worker)
-                let elsewhere = known.filter { $0.kind == .worker && $0.name == step.worker && $0.tenant != tenant }
-                    .compactMap(\.tenant).sorted()
-                let hint = elsewhere.isEmpty ? "" :
-                    " (tenant \(elsewhere[0]) has a Worker of that name; steps may use only workers of their own tenant)"
-                require(target, "spec.steps[\(i)].worker", hint)
+                require(ObjectID(kind: .worker, tenant: tenant, name: step.worker), "spec.steps[\(i)].worker") {
+                    // Only for a missing worker: is there one of that name in another tenant?
+                    let elsewhere = known.filter { $0.kind == .worker && $0.name == step.worker && $0.tenant != tenant }
+                        .compactMap(\.tenant).sorted()
+                    return elsewhere.isEmpty ? "" :
+                        " (tenant \(elsewhere[0]) has a Worker of that name; steps may use only workers of their own tenant)"
+                }
             }
         case .retentionPolicy, .model, .erasure:
             break
