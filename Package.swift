@@ -57,11 +57,12 @@ let package = Package(
             dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "AccordManifestsTests", dependencies: ["AccordCore", "AccordManifests"]),
-        .testTarget(name: "AccordGitTests", dependencies: ["AccordCore", "AccordGit"]),
+        .target(name: "AccordTestSupport", path: "Tests/AccordTestSupport"),
+        .testTarget(name: "AccordGitTests", dependencies: ["AccordCore", "AccordGit", "AccordTestSupport"]),
         .testTarget(
             name: "AccordCTLTests",
             dependencies: [
-                "AccordCLI", "AccordCore", "AccordGit", "AccordManifests",
+                "AccordCLI", "AccordCore", "AccordGit", "AccordManifests", "AccordTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

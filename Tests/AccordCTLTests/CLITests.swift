@@ -1,6 +1,7 @@
 import AccordCore
 import AccordGit
 import AccordManifests
+import AccordTestSupport
 import Crypto
 import Foundation
 import Testing
@@ -43,42 +44,18 @@ import Testing
         return Run(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
     }
 
-    /// A temporary git repository holding a copy of `source` (or nothing), committed.
-    static func repo(copying source: String? = nil, files: [String: String] = [:]) throws -> (URL, String) {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("accordctl-\(UUID().uuidString)")
-        if let source {
-            try FileManager.default.copyItem(at: root.appendingPathComponent(source), to: dir)
-        } else {
-            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        }
-        for (path, text) in files {
-            let url = dir.appendingPathComponent(path)
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try Data(text.utf8).write(to: url)
-        }
-        try shell(["git", "-C", dir.path, "init", "-q", "-b", "main"])
-        try shell(["git", "-C", dir.path, "add", "-A"])
-        try shell(["git", "-C", dir.path, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-q", "-m", "manifests"])
-        return (dir, try shell(["git", "-C", dir.path, "rev-parse", "HEAD"]))
-    }
-
-    @discardableResult
-    static func shell(_ args: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = args
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw CLIFailure("\(args) failed") }
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    /// A committed git repository holding a copy of `source` and `files`.
+    static func repo(copying source: String? = nil, files: [String: String] = [:]) throws -> GitFixture {
+        let fixture = try GitFixture(copying: source.map { root.appendingPathComponent($0) })
+        for (path, text) in files { try fixture.write(path, text) }
+        try fixture.commit("manifests")
+        return fixture
     }
 
     @Test func validatesTheExamplePlatformFromGit() throws {
-        let (dir, commit) = try Self.repo(copying: "examples/platform")
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let fx = try Self.repo(copying: "examples/platform")
+        let dir = fx.root
+        let commit = try fx.head
         let run = try Self.accordctl(["validate", "--repo", dir.path, "--list"])
         #expect(run.status == 0)
         let lines = run.stdout.split(separator: "\n").map(String.init)
@@ -90,23 +67,24 @@ import Testing
     }
 
     @Test func reportsEveryErrorAndExitsOne() throws {
-        let (dir, _) = try Self.repo(files: [
+        let fx = try Self.repo(files: [
             "a.yaml": "apiVersion: accord.dev/v1\nkind: Tenant\nmetadata: {name: acme}\nspec: {displayName: A, plan: gold, region: eu}\n",
             "b/c.yml": "apiVersion: accord.dev/v1\nkind: Nope\nmetadata: {name: x}\nspec: {}\n",
         ])
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = fx.root
         let run = try Self.accordctl(["validate", "--repo", dir.path])
         #expect(run.status == 1)
         #expect(run.stdout.split(separator: "\n").map(String.init) == [
             "a.yaml:4:30: spec.plan: must be one of starter, pro or enterprise; got \"gold\"",
             "b/c.yml:2:7: kind: must be one of Tenant, Worker, Workflow, RetentionPolicy, Model or Erasure; got \"Nope\"",
-            "invalid: 2 errors in 2 files at \(String(try Self.shell(["git", "-C", dir.path, "rev-parse", "HEAD"]).prefix(12)))",
+            "invalid: 2 errors in 2 files at \(String(try fx.head.prefix(12)))",
         ])
     }
 
     @Test func jsonOutputIsVersioned() throws {
-        let (dir, commit) = try Self.repo(files: ["a.yaml": "apiVersion: accord.dev/v1\nkind: Tenant\nmetadata: {name: acme}\nspec: {displayName: A, plan: pro}\n"])
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let fx = try Self.repo(files: ["a.yaml": "apiVersion: accord.dev/v1\nkind: Tenant\nmetadata: {name: acme}\nspec: {displayName: A, plan: pro}\n"])
+        let dir = fx.root
+        let commit = try fx.head
         let run = try Self.accordctl(["validate", "--repo", dir.path, "-o", "json"])
         #expect(run.status == 1)
         let json = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
@@ -125,8 +103,8 @@ import Testing
         for i in 0..<3000 {
             text += "---\napiVersion: accord.dev/v1\nkind: Tenant\nmetadata: {name: t\(i)}\nspec: {displayName: T, plan: gold, region: eu}\n"
         }
-        let (dir, _) = try Self.repo(files: ["many.yaml": text])
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let fx = try Self.repo(files: ["many.yaml": text])
+        let dir = fx.root
         let run = try Self.accordctl(["validate", "--repo", dir.path, "-o", "markdown"])
         #expect(run.status == 1)
         #expect(run.stdout.count < 60_000)
@@ -137,8 +115,8 @@ import Testing
     }
 
     @Test func worktreeReadsUncommittedFiles() throws {
-        let (dir, _) = try Self.repo(copying: "examples/platform")
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let fx = try Self.repo(copying: "examples/platform")
+        let dir = fx.root
         try Data("apiVersion: accord.dev/v1\nkind: Tenant\nmetadata: {name: Bad_Name}\nspec: {displayName: A, plan: pro, region: eu}\n".utf8)
             .write(to: dir.appendingPathComponent("draft.yaml"))
         #expect(try Self.accordctl(["validate", "--repo", dir.path]).status == 0, "the commit does not have the draft")
@@ -148,25 +126,25 @@ import Testing
     }
 
     @Test func pathAndRefSelectWhatIsRead() throws {
-        let (dir, first) = try Self.repo(files: ["platform/a.yaml": "apiVersion: accord.dev/v1\nkind: RetentionPolicy\nmetadata: {name: p}\nspec: {rules: [{store: traces, maxAge: 90d}]}\n",
+        let fx = try Self.repo(files: ["platform/a.yaml": "apiVersion: accord.dev/v1\nkind: RetentionPolicy\nmetadata: {name: p}\nspec: {rules: [{store: traces, maxAge: 90d}]}\n",
                                                 "other/broken.yaml": "{{{\n"])
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = fx.root
+        let first = try fx.head
         #expect(try Self.accordctl(["validate", "--repo", dir.path, "--path", "platform"]).status == 0)
         #expect(try Self.accordctl(["validate", "--repo", dir.path]).status == 1)
         try Data("broken: [\n".utf8).write(to: dir.appendingPathComponent("platform/a.yaml"))
-        try Self.shell(["git", "-C", dir.path, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qam", "break"])
+        try fx.commit("break")
         #expect(try Self.accordctl(["validate", "--repo", dir.path, "--path", "platform"]).status == 1)
         #expect(try Self.accordctl(["validate", "--repo", dir.path, "--path", "platform", "--ref", "HEAD~1"]).status == 0)
         #expect(try Self.accordctl(["validate", "--repo", dir.path, "--path", "platform", "--ref", first]).status == 0)
     }
 
     @Test func readsAFileURLThroughAMirror() throws {
-        let (dir, commit) = try Self.repo(copying: "examples/platform")
+        let fx = try Self.repo(copying: "examples/platform")
+        let dir = fx.root
+        let commit = try fx.head
         let cache = FileManager.default.temporaryDirectory.appendingPathComponent("accordctl-cache-\(UUID().uuidString)")
-        defer {
-            try? FileManager.default.removeItem(at: dir)
-            try? FileManager.default.removeItem(at: cache)
-        }
+        defer { try? FileManager.default.removeItem(at: cache) }
         let run = try Self.accordctl(["validate", "--repo", "file://" + dir.path], environment: ["ACCORD_CACHE_DIR": cache.path])
         #expect(run.status == 0)
         #expect(run.stdout.contains("at \(commit.prefix(12))"))
@@ -189,8 +167,8 @@ import Testing
     }
 
     @Test func badRefExitsTwo() throws {
-        let (dir, _) = try Self.repo(copying: "examples/platform")
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let fx = try Self.repo(copying: "examples/platform")
+        let dir = fx.root
         let run = try Self.accordctl(["validate", "--repo", dir.path, "--ref", "no-such-branch"])
         #expect(run.status == 2)
         #expect(run.stderr == "accordctl: error: resolve \"no-such-branch\": no such branch, tag or commit\n")

@@ -1,4 +1,5 @@
 import AccordCore
+import AccordTestSupport
 @testable import AccordGit
 import Foundation
 import Testing

@@ -1,46 +1,51 @@
 import Foundation
-import Testing
 
-/// A real git repository in a temporary directory, built with the git CLI.
-final class GitFixture {
-    let root: URL
+/// A real git repository in a temporary directory, built with the git CLI,
+/// removed when the fixture goes away.
+public final class GitFixture {
+    public let root: URL
 
-    init() throws {
+    /// An empty repository, or one holding a copy of `source` (not yet committed).
+    public init(copying source: URL? = nil) throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("accord-git-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        if let source {
+            try FileManager.default.copyItem(at: source, to: root)
+        } else {
+            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        }
         try git("init", "-q", "-b", "main")
     }
 
     deinit { try? FileManager.default.removeItem(at: root) }
 
-    func write(_ path: String, _ text: String) throws {
+    public func write(_ path: String, _ text: String) throws {
         try write(path, Data(text.utf8))
     }
 
-    func write(_ path: String, _ data: Data) throws {
+    public func write(_ path: String, _ data: Data) throws {
         let url = root.appendingPathComponent(path)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         try data.write(to: url)
     }
 
-    func symlink(_ path: String, to target: String) throws {
+    public func symlink(_ path: String, to target: String) throws {
         try FileManager.default.createSymbolicLink(atPath: root.appendingPathComponent(path).path, withDestinationPath: target)
     }
 
     @discardableResult
-    func commit(_ message: String) throws -> String {
+    public func commit(_ message: String) throws -> String {
         try git("add", "-A")
         try git("-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-q", "-m", message)
         return try git("rev-parse", "HEAD")
     }
 
     @discardableResult
-    func git(_ args: String...) throws -> String {
+    public func git(_ args: String...) throws -> String {
         try Self.run(["git", "-C", root.path] + args)
     }
 
     @discardableResult
-    static func run(_ args: [String]) throws -> String {
+    public static func run(_ args: [String]) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = args
@@ -56,5 +61,10 @@ final class GitFixture {
         return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    struct FixtureError: Error, CustomStringConvertible { let description: String }
+    /// The commit HEAD points at.
+    public var head: String {
+        get throws { try git("rev-parse", "HEAD") }
+    }
+
+    public struct FixtureError: Error, CustomStringConvertible { public let description: String }
 }
