@@ -92,6 +92,15 @@ import Testing
         #expect(set.diagnostics.first?.message.contains("jane.doe") == false)
     }
 
+    @Test func emailLikeValuesAreNeverEchoed() {
+        let tenant = tenantYAML.replacingOccurrences(of: "plan: pro", with: "plan: ceo@acme.example")
+            .replacingOccurrences(of: "region: eu", with: "region: eu\n  owner@acme.example: x")
+        let text = messages(load(["t.yaml": tenant])).joined(separator: "\n")
+        #expect(text.contains("spec.plan: must be one of starter, pro or enterprise; got <a value that looks like an e-mail address>"))
+        #expect(text.contains("unknown field"))
+        #expect(!text.contains("acme.example"))
+    }
+
     @Test func workflowCyclesAreNamed() {
         let workflow = """
             apiVersion: accord.dev/v1

@@ -31,7 +31,7 @@ enum Cron {
         for (part, field) in zip(parts, fields) {
             for item in part.split(separator: ",", omittingEmptySubsequences: false) {
                 if let problem = itemProblem(String(item), field) {
-                    return "\(field.name) field \(Text.quoted(String(part), limit: 20)): \(problem)"
+                    return "\(field.name) field \(Decoding.show(String(part), limit: 20)): \(problem)"
                 }
             }
         }
@@ -48,11 +48,11 @@ enum Cron {
         }
         if base == "*" { return nil }
         let bounds = base.split(separator: "-", omittingEmptySubsequences: false)
-        guard (1...2).contains(bounds.count) else { return "\(Text.quoted(item, limit: 20)) is not a value, range or step" }
+        guard (1...2).contains(bounds.count) else { return "\(Decoding.show(item, limit: 20)) is not a value, range or step" }
         var values: [Int] = []
         for bound in bounds {
             guard let v = value(String(bound), field) else {
-                return "\(Text.quoted(String(bound), limit: 20)) is not in \(field.range.lowerBound)-\(field.range.upperBound)"
+                return "\(Decoding.show(String(bound), limit: 20)) is not in \(field.range.lowerBound)-\(field.range.upperBound)"
             }
             values.append(v)
         }

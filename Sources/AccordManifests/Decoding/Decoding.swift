@@ -46,7 +46,7 @@ struct Decoding {
             }
             keyNodes[key] = pair.key
             guard allowed.contains(key) else {
-                error(pair.key, Self.join(path, Text.quoted(key, limit: 40).dropQuotesIfPlain()),
+                error(pair.key, Self.join(path, Self.show(key, limit: 40).dropQuotesIfPlain()),
                       "unknown field; \(owner) has \(Text.list(allowed.map { "\"\($0)\"" }, conjunction: "and"))")
                 continue
             }
@@ -130,7 +130,7 @@ struct Decoding {
     mutating func string(_ node: YAMLNode, _ path: String, matching check: (String) -> Bool, rule: String) -> String? {
         guard let s = string(node, path) else { return nil }
         guard check(s) else {
-            error(node, path, "\(Text.quoted(s)) is not \(rule)")
+            error(node, path, "\(Self.show(s)) is not \(rule)")
             return nil
         }
         return s
@@ -171,7 +171,7 @@ struct Decoding {
     mutating func oneOf<E: RawRepresentable & CaseIterable>(_ node: YAMLNode, _ path: String, _: E.Type) -> E? where E.RawValue == String {
         guard let s = string(node, path) else { return nil }
         guard let value = E(rawValue: s) else {
-            error(node, path, "must be one of \(Text.list(E.allCases.map(\.rawValue))); got \(Text.quoted(s))")
+            error(node, path, "must be one of \(Text.list(E.allCases.map(\.rawValue))); got \(Self.show(s))")
             return nil
         }
         return value
@@ -180,7 +180,7 @@ struct Decoding {
     mutating func duration(_ node: YAMLNode, _ path: String) -> DurationValue? {
         guard let s = string(node, path) else { return nil }
         guard let seconds = Patterns.durationSeconds(s) else {
-            error(node, path, "\(Text.quoted(s)) is not a duration (like 30m, 4h, 2d or 1d12h; units s, m, h, d)")
+            error(node, path, "\(Decoding.show(s)) is not a duration (like 30m, 4h, 2d or 1d12h; units s, m, h, d)")
             return nil
         }
         return DurationValue(seconds: seconds, text: s)
@@ -196,7 +196,7 @@ struct Decoding {
             guard let s = string(item, itemPath, matching: Patterns.isToken,
                                  rule: "a lowercase token (letters, digits and '-')") else { ok = false; continue }
             if out.contains(s) {
-                error(item, itemPath, "\(Text.quoted(s)) is listed twice")
+                error(item, itemPath, "\(Decoding.show(s)) is listed twice")
                 ok = false
                 continue
             }
@@ -207,14 +207,21 @@ struct Decoding {
 
     func describe(_ node: YAMLNode) -> String {
         switch node.scalar {
-        case .string(let s)?: "string \(Text.quoted(s, limit: 40))"
+        case .string(let s)?: "string \(Self.show(s, limit: 40))"
         case .integer(let i)?: "integer \(i)"
         case .number(let d)?: "number \(Self.format(d))"
         case .bool(let b)?: "boolean \(b)"
         case .null?: "null"
         case nil:
-            if case .scalar(_, _, let tag) = node.content { "a value with unsupported tag \(Text.quoted(tag ?? "", limit: 40))" } else { node.typeName }
+            if case .scalar(_, _, let tag) = node.content { "a value with unsupported tag \(Decoding.show(tag ?? "", limit: 40))" } else { node.typeName }
         }
+    }
+
+    /// A value from a manifest as a message shows it: quoted and escaped,
+    /// or withheld when it looks like an e-mail address (personal data is
+    /// never echoed into terminals, logs or pull-request comments).
+    static func show(_ value: String, limit: Int = 80) -> String {
+        Patterns.containsEmailAddress(value) ? "<a value that looks like an e-mail address>" : Text.quoted(value, limit: limit)
     }
 
     static func format(_ d: Double) -> String {

@@ -20,7 +20,7 @@ enum DocumentDecoder {
             return DecodedDocument(diagnostics: d.diagnostics)
         }
         if let node = top["apiVersion"], let version = d.string(node, "apiVersion"), version != apiVersion {
-            d.error(node, "apiVersion", "must be \"\(apiVersion)\"; got \(Text.quoted(version))")
+            d.error(node, "apiVersion", "must be \"\(apiVersion)\"; got \(Decoding.show(version))")
         }
         let kind = top["kind"].flatMap { d.oneOf($0, "kind", Kind.self) }
         let metadata = top["metadata"].flatMap { d.metadata($0, kind: kind) }
@@ -93,7 +93,7 @@ extension Decoding {
             return nil
         }
         guard Patterns.isDNSLabel(s) else {
-            error(node, path, "\(Text.quoted(s)) is not a DNS-1123 label (lowercase letters, digits and '-', starting and ending with a letter or digit)")
+            error(node, path, "\(Decoding.show(s)) is not a DNS-1123 label (lowercase letters, digits and '-', starting and ending with a letter or digit)")
             return nil
         }
         return s
@@ -109,7 +109,7 @@ extension Decoding {
         var out: [String: String] = [:]
         var ok = true
         for (key, keyNode, valueNode) in entries {
-            let entryPath = Decoding.join(path, Text.quoted(key, limit: 40).dropQuotesIfPlain())
+            let entryPath = Decoding.join(path, Decoding.show(key, limit: 40).dropQuotesIfPlain())
             if key.isEmpty || key.utf8.count > 253 || Text.containsControl(key) || key.unicodeScalars.contains(where: { $0 == " " }) {
                 error(keyNode, entryPath, "keys must be 1 to 253 characters without spaces or control characters")
                 ok = false

@@ -11,7 +11,7 @@ extension Decoding {
                 if let seconds = Patterns.rfc3339(s) {
                     requested = (s, seconds)
                 } else {
-                    error(n, "spec.requestedAt", "\(Text.quoted(s)) is not an RFC 3339 timestamp with a time zone (like 2026-11-18T09:00:00Z)")
+                    error(n, "spec.requestedAt", "\(Decoding.show(s)) is not an RFC 3339 timestamp with a time zone (like 2026-11-18T09:00:00Z)")
                 }
             }
         }
@@ -29,7 +29,7 @@ extension Decoding {
         guard let s = string(node, path) else { return nil }
         if Patterns.isSHA256(s) { return s }
         if !Patterns.containsEmailAddress(s) {
-            error(node, path, "\(Text.quoted(s, limit: 24)) is not a sha256 digest: \(Patterns.sha256Problem(s))")
+            error(node, path, "\(Decoding.show(s, limit: 24)) is not a sha256 digest: \(Patterns.sha256Problem(s))")
         }
         return nil
     }

@@ -17,7 +17,7 @@ extension Decoding {
                 guard let version = modelVersion(item, path) else { continue }
                 if let first = versionNodes[version.version] {
                     error(item.child("version") ?? item, "\(path).version",
-                          "version \(Text.quoted(version.version)) is listed twice; first at line \(first.line)")
+                          "version \(Decoding.show(version.version)) is listed twice; first at line \(first.line)")
                     continue
                 }
                 versionNodes[version.version] = item
@@ -27,7 +27,7 @@ extension Decoding {
         func listedVersion(_ node: YAMLNode, _ path: String) -> String? {
             guard let v = string(node, path) else { return nil }
             guard listed.contains(v) else {
-                error(node, path, "version \(Text.quoted(v)) is not in spec.versions (listed: \(Text.list(listed.sorted().map { "\"\($0)\"" }, conjunction: "and")))")
+                error(node, path, "version \(Decoding.show(v)) is not in spec.versions (listed: \(Text.list(listed.sorted().map { "\"\($0)\"" }, conjunction: "and")))")
                 return nil
             }
             return v
@@ -72,7 +72,7 @@ extension Decoding {
         if let e = f["evaluation"], let entries = stringKeyed(e, "\(path).evaluation") {
             for (metric, keyNode, valueNode) in entries {
                 guard Patterns.isMetricName(metric) else {
-                    error(keyNode, "\(path).evaluation", "\(Text.quoted(metric, limit: 40)) is not a metric name (lowercase letters, digits, '_' and '-')")
+                    error(keyNode, "\(path).evaluation", "\(Decoding.show(metric, limit: 40)) is not a metric name (lowercase letters, digits, '_' and '-')")
                     continue
                 }
                 if let v = number(valueNode, "\(path).evaluation.\(metric)") { evaluation[metric] = v }

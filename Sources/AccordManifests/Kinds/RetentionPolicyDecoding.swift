@@ -27,7 +27,7 @@ extension Decoding {
                 let columnPath = "\(path).match.\(column)"
                 if let store, !store.matchableColumns.contains(column) {
                     let allowed = store.matchableColumns.isEmpty ? "none" : Text.list(store.matchableColumns)
-                    error(keyNode, "\(path).match", "store \(store.rawValue) has no column \(Text.quoted(column, limit: 40)) to match (matchable: \(allowed))")
+                    error(keyNode, "\(path).match", "store \(store.rawValue) has no column \(Decoding.show(column, limit: 40)) to match (matchable: \(allowed))")
                     continue
                 }
                 switch valueNode.scalar {

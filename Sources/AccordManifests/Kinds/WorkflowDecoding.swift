@@ -27,7 +27,7 @@ extension Decoding {
         case "schedule":
             guard let s = string(value, path) else { return nil }
             if let problem = Cron.problem(s) {
-                error(value, path, "\(Text.quoted(s)) is not a cron expression: \(problem)")
+                error(value, path, "\(Decoding.show(s)) is not a cron expression: \(problem)")
                 return nil
             }
             return .schedule(s)
@@ -54,7 +54,7 @@ extension Decoding {
             for (i, item) in items.enumerated() {
                 guard let dep = objectName(item, "\(path).dependsOn[\(i)]") else { continue }
                 if dependsOn.contains(dep) {
-                    error(item, "\(path).dependsOn[\(i)]", "\(Text.quoted(dep)) is listed twice")
+                    error(item, "\(path).dependsOn[\(i)]", "\(Decoding.show(dep)) is listed twice")
                 } else {
                     dependsOn.append(dep)
                 }
@@ -88,7 +88,7 @@ extension Decoding {
             if parts.count >= 2, parts[0] == "context", parts.dropFirst().allSatisfy({ isContextKey($0) }) {
                 fieldPath = Array(parts.dropFirst())
             } else {
-                error(n, "\(path).field", "\(Text.quoted(s)) is not a context field (context.<key>[.<key>…], keys of letters, digits, '_' and '-')")
+                error(n, "\(path).field", "\(Decoding.show(s)) is not a context field (context.<key>[.<key>…], keys of letters, digits, '_' and '-')")
             }
         }
         let op = f["operator"].flatMap { oneOf($0, "\(path).operator", RuleOperator.self) }
@@ -141,7 +141,7 @@ extension Decoding {
         for (i, item) in items.enumerated() {
             guard let nameNode = item.child("name"), case .string(let name)? = nameNode.scalar else { continue }
             if let first = firstIndex[name] {
-                error(nameNode, "spec.steps[\(i)].name", "duplicate step name \(Text.quoted(name)); first used by spec.steps[\(first)]")
+                error(nameNode, "spec.steps[\(i)].name", "duplicate step name \(Decoding.show(name)); first used by spec.steps[\(first)]")
             } else {
                 firstIndex[name] = i
             }
@@ -154,7 +154,7 @@ extension Decoding {
                 if dep == own {
                     error(depNode, "spec.steps[\(i)].dependsOn[\(j)]", "a step cannot depend on itself")
                 } else if firstIndex[dep] == nil {
-                    error(depNode, "spec.steps[\(i)].dependsOn[\(j)]", "no step named \(Text.quoted(dep)) in this workflow")
+                    error(depNode, "spec.steps[\(i)].dependsOn[\(j)]", "no step named \(Decoding.show(dep)) in this workflow")
                 }
             }
         }
