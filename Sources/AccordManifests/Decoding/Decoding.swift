@@ -53,7 +53,7 @@ struct Decoding {
             result[key] = pair.value
             record(fieldPath, pair.value)
         }
-        for key in required where result[key] == nil && keyNodes[key] == nil {
+        for key in required where keyNodes[key] == nil {
             error(node, path, "missing required field \"\(key)\"")
         }
         return result

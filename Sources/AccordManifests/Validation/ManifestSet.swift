@@ -36,7 +36,7 @@ public struct ManifestSet: Sendable {
         diagnostics += ReferenceCheck.run(documents)
         let manifests = documents.compactMap(\.manifest)
         return ManifestSet(
-            manifests: diagnostics.isEmpty ? manifests.sorted { $0.id < $1.id } : manifests,
+            manifests: manifests.sorted { $0.id < $1.id },
             diagnostics: diagnostics.sorted(),
             fileCount: files.count)
     }
