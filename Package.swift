@@ -4,8 +4,9 @@ import PackageDescription
 // Layers (see docs/architecture.md): dependencies point inward.
 //   AccordCore       identities, manifest values, diagnostics; pure
 //   AccordManifests  YAML -> typed, validated desired state        (core, Yams' libyaml)
+//   AccordEngine     desired rows, pairing, field diff, Plan, guard (core, Crypto for hashes); pure
 //   AccordGit        libgit2 behind a small protocol              (core, CLibGit2)
-//   AccordStore      PostgreSQL connection and database rig       (core, PostgresNIO)
+//   AccordStore      PostgreSQL: migrations, live readers, executor, lock, audit (core, engine, PostgresNIO)
 //   accordctl, accord-controller: parse arguments, wire once, run
 let package = Package(
     name: "Accord",
@@ -16,6 +17,7 @@ let package = Package(
         .library(name: "AccordCore", targets: ["AccordCore"]),
         .library(name: "AccordManifests", targets: ["AccordManifests"]),
         .library(name: "AccordGit", targets: ["AccordGit"]),
+        .library(name: "AccordEngine", targets: ["AccordEngine"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
@@ -37,9 +39,13 @@ let package = Package(
         ),
         .target(name: "AccordGit", dependencies: ["AccordCore", "CLibGit2"]),
         .target(
+            name: "AccordEngine",
+            dependencies: ["AccordCore", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(
             name: "AccordStore",
             dependencies: [
-                "AccordCore",
+                "AccordCore", "AccordEngine",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -47,8 +53,9 @@ let package = Package(
         .target(
             name: "AccordCLI",
             dependencies: [
-                "AccordCore", "AccordManifests", "AccordGit",
+                "AccordCore", "AccordManifests", "AccordGit", "AccordEngine", "AccordStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(name: "accordctl", dependencies: ["AccordCLI"]),
@@ -66,7 +73,11 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        .testTarget(name: "AccordStoreTests", dependencies: ["AccordStore"]),
+        .testTarget(name: "AccordEngineTests", dependencies: ["AccordCore", "AccordEngine", "AccordManifests"]),
+        .testTarget(
+            name: "AccordStoreTests",
+            dependencies: ["AccordCore", "AccordEngine", "AccordManifests", "AccordStore", "AccordTestSupport"]
+        ),
         .testTarget(
             name: "SchemaTests",
             dependencies: [.product(name: "Yams", package: "Yams")],

@@ -31,8 +31,10 @@ struct SourceOptions: ParsableArguments {
         }
     }
 
-    /// The manifest files, and the commit they were read from (nil for --worktree).
-    func load() async throws -> (files: [SourceFile], revision: String?) {
+    /// The manifest files, and the commit they were read from (nil for
+    /// --worktree). `ref` overrides --ref (for `diff --against`).
+    func load(ref override: String? = nil) async throws -> (files: [SourceFile], revision: String?) {
+        let ref = override ?? self.ref
         let directory = ManifestPaths.normalize(path) ?? ""
         if worktree {
             return (try WorktreeSource.files(root: repo, under: directory), nil)

@@ -24,7 +24,7 @@ import Testing
         #expect(counts[.model, default: 0] >= 2)
         #expect(counts[.retentionPolicy, default: 0] >= 1)
         #expect(counts[.erasure, default: 0] >= 1)
-        let plans = Set(set.manifests.compactMap { m -> Plan? in if case .tenant(let t) = m.spec { t.plan } else { nil } })
+        let plans = Set(set.manifests.compactMap { m -> TenantPlan? in if case .tenant(let t) = m.spec { t.plan } else { nil } })
         #expect(plans == [.starter, .pro, .enterprise])
     }
 

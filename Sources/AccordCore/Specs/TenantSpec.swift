@@ -1,4 +1,4 @@
-public enum Plan: String, CaseIterable, Sendable { case starter, pro, enterprise }
+public enum TenantPlan: String, CaseIterable, Sendable { case starter, pro, enterprise }
 public enum Region: String, CaseIterable, Sendable { case eu, us, apac }
 public enum Isolation: String, CaseIterable, Sendable { case shared, schema }
 public enum SSOProtocol: String, CaseIterable, Sendable { case none, saml, oidc }
@@ -23,7 +23,7 @@ public struct TenantSpec: Hashable, Sendable {
     }
 
     public var displayName: String
-    public var plan: Plan
+    public var plan: TenantPlan
     public var region: Region
     /// As written; `nil` means the plan's default (see `effectiveIsolation`).
     public var isolation: Isolation?
@@ -33,7 +33,7 @@ public struct TenantSpec: Hashable, Sendable {
     public var suspended = false
     public var deletionPolicy: DeletionPolicy = .retain
 
-    public init(displayName: String, plan: Plan, region: Region) {
+    public init(displayName: String, plan: TenantPlan, region: Region) {
         self.displayName = displayName
         self.plan = plan
         self.region = region

@@ -6,7 +6,7 @@ extension Decoding {
                              required: ["displayName", "plan", "region"], owner: "a Tenant spec") else { return nil }
         let before = diagnostics.count
         let displayName = f["displayName"].flatMap { string($0, "spec.displayName") }
-        let plan = f["plan"].flatMap { oneOf($0, "spec.plan", Plan.self) }
+        let plan = f["plan"].flatMap { oneOf($0, "spec.plan", TenantPlan.self) }
         let region = f["region"].flatMap { oneOf($0, "spec.region", Region.self) }
         let isolation = f["isolation"].flatMap { oneOf($0, "spec.isolation", Isolation.self) }
         let auth = f["auth"].flatMap { tenantAuth($0) }

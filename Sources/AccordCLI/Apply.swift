@@ -1,0 +1,135 @@
+import AccordCore
+import AccordEngine
+import AccordStore
+import ArgumentParser
+import Foundation
+
+struct Apply: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Reconcile once: make the live state match the manifests, and print what was done.",
+        discussion: """
+            Runs Accord's migrations, takes the database's apply lock (one applier at a time), plans \
+            exactly as `accordctl diff` does and executes the plan: each object's change commits in one \
+            transaction with its inventory and audit entries, or not at all. Prune is opt-in; only \
+            objects Accord created are pruned, and the deletion guard refuses a plan that would remove \
+            more than --max-delete-percent of the managed objects, or all of them. \
+            Exit status: 0 done, 1 some objects failed (the rest applied), 2 error (invalid manifests, \
+            unreachable database, lock timeout, refused by the deletion guard).
+            """
+    )
+
+    @OptionGroup var source: SourceOptions
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var output: OutputOptions
+
+    @Flag(help: "Delete managed objects that were removed from git (tenants only with deletionPolicy: Delete).")
+    var prune = false
+
+    @Flag(name: .customLong("dry-run"), help: "Plan and check the deletion guard under the lock, but write nothing.")
+    var dryRun = false
+
+    @Option(name: .customLong("max-delete-percent"),
+            help: "Deletion guard: refuse to remove more than this share of the managed objects (0-100).")
+    var maxDeletePercent: Double = 10
+
+    @Flag(name: .customLong("allow-mass-deletion"), help: "Let the plan remove more than --max-delete-percent, or everything.")
+    var allowMassDeletion = false
+
+    @Option(name: .customLong("lock-timeout"), help: "Seconds to wait for another applier to finish.")
+    var lockTimeout: Double = 30
+
+    func validate() throws {
+        guard (0...100).contains(maxDeletePercent) else {
+            throw ValidationError("--max-delete-percent must be between 0 and 100, not \(maxDeletePercent)")
+        }
+        guard lockTimeout >= 0, lockTimeout.isFinite else {
+            throw ValidationError("--lock-timeout must be a number of seconds ≥ 0")
+        }
+    }
+
+    func run() async throws {
+        let head = try await DesiredSource.load(source, format: output.format)
+        var options = ApplyPass.Options()
+        options.prune = prune
+        options.dryRun = dryRun
+        options.guardrail = DeletionGuard(maxShare: maxDeletePercent / 100, allowed: allowMassDeletion)
+        options.lockTimeout = .milliseconds(Int64(lockTimeout * 1000))
+        options.actor = "accordctl apply"
+        let pass = ApplyPass(desired: head.desired, revision: head.revision, path: source.path, options: options)
+        let report = try await database.withSession { try await pass.run($0) }
+        let rendered = ApplyReport(report: report, revision: head.revision, objects: head.desired.count, dryRun: dryRun)
+        switch output.format {
+        case .text: Console.write(rendered.text(palette: .forStandardOutput()))
+        case .json: Console.write(rendered.json())
+        case .markdown: Console.write(rendered.markdown())
+        }
+        if let refusal = report.refusal {
+            Console.error(CLIError("deletion guard: \(refusal)"))
+            throw ExitCode(2)
+        }
+        throw ExitCode(report.outcome?.failed.isEmpty == false ? 1 : 0)
+    }
+}
+
+/// What `apply` prints: what it did (or, for a dry run or a refused plan,
+/// what it would have done).
+struct ApplyReport {
+    let report: ApplyPass.Report
+    let revision: String?
+    let objects: Int
+    let dryRun: Bool
+
+    var planReport: PlanReport { PlanReport(plan: report.plan, revision: revision, against: nil) }
+
+    var failed: [ObjectFailure] { report.outcome?.failed ?? [] }
+
+    var summary: String {
+        let plan = report.plan
+        if report.refusal != nil { return "refused by the deletion guard: nothing was written (\(plan.summary))" }
+        if dryRun { return "dry run: nothing was written (\(plan.summary))" }
+        let applied = report.outcome?.applied ?? []
+        let n = { (a: Action) in applied.filter { $0.action == a }.count }
+        var text = "applied \(revision.map { String($0.prefix(12)) } ?? "work tree"): \(n(.create)) created, \(n(.update)) updated, \(n(.delete)) deleted"
+        if n(.retain) > 0 { text += ", \(n(.retain)) retained" }
+        if !failed.isEmpty { text += "; \(failed.count) failed" }
+        return text + "; \(plan.unchanged) unchanged of \(objects) objects"
+    }
+
+    func text(palette: Palette) -> String {
+        var out = ""
+        if report.refusal != nil || dryRun {
+            out += planReport.text(palette: palette)
+        } else {
+            let failedIDs = Set(failed.map(\.id))
+            for step in report.plan.steps where !failedIDs.contains(step.id) {
+                let block = planReport.lines(for: step)
+                out += palette.paint(block[0], step.action) + "\n"
+                for line in block.dropFirst() { out += line + "\n" }
+            }
+            for failure in failed {
+                out += "! \(failure.id) not applied: \(failure.reason.rawValue): \(failure.message)\n"
+            }
+            if !report.plan.orphaned.isEmpty {
+                out += "\(report.plan.orphaned.count) removed from git but kept (apply with --prune to delete them)\n"
+            }
+        }
+        return out + summary + "\n"
+    }
+
+    func json() -> String {
+        planReport.json(extra: [
+            "dryRun": .bool(dryRun),
+            "refused": JSONValue(report.refusal),
+            "applied": .array((report.outcome?.applied ?? []).map { .string($0.id.description) }),
+            "failed": .array(failed.map { f in
+                .object(["id": .string(f.id.description), "reason": .string(f.reason.rawValue),
+                         "message": .string(f.message), "stalled": .bool(f.stalled)])
+            }),
+            "result": .string(summary),
+        ])
+    }
+
+    func markdown() -> String {
+        planReport.markdown() + "\n**\(summary)**\n"
+    }
+}

@@ -1,0 +1,63 @@
+import AccordCore
+import AccordEngine
+import AccordStore
+import ArgumentParser
+import Foundation
+
+struct Diff: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the plan: every create, update and delete with its field-level changes.",
+        discussion: """
+            Compares the manifests at --ref with the live state in PostgreSQL (read only; nothing is \
+            written), or with another revision given by --against, which needs no database at all. \
+            The plan shown is exactly what `accordctl apply` with the same options would execute. \
+            Exit status: 0 in sync, 1 differences, 2 error (including invalid manifests).
+            """
+    )
+
+    @OptionGroup var source: SourceOptions
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var output: OutputOptions
+
+    @Option(help: "Compare with this revision instead of the database (a pull request's base, e.g. origin/main).")
+    var against: String?
+
+    @Flag(help: "Plan deletions of managed objects removed from git, as `apply --prune` would.")
+    var prune = false
+
+    func validate() throws {
+        if against != nil && source.worktree {
+            throw ValidationError("--against compares two revisions; it cannot be combined with --worktree")
+        }
+    }
+
+    func run() async throws {
+        let head = try await DesiredSource.load(source, format: output.format)
+        let plan: Plan
+        let base: String?
+        if let against {
+            let old = try await DesiredSource.load(source, ref: against, format: output.format, label: against)
+            base = old.revision ?? against
+            plan = Planner.plan(.init(
+                desired: head.desired, live: old.desired.map(\.record),
+                inventory: old.desired.map {
+                    InventoryEntry(id: $0.id, manifestHash: $0.manifestHash, recordHash: $0.recordHash,
+                                   blobID: $0.blobID, sourcePath: $0.sourcePath, generation: 1)
+                },
+                prune: prune))
+        } else {
+            base = nil
+            var options = ApplyPass.Options()
+            options.prune = prune
+            let pass = ApplyPass(desired: head.desired, revision: head.revision, path: source.path, options: options)
+            plan = try await database.withSession { try await pass.preview($0) }
+        }
+        let report = PlanReport(plan: plan, revision: head.revision, against: base)
+        switch output.format {
+        case .text: Console.write(report.text(palette: .forStandardOutput()))
+        case .json: Console.write(report.json())
+        case .markdown: Console.write(report.markdown())
+        }
+        throw ExitCode(plan.isEmpty ? 0 : 1)
+    }
+}

@@ -1,0 +1,87 @@
+import AccordCore
+import AccordStore
+import ArgumentParser
+import Foundation
+
+struct HistoryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "history",
+        abstract: "List applied revisions: time, commit, result and the Merkle root of the applied manifests.",
+        discussion: """
+            The Merkle root is computed over the sorted SHA-256 hashes of the revision's manifests \
+            (canonical JSON of kind, metadata and spec), pairing neighbours with SHA-256; see \
+            docs/engine.md. Newest first. Exit status: 0, or 2 on error.
+            """
+    )
+
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var output: OutputOptions
+
+    @Option(help: "How many revisions to show.")
+    var limit = 20
+
+    func run() async throws {
+        let entries = try await database.withSession { session in
+            try await Migrations.checkNotNewer(session) < Migrations.latest ? [] : try await History.list(session, limit: limit)
+        }
+        switch output.format {
+        case .json:
+            Console.write(JSONOutput.render(.object([
+                "formatVersion": .number(1),
+                "revisions": .array(entries.map { e in
+                    .object([
+                        "id": JSONValue(Int(e.id)), "revision": JSONValue(e.revision), "path": .string(e.path),
+                        "startedAt": .string(e.startedAt), "finishedAt": .string(e.finishedAt), "result": .string(e.result.rawValue),
+                        "merkleRoot": .string(e.merkleRoot), "objects": JSONValue(e.objects), "created": JSONValue(e.created),
+                        "updated": JSONValue(e.updated), "deleted": JSONValue(e.deleted), "retained": JSONValue(e.retained),
+                        "failed": JSONValue(e.failed), "actor": .string(e.actor), "auditSeq": JSONValue(Int(e.auditSeq)),
+                    ])
+                }),
+            ])))
+        case .text, .markdown:
+            guard !entries.isEmpty else {
+                Console.write("no revisions applied yet\n")
+                return
+            }
+            let rows = entries.map { e in
+                [e.finishedAt, e.revision.map { String($0.prefix(12)) } ?? "work tree", e.result.rawValue, String(e.objects),
+                 "+\(e.created) ~\(e.updated) -\(e.deleted)" + (e.retained > 0 ? " retained \(e.retained)" : "") + (e.failed > 0 ? " !\(e.failed)" : ""),
+                 e.merkleRoot]
+            }
+            Console.write(Columns.render([["TIME", "COMMIT", "RESULT", "OBJECTS", "CHANGES", "MERKLE ROOT"]] + rows))
+        }
+    }
+}
+
+struct Audit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Work with the append-only, hash-chained audit log.",
+        subcommands: [Verify.self]
+    )
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Recompute every entry's hash and check the chain; detects edited and deleted entries.",
+            discussion: "Exit status: 0 intact, 1 tampered (each problem is printed), 2 error."
+        )
+
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            let result = try await database.withSession { session in
+                try await Migrations.checkNotNewer(session) < Migrations.latest ? nil : try await AuditChain.verify(session)
+            }
+            guard let result else {
+                Console.write("no audit log: nothing has been applied to this database yet\n")
+                return
+            }
+            if result.isIntact {
+                Console.write("audit log intact: \(result.entries) entries, every hash and link verified\n")
+                return
+            }
+            for problem in result.problems { Console.write("tampered: \(problem)\n") }
+            Console.write("audit log NOT intact: \(result.problems.count) problem(s) in \(result.entries) entries\n")
+            throw ExitCode(1)
+        }
+    }
+}

@@ -1,0 +1,132 @@
+import AccordCore
+import Foundation
+
+/// How a plan is shown by `diff` and `apply`: text (`+ ~ -` per object and
+/// per changed field, then the summary line), versioned JSON, or markdown
+/// for a pull-request comment that always fits in 60,000 characters.
+struct PlanReport {
+    let plan: Plan
+    let revision: String?
+    /// The base revision of `diff --against`.
+    let against: String?
+
+    static func symbol(_ step: PlanStep) -> String { step.action.symbol }
+
+    static func heading(_ step: PlanStep) -> String {
+        var line = "\(step.action.symbol) \(step.id)"
+        switch (step.action, step.cause) {
+        case (.retain, _):
+            line += step.id.kind == .tenant ? " (offboard: data kept, deletionPolicy Retain)" : " (released: its record is kept)"
+        case (_, .drift): line += " (drift: changed outside Accord)"
+        case (_, .adopt): line += " (adopt: exists but was not created by Accord)"
+        case (_, .manifest): break
+        }
+        return line
+    }
+
+    static func changeLine(_ change: FieldChange, _ action: Action) -> String {
+        switch (change.old, change.new) {
+        case (nil, let new?): "    \(change.path): \(new.display)"
+        case (let old?, nil): "    \(change.path): \(old.display) → (removed)"
+        case (let old?, let new?): "    \(change.path): \(old.display) → \(new.display)"
+        case (nil, nil): "    \(change.path)"
+        }
+    }
+
+    func lines(for step: PlanStep) -> [String] {
+        [Self.heading(step)] + step.changes.map { Self.changeLine($0, step.action) }
+    }
+
+    func text(palette: Palette) -> String {
+        var out = ""
+        for step in plan.steps {
+            let block = lines(for: step)
+            out += palette.paint(block[0], step.action) + "\n"
+            for line in block.dropFirst() { out += line + "\n" }
+        }
+        if !plan.orphaned.isEmpty {
+            out += "\(plan.orphaned.count) removed from git but kept (apply with --prune to delete them):\n"
+            for id in plan.orphaned { out += "  \(id)\n" }
+        }
+        if !plan.unmanaged.isEmpty {
+            out += "\(plan.unmanaged.count) unmanaged (not created by Accord; never touched):\n"
+            for id in plan.unmanaged { out += "  \(id)\n" }
+        }
+        return out + plan.summary + "\n"
+    }
+
+    func json(extra: [String: JSONValue] = [:]) -> String {
+        var object: [String: JSONValue] = [
+            "formatVersion": .number(1),
+            "revision": JSONValue(revision),
+            "inSync": .bool(plan.isEmpty),
+            "summary": .object(Dictionary(uniqueKeysWithValues: Action.allCases.map { ($0.rawValue, JSONValue(plan.count($0))) })
+                .merging(["unchanged": JSONValue(plan.unchanged)]) { $1 }),
+            "steps": .array(plan.steps.map { step in
+                .object([
+                    "action": .string(step.action.rawValue), "id": .string(step.id.description),
+                    "kind": .string(step.id.kind.rawValue), "tenant": JSONValue(step.id.tenant), "name": .string(step.id.name),
+                    "cause": .string(step.cause.rawValue),
+                    "changes": .array(step.changes.map { c in
+                        .object(["path": .string(c.path), "old": c.old ?? .null, "new": c.new ?? .null])
+                    }),
+                ])
+            }),
+            "orphaned": .array(plan.orphaned.map { .string($0.description) }),
+            "unmanaged": .array(plan.unmanaged.map { .string($0.description) }),
+        ]
+        if let against { object["against"] = .string(against) }
+        return JSONOutput.render(.object(object.merging(extra) { $1 }))
+    }
+
+    /// Whole lines only; when the details do not fit, the plan is summarised
+    /// by kind and the objects that fit are listed.
+    func markdown(limit: Int = 60_000) -> String {
+        let mark = plan.isEmpty ? "✅" : "📝"
+        var head = "### \(mark) Accord plan: \(plan.summary)\n\n"
+        if let revision { head += "Revision `\(revision.prefix(12))`" }
+        if let against { head += " compared with `\(against.prefix(12))` (no database read)" }
+        head += revision == nil && against == nil ? "" : ".\n\n"
+        if plan.isEmpty && plan.orphaned.isEmpty && plan.unmanaged.isEmpty {
+            return head + "Live state matches git: nothing to do.\n"
+        }
+        head += "| kind | create | update | delete | retain |\n|---|---|---|---|---|\n"
+        for kind in Kind.allCases.sorted() {
+            let steps = plan.steps.filter { $0.id.kind == kind }
+            guard !steps.isEmpty else { continue }
+            let n = { (a: Action) in steps.filter { $0.action == a }.count }
+            head += "| \(kind.rawValue) | \(n(.create)) | \(n(.update)) | \(n(.delete)) | \(n(.retain)) |\n"
+        }
+        var notes = ""
+        if !plan.orphaned.isEmpty {
+            notes += "\n\(plan.orphaned.count) object(s) removed from git are kept because prune is off.\n"
+        }
+        if !plan.unmanaged.isEmpty {
+            notes += "\n\(plan.unmanaged.count) unmanaged row(s) (not created by Accord) are never touched.\n"
+        }
+        let open = "\n<details><summary>Changes</summary>\n\n```diff\n"
+        let close = "```\n</details>\n"
+        var body = ""
+        var shown = 0
+        let budget = limit - head.utf8.count - notes.utf8.count - open.utf8.count - close.utf8.count - 300
+        for step in plan.steps {
+            let block = lines(for: step).map { Self.fence($0) + "\n" }.joined()
+            if body.utf8.count + block.utf8.count > budget { break }
+            body += block
+            shown += 1
+        }
+        var out = head + notes
+        if !plan.steps.isEmpty {
+            out += open + body + close
+            if shown < plan.steps.count {
+                out += "\n…and \(plan.steps.count - shown) more object(s) not shown; run `accordctl diff` for the full plan.\n"
+            }
+        }
+        return out
+    }
+
+    /// Keeps a line from closing the code block.
+    static func fence(_ line: String) -> String {
+        line.replacingOccurrences(of: "```", with: "'''")
+    }
+}

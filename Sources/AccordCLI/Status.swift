@@ -1,0 +1,88 @@
+import AccordCore
+import AccordStore
+import ArgumentParser
+import Foundation
+
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show objects with their conditions (Ready, Reconciling, Stalled), generations and revisions.",
+        discussion: """
+            OBJECT narrows the list: a kind (Worker), or one object (Tenant/acme, Worker/acme/analyst). \
+            Exit status: 0, or 2 on error (including an object Accord does not know).
+            """
+    )
+
+    @Argument(help: "KIND, or KIND/NAME, or KIND/TENANT/NAME.")
+    var object: String?
+
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        guard let object, Kind(rawValue: object) == nil, ObjectID(parsing: object) == nil else { return }
+        throw ValidationError("\(Text.quoted(object)) is not a kind or an object; expected KIND, KIND/NAME or KIND/TENANT/NAME")
+    }
+
+    func run() async throws {
+        let kind = object.flatMap { Kind(rawValue: $0) }
+        let id = object.flatMap { ObjectID(parsing: $0) }
+        let statuses = try await database.withSession { session in
+            try await Migrations.checkNotNewer(session) < Migrations.latest ? [] : try await ObjectStatus.read(session, kind: kind, id: id)
+        }
+        if let id, statuses.isEmpty {
+            Console.error(CLIError("\(id) is not managed by Accord and has no recorded failure"))
+            throw ExitCode(2)
+        }
+        switch output.format {
+        case .json:
+            Console.write(JSONOutput.render(.object([
+                "formatVersion": .number(1),
+                "objects": .array(statuses.map(Self.json)),
+            ])))
+        case .text, .markdown:
+            Console.write(Self.table(statuses, markdown: output.format == .markdown))
+        }
+    }
+
+    static func json(_ s: ObjectStatus) -> JSONValue {
+        .object([
+            "id": .string(s.id), "kind": .string(s.kind), "tenant": JSONValue(s.tenant), "name": .string(s.name),
+            "generation": JSONValue(s.generation), "observedGeneration": JSONValue(s.observedGeneration),
+            "lastAppliedRevision": JSONValue(s.lastAppliedRevision), "lastAttemptedRevision": JSONValue(s.lastAttemptedRevision),
+            "source": JSONValue(s.sourcePath), "message": .string(s.message),
+            "conditions": .array(s.conditions.map { c in
+                .object(["type": .string(c.type), "status": .string(c.status), "reason": .string(c.reason), "message": .string(c.message)])
+            }),
+        ])
+    }
+
+    static func table(_ statuses: [ObjectStatus], markdown: Bool) -> String {
+        let header = ["OBJECT", "READY", "STALLED", "GEN", "OBSERVED", "REVISION", "MESSAGE"]
+        let rows = statuses.map { s in
+            [s.id, s.ready ? "True" : "False", s.stalled ? "True" : "False", String(s.generation), String(s.observedGeneration),
+             s.lastAppliedRevision.map { String($0.prefix(12)) } ?? "-", Text.escapingControls(s.message)]
+        }
+        if markdown {
+            return ([header] + rows).enumerated().map { i, r in
+                "| " + r.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |"
+                    + (i == 0 ? "\n|" + String(repeating: "---|", count: header.count) : "")
+            }.joined(separator: "\n") + "\n"
+        }
+        guard !rows.isEmpty else { return "no objects: nothing has been applied to this database yet\n" }
+        return Columns.render([header] + rows)
+    }
+}
+
+/// Left-aligned columns separated by two spaces; the last column is not padded.
+enum Columns {
+    static func render(_ rows: [[String]]) -> String {
+        guard let width = rows.first?.count else { return "" }
+        var widths = [Int](repeating: 0, count: width)
+        for r in rows { for (i, cell) in r.enumerated() where i < width - 1 { widths[i] = max(widths[i], cell.count) } }
+        return rows.map { r in
+            r.enumerated().map { i, cell in
+                i == width - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }.joined(separator: "\n") + "\n"
+    }
+}

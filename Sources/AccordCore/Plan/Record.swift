@@ -1,0 +1,80 @@
+/// The column types Accord writes to `platform` tables.
+public enum ColumnType: String, Sendable {
+    case text, integer, double, boolean, json, timestamp
+}
+
+/// One column of a kind's registry row that Accord decides from the manifests.
+public struct Column: Sendable, Hashable {
+    public let name: String
+    public let type: ColumnType
+    public init(_ name: String, _ type: ColumnType) {
+        self.name = name
+        self.type = type
+    }
+}
+
+/// An object's registry row as Accord wants it (desired) or as it is
+/// (live): the columns of its kind's table that Accord owns, by name.
+/// Columns that hold observed state (a workflow's version number, an
+/// erasure's status) are not part of it.
+public struct Record: Sendable, Hashable {
+    public let id: ObjectID
+    public var fields: [String: JSONValue]
+
+    public init(id: ObjectID, fields: [String: JSONValue]) {
+        self.id = id
+        self.fields = fields
+    }
+
+    public subscript(column: String) -> JSONValue {
+        fields[column] ?? .null
+    }
+}
+
+/// A desired object: its registry row plus what Accord records about where
+/// it came from.
+public struct DesiredObject: Sendable, Hashable {
+    public let record: Record
+    /// SHA-256 (hex) of the canonical manifest: kind, metadata and spec.
+    public let manifestHash: String
+    /// SHA-256 (hex) of the canonical registry row; it changes when the
+    /// manifest or something the row is derived from changes.
+    public let recordHash: String
+    public let sourcePath: String
+    public let blobID: String?
+
+    public init(record: Record, manifestHash: String, recordHash: String, sourcePath: String, blobID: String?) {
+        self.record = record
+        self.manifestHash = manifestHash
+        self.recordHash = recordHash
+        self.sourcePath = sourcePath
+        self.blobID = blobID
+    }
+
+    public var id: ObjectID { record.id }
+}
+
+/// What Accord's inventory says about an object it manages.
+public struct InventoryEntry: Sendable, Hashable {
+    public let id: ObjectID
+    public let manifestHash: String
+    /// The record hash of the row Accord last wrote.
+    public let recordHash: String
+    public let blobID: String?
+    public let sourcePath: String
+    public let generation: Int
+    /// Set when the object left git but Accord keeps its rows on purpose
+    /// (an offboarded tenant, a released erasure).
+    public let retained: Bool
+
+    public init(id: ObjectID, manifestHash: String, recordHash: String, blobID: String?, sourcePath: String,
+                generation: Int, retained: Bool = false) {
+        self.id = id
+        self.manifestHash = manifestHash
+        self.recordHash = recordHash
+        self.blobID = blobID
+        self.sourcePath = sourcePath
+        self.generation = generation
+        self.retained = retained
+    }
+}

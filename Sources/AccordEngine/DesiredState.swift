@@ -1,0 +1,101 @@
+import AccordCore
+import Crypto
+
+/// Turns a valid manifest set into the registry rows Accord wants, with the
+/// hashes its inventory and history keep.
+public enum DesiredState {
+    /// `blobIDs` maps a source path to its git blob id, when known.
+    public static func build(_ manifests: [Manifest], blobIDs: [String: String] = [:]) -> [DesiredObject] {
+        var production: [String: String] = [:]
+        var suspended: Set<String> = []
+        for m in manifests {
+            switch m.spec {
+            case .model(let spec): production[m.metadata.name] = spec.production
+            case .tenant(let spec) where spec.suspended: suspended.insert(m.metadata.name)
+            default: break
+            }
+        }
+        return manifests.map { m in
+            let fields: [String: JSONValue] = switch m.spec {
+            case .tenant(let s): TenantRecord.fields(s)
+            case .worker(let s):
+                WorkerRecord.fields(s, productionVersion: production[s.model],
+                                    tenantSuspended: m.metadata.tenant.map(suspended.contains) ?? false)
+            case .workflow(let s): WorkflowRecord.fields(s)
+            case .retentionPolicy(let s): RetentionPolicyRecord.fields(s)
+            case .model(let s): ModelRecord.fields(s)
+            case .erasure(let s): ErasureRecord.fields(s)
+            }
+            return DesiredObject(
+                record: Record(id: m.id, fields: fields),
+                manifestHash: manifestHash(m),
+                recordHash: sha256Hex(JSONValue.object(fields).canonical),
+                sourcePath: m.source.file,
+                blobID: blobIDs[m.source.file])
+        }
+    }
+
+    /// The manifest as canonical JSON: apiVersion, kind, metadata, spec.
+    public static func canonical(_ m: Manifest) -> JSONValue {
+        var metadata: [String: JSONValue] = ["name": .string(m.metadata.name)]
+        if let tenant = m.metadata.tenant { metadata["tenant"] = .string(tenant) }
+        if !m.metadata.labels.isEmpty { metadata["labels"] = .object(m.metadata.labels.mapValues { .string($0) }) }
+        if !m.metadata.annotations.isEmpty { metadata["annotations"] = .object(m.metadata.annotations.mapValues { .string($0) }) }
+        let spec: JSONValue = switch m.spec {
+        case .tenant(let s): TenantRecord.spec(s)
+        case .worker(let s): WorkerRecord.spec(s)
+        case .workflow(let s): WorkflowRecord.spec(s)
+        case .retentionPolicy(let s): RetentionPolicyRecord.spec(s)
+        case .model(let s): ModelRecord.spec(s)
+        case .erasure(let s): ErasureRecord.spec(s)
+        }
+        return .object([
+            "apiVersion": .string("accord.dev/v1"), "kind": .string(m.kind.rawValue),
+            "metadata": .object(metadata), "spec": spec,
+        ])
+    }
+
+    public static func manifestHash(_ m: Manifest) -> String {
+        sha256Hex(canonical(m).canonical)
+    }
+}
+
+public func sha256Hex(_ text: String) -> String {
+    Hex.encode(SHA256.hash(data: Array(text.utf8)))
+}
+
+/// The Merkle root over the sorted manifest hashes of a revision: leaves
+/// are the hashes (hex) sorted, each level pairs neighbours as
+/// SHA-256(left ‖ right) over the raw 32-byte digests, an odd last node is
+/// carried up unchanged. The root of no manifests is SHA-256 of nothing.
+public enum Merkle {
+    public static func root(_ hexHashes: [String]) -> String {
+        var level: [[UInt8]] = hexHashes.sorted().map(bytes)
+        guard !level.isEmpty else { return Hex.encode(SHA256.hash(data: [UInt8]())) }
+        while level.count > 1 {
+            var next: [[UInt8]] = []
+            next.reserveCapacity((level.count + 1) / 2)
+            var i = 0
+            while i < level.count {
+                if i + 1 < level.count {
+                    next.append(Array(SHA256.hash(data: level[i] + level[i + 1])))
+                } else {
+                    next.append(level[i])
+                }
+                i += 2
+            }
+            level = next
+        }
+        return Hex.encode(level[0])
+    }
+
+    private static func bytes(_ hex: String) -> [UInt8] {
+        var out: [UInt8] = []
+        var high: UInt8?
+        for c in hex.utf8 {
+            let v: UInt8 = c <= 57 ? c - 48 : (c | 0x20) - 87
+            if let h = high { out.append(h << 4 | v); high = nil } else { high = v }
+        }
+        return out
+    }
+}

@@ -1,0 +1,44 @@
+import AccordCore
+
+/// A Tenant's row in `platform.tenants`.
+enum TenantRecord {
+    static let columns: [Column] = [
+        Column("display_name", .text), Column("plan", .text), Column("region", .text),
+        Column("isolation", .text), Column("status", .text),
+        Column("sso", .text), Column("sso_issuer", .text), Column("mfa", .text),
+        Column("retention_policy", .text), Column("consent", .json),
+        Column("key_rotation_days", .integer), Column("deletion_policy", .text),
+    ]
+
+    static func fields(_ spec: TenantSpec) -> [String: JSONValue] {
+        [
+            "display_name": .string(spec.displayName),
+            "plan": .string(spec.plan.rawValue),
+            "region": .string(spec.region.rawValue),
+            "isolation": .string(spec.effectiveIsolation.rawValue),
+            "status": .string(spec.suspended ? "suspended" : "active"),
+            "sso": .string(spec.auth.sso.rawValue),
+            "sso_issuer": JSONValue(spec.auth.issuer),
+            "mfa": .string(spec.auth.mfa.rawValue),
+            "retention_policy": JSONValue(spec.gdpr.retentionPolicy),
+            "consent": JSONValue(strings: spec.gdpr.consent),
+            "key_rotation_days": JSONValue(spec.keyRotationDays),
+            "deletion_policy": .string(spec.deletionPolicy.rawValue),
+        ]
+    }
+
+    static func spec(_ spec: TenantSpec) -> JSONValue {
+        var auth: [String: JSONValue] = ["sso": .string(spec.auth.sso.rawValue), "mfa": .string(spec.auth.mfa.rawValue)]
+        if let issuer = spec.auth.issuer { auth["issuer"] = .string(issuer) }
+        var gdpr: [String: JSONValue] = ["consent": JSONValue(strings: spec.gdpr.consent)]
+        if let policy = spec.gdpr.retentionPolicy { gdpr["retentionPolicy"] = .string(policy) }
+        var out: [String: JSONValue] = [
+            "displayName": .string(spec.displayName), "plan": .string(spec.plan.rawValue),
+            "region": .string(spec.region.rawValue), "auth": .object(auth), "gdpr": .object(gdpr),
+            "encryption": .object(["keyRotationDays": JSONValue(spec.keyRotationDays)]),
+            "suspended": .bool(spec.suspended), "deletionPolicy": .string(spec.deletionPolicy.rawValue),
+        ]
+        if let isolation = spec.isolation { out["isolation"] = .string(isolation.rawValue) }
+        return .object(out)
+    }
+}

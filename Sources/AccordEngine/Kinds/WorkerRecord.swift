@@ -1,0 +1,36 @@
+import AccordCore
+
+/// A Worker's row in `platform.workers`. `model_version` is resolved through
+/// the model's `production` alias and `status` follows the worker's and its
+/// tenant's switches, so both change when another object changes.
+enum WorkerRecord {
+    static let columns: [Column] = [
+        Column("role", .text), Column("model", .text), Column("model_version", .text),
+        Column("capabilities", .json), Column("cost_per_task", .double),
+        Column("confidence_threshold", .double), Column("replicas", .integer), Column("status", .text),
+    ]
+
+    static func fields(_ spec: WorkerSpec, productionVersion: String?, tenantSuspended: Bool) -> [String: JSONValue] {
+        [
+            "role": .string(spec.role),
+            "model": .string(spec.model),
+            "model_version": JSONValue(productionVersion),
+            "capabilities": JSONValue(strings: spec.capabilities),
+            "cost_per_task": JSONValue(spec.costPerTask),
+            "confidence_threshold": JSONValue(spec.confidenceThreshold),
+            "replicas": JSONValue(spec.replicas),
+            "status": .string(tenantSuspended ? "stopped" : spec.paused ? "paused" : "running"),
+        ]
+    }
+
+    static func spec(_ spec: WorkerSpec) -> JSONValue {
+        var out: [String: JSONValue] = [
+            "role": .string(spec.role), "model": .string(spec.model),
+            "capabilities": JSONValue(strings: spec.capabilities),
+            "replicas": JSONValue(spec.replicas), "paused": .bool(spec.paused),
+        ]
+        if let cost = spec.costPerTask { out["costPerTask"] = .number(cost) }
+        if let threshold = spec.confidenceThreshold { out["confidenceThreshold"] = .number(threshold) }
+        return .object(out)
+    }
+}

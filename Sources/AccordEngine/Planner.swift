@@ -1,0 +1,116 @@
+import AccordCore
+
+/// Pairs desired objects with live rows and Accord's inventory, and makes
+/// the one plan both `diff` and `apply` use. Pure: no I/O.
+public enum Planner {
+    public struct Input: Sendable {
+        public var desired: [DesiredObject]
+        public var live: [Record]
+        public var inventory: [InventoryEntry]
+        public var prune: Bool
+
+        public init(desired: [DesiredObject], live: [Record], inventory: [InventoryEntry], prune: Bool) {
+            self.desired = desired
+            self.live = live
+            self.inventory = inventory
+            self.prune = prune
+        }
+    }
+
+    public static func plan(_ input: Input) -> Plan {
+        var live: [ObjectID: Record] = [:]
+        live.reserveCapacity(input.live.count)
+        for r in input.live { live[r.id] = r }
+        var inventory: [ObjectID: InventoryEntry] = [:]
+        inventory.reserveCapacity(input.inventory.count)
+        for e in input.inventory { inventory[e.id] = e }
+
+        var applies: [PlanStep] = []
+        var removals: [PlanStep] = []
+        var orphaned: [ObjectID] = []
+        var unmanaged: [ObjectID] = []
+        var unchanged = 0
+        var desiredIDs = Set<ObjectID>()
+        desiredIDs.reserveCapacity(input.desired.count)
+
+        for d in input.desired {
+            desiredIDs.insert(d.id)
+            let entry = inventory[d.id]
+            guard let row = live[d.id] else {
+                let cause: StepCause = entry != nil && entry?.retained == false && entry?.recordHash == d.recordHash ? .drift : .manifest
+                applies.append(PlanStep(id: d.id, action: .create, cause: cause,
+                                        changes: FieldDiff.changes(kind: d.id.kind, old: nil, new: d.record), desired: d))
+                continue
+            }
+            let changes = FieldDiff.changes(kind: d.id.kind, old: row, new: d.record)
+            if changes.isEmpty {
+                unchanged += 1
+                continue
+            }
+            let cause: StepCause
+            if entry == nil {
+                cause = .adopt
+            } else if entry?.recordHash == d.recordHash, entry?.retained == false {
+                cause = .drift
+            } else {
+                cause = .manifest
+            }
+            applies.append(PlanStep(id: d.id, action: .update, cause: cause, changes: changes, desired: d))
+        }
+
+        for e in input.inventory where !e.retained && !desiredIDs.contains(e.id) {
+            guard input.prune else {
+                orphaned.append(e.id)
+                continue
+            }
+            let row = live[e.id]
+            removals.append(PlanStep(id: e.id, action: removal(e.id, live: row), cause: row == nil ? .drift : .manifest,
+                                     changes: [], desired: nil))
+        }
+
+        for r in input.live where !desiredIDs.contains(r.id) && inventory[r.id] == nil {
+            unmanaged.append(r.id)
+        }
+
+        applies.sort { $0.id < $1.id }
+        removals.sort { ($0.id.kind.applyRank, $1.id) > ($1.id.kind.applyRank, $0.id) }
+        return Plan(steps: applies + removals, orphaned: orphaned.sorted(), unmanaged: unmanaged.sorted(),
+                    unchanged: unchanged, managed: input.inventory.filter { !$0.retained }.count)
+    }
+
+    /// Tenants are dropped only with `deletionPolicy: Delete`; an erasure
+    /// leaving git changes no data.
+    static func removal(_ id: ObjectID, live: Record?) -> Action {
+        switch id.kind {
+        case .tenant: live?["deletion_policy"] == .string(DeletionPolicy.delete.rawValue) ? .delete : .retain
+        case .erasure: .retain
+        default: .delete
+        }
+    }
+}
+
+/// SPEC §4: refuse a plan that would remove more than a share of the
+/// managed objects, or all of them, unless explicitly allowed.
+public struct DeletionGuard: Sendable {
+    public var maxShare: Double
+    public var allowed: Bool
+
+    public init(maxShare: Double = 0.10, allowed: Bool = false) {
+        self.maxShare = maxShare
+        self.allowed = allowed
+    }
+
+    /// Why the plan is refused, or nil when it may run.
+    public func refusal(_ plan: Plan) -> String? {
+        let removals = plan.removals
+        guard !allowed, removals > 0 else { return nil }
+        let percent = Int((maxShare * 100).rounded())
+        if removals >= plan.managed {
+            return "the plan would remove all \(plan.managed) managed objects; refusing (an empty or wrong --path, or a broken branch, is never a reason to delete the platform). Pass --allow-mass-deletion if this is intended."
+        }
+        if Double(removals) > maxShare * Double(plan.managed) {
+            return "the plan would remove \(removals) of \(plan.managed) managed objects, more than the \(percent)% the deletion guard allows; refusing. Pass --allow-mass-deletion if this is intended."
+        }
+        return nil
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+
+/// Only one applier per database: a session-level advisory lock, held for
+/// the whole pass on the applier's connection (released when it ends or
+/// the connection drops). Who holds it is written to `accord.locks` so a
+/// waiting applier can name the holder.
+public enum ApplyLock {
+    static let key = 0x4143_4344 // "ACCD"
+
+    public struct Busy: Error, CustomStringConvertible {
+        public let holder: String
+        public let waited: Duration
+        public var description: String {
+            "another applier holds the apply lock: \(holder); gave up after waiting \(waited.formatted(.units(allowed: [.seconds], width: .abbreviated))) (--lock-timeout)"
+        }
+    }
+
+    /// Takes the lock, waiting up to `timeout`.
+    public static func acquire(_ session: Session, holder: String, timeout: Duration,
+                               clock: ContinuousClock = ContinuousClock()) async throws {
+        let deadline = clock.now.advanced(by: timeout)
+        while true {
+            if try await session.scalar("SELECT pg_try_advisory_lock($1::bigint)::text", [String(key)]) == "true" {
+                try await session.execute("""
+                    INSERT INTO accord.locks (name, holder, backend_pid, acquired_at) VALUES ('apply', $1, pg_backend_pid(), now())
+                    ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, backend_pid = EXCLUDED.backend_pid, acquired_at = now()
+                    """, [holder])
+                return
+            }
+            if clock.now >= deadline {
+                throw Busy(holder: try await currentHolder(session) ?? "an unknown session", waited: timeout)
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    public static func release(_ session: Session) async throws {
+        try await session.execute("SELECT pg_advisory_unlock($1::bigint)", [String(key)])
+    }
+
+    /// The holder as recorded, checked against the server's lock table.
+    public static func currentHolder(_ session: Session) async throws -> String? {
+        let row = try await session.rows("""
+            SELECT coalesce(l.holder, a.application_name, 'backend ' || p.pid),
+                   p.pid::text,
+                   to_char(coalesce(l.acquired_at, a.backend_start) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+            FROM pg_locks p
+            LEFT JOIN pg_stat_activity a ON a.pid = p.pid
+            LEFT JOIN accord.locks l ON l.name = 'apply' AND l.backend_pid = p.pid
+            WHERE p.locktype = 'advisory' AND p.granted AND p.classid = 0 AND p.objid = $1::bigint::oid AND p.objsubid = 1
+            """, [String(key)]).first
+        guard let row else { return nil }
+        let (holder, pid, since) = try row.decode((String, String, String?).self)
+        return "\(holder) (database backend \(pid), since \(since ?? "?"))"
+    }
+}

@@ -1,0 +1,149 @@
+import AccordCore
+import AccordEngine
+import Foundation
+
+/// One thing Accord did, as it goes into the audit log.
+public struct AuditEntry: Sendable {
+    public let action: String
+    public let object: String?
+    public let revision: String?
+    public let detail: JSONValue
+
+    public init(action: String, object: String?, revision: String?, detail: JSONValue = .object([:])) {
+        self.action = action
+        self.object = object
+        self.revision = revision
+        self.detail = detail
+    }
+}
+
+/// The append-only, hash-chained audit log. Entry `n` stores its body (the
+/// canonical JSON of seq, time, actor, action, object, revision, detail),
+/// the hash of entry `n-1`, and SHA-256(prev_hash ‖ "\n" ‖ body).
+/// `accord.audit_head` holds the last seq and hash, written in the same
+/// transaction, so entries cut from the end are detected too.
+public struct AuditChain: Sendable {
+    public static let genesis = String(repeating: "0", count: 64)
+
+    public private(set) var seq: Int64
+    public private(set) var hash: String
+    let actor: String
+
+    public static func load(_ session: Session, actor: String) async throws -> AuditChain {
+        let row = try await session.rows("SELECT seq, hash FROM accord.audit_head").first
+        let head = try row.map { try $0.decode((Int64, String).self) }
+        return AuditChain(seq: head?.0 ?? 0, hash: head?.1 ?? genesis, actor: actor)
+    }
+
+    /// Seals entries after the current head; the chain moves only when the
+    /// caller's transaction commits (`advance(to:)`).
+    public func seal(_ entries: [AuditEntry], at time: Date = Date()) -> (rows: String, head: (Int64, String)) {
+        let at = Self.timestamp(time)
+        var seq = self.seq
+        var prev = hash
+        var rows: [JSONValue] = []
+        rows.reserveCapacity(entries.count)
+        for entry in entries {
+            seq += 1
+            let body = JSONValue.object([
+                "seq": .number(Double(seq)), "at": .string(at), "actor": .string(actor),
+                "action": .string(entry.action), "object": JSONValue(entry.object),
+                "revision": JSONValue(entry.revision), "detail": entry.detail,
+            ]).canonical
+            let hash = Self.hash(prev: prev, body: body)
+            rows.append(.object([
+                "seq": .number(Double(seq)), "at": .string(at), "action": .string(entry.action),
+                "object": JSONValue(entry.object), "revision": JSONValue(entry.revision),
+                "body": .string(body), "prev_hash": .string(prev), "hash": .string(hash),
+            ]))
+            prev = hash
+        }
+        return (JSONValue.array(rows).canonical, (seq, prev))
+    }
+
+    public mutating func advance(to head: (Int64, String)) {
+        seq = head.0
+        hash = head.1
+    }
+
+    /// Appends sealed rows; call inside the transaction that makes the change.
+    public static func write(_ sealed: (rows: String, head: (Int64, String)), _ session: Session) async throws {
+        guard sealed.rows != "[]" else { return }
+        try await session.execute("""
+            INSERT INTO accord.audit_log (seq, at, action, object, revision, body, prev_hash, hash)
+            SELECT seq, at, action, object, revision, body, prev_hash, hash
+            FROM jsonb_to_recordset($1::jsonb) AS x(seq bigint, at timestamptz, action text, object text,
+                                                   revision text, body text, prev_hash text, hash text)
+            """, [sealed.rows])
+        try await session.execute("""
+            INSERT INTO accord.audit_head (id, seq, hash) VALUES (true, $1::bigint, $2)
+            ON CONFLICT (id) DO UPDATE SET seq = EXCLUDED.seq, hash = EXCLUDED.hash
+            """, [String(sealed.head.0), sealed.head.1])
+    }
+
+    /// Seals, writes and advances in one go, inside the caller's transaction.
+    public mutating func append(_ entries: [AuditEntry], _ session: Session) async throws {
+        let sealed = seal(entries)
+        try await Self.write(sealed, session)
+        advance(to: sealed.head)
+    }
+
+    static func hash(prev: String, body: String) -> String {
+        sha256Hex(prev + "\n" + body)
+    }
+
+    static func timestamp(_ date: Date) -> String {
+        let millis = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        let base = Timestamp.rfc3339(epochSeconds: millis / 1000)
+        let ms = String(millis % 1000)
+        return base.dropLast() + "." + String(repeating: "0", count: 3 - ms.count) + ms + "Z"
+    }
+
+    /// What `accordctl audit verify` reports.
+    public struct Verification: Sendable {
+        public let entries: Int
+        public let problems: [String]
+        public var isIntact: Bool { problems.isEmpty }
+    }
+
+    /// Recomputes every hash and checks the chain, the numbering and the head.
+    public static func verify(_ session: Session) async throws -> Verification {
+        let rows = try await session.rows("SELECT seq, action, object, body, prev_hash, hash FROM accord.audit_log ORDER BY seq")
+        var problems: [String] = []
+        var expectedSeq: Int64 = 1
+        var prev = genesis
+        for row in rows {
+            let (seq, action, object, body, prevHash, hash) = try row.decode((Int64, String, String?, String, String, String).self)
+            if seq != expectedSeq {
+                problems.append(seq > expectedSeq
+                    ? "entries \(expectedSeq)–\(seq - 1) are missing (deleted)"
+                    : "entry \(seq) is out of order")
+            }
+            if prevHash != prev {
+                problems.append("entry \(seq): its link to the previous entry is broken (an entry before it was edited or deleted)")
+            }
+            if hash != Self.hash(prev: prevHash, body: body) {
+                problems.append("entry \(seq): its content does not match its hash (edited)")
+            }
+            if let parsed = try? JSONParser.parse(body) {
+                if parsed["seq"]?.numberValue != Double(seq) || parsed["action"]?.stringValue != action
+                    || parsed["object"] != JSONValue(object) {
+                    problems.append("entry \(seq): its columns differ from its sealed body (edited)")
+                }
+            } else {
+                problems.append("entry \(seq): its body is not valid JSON (edited)")
+            }
+            prev = hash
+            expectedSeq = seq + 1
+        }
+        let head = try await session.rows("SELECT seq, hash FROM accord.audit_head").first.map { try $0.decode((Int64, String).self) }
+        if let head {
+            if head.0 != expectedSeq - 1 || head.1 != prev {
+                problems.append("the log ends at entry \(expectedSeq - 1) but its head records entry \(head.0): entries were removed from the end or the head was altered")
+            }
+        } else if !rows.isEmpty {
+            problems.append("the head record is missing")
+        }
+        return Verification(entries: rows.count, problems: problems)
+    }
+}

@@ -1,0 +1,94 @@
+import AccordCore
+import AccordEngine
+
+/// Accord's record of what it manages (`accord.inventory`) and of objects
+/// that failed (`accord.object_status`). Written in the same transaction as
+/// the registry rows they describe.
+enum InventoryWriter {
+    static func record(_ objects: [DesiredObject], revision: String?, _ session: Session) async throws {
+        guard !objects.isEmpty else { return }
+        let rows = JSONValue.array(objects.map { d in
+            .object([
+                "kind": .string(d.id.kind.rawValue), "tenant": .string(d.id.tenant ?? ""), "name": .string(d.id.name),
+                "manifest_hash": .string(d.manifestHash), "record_hash": .string(d.recordHash),
+                "blob_id": JSONValue(d.blobID), "source_path": .string(d.sourcePath),
+                "applied_revision": JSONValue(revision),
+            ])
+        }).canonical
+        try await session.execute("""
+            INSERT INTO accord.inventory AS i (kind, tenant, name, manifest_hash, record_hash, blob_id, source_path, applied_revision)
+            SELECT kind, tenant, name, manifest_hash, record_hash, blob_id, source_path, applied_revision
+            FROM jsonb_to_recordset($1::jsonb) AS x(kind text, tenant text, name text, manifest_hash text,
+                                                   record_hash text, blob_id text, source_path text, applied_revision text)
+            ON CONFLICT (kind, tenant, name) DO UPDATE SET
+                generation = i.generation + CASE WHEN i.manifest_hash = EXCLUDED.manifest_hash THEN 0 ELSE 1 END,
+                observed_generation = i.generation + CASE WHEN i.manifest_hash = EXCLUDED.manifest_hash THEN 0 ELSE 1 END,
+                manifest_hash = EXCLUDED.manifest_hash, record_hash = EXCLUDED.record_hash,
+                blob_id = EXCLUDED.blob_id, source_path = EXCLUDED.source_path,
+                applied_revision = EXCLUDED.applied_revision, retained_at = NULL, updated_at = now()
+            """, [rows])
+        try await clearFailures(objects.map(\.id), session)
+    }
+
+    static func forget(_ ids: [ObjectID], _ session: Session) async throws {
+        guard !ids.isEmpty else { return }
+        try await session.execute("""
+            DELETE FROM accord.inventory i USING jsonb_to_recordset($1::jsonb) AS x(kind text, tenant text, name text)
+            WHERE i.kind = x.kind AND i.tenant = x.tenant AND i.name = x.name
+            """, [RegistryWriter.keysJSON(ids)])
+        try await clearFailures(ids, session)
+    }
+
+    static func markRetained(_ ids: [ObjectID], _ session: Session) async throws {
+        guard !ids.isEmpty else { return }
+        try await session.execute("""
+            UPDATE accord.inventory i SET retained_at = now(), updated_at = now()
+            FROM jsonb_to_recordset($1::jsonb) AS x(kind text, tenant text, name text)
+            WHERE i.kind = x.kind AND i.tenant = x.tenant AND i.name = x.name
+            """, [RegistryWriter.keysJSON(ids)])
+        try await clearFailures(ids, session)
+    }
+
+    static func clearFailures(_ ids: [ObjectID], _ session: Session) async throws {
+        try await session.execute("""
+            DELETE FROM accord.object_status s USING jsonb_to_recordset($1::jsonb) AS x(kind text, tenant text, name text)
+            WHERE s.kind = x.kind AND s.tenant = x.tenant AND s.name = x.name
+            """, [RegistryWriter.keysJSON(ids)])
+    }
+
+    /// Records why an object was not applied. A changed manifest still
+    /// counts as a new generation, not yet observed.
+    static func recordFailure(_ failure: ObjectFailure, manifestHash: String?, revision: String?, _ session: Session) async throws {
+        let id = failure.id
+        try await session.execute("""
+            INSERT INTO accord.object_status (kind, tenant, name, reason, message, stalled, revision, attempted_at)
+            VALUES ($1, $2, $3, $4, $5, $6::boolean, $7, now())
+            ON CONFLICT (kind, tenant, name) DO UPDATE SET reason = EXCLUDED.reason, message = EXCLUDED.message,
+                stalled = EXCLUDED.stalled, revision = EXCLUDED.revision, attempted_at = now()
+            """, [id.kind.rawValue, id.tenant ?? "", id.name, failure.reason.rawValue, failure.message,
+                  failure.stalled ? "true" : "false", revision])
+        if let manifestHash {
+            try await session.execute("""
+                UPDATE accord.inventory SET generation = generation + 1, manifest_hash = $4, updated_at = now()
+                WHERE kind = $1 AND tenant = $2 AND name = $3 AND manifest_hash <> $4
+                """, [id.kind.rawValue, id.tenant ?? "", id.name, manifestHash])
+        }
+    }
+}
+
+/// Why an object was not applied.
+public enum FailureReason: String, Sendable, Codable {
+    /// The database refused the object's change.
+    case applyFailed = "ApplyFailed"
+    /// Something it refers to failed in the same pass.
+    case dependencyNotReady = "DependencyNotReady"
+}
+
+public struct ObjectFailure: Sendable {
+    public let id: ObjectID
+    public let action: Action
+    public let reason: FailureReason
+    public let message: String
+    /// Needs a fix in git (or the live schema); retrying will not help.
+    public let stalled: Bool
+}

@@ -1,0 +1,119 @@
+import AccordCore
+import AccordEngine
+import PostgresNIO
+
+/// Reads the live registry and Accord's inventory: one query per kind and
+/// one for the inventory, never one per object.
+public enum LiveState {
+    public struct Snapshot: Sendable {
+        public var records: [Record]
+        public var inventory: [InventoryEntry]
+    }
+
+    public static func read(_ session: Session) async throws -> Snapshot {
+        var records: [Record] = []
+        for kind in Kind.allCases.sorted() {
+            records += try await read(kind, session)
+        }
+        return Snapshot(records: records, inventory: try await inventory(session))
+    }
+
+    /// The SQL expression that reads a column back in the form the desired
+    /// record holds it.
+    static func selectExpression(_ kind: Kind, _ column: Column) -> String {
+        switch (kind, column.name) {
+        case (.model, "versions"):
+            return """
+                coalesce((SELECT jsonb_object_agg(v.version, jsonb_build_object('artifact', v.artifact, \
+                'digest', v.digest, 'evaluation', v.evaluation, 'signature', v.signature)) \
+                FROM platform.model_versions v WHERE v.model = t.name), '{}'::jsonb)::text
+                """
+        case (.workflow, "definition"):
+            return """
+                (SELECT v.definition FROM platform.workflow_versions v \
+                WHERE v.tenant = t.tenant AND v.name = t.name AND v.version = t.version)::text
+                """
+        default:
+            break
+        }
+        let c = "t.\(SQL.identifier(column.name))"
+        return switch column.type {
+        case .text: c
+        case .integer: "\(c)::int8"
+        case .double: "\(c)::float8"
+        case .boolean: c
+        case .json: "\(c)::text"
+        case .timestamp: "to_char(\(c) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+        }
+    }
+
+    public static func read(_ kind: Kind, _ session: Session) async throws -> [Record] {
+        let columns = Registry.columns(kind)
+        let keys = Registry.keyColumns(kind)
+        let select = (keys.map { "t.\($0)" } + columns.map { selectExpression(kind, $0) }).joined(separator: ", ")
+        let sql = "SELECT \(select) FROM platform.\(Registry.table(kind)) t"
+        var out: [Record] = []
+        for row in try await session.rows(sql) {
+            let cells = row.makeRandomAccess()
+            let tenant = kind.isTenantScoped ? try cells[0].decode(String.self) : nil
+            let name = try cells[keys.count - 1].decode(String.self)
+            var fields: [String: JSONValue] = [:]
+            fields.reserveCapacity(columns.count)
+            for (i, column) in columns.enumerated() {
+                fields[column.name] = try value(cells[keys.count + i], column.type)
+            }
+            out.append(Record(id: ObjectID(kind: kind, tenant: tenant, name: name), fields: fields))
+        }
+        return out
+    }
+
+    static func value(_ cell: PostgresCell, _ type: ColumnType) throws -> JSONValue {
+        switch type {
+        case .text, .timestamp: return JSONValue(try cell.decode(String?.self))
+        case .integer: return JSONValue(try cell.decode(Int?.self))
+        case .double: return JSONValue(try cell.decode(Double?.self))
+        case .boolean: return try cell.decode(Bool?.self).map { .bool($0) } ?? .null
+        case .json:
+            guard let text = try cell.decode(String?.self) else { return .null }
+            return try JSONParser.parse(text)
+        }
+    }
+
+    public static func inventory(_ session: Session) async throws -> [InventoryEntry] {
+        let rows = try await session.rows("""
+            SELECT kind, tenant, name, manifest_hash, record_hash, blob_id, source_path, generation, retained_at IS NOT NULL
+            FROM accord.inventory
+            """)
+        var out: [InventoryEntry] = []
+        out.reserveCapacity(rows.count)
+        for row in rows {
+            let (kind, tenant, name, manifestHash, recordHash, blob, path, generation, retained) =
+                try row.decode((String, String, String, String, String, String?, String, Int, Bool).self)
+            guard let k = Kind(rawValue: kind) else { continue }
+            out.append(InventoryEntry(id: ObjectID(kind: k, tenant: tenant.isEmpty ? nil : tenant, name: name),
+                                      manifestHash: manifestHash, recordHash: recordHash, blobID: blob,
+                                      sourcePath: path, generation: generation, retained: retained))
+        }
+        return out
+    }
+}
+
+/// Quoting for the identifiers Accord builds SQL from. Values never go
+/// through here: they are always bind parameters.
+public enum SQL {
+    public static func identifier(_ name: String) -> String {
+        "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// The jsonb_to_recordset column type of a registry column.
+    static func recordsetType(_ type: ColumnType) -> String {
+        switch type {
+        case .text: "text"
+        case .integer: "bigint"
+        case .double: "float8"
+        case .boolean: "boolean"
+        case .json: "jsonb"
+        case .timestamp: "timestamptz"
+        }
+    }
+}

@@ -1,0 +1,91 @@
+import AccordCore
+
+/// kstatus-style conditions of one object (SPEC §3).
+public struct ObjectStatus: Sendable, Codable {
+    public struct Condition: Sendable, Codable {
+        public let type: String
+        public let status: String
+        public let reason: String
+        public let message: String
+    }
+
+    public let kind: String
+    public let tenant: String?
+    public let name: String
+    public let generation: Int
+    public let observedGeneration: Int
+    public let lastAppliedRevision: String?
+    public let lastAttemptedRevision: String?
+    public let sourcePath: String?
+    public let message: String
+    public let conditions: [Condition]
+
+    public var id: String {
+        ObjectID(kind: Kind(rawValue: kind) ?? .tenant, tenant: tenant, name: name).description
+    }
+
+    public var ready: Bool { conditions.first { $0.type == "Ready" }?.status == "True" }
+    public var stalled: Bool { conditions.first { $0.type == "Stalled" }?.status == "True" }
+
+    /// Every object Accord manages or failed to apply, sorted by identity;
+    /// `filter` keeps one kind, or one object.
+    public static func read(_ session: Session, kind: Kind? = nil, id: ObjectID? = nil) async throws -> [ObjectStatus] {
+        let lastAttempted = try await History.lastRevision(session)?.revision
+        let rows = try await session.rows("""
+            SELECT coalesce(i.kind, s.kind), coalesce(i.tenant, s.tenant), coalesce(i.name, s.name),
+                   i.generation, i.observed_generation, i.applied_revision, i.source_path, i.retained_at IS NOT NULL,
+                   s.reason, s.message, s.stalled, s.revision
+            FROM accord.inventory i
+            FULL JOIN accord.object_status s ON s.kind = i.kind AND s.tenant = i.tenant AND s.name = i.name
+            WHERE ($1::text IS NULL OR coalesce(i.kind, s.kind) = $1)
+              AND ($2::text IS NULL OR coalesce(i.tenant, s.tenant) = $2)
+              AND ($3::text IS NULL OR coalesce(i.name, s.name) = $3)
+            """, [kind?.rawValue ?? id?.kind.rawValue, id.map { $0.tenant ?? "" }, id?.name])
+        var out: [ObjectStatus] = []
+        for row in rows {
+            let c = row.makeRandomAccess()
+            let kindName = try c[0].decode(String.self)
+            let tenant = try c[1].decode(String.self)
+            let name = try c[2].decode(String.self)
+            let generation = try c[3].decode(Int?.self)
+            let observed = try c[4].decode(Int?.self)
+            let appliedRevision = try c[5].decode(String?.self)
+            let path = try c[6].decode(String?.self)
+            let retained = try c[7].decode(Bool.self)
+            let reason = try c[8].decode(String?.self)
+            let failure = try c[9].decode(String?.self)
+            let stalled = try c[10].decode(Bool?.self) ?? false
+            let failedRevision = try c[11].decode(String?.self)
+
+            var conditions: [Condition] = []
+            let message: String
+            if let reason, let failure {
+                message = failure
+                conditions.append(Condition(type: "Ready", status: "False", reason: reason, message: failure))
+                conditions.append(Condition(type: "Stalled", status: stalled ? "True" : "False", reason: stalled ? reason : "",
+                                            message: stalled ? "needs a change in git or in the live schema; not retried until then" : ""))
+            } else if retained {
+                message = kindName == Kind.tenant.rawValue
+                    ? "removed from git; offboarded, its data kept (deletionPolicy: Retain)"
+                    : "removed from git; its record is kept"
+                conditions.append(Condition(type: "Ready", status: "True", reason: "Retained", message: message))
+                conditions.append(Condition(type: "Stalled", status: "False", reason: "", message: ""))
+            } else {
+                message = "applied"
+                conditions.append(Condition(type: "Ready", status: "True", reason: "Applied", message: "the live rows match git"))
+                conditions.append(Condition(type: "Stalled", status: "False", reason: "", message: ""))
+            }
+            // A one-shot apply is never in progress when status is read; the daemon sets this while it works.
+            conditions.insert(Condition(type: "Reconciling", status: "False", reason: "", message: ""), at: 1)
+            out.append(ObjectStatus(
+                kind: kindName, tenant: tenant.isEmpty ? nil : tenant, name: name,
+                generation: generation ?? 0, observedGeneration: observed ?? 0,
+                lastAppliedRevision: reason == nil && !retained ? (lastAttempted ?? appliedRevision) : appliedRevision,
+                lastAttemptedRevision: failedRevision ?? lastAttempted, sourcePath: path, message: message,
+                conditions: conditions))
+        }
+        return out.sorted { $0.sortKey < $1.sortKey }
+    }
+
+    var sortKey: ObjectID { ObjectID(kind: Kind(rawValue: kind) ?? .tenant, tenant: tenant, name: name) }
+}

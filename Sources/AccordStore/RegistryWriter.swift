@@ -1,0 +1,149 @@
+import AccordCore
+import AccordEngine
+
+/// Set-based SQL that writes a batch of same-kind steps to the `platform`
+/// tables: each batch is one statement (or two) over a `jsonb_to_recordset`
+/// of its rows, never a loop of single-row statements.
+enum RegistryWriter {
+    static func write(_ kind: Kind, _ action: Action, _ steps: [PlanStep], _ session: Session) async throws {
+        switch action {
+        case .create, .update: try await upsert(kind, steps.compactMap(\.desired), session)
+        case .delete: try await delete(kind, steps.map(\.id), session)
+        case .retain: try await retain(kind, steps.map(\.id), session)
+        }
+    }
+
+    /// `{"tenant": …, "name": …, column: value …}` per row, as one JSON array.
+    static func rowsJSON(_ objects: [DesiredObject]) -> String {
+        var out = "["
+        for (i, d) in objects.enumerated() {
+            if i > 0 { out += "," }
+            var fields = d.record.fields
+            fields["name"] = .string(d.id.name)
+            if let tenant = d.id.tenant { fields["tenant"] = .string(tenant) }
+            JSONValue.object(fields).write(to: &out)
+        }
+        return out + "]"
+    }
+
+    static func keysJSON(_ ids: [ObjectID]) -> String {
+        JSONValue.array(ids.map { id in
+            .object(["kind": .string(id.kind.rawValue), "tenant": .string(id.tenant ?? ""), "name": .string(id.name)])
+        }).canonical
+    }
+
+    /// `x(tenant text, name text, …)` for jsonb_to_recordset.
+    static func recordset(_ kind: Kind, _ columns: [Column]) -> String {
+        let keys = Registry.keyColumns(kind).map { "\($0) text" }
+        let cols = columns.map { "\(SQL.identifier($0.name)) \(SQL.recordsetType($0.type))" }
+        return "jsonb_to_recordset($1::jsonb) AS x(\((keys + cols).joined(separator: ", ")))"
+    }
+
+    static func keyMatch(_ kind: Kind, _ table: String = "t") -> String {
+        Registry.keyColumns(kind).map { "\(table).\($0) = x.\($0)" }.joined(separator: " AND ")
+    }
+
+    /// Columns stored in the kind's own table (a model's versions and a
+    /// workflow's definition live in their own tables).
+    static func ownColumns(_ kind: Kind) -> [Column] {
+        Registry.columns(kind).filter { !($0.name == "versions" && kind == .model) && !($0.name == "definition" && kind == .workflow) }
+    }
+
+    static func upsert(_ kind: Kind, _ objects: [DesiredObject], _ session: Session) async throws {
+        guard !objects.isEmpty else { return }
+        let json = rowsJSON(objects)
+        let table = "platform.\(Registry.table(kind))"
+        let keys = Registry.keyColumns(kind)
+        if kind == .workflow {
+            try await upsertWorkflows(json, session)
+            return
+        }
+        let columns = ownColumns(kind)
+        let names = (keys + columns.map { SQL.identifier($0.name) }).joined(separator: ", ")
+        let updates = (columns.map { "\(SQL.identifier($0.name)) = EXCLUDED.\(SQL.identifier($0.name))" } + ["updated_at = now()"])
+            .joined(separator: ", ")
+        try await session.execute("""
+            INSERT INTO \(table) AS t (\(names))
+            SELECT \(names) FROM \(recordset(kind, columns))
+            ON CONFLICT (\(keys.joined(separator: ", "))) DO UPDATE SET \(updates)
+            """, [json])
+        if kind == .model {
+            try await syncModelVersions(json, session)
+        }
+    }
+
+    /// A model's versions become exactly the ones in git.
+    static func syncModelVersions(_ json: String, _ session: Session) async throws {
+        try await session.execute("""
+            DELETE FROM platform.model_versions v
+            USING jsonb_to_recordset($1::jsonb) AS x(name text, versions jsonb)
+            WHERE v.model = x.name AND NOT x.versions ? v.version
+            """, [json])
+        try await session.execute("""
+            INSERT INTO platform.model_versions AS v (model, version, digest, artifact, evaluation, signature)
+            SELECT x.name, e.key, e.value->>'digest', e.value->>'artifact', coalesce(e.value->'evaluation', '{}'), e.value->>'signature'
+            FROM jsonb_to_recordset($1::jsonb) AS x(name text, versions jsonb), jsonb_each(x.versions) e
+            ON CONFLICT (model, version) DO UPDATE SET digest = EXCLUDED.digest, artifact = EXCLUDED.artifact,
+                evaluation = EXCLUDED.evaluation, signature = EXCLUDED.signature
+            WHERE (v.digest, v.artifact, v.evaluation, v.signature)
+                IS DISTINCT FROM (EXCLUDED.digest, EXCLUDED.artifact, EXCLUDED.evaluation, EXCLUDED.signature)
+            """, [json])
+    }
+
+    /// A changed definition becomes a new immutable version and the
+    /// workflow points at it; a definition equal to the latest version
+    /// (the row was deleted outside Accord) points back at that version.
+    static func upsertWorkflows(_ json: String, _ session: Session) async throws {
+        try await session.execute("""
+            WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(tenant text, name text, definition jsonb)),
+            latest AS (
+                SELECT x.tenant, x.name, x.definition, lv.version AS latest_version, lv.definition AS latest_definition
+                FROM x LEFT JOIN LATERAL (
+                    SELECT v.version, v.definition FROM platform.workflow_versions v
+                    WHERE v.tenant = x.tenant AND v.name = x.name ORDER BY v.version DESC LIMIT 1
+                ) lv ON true
+            ),
+            target AS (
+                SELECT tenant, name, definition,
+                       CASE WHEN latest_definition = definition THEN latest_version ELSE coalesce(latest_version, 0) + 1 END AS version,
+                       latest_definition IS DISTINCT FROM definition AS is_new
+                FROM latest
+            ),
+            new_versions AS (
+                INSERT INTO platform.workflow_versions (tenant, name, version, definition)
+                SELECT tenant, name, version, definition FROM target WHERE is_new
+            ),
+            revived AS (
+                UPDATE platform.workflow_versions v SET deleted_at = NULL
+                FROM target WHERE NOT target.is_new AND v.tenant = target.tenant AND v.name = target.name
+                    AND v.version = target.version AND v.deleted_at IS NOT NULL
+            )
+            INSERT INTO platform.workflows AS t (tenant, name, version)
+            SELECT tenant, name, version FROM target
+            ON CONFLICT (tenant, name) DO UPDATE SET version = EXCLUDED.version, updated_at = now()
+            """, [json])
+    }
+
+    static func delete(_ kind: Kind, _ ids: [ObjectID], _ session: Session) async throws {
+        guard !ids.isEmpty else { return }
+        let json = keysJSON(ids)
+        let table = "platform.\(Registry.table(kind))"
+        try await session.execute("DELETE FROM \(table) t USING \(recordset(kind, [])) WHERE \(keyMatch(kind))", [json])
+        if kind == .workflow {
+            try await session.execute("""
+                UPDATE platform.workflow_versions t SET deleted_at = now() FROM \(recordset(kind, []))
+                WHERE \(keyMatch(kind)) AND t.deleted_at IS NULL
+                """, [json])
+        }
+    }
+
+    /// Rows kept on purpose: a Retain tenant is marked offboarded; an
+    /// erasure's record stays as it is.
+    static func retain(_ kind: Kind, _ ids: [ObjectID], _ session: Session) async throws {
+        guard kind == .tenant, !ids.isEmpty else { return }
+        try await session.execute("""
+            UPDATE platform.tenants t SET status = 'offboarded', updated_at = now()
+            FROM \(recordset(kind, [])) WHERE \(keyMatch(kind)) AND t.status <> 'offboarded'
+            """, [keysJSON(ids)])
+    }
+}

@@ -1,0 +1,139 @@
+import AccordCore
+import Foundation
+import Logging
+import PostgresNIO
+
+/// One database connection with the few ways Accord talks through it:
+/// statements with bind parameters (values never spliced into SQL), plain
+/// multi-statement scripts for migrations, and transactions.
+public struct Session: Sendable {
+    public let connection: PostgresConnection
+    let logger: Logger
+
+    public init(_ connection: PostgresConnection, logger: Logger = Logger(label: "accord.store")) {
+        self.connection = connection
+        self.logger = logger
+    }
+
+    /// Runs a statement and returns its rows. Bind values are text; cast
+    /// them in SQL (`$1::jsonb`, `$2::int`).
+    @discardableResult
+    public func rows(_ sql: String, _ values: [String?] = []) async throws -> [PostgresRow] {
+        var binds = PostgresBindings()
+        for v in values {
+            if let v { binds.append(v) } else { binds.appendNull() }
+        }
+        do {
+            var out: [PostgresRow] = []
+            for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger) {
+                out.append(row)
+            }
+            return out
+        } catch {
+            throw SQLFailure(error)
+        }
+    }
+
+    public func execute(_ sql: String, _ values: [String?] = []) async throws {
+        try await rows(sql, values)
+    }
+
+    /// A script of several statements without parameters (migrations),
+    /// run one statement at a time.
+    public func script(_ sql: String) async throws {
+        for statement in Self.statements(sql) {
+            try await execute(statement)
+        }
+    }
+
+    /// Splits a script at top-level semicolons (not inside quotes or `$$` bodies).
+    static func statements(_ sql: String) -> [String] {
+        var out: [String] = []
+        var current = ""
+        var inDollar = false, inQuote = false
+        var previous: Character = " "
+        for c in sql {
+            if c == "$" && previous == "$" && !inQuote { inDollar.toggle() }
+            if c == "'" && !inDollar { inQuote.toggle() }
+            if c == ";" && !inDollar && !inQuote {
+                let trimmed = current.trimmingCharacters(in: .whitespacesAndNewlines)
+                if !trimmed.isEmpty { out.append(trimmed) }
+                current = ""
+            } else {
+                current.append(c)
+            }
+            previous = c
+        }
+        let trimmed = current.trimmingCharacters(in: .whitespacesAndNewlines)
+        if !trimmed.isEmpty { out.append(trimmed) }
+        return out
+    }
+
+    /// Runs `body` in a transaction: committed when it returns, rolled back
+    /// when it throws (the error is rethrown as it was).
+    public func transaction<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        try await execute("BEGIN")
+        do {
+            let value = try await body()
+            try await execute("COMMIT")
+            return value
+        } catch {
+            try? await execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    public func scalar(_ sql: String, _ values: [String?] = []) async throws -> String? {
+        guard let row = try await rows(sql, values).first else { return nil }
+        return try row.makeRandomAccess()[0].decode(String?.self)
+    }
+}
+
+/// A failed statement, with what the server said and what its SQLSTATE
+/// means, never with connection details.
+public struct SQLFailure: Error, CustomStringConvertible, Sendable {
+    public let sqlState: String?
+    public let message: String
+    public let detail: String?
+
+    init(_ error: any Error) {
+        if let already = error as? SQLFailure {
+            self = already
+            return
+        }
+        if let psql = error as? PSQLError, let server = psql.serverInfo {
+            sqlState = server[.sqlState]
+            message = server[.message] ?? "the server reported an error"
+            detail = server[.detail]
+        } else {
+            sqlState = nil
+            message = Database.reason(error)
+            detail = nil
+        }
+    }
+
+    /// What the failure means for the object, and whether retrying can help.
+    public var meaning: String {
+        switch sqlState?.prefix(2) {
+        case "22": "invalid data for a column"
+        case "23": "a constraint of the live table refuses the row"
+        case "40": "a concurrent transaction conflicted; retrying can help"
+        case "42": "the live tables do not have the expected shape"
+        case "53", "57", "08": "the database is unavailable or shutting down; retrying can help"
+        case "55": "a lock or object is busy; retrying can help"
+        default: "the database refused the change"
+        }
+    }
+
+    /// A fix in git (or in the live schema) is needed; retrying will not help.
+    public var isPermanent: Bool {
+        ["22", "23", "42"].contains(sqlState?.prefix(2).description ?? "")
+    }
+
+    public var description: String {
+        var text = "\(meaning): \(message)"
+        if let detail { text += " (\(detail))" }
+        if let sqlState { text += " [SQLSTATE \(sqlState)]" }
+        return text
+    }
+}

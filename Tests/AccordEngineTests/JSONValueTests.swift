@@ -1,0 +1,31 @@
+import AccordCore
+import Testing
+
+@Suite struct JSONValueTests {
+    @Test func canonicalSortsKeysAndPrintsIntegersWithoutFraction() {
+        let value: JSONValue = .object(["b": .number(2), "a": .array([.number(0.5), .string("x\n\"y\""), .null, .bool(true)])])
+        #expect(value.canonical == #"{"a":[0.5,"x\n\"y\"",null,true],"b":2}"#)
+    }
+
+    @Test func parsesWhatItWrites() throws {
+        let value: JSONValue = .object(["é": .string("\u{1}tab\t"), "n": .number(-12.25), "o": .object([:]), "l": .array([])])
+        #expect(try JSONParser.parse(value.canonical) == value)
+        #expect(try JSONParser.parse(#" {"a" : [1, 2.5e1, "\u00e9\ud83d\ude00"]} "#)
+            == .object(["a": .array([.number(1), .number(25), .string("é😀")])]))
+    }
+
+    @Test func refusesMalformedJSON() {
+        for bad in ["", "{", "[1,]", "{\"a\" 1}", "tru", "\"open", "1 2"] {
+            #expect(throws: JSONParser.Failure.self, "\(bad)") { try JSONParser.parse(bad) }
+        }
+    }
+
+    @Test func formatsTimestampsAndBase64() {
+        #expect(Timestamp.rfc3339(epochSeconds: 0) == "1970-01-01T00:00:00Z")
+        #expect(Timestamp.rfc3339(epochSeconds: 1_795_424_400) == "2026-11-24T09:00:00Z")
+        #expect(Timestamp.rfc3339(epochSeconds: 951_782_400) == "2000-02-29T00:00:00Z")
+        #expect(Base64.encode(Array("any carnal pleas".utf8)) == "YW55IGNhcm5hbCBwbGVhcw==")
+        #expect(Base64.encode(Array("any carnal pleasu".utf8)) == "YW55IGNhcm5hbCBwbGVhc3U=")
+        #expect(Base64.encode([]) == "")
+    }
+}
