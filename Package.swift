@@ -64,7 +64,7 @@ let package = Package(
             dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "AccordManifestsTests", dependencies: ["AccordCore", "AccordManifests"]),
-        .target(name: "AccordTestSupport", path: "Tests/AccordTestSupport"),
+        .target(name: "AccordTestSupport", dependencies: ["AccordStore"], path: "Tests/AccordTestSupport"),
         .testTarget(name: "AccordGitTests", dependencies: ["AccordCore", "AccordGit", "AccordTestSupport"]),
         .testTarget(
             name: "AccordCTLTests",

@@ -11,7 +11,8 @@ public enum ApplyLock {
         public let holder: String
         public let waited: Duration
         public var description: String {
-            "another applier holds the apply lock: \(holder); gave up after waiting \(waited.formatted(.units(allowed: [.seconds], width: .abbreviated))) (--lock-timeout)"
+            let seconds = Double(waited.components.seconds) + Double(waited.components.attoseconds) / 1e18
+            return "another applier holds the apply lock: \(holder); gave up after waiting \(seconds.formatted(.number.precision(.fractionLength(0...1))))s (--lock-timeout)"
         }
     }
 
@@ -48,6 +49,7 @@ public enum ApplyLock {
             LEFT JOIN pg_stat_activity a ON a.pid = p.pid
             LEFT JOIN accord.locks l ON l.name = 'apply' AND l.backend_pid = p.pid
             WHERE p.locktype = 'advisory' AND p.granted AND p.classid = 0 AND p.objid = $1::bigint::oid AND p.objsubid = 1
+              AND p.database = (SELECT oid FROM pg_database WHERE datname = current_database())
             """, [String(key)]).first
         guard let row else { return nil }
         let (holder, pid, since) = try row.decode((String, String, String?).self)

@@ -1,27 +1,7 @@
 @testable import AccordStore
+import AccordTestSupport
 import Foundation
 import Testing
-
-/// Where tests find PostgreSQL. Without a database they are skipped on a
-/// developer's machine, but with CI=true they run and fail: CI never passes
-/// by skipping the database.
-enum TestDatabase {
-    static let environment = ProcessInfo.processInfo.environment
-    static var configuredURL: String? {
-        [environment["ACCORD_TEST_DATABASE_URL"], environment["DATABASE_URL"]].compactMap { $0 }.first { !$0.isEmpty }
-    }
-    static var isCI: Bool { environment["CI"] == "true" }
-    static var shouldRun: Bool { configuredURL != nil || isCI }
-
-    static func url() throws -> DatabaseURL {
-        guard let text = configuredURL else {
-            throw DatabaseMissing(description: "CI=true but neither ACCORD_TEST_DATABASE_URL nor DATABASE_URL is set; run the tests through hack/test")
-        }
-        return try DatabaseURL(text)
-    }
-
-    struct DatabaseMissing: Error, CustomStringConvertible { let description: String }
-}
 
 @Suite(.enabled(if: TestDatabase.shouldRun, "needs PostgreSQL: set DATABASE_URL or run hack/test"))
 struct DatabaseTests {

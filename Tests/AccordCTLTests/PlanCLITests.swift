@@ -1,0 +1,152 @@
+import AccordCore
+@testable import AccordCLI
+import AccordTestSupport
+import Foundation
+import Testing
+
+/// `accordctl diff`, `apply`, `status`, `history` and `audit verify` as users run them.
+@Suite struct PlanCLITests {
+    typealias CLI = CLITests
+
+    /// The example platform committed, then a second commit that changes a
+    /// worker and removes a workflow.
+    static func twoRevisions() throws -> GitFixture {
+        let fx = try CLI.repo(copying: "examples/platform")
+        let path = fx.root.appendingPathComponent("workers/brightpath.yaml")
+        let text = try String(contentsOf: path, encoding: .utf8).replacingOccurrences(of: "replicas: 1", with: "replicas: 3")
+        try fx.write("workers/brightpath.yaml", text)
+        try FileManager.default.removeItem(at: fx.root.appendingPathComponent("workflows/northwind-lead-followup.yaml"))
+        _ = try fx.commit("scale triage, drop lead follow-up")
+        return fx
+    }
+
+    @Test func diffAgainstAnotherRevisionNeedsNoDatabase() throws {
+        let fx = try Self.twoRevisions()
+        let noDatabase = ["DATABASE_URL": "", "NO_COLOR": "1"]
+        let run = try CLI.accordctl(["diff", "--repo", fx.root.path, "--against", "HEAD~1", "--prune"], environment: noDatabase)
+        #expect(run.status == 1, "\(run.stderr)")
+        #expect(run.stdout == """
+            ~ Worker/brightpath/support-triage
+                replicas: 1 → 3
+            - Workflow/northwind/lead-followup
+            0 to create, 1 to update, 1 to delete
+
+            """)
+        let kept = try CLI.accordctl(["diff", "--repo", fx.root.path, "--against", "HEAD~1"], environment: noDatabase)
+        #expect(kept.stdout.contains("1 removed from git but kept (apply with --prune to delete them):\n  Workflow/northwind/lead-followup\n"))
+        #expect(kept.stdout.hasSuffix("0 to create, 1 to update, 0 to delete\n"))
+
+        let same = try CLI.accordctl(["diff", "--repo", fx.root.path, "--against", "HEAD"], environment: noDatabase)
+        #expect(same.status == 0)
+        #expect(same.stdout == "0 to create, 0 to update, 0 to delete\n")
+
+        let json = try CLI.accordctl(["diff", "--repo", fx.root.path, "--against", "HEAD~1", "-o", "json"], environment: noDatabase)
+        #expect(json.status == 1)
+        let parsed = try JSONParser.parse(json.stdout)
+        #expect(parsed["formatVersion"] == .number(1))
+        #expect(parsed["summary"]?["update"] == .number(1))
+        #expect(parsed["against"]?.stringValue?.count == 40)
+        #expect(json.stdout.contains("\"path\": \"replicas\""))
+
+        let markdown = try CLI.accordctl(["diff", "--repo", fx.root.path, "--against", "HEAD~1", "-o", "markdown"], environment: noDatabase)
+        #expect(markdown.stdout.hasPrefix("### 📝 Accord plan: 0 to create, 1 to update, 0 to delete\n"))
+        #expect(markdown.stdout.contains("| Worker | 0 | 1 | 0 | 0 |"))
+    }
+
+    @Test func invalidManifestsAreNeverPlanned() throws {
+        let fx = try CLI.repo(files: ["a.yaml": "apiVersion: accord.dev/v1\nkind: Tenant\nmetadata: {name: acme}\nspec: {displayName: A, plan: gold, region: eu}\n"])
+        let run = try CLI.accordctl(["diff", "--repo", fx.root.path, "--database-url", "postgres://u:p@127.0.0.1:1/x"])
+        #expect(run.status == 2)
+        #expect(run.stdout.hasPrefix("a.yaml:4:30: spec.plan: must be one of starter, pro or enterprise; got \"gold\"\n"))
+        #expect(run.stderr.contains("the manifests are invalid; nothing was planned or applied"))
+    }
+
+    @Test func anUnreachableDatabaseExitsTwoWithoutItsPassword() throws {
+        let fx = try CLI.repo(copying: "examples/platform")
+        for command in ["diff", "apply", "status", "history"] {
+            var args = [command, "--database-url", "postgres://accord:s3cret@127.0.0.1:1/accord"]
+            if command == "diff" || command == "apply" { args += ["--repo", fx.root.path] }
+            let run = try CLI.accordctl(args)
+            #expect(run.status == 2, "\(command)")
+            #expect(run.stderr.contains("cannot reach database postgres://accord:***@127.0.0.1:1/accord"), "\(command): \(run.stderr)")
+            #expect(!(run.stdout + run.stderr).contains("s3cret"))
+        }
+        let none = try CLI.accordctl(["status"], environment: ["DATABASE_URL": ""])
+        #expect(none.status == 2)
+        #expect(none.stderr.contains("no database: pass --database-url or set DATABASE_URL"))
+    }
+
+    @Test(.enabled(if: TestDatabase.shouldRun, "needs PostgreSQL"))
+    func applyStatusHistoryAndAuditAgainstADatabase() async throws {
+        let db = try await TestDatabase.scratch()
+        defer { Task { await db.drop() } }
+        let fx = try Self.twoRevisions()
+        let env = ["DATABASE_URL": db.urlText, "NO_COLOR": "1"]
+        let repo = ["--repo", fx.root.path]
+
+        let first = try CLI.accordctl(["apply", "--ref", "HEAD~1"] + repo, environment: env)
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout.hasSuffix(": 21 created, 0 updated, 0 deleted; 0 unchanged of 21 objects\n"))
+
+        let diff = try CLI.accordctl(["diff"] + repo, environment: env)
+        #expect(diff.status == 1)
+        #expect(diff.stdout.contains("~ Worker/brightpath/support-triage\n    replicas: 1 → 3\n"))
+
+        let dry = try CLI.accordctl(["apply", "--dry-run", "--prune"] + repo, environment: env)
+        #expect(dry.status == 0)
+        #expect(dry.stdout.hasSuffix("dry run: nothing was written (0 to create, 1 to update, 1 to delete)\n"))
+
+        let second = try CLI.accordctl(["apply", "--prune", "-o", "json"] + repo, environment: env)
+        #expect(second.status == 0, "\(second.stderr)")
+        let report = try JSONParser.parse(second.stdout)
+        #expect(report["applied"] == .array([.string("Worker/brightpath/support-triage"), .string("Workflow/northwind/lead-followup")]))
+        #expect(report["formatVersion"] == .number(1))
+
+        let again = try CLI.accordctl(["diff", "--prune"] + repo, environment: env)
+        #expect(again.status == 0)
+
+        let status = try CLI.accordctl(["status", "Worker/brightpath/support-triage"], environment: env)
+        #expect(status.status == 0)
+        #expect(status.stdout.contains("Worker/brightpath/support-triage  True   False    2    2"))
+        let json = try JSONParser.parse(try CLI.accordctl(["status", "Worker", "-o", "json"], environment: env).stdout)
+        guard case .array(let objects)? = json["objects"] else { Issue.record("no objects"); return }
+        #expect(objects.count == 10)
+        #expect(objects.first?["conditions"]?.canonical.contains("\"type\":\"Reconciling\"") == true)
+        let missing = try CLI.accordctl(["status", "Worker/nobody/none"], environment: env)
+        #expect(missing.status == 2)
+        let bad = try CLI.accordctl(["status", "Gadget/x"], environment: env)
+        #expect(bad.status == 2)
+
+        let history = try CLI.accordctl(["history"], environment: env)
+        #expect(history.status == 0)
+        let lines = history.stdout.split(separator: "\n")
+        #expect(lines.count == 3)
+        #expect(lines[1].contains(String(try fx.head.prefix(12))) && lines[1].contains("+0 ~1 -1"))
+
+        let audit = try CLI.accordctl(["audit", "verify"], environment: env)
+        #expect(audit.status == 0)
+        #expect(audit.stdout.hasPrefix("audit log intact: 25 entries"))
+    }
+
+    @Test func markdownOfAHugePlanStaysUnder60000CharactersInWholeLines() {
+        let steps = (0..<20_000).map { i in
+            PlanStep(id: ObjectID(kind: .worker, tenant: "tenant-\(i / 10)", name: "worker-\(i % 10)"), action: .update, cause: .manifest,
+                     changes: [FieldChange(path: "replicas", old: .number(1), new: .number(2))], desired: nil)
+        }
+        let plan = Plan(steps: steps, orphaned: [], unmanaged: [], unchanged: 0, managed: 20_000)
+        let markdown = PlanReport(plan: plan, revision: String(repeating: "a", count: 40), against: nil).markdown()
+        #expect(markdown.count < 60_000)
+        #expect(markdown.contains("| Worker | 0 | 20000 | 0 | 0 |"))
+        #expect(markdown.contains("```\n</details>\n"), "the code block is closed")
+        #expect(markdown.contains("more object(s) not shown; run `accordctl diff` for the full plan."))
+        let body = markdown.components(separatedBy: "```diff\n")[1].components(separatedBy: "```")[0]
+        let lines = body.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+        #expect(lines.allSatisfy { $0.hasPrefix("~ Worker/") || $0 == "    replicas: 1 → 2" }, "no line is cut")
+    }
+
+    @Test func colourOnlyWhenEnabled() {
+        #expect(Palette(enabled: false).paint("+ x", .create) == "+ x")
+        #expect(Palette(enabled: true).paint("+ x", .create) == "\u{1B}[32m+ x\u{1B}[0m")
+        #expect(Palette(enabled: true).paint("- x", .delete).hasPrefix("\u{1B}[31m"))
+    }
+}

@@ -1,0 +1,104 @@
+import AccordCore
+@testable import AccordEngine
+import Testing
+
+/// Pairing, diffing, ordering and the deletion guard, on plain values.
+@Suite struct PlannerTests {
+    static func desired(_ id: ObjectID, _ fields: [String: JSONValue], manifest: String = "m") -> DesiredObject {
+        DesiredObject(record: Record(id: id, fields: fields), manifestHash: manifest,
+                      recordHash: sha256Hex(JSONValue.object(fields).canonical), sourcePath: "x.yaml", blobID: nil)
+    }
+
+    static func entry(_ d: DesiredObject, retained: Bool = false) -> InventoryEntry {
+        InventoryEntry(id: d.id, manifestHash: d.manifestHash, recordHash: d.recordHash, blobID: nil,
+                       sourcePath: d.sourcePath, generation: 1, retained: retained)
+    }
+
+    let tenant = ObjectID(kind: .tenant, name: "acme")
+    let policy = ObjectID(kind: .retentionPolicy, name: "std")
+    let worker = ObjectID(kind: .worker, tenant: "acme", name: "w")
+    let flow = ObjectID(kind: .workflow, tenant: "acme", name: "f")
+
+    @Test func createsRunInDependencyOrderAndDeletesInReverse() {
+        let t = Self.desired(tenant, ["plan": .string("pro")])
+        let p = Self.desired(policy, ["schedule": .string("1h")])
+        let w = Self.desired(worker, ["replicas": .number(1)])
+        let f = Self.desired(flow, ["definition": .object([:])])
+        let plan = Planner.plan(.init(desired: [w, f, t, p], live: [], inventory: [], prune: true))
+        #expect(plan.steps.map(\.id) == [policy, tenant, worker, flow])
+        #expect(plan.steps.allSatisfy { $0.action == .create && $0.cause == .manifest })
+
+        let removal = Planner.plan(.init(desired: [], live: [t.record, p.record, w.record, f.record],
+                                         inventory: [t, p, w, f].map { Self.entry($0) }, prune: true))
+        #expect(removal.steps.map(\.id) == [flow, worker, tenant, policy])
+        #expect(removal.steps.map(\.action) == [.delete, .delete, .retain, .delete], "a tenant without deletionPolicy Delete is retained")
+    }
+
+    @Test func updatesNameEachChangedFieldAndTellDriftFromAChangeInGit() {
+        let w = Self.desired(worker, ["replicas": .number(2), "capabilities": .array([.string("a")]), "role": .string("r")])
+        var live = w.record
+        live.fields["replicas"] = .number(9)
+        let drift = Planner.plan(.init(desired: [w], live: [live], inventory: [Self.entry(w)], prune: false))
+        #expect(drift.steps.first?.cause == .drift)
+        #expect(drift.steps.first?.changes == [FieldChange(path: "replicas", old: .number(9), new: .number(2))])
+
+        let changed = Self.desired(worker, ["replicas": .number(3), "capabilities": .array([.string("a")]), "role": .string("r")], manifest: "m2")
+        let update = Planner.plan(.init(desired: [changed], live: [w.record], inventory: [Self.entry(w)], prune: false))
+        #expect(update.steps.first?.cause == .manifest)
+        #expect(update.steps.first?.changes.map(\.path) == ["replicas"])
+
+        let adopted = Planner.plan(.init(desired: [changed], live: [w.record], inventory: [], prune: false))
+        #expect(adopted.steps.first?.cause == .adopt)
+
+        let deleted = Planner.plan(.init(desired: [w], live: [], inventory: [Self.entry(w)], prune: false))
+        #expect(deleted.steps.first?.action == .create && deleted.steps.first?.cause == .drift)
+    }
+
+    @Test func nestedJSONChangesArePathsIntoTheColumn() {
+        let old: JSONValue = .object(["steps": .array([.object(["name": .string("a"), "sla": .string("4h")])]), "trigger": .object(["manual": .bool(true)])])
+        let new: JSONValue = .object(["steps": .array([.object(["name": .string("a"), "sla": .string("8h")])]), "trigger": .object(["event": .string("e")])])
+        let changes = FieldDiff.changes(kind: .workflow, old: Record(id: flow, fields: ["definition": old]),
+                                        new: Record(id: flow, fields: ["definition": new]))
+        #expect(changes == [
+            FieldChange(path: "definition.steps[0].sla", old: .string("4h"), new: .string("8h")),
+            FieldChange(path: "definition.trigger.event", old: nil, new: .string("e")),
+            FieldChange(path: "definition.trigger.manual", old: .bool(true), new: nil),
+        ])
+    }
+
+    @Test func withoutPruneRemovedObjectsAreOrphanedAndUnknownRowsUnmanaged() {
+        let w = Self.desired(worker, ["replicas": .number(1)])
+        let stranger = Record(id: ObjectID(kind: .tenant, name: "stranger"), fields: [:])
+        let plan = Planner.plan(.init(desired: [], live: [w.record, stranger], inventory: [Self.entry(w)], prune: false))
+        #expect(plan.isEmpty)
+        #expect(plan.orphaned == [worker])
+        #expect(plan.unmanaged == [stranger.id])
+
+        let retained = Planner.plan(.init(desired: [], live: [w.record], inventory: [Self.entry(w, retained: true)], prune: true))
+        #expect(retained.isEmpty && retained.unmanaged.isEmpty && retained.orphaned.isEmpty)
+    }
+
+    @Test func theDeletionGuardCountsAgainstManagedObjects() {
+        let objects = (0..<20).map { Self.desired(ObjectID(kind: .retentionPolicy, name: "p\($0)"), [:]) }
+        let inventory = objects.map { Self.entry($0) }
+        func plan(keeping n: Int) -> Plan {
+            Planner.plan(.init(desired: Array(objects.prefix(n)), live: objects.map(\.record), inventory: inventory, prune: true))
+        }
+        let guardrail = DeletionGuard()
+        #expect(guardrail.refusal(plan(keeping: 18)) == nil, "2 of 20 is exactly 10%")
+        #expect(guardrail.refusal(plan(keeping: 17))?.contains("3 of 20 managed objects, more than the 10%") == true)
+        #expect(guardrail.refusal(plan(keeping: 0))?.contains("all 20 managed objects") == true)
+        #expect(DeletionGuard(maxShare: 1).refusal(plan(keeping: 0)) != nil, "removing everything always needs the explicit flag")
+        #expect(DeletionGuard(allowed: true).refusal(plan(keeping: 0)) == nil)
+    }
+
+    @Test func merkleRootIsOrderIndependentAndPairsRawDigests() {
+        let a = sha256Hex("a"), b = sha256Hex("b"), c = sha256Hex("c")
+        #expect(Merkle.root([a, b, c]) == Merkle.root([c, a, b]))
+        #expect(Merkle.root([a]) == a)
+        #expect(Merkle.root([]) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(Merkle.root([a, b]) != Merkle.root([a, c]))
+        // Leaves sorted: [a, b, c] → root(H(a‖b), c).
+        #expect(Merkle.root([a, b, c]).count == 64)
+    }
+}

@@ -1,0 +1,352 @@
+import AccordCore
+import AccordEngine
+@testable import AccordStore
+import AccordTestSupport
+import Foundation
+import Testing
+
+/// The engine against a real PostgreSQL: every test gets its own database.
+@Suite(.enabled(if: TestDatabase.shouldRun, "needs PostgreSQL: set DATABASE_URL or run hack/test"))
+struct ApplyTests {
+    static func apply(_ desired: [DesiredObject], _ db: ScratchDatabase, revision: String = "r1",
+                      configure: (inout ApplyPass.Options) -> Void = { _ in }) async throws -> ApplyPass.Report {
+        var options = ApplyPass.Options()
+        configure(&options)
+        let pass = ApplyPass(desired: desired, revision: revision, path: "", options: options)
+        return try await db.withSession { try await pass.run($0) }
+    }
+
+    static func preview(_ desired: [DesiredObject], _ db: ScratchDatabase, prune: Bool = false) async throws -> Plan {
+        var options = ApplyPass.Options()
+        options.prune = prune
+        return try await db.withSession { try await ApplyPass(desired: desired, revision: nil, path: "", options: options).preview($0) }
+    }
+
+    /// Every platform row with its xmin (the transaction that last wrote it).
+    static func rowVersions(_ db: ScratchDatabase) async throws -> [String] {
+        try await db.withSession { session in
+            var out: [String] = []
+            for table in ["tenants", "workers", "workflows", "workflow_versions", "models", "model_versions", "retention_policies", "erasures"] {
+                for row in try await session.rows("SELECT t::text || ' @' || xmin::text FROM platform.\(table) t ORDER BY 1") {
+                    out.append("\(table): " + (try row.decode(String.self)))
+                }
+            }
+            return out
+        }
+    }
+
+    static func scalar(_ db: ScratchDatabase, _ sql: String) async throws -> String? {
+        try await db.withSession { try await $0.scalar(sql) }
+    }
+
+    @Test func firstApplyCreatesEverythingAndASecondChangesNothing() async throws {
+        let db = try await TestDatabase.scratch()
+        defer { Task { await db.drop() } }
+        let desired = try Manifests.examples().desired()
+        #expect(try await Self.preview(desired, db).count(.create) == 21, "a database Accord never ran on reads as empty")
+
+        let first = try await Self.apply(desired, db)
+        #expect(first.plan.count(.create) == 21)
+        #expect(first.outcome?.applied.count == 21)
+        #expect(first.outcome?.failed.isEmpty == true)
+        #expect(try await Self.scalar(db, "SELECT count(*)::text FROM platform.workers") == "10")
+        #expect(try await Self.scalar(db, "SELECT string_agg(name || '=' || status || '/' || isolation, ',' ORDER BY name) FROM platform.tenants")
+            == "acme-corp=active/schema,brightpath=active/shared,kestrel-health=active/schema,northwind=active/shared")
+        #expect(try await Self.scalar(db, "SELECT model_version || ' ' || status FROM platform.workers WHERE name = 'outreach-drafter'") == "3 paused")
+        #expect(try await Self.scalar(db, "SELECT count(*)::text FROM platform.model_versions") == "5")
+        #expect(try await Self.scalar(db, "SELECT string_agg(name || ':' || version, ',' ORDER BY name) FROM platform.workflows")
+            == "lead-followup:1,monthly-risk-report:1")
+        #expect(try await Self.scalar(db, "SELECT status FROM platform.erasures") == "pending")
+
+        let before = try await Self.rowVersions(db)
+        let second = try await Self.apply(desired, db)
+        #expect(second.plan.isEmpty)
+        #expect(second.plan.unchanged == 21)
+        #expect(second.recorded == false, "the same revision again records no new history")
+        #expect(try await Self.rowVersions(db) == before, "a no-op apply touches no platform row")
+        #expect(try await Self.scalar(db, "SELECT count(*)::text FROM accord.revisions") == "1")
+    }
+
+    @Test func oneFieldChangeInGitIsOneUpdateNamingThatField() async throws {
+        let db = try await TestDatabase.scratch()
+        defer { Task { await db.drop() } }
+        var manifests = try Manifests.examples()
+        _ = try await Self.apply(manifests.desired(), db)
+
+        manifests.edit("workers/brightpath.yaml", "replicas: 1", "replicas: 3")
+        let plan = try await Self.preview(manifests.desired(), db)
+        #expect(plan.steps.count == 1)
+        let step = try #require(plan.steps.first)
+        #expect(step.id.description == "Worker/brightpath/support-triage")
+        #expect(step.action == .update)
+        #expect(step.cause == .manifest)
+        #expect(step.changes == [FieldChange(path: "replicas", old: .number(1), new: .number(3))])
+
+        let report = try await Self.apply(manifests.desired(), db, revision: "r2")
+        #expect(report.outcome?.applied.map(\.id.description) == ["Worker/brightpath/support-triage"])
+        #expect(try await Self.scalar(db, "SELECT replicas::text FROM platform.workers WHERE name = 'support-triage'") == "3")
+        #expect(try await Self.scalar(db, "SELECT generation || '/' || observed_generation FROM accord.inventory WHERE name = 'support-triage'") == "2/2")
+    }
+
+    @Test func promotingAModelRedeploysItsWorkersInTheSamePlan() async throws {
+        let db = try await TestDatabase.scratch()
+        defer { Task { await db.drop() } }
+        var manifests = try Manifests.examples()
+        _ = try await Self.apply(manifests.desired(), db)
+        manifests.edit("models/support-drafter.yaml", "production: \"3\"", "production: \"4\"")
+        manifests.edit("models/support-drafter.yaml", "version: \"4\"\n    trafficPercent", "version: \"3\"\n    trafficPercent")
+        let plan = try await Self.preview(manifests.desired(), db)
+        #expect(plan.steps.first?.id.description == "Model/support-drafter")
+        let workers = plan.steps.filter { $0.id.kind == .worker }
+        #expect(workers.count == 6)
+        #expect(workers.allSatisfy { $0.changes == [FieldChange(path: "model_version", old: .string("3"), new: .string("4"))] })
+        #expect(workers.allSatisfy { $0.cause == .manifest }, "a dependency's change is not drift")
+    }
+
+    @Test func driftIsShownAndRevertedAndUnmanagedRowsAreNeverTouched() async throws {
+        let db = try await TestDatabase.scratch()
+        defer { Task { await db.drop() } }
+        let desired = try Manifests.examples().desired()
+        _ = try await Self.apply(desired, db)
+        try await db.withSession { session in
+            try await session.execute("UPDATE platform.workers SET replicas = 9, status = 'stopped' WHERE name = 'risk-analyst'")
+            try await session.execute("DELETE FROM platform.retention_policies WHERE name = 'strict-eu'")
+            try await session.execute("DELETE FROM platform.model_versions WHERE model = 'lead-scorer' AND version = '1.0'")
+            try await session.execute("UPDATE platform.workflow_versions SET definition = '{}' WHERE name = 'lead-followup'")
+            try await session.execute("INSERT INTO platform.tenants (name, display_name, plan, region, isolation, status) VALUES ('rogue', 'R', 'pro', 'eu', 'shared', 'active')")
+        }
+        let plan = try await Self.preview(desired, db, prune: true)
+        #expect(plan.steps.map { "\($0.action.rawValue) \($0.id) \($0.cause.rawValue)" } == [
+            "update Model/lead-scorer drift",
+            "create RetentionPolicy/strict-eu drift",
+            "update Worker/acme-corp/risk-analyst drift",
+            "update Workflow/northwind/lead-followup drift",
+        ])
+        #expect(plan.steps[2].changes.map(\.path) == ["replicas", "status"])
+        #expect(plan.steps[0].changes.map(\.path).contains("versions.1.0"))
+        #expect(plan.unmanaged.map(\.description) == ["Tenant/rogue"])
+
+        let report = try await Self.apply(desired, db) { $0.prune = true }
+        #expect(report.outcome?.applied.count == 4)
+        #expect(try await Self.preview(desired, db, prune: true).isEmpty)
+        #expect(try await Self.scalar(db, "SELECT replicas || status FROM platform.workers WHERE name = 'risk-analyst'") == "2running")
+        #expect(try await Self.scalar(db, "SELECT count(*)::text FROM platform.tenants WHERE name = 'rogue'") == "1")
+        #expect(try await Self.scalar(db, "SELECT version::text FROM platform.workflows WHERE name = 'lead-followup'") == "2",
+                "an edited immutable version is superseded, not rewritten")
+    }
+
+    @Test func pruneDeletesOnlyOwnedObjectsAndOnlyWhenAsked() async throws {
+        let db = try await TestDatabase.scratch()
+        defer { Task { await db.drop() } }
+        var manifests = try Manifests.examples()
+        _ = try await Self.apply(manifests.desired(), db)
+        try await db.withSession { try await $0.execute(
+            "INSERT INTO platform.workers (tenant, name, role, model, status) VALUES ('acme-corp', 'handmade', 'x', 'y', 'running')") }
+        manifests.files["erasures/acme-corp.yaml"] = nil
+        manifests.files["workflows/acme-corp-monthly-risk-report.yaml"] = nil
+
+        let kept = try await Self.apply(manifests.desired(), db, revision: "r2")
+        #expect(kept.plan.steps.isEmpty)
+        #expect(kept.plan.orphaned.map(\.description) == ["Erasure/acme-corp/dsr-2026-11-0007", "Workflow/acme-corp/monthly-risk-report"])
+        #expect(try await Self.scalar(db, "SELECT count(*)::text FROM platform.workflows") == "2")
+
+        let pruned = try await Self.apply(manifests.desired(), db, revision: "r3") { $0.prune = true; $0.guardrail = DeletionGuard(maxShare: 0.5) }
+        #expect(pruned.plan.steps.map { "\($0.action.rawValue) \($0.id)" } == [
+            "retain Erasure/acme-corp/dsr-2026-11-0007", "delete Workflow/acme-corp/monthly-risk-report",
+        ])
+        #expect(try await Self.scalar(db, "SELECT count(*)::text FROM platform.workflows") == "1")
+        #expect(try await Self.scalar(db, "SELECT count(*)::text FROM platform.workflow_versions WHERE deleted_at IS NOT NULL") == "1",
+                "a pruned workflow keeps its versions, marked deleted")
+        #expect(try await Self.scalar(db, "SELECT count(*)::text FROM platform.erasures") == "1", "removing an erasure changes no data")
+        #expect(try await Self.scalar(db, "SELECT count(*)::text FROM platform.workers WHERE name = 'handmade'") == "1")
+        #expect(try await Self.preview(manifests.desired(), db, prune: true).isEmpty)
+    }
+
+    @Test func tenantsAreOffboardedUnlessTheirPolicyIsDelete() async throws {
+        let db = try await TestDatabase.scratch()
+        defer { Task { await db.drop() } }
+        var manifests = try Manifests.examples()
+        _ = try await Self.apply(manifests.desired(), db)
+        manifests.files["tenants/northwind.yaml"] = nil
+        manifests.files["workers/northwind.yaml"] = nil
+        manifests.files["workflows/northwind-lead-followup.yaml"] = nil
+        manifests.files["tenants/brightpath.yaml"] = nil
+        manifests.files["workers/brightpath.yaml"] = nil
+        let report = try await Self.apply(manifests.desired(), db, revision: "r2") { $0.prune = true; $0.guardrail = DeletionGuard(allowed: true) }
+        #expect(report.outcome?.failed.isEmpty == true)
+        #expect(try await Self.scalar(db, "SELECT string_agg(name || '=' || status, ',' ORDER BY name) FROM platform.tenants")
+            == "acme-corp=active,kestrel-health=active,northwind=offboarded")
+        let status = try await db.withSession { try await ObjectStatus.read($0, id: ObjectID(kind: .tenant, name: "northwind")) }
+        #expect(status.first?.conditions.first?.reason == "Retained")
+    }
+
+    @Test func theDeletionGuardRefusesMassDeletionAndAnEmptyRepository() async throws {
+        let db = try await TestDatabase.scratch()
+        defer { Task { await db.drop() } }
+        let desired = try Manifests.examples().desired()
+        _ = try await Self.apply(desired, db)
+        let before = try await Self.rowVersions(db)
+
+        let empty = try await Self.apply([], db, revision: "r2") { $0.prune = true }
+        #expect(empty.refusal?.contains("all 21 managed objects") == true)
+        #expect(empty.outcome == nil)
+        let some = try await Self.apply(Array(desired.prefix(15)), db, revision: "r3") { $0.prune = true }
+        #expect(some.refusal?.contains("6 of 21 managed objects, more than the 10%") == true)
+        #expect(try await Self.rowVersions(db) == before, "a refused plan writes nothing")
+
+        let allowed = try await Self.apply(Array(desired.prefix(15)), db, revision: "r4") {
+            $0.prune = true
+            $0.guardrail = DeletionGuard(maxShare: 0.10, allowed: true)
+        }
+        #expect(allowed.refusal == nil)
+        #expect(allowed.outcome?.applied.count == 6)
+    }
+
+    @Test func aFailingObjectIsReportedAndTheOthersApply() async throws {
+        let db = try await TestDatabase.scratch()
+        defer { Task { await db.drop() } }
+        var manifests = try Manifests.examples()
+        _ = try await Self.apply(manifests.desired(), db)
+        try await db.withSession { try await $0.execute("ALTER TABLE platform.workers ADD CONSTRAINT fewer_than_50 CHECK (replicas < 50)") }
+        manifests.edit("workers/brightpath.yaml", "replicas: 1", "replicas: 60")
+        manifests.edit("workers/northwind.yaml", "replicas: 4", "replicas: 5")
+        manifests.edit("retention/strict-eu.yaml", "schedule: 30m", "schedule: 45m")
+
+        let report = try await Self.apply(manifests.desired(), db, revision: "r2")
+        let failure = try #require(report.outcome?.failed.first)
+        #expect(report.outcome?.failed.count == 1)
+        #expect(failure.id.description == "Worker/brightpath/support-triage")
+        #expect(failure.message.hasPrefix("a constraint of the live table refuses the row: "))
+        #expect(failure.message.contains("fewer_than_50") && failure.message.contains("SQLSTATE 23514"))
+        #expect(failure.stalled)
+        #expect(report.outcome?.applied.map(\.id.description).sorted() == ["RetentionPolicy/strict-eu", "Worker/northwind/lead-enricher"])
+        #expect(try await Self.scalar(db, "SELECT replicas::text FROM platform.workers WHERE name = 'support-triage'") == "1")
+
+        let status = try await db.withSession { try await ObjectStatus.read($0, id: failure.id) }
+        #expect(status.first?.ready == false)
+        #expect(status.first?.stalled == true)
+        #expect(status.first?.generation == 2)
+        #expect(status.first?.observedGeneration == 1)
+        #expect(try await Self.scalar(db, "SELECT result FROM accord.revisions ORDER BY id DESC LIMIT 1") == "partial")
+
+        try await db.withSession { try await $0.execute("ALTER TABLE platform.workers DROP CONSTRAINT fewer_than_50") }
+        let retry = try await Self.apply(manifests.desired(), db, revision: "r3")
+        #expect(retry.outcome?.applied.map(\.id.description) == ["Worker/brightpath/support-triage"])
+        let healed = try await db.withSession { try await ObjectStatus.read($0, id: failure.id) }
+        #expect(healed.first?.ready == true)
+        #expect(healed.first?.observedGeneration == 2)
+    }
+
+    @Test func dependentsOfAFailedObjectWaitForIt() async throws {
+        let db = try await TestDatabase.scratch()
+        defer { Task { await db.drop() } }
+        try await db.withSession { session in
+            try await Migrations.run(session)
+            try await session.execute("ALTER TABLE platform.tenants ADD CONSTRAINT no_kestrel CHECK (name <> 'kestrel-health')")
+        }
+        let report = try await Self.apply(try Manifests.examples().desired(), db)
+        let failed = report.outcome?.failed.map { "\($0.id) \($0.reason.rawValue)" }
+        #expect(failed == ["Tenant/kestrel-health ApplyFailed", "Worker/kestrel-health/intake-summarizer DependencyNotReady"])
+        #expect(report.outcome?.applied.count == 19)
+    }
+
+    @Test func twoConcurrentAppliersNeverBothWrite() async throws {
+        let db = try await TestDatabase.scratch()
+        defer { Task { await db.drop() } }
+        let desired = try Manifests.examples().desired()
+        async let a = Self.apply(desired, db, revision: "r1")
+        async let b = Self.apply(desired, db, revision: "r1")
+        let reports = try await [a, b]
+        #expect(reports.map { $0.outcome?.applied.count ?? -1 }.sorted() == [0, 21], "one applied everything, the other found nothing to do")
+        #expect(try await Self.scalar(db, "SELECT count(*)::text FROM accord.audit_log WHERE action = 'create'") == "21")
+
+        // A holder that does not let go: the other waits --lock-timeout, then names it.
+        try await db.withSession { holder in
+            try await ApplyLock.acquire(holder, holder: "test holder", timeout: .seconds(1))
+            do {
+                _ = try await Self.apply(desired, db, revision: "r2") { $0.lockTimeout = .milliseconds(300) }
+                Issue.record("the second applier should not get the lock")
+            } catch let busy as ApplyLock.Busy {
+                #expect(busy.description.contains("test holder"))
+                #expect(busy.description.contains("--lock-timeout"))
+            }
+        }
+    }
+
+    @Test func historyRecordsRevisionsWithTheirMerkleRoot() async throws {
+        let db = try await TestDatabase.scratch()
+        defer { Task { await db.drop() } }
+        var manifests = try Manifests.examples()
+        let desired = try manifests.desired()
+        _ = try await Self.apply(desired, db, revision: "aaaa")
+        manifests.edit("workers/brightpath.yaml", "replicas: 1", "replicas: 2")
+        let changed = try manifests.desired()
+        _ = try await Self.apply(changed, db, revision: "bbbb")
+        let history = try await db.withSession { try await History.list($0, limit: 10) }
+        #expect(history.map(\.revision) == ["bbbb", "aaaa"])
+        #expect(history.map(\.result) == [.applied, .applied])
+        #expect(history[1].merkleRoot == Merkle.root(desired.map(\.manifestHash)))
+        #expect(history[0].merkleRoot == Merkle.root(changed.map(\.manifestHash)))
+        #expect(history[0].merkleRoot != history[1].merkleRoot)
+        #expect(history[0].updated == 1 && history[1].created == 21)
+    }
+
+    @Test func theAuditChainVerifiesAndDetectsEditedAndDeletedEntries() async throws {
+        let db = try await TestDatabase.scratch()
+        defer { Task { await db.drop() } }
+        _ = try await Self.apply(try Manifests.examples().desired(), db)
+        try await db.withSession { session in
+            #expect(try await AuditChain.verify(session).isIntact)
+            await #expect(throws: SQLFailure.self, "the log is append-only") {
+                try await session.execute("UPDATE accord.audit_log SET action = 'x' WHERE seq = 3")
+            }
+            try await session.execute("ALTER TABLE accord.audit_log DISABLE TRIGGER audit_log_append_only")
+
+            try await session.execute("UPDATE accord.audit_log SET body = replace(body, 'manifest', 'drift') WHERE seq = 3")
+            var result = try await AuditChain.verify(session)
+            #expect(result.problems.contains("entry 3: its content does not match its hash (edited)"))
+            try await session.execute("UPDATE accord.audit_log SET body = replace(body, 'drift', 'manifest') WHERE seq = 3")
+            #expect(try await AuditChain.verify(session).isIntact)
+
+            try await session.execute("DELETE FROM accord.audit_log WHERE seq = 5")
+            result = try await AuditChain.verify(session)
+            #expect(result.problems.contains("entries 5–5 are missing (deleted)"))
+
+            try await session.execute("TRUNCATE accord.audit_log")
+            result = try await AuditChain.verify(session)
+            #expect(result.problems.contains { $0.contains("entries were removed from the end") })
+        }
+    }
+
+    @Test func migrationsAreIdempotentAndANewerDatabaseIsRefused() async throws {
+        let db = try await TestDatabase.scratch()
+        defer { Task { await db.drop() } }
+        try await db.withSession { session in
+            #expect(try await Migrations.run(session).count == Migrations.latest)
+            #expect(try await Migrations.run(session).isEmpty)
+            try await session.execute("INSERT INTO accord.schema_migrations (version, name) VALUES (999, 'from the future')")
+            await #expect(throws: Migrations.TooNew.self) { try await Migrations.run(session) }
+        }
+        do {
+            _ = try await Self.apply([], db)
+            Issue.record("expected the newer schema to be refused")
+        } catch let error as Migrations.TooNew {
+            #expect(error.description.contains("version 999, newer than this binary knows (\(Migrations.latest))"))
+        }
+    }
+
+    @Test func workflowVersionsBumpOnlyOnRealChange() async throws {
+        let db = try await TestDatabase.scratch()
+        defer { Task { await db.drop() } }
+        var manifests = try Manifests.examples()
+        _ = try await Self.apply(manifests.desired(), db)
+        manifests.edit("workers/northwind.yaml", "replicas: 4", "replicas: 6")
+        _ = try await Self.apply(manifests.desired(), db, revision: "r2")
+        #expect(try await Self.scalar(db, "SELECT max(version)::text FROM platform.workflow_versions WHERE name = 'lead-followup'") == "1")
+        manifests.edit("workflows/northwind-lead-followup.yaml", "sla: 30m", "sla: 45m")
+        let report = try await Self.apply(manifests.desired(), db, revision: "r3")
+        #expect(report.plan.steps.first?.changes.map(\.path) == ["definition.steps[0].sla"])
+        #expect(try await Self.scalar(db, "SELECT string_agg(version::text, ',' ORDER BY version) FROM platform.workflow_versions WHERE name = 'lead-followup'") == "1,2")
+        #expect(try await Self.scalar(db, "SELECT version::text FROM platform.workflows WHERE name = 'lead-followup'") == "2")
+    }
+}
