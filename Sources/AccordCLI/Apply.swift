@@ -48,16 +48,32 @@ struct Apply: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let head = try await DesiredSource.load(source, format: output.format)
+        let opened = try await DesiredSource.open(source)
+        var digest: String?
+        if let repository = opened.repository, let commit = opened.commit {
+            do {
+                digest = FastPath.listingDigest(try await repository.listing(at: commit, under: opened.directory), path: opened.directory)
+            } catch {
+                Console.error(error)
+                throw ExitCode(2)
+            }
+        }
+        let source = self.source
+        let format = output.format
+        let input = ApplyPass.Input(listingDigest: digest) {
+            let head = try await DesiredSource.load(source, opened: opened, format: format)
+            return .init(desired: head.desired, timings: head.timings)
+        }
         var options = ApplyPass.Options()
         options.prune = prune
         options.dryRun = dryRun
         options.guardrail = DeletionGuard(maxShare: maxDeletePercent / 100, allowed: allowMassDeletion)
         options.lockTimeout = .milliseconds(Int64(lockTimeout * 1000))
         options.actor = "accordctl apply"
-        let pass = ApplyPass(desired: head.desired, revision: head.revision, path: source.path, options: options)
+        let pass = ApplyPass(input: input, revision: opened.commit, path: opened.directory, options: options)
         let report = try await database.withSession { try await pass.run($0) }
-        let rendered = ApplyReport(report: report, revision: head.revision, objects: head.desired.count, dryRun: dryRun)
+        Timings.print(report.timings)
+        let rendered = ApplyReport(report: report, revision: opened.commit, dryRun: dryRun)
         switch output.format {
         case .text: Console.write(rendered.text(palette: .forStandardOutput()))
         case .json: Console.write(rendered.json())
@@ -76,8 +92,9 @@ struct Apply: AsyncParsableCommand {
 struct ApplyReport {
     let report: ApplyPass.Report
     let revision: String?
-    let objects: Int
     let dryRun: Bool
+
+    var objects: Int { report.objects }
 
     var planReport: PlanReport { PlanReport(plan: report.plan, revision: revision, against: nil) }
 

@@ -1,3 +1,4 @@
+import AccordCore
 import Foundation
 
 enum Console {
@@ -7,5 +8,13 @@ enum Console {
 
     static func error(_ error: any Error) {
         FileHandle.standardError.write(Data("accordctl: error: \(error)\n".utf8))
+    }
+}
+
+/// `ACCORD_TIMINGS=1` prints each phase's wall time to standard error.
+enum Timings {
+    static func print(_ watches: Stopwatch...) {
+        guard ProcessEnvironment.value("ACCORD_TIMINGS") == "1" else { return }
+        FileHandle.standardError.write(Data((watches.map(\.report).filter { !$0.isEmpty }.joined(separator: "\n") + "\n").utf8))
     }
 }

@@ -10,18 +10,36 @@ struct DesiredSource {
     let set: ManifestSet
     let desired: [DesiredObject]
     let revision: String?
+    var timings = Stopwatch()
 
     /// Loads and validates; on errors prints them in the chosen format and
     /// exits 2. `ref` overrides --ref.
     static func load(_ source: SourceOptions, ref: String? = nil, format: OutputFormat, label: String? = nil) async throws -> DesiredSource {
-        let loaded: (files: [SourceFile], revision: String?)
+        try await load(source, opened: try open(source, ref: ref), format: format, label: label)
+    }
+
+    /// Opens the source, printing a failure and exiting 2.
+    static func open(_ source: SourceOptions, ref: String? = nil) async throws -> SourceOptions.Opened {
         do {
-            loaded = try await source.load(ref: ref)
+            return try await source.open(ref: ref)
         } catch {
             Console.error(error)
             throw ExitCode(2)
         }
+    }
+
+    static func load(_ source: SourceOptions, opened: SourceOptions.Opened, format: OutputFormat, label: String? = nil) async throws -> DesiredSource {
+        var timings = Stopwatch()
+        let loaded: (files: [SourceFile], revision: String?)
+        do {
+            loaded = (try await source.files(opened), opened.commit)
+        } catch {
+            Console.error(error)
+            throw ExitCode(2)
+        }
+        timings.lap("read \(loaded.files.count) files")
         let set = ManifestSet.load(loaded.files)
+        timings.lap("parse and validate \(set.manifests.count) objects")
         guard set.isValid else {
             Console.write(ValidationReport(set: set, revision: loaded.revision, listObjects: false).render(format))
             let which = label.map { " at \($0)" } ?? ""
@@ -30,6 +48,8 @@ struct DesiredSource {
         }
         var blobs: [String: String] = [:]
         for f in loaded.files { if let id = f.blobID { blobs[f.path] = id } }
-        return DesiredSource(set: set, desired: DesiredState.build(set.manifests, blobIDs: blobs), revision: loaded.revision)
+        let desired = DesiredState.build(set.manifests, blobIDs: blobs)
+        timings.lap("desired rows")
+        return DesiredSource(set: set, desired: desired, revision: loaded.revision, timings: timings)
     }
 }

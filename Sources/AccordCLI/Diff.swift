@@ -49,7 +49,7 @@ struct Diff: AsyncParsableCommand {
             base = nil
             var options = ApplyPass.Options()
             options.prune = prune
-            let pass = ApplyPass(desired: head.desired, revision: head.revision, path: source.path, options: options)
+            let pass = ApplyPass(desired: head.desired, revision: head.revision, path: ManifestPaths.normalize(source.path) ?? "", options: options)
             plan = try await database.withSession { try await pass.preview($0) }
         }
         let report = PlanReport(plan: plan, revision: head.revision, against: base)

@@ -31,14 +31,18 @@ struct SourceOptions: ParsableArguments {
         }
     }
 
-    /// The manifest files, and the commit they were read from (nil for
-    /// --worktree). `ref` overrides --ref (for `diff --against`).
-    func load(ref override: String? = nil) async throws -> (files: [SourceFile], revision: String?) {
-        let ref = override ?? self.ref
+    /// A resolved source: the repository and commit (nil for --worktree).
+    struct Opened: Sendable {
+        let repository: GitRepository?
+        let commit: String?
+        let directory: String
+    }
+
+    /// Opens the repository (syncing the mirror for a URL) and resolves the
+    /// revision. `ref` overrides --ref (for `diff --against`).
+    func open(ref override: String? = nil) async throws -> Opened {
         let directory = ManifestPaths.normalize(path) ?? ""
-        if worktree {
-            return (try WorktreeSource.files(root: repo, under: directory), nil)
-        }
+        if worktree { return Opened(repository: nil, commit: nil, directory: directory) }
         let repository: GitRepository
         if RemoteURL.isRemote(repo) {
             repository = try await GitMirror.sync(url: repo, cacheDirectory: GitMirror.defaultCacheDirectory(),
@@ -53,8 +57,22 @@ struct SourceOptions: ParsableArguments {
                 throw CLIError("\(Text.quoted(repo)) is not a git repository (use --worktree to read the files on disk)")
             }
         }
-        let commit = try await repository.resolve(ref)
-        return (try await repository.files(at: commit, under: directory), commit)
+        return Opened(repository: repository, commit: try await repository.resolve(override ?? ref), directory: directory)
+    }
+
+    /// The manifest files of an opened source.
+    func files(_ opened: Opened) async throws -> [SourceFile] {
+        guard let repository = opened.repository, let commit = opened.commit else {
+            return try WorktreeSource.files(root: repo, under: opened.directory)
+        }
+        return try await repository.files(at: commit, under: opened.directory)
+    }
+
+    /// The manifest files, and the commit they were read from (nil for
+    /// --worktree). `ref` overrides --ref (for `diff --against`).
+    func load(ref override: String? = nil) async throws -> (files: [SourceFile], revision: String?) {
+        let opened = try await open(ref: override)
+        return (try await files(opened), opened.commit)
     }
 }
 

@@ -49,8 +49,12 @@ public struct ObjectID: Hashable, Sendable, Comparable, CustomStringConvertible,
         return "\(kind.rawValue)/\(name)"
     }
 
+    /// Apply order of kinds, then tenant and name by their bytes.
     public static func < (lhs: ObjectID, rhs: ObjectID) -> Bool {
-        (lhs.kind, lhs.tenant ?? "", lhs.name) < (rhs.kind, rhs.tenant ?? "", rhs.name)
+        if lhs.kind != rhs.kind { return lhs.kind < rhs.kind }
+        let lt = lhs.tenant ?? "", rt = rhs.tenant ?? ""
+        if lt != rt { return lt.utf8.lexicographicallyPrecedes(rt.utf8) }
+        return lhs.name.utf8.lexicographicallyPrecedes(rhs.name.utf8)
     }
 
     /// Parses `Kind/name` or `Kind/tenant/name`; `nil` when the text is neither.

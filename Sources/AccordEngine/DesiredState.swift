@@ -4,6 +4,10 @@ import Crypto
 /// Turns a valid manifest set into the registry rows Accord wants, with the
 /// hashes its inventory and history keep.
 public enum DesiredState {
+    /// Bumped whenever the rows derived from the same manifests change, so
+    /// that stored fast-path state from an older engine is not trusted.
+    public static let formatVersion = 1
+
     /// `blobIDs` maps a source path to its git blob id, when known.
     public static func build(_ manifests: [Manifest], blobIDs: [String: String] = [:]) -> [DesiredObject] {
         var production: [String: String] = [:]
@@ -29,7 +33,7 @@ public enum DesiredState {
             return DesiredObject(
                 record: Record(id: m.id, fields: fields),
                 manifestHash: manifestHash(m),
-                recordHash: sha256Hex(JSONValue.object(fields).canonical),
+                recordHash: sha256Hex(canonicalOf: .object(fields)),
                 sourcePath: m.source.file,
                 blobID: blobIDs[m.source.file])
         }
@@ -56,12 +60,20 @@ public enum DesiredState {
     }
 
     public static func manifestHash(_ m: Manifest) -> String {
-        sha256Hex(canonical(m).canonical)
+        sha256Hex(canonicalOf: canonical(m))
     }
 }
 
 public func sha256Hex(_ text: String) -> String {
     Hex.encode(SHA256.hash(data: Array(text.utf8)))
+}
+
+/// SHA-256 (hex) of a value's canonical JSON.
+public func sha256Hex(canonicalOf value: JSONValue) -> String {
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(512)
+    value.write(to: &bytes)
+    return Hex.encode(SHA256.hash(data: bytes))
 }
 
 /// The Merkle root over the sorted manifest hashes of a revision: leaves

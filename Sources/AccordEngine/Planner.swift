@@ -42,7 +42,7 @@ public enum Planner {
                                         changes: FieldDiff.changes(kind: d.id.kind, old: nil, new: d.record), desired: d))
                 continue
             }
-            let changes = FieldDiff.changes(kind: d.id.kind, old: row, new: d.record)
+            let changes = row.fields == d.record.fields ? [] : FieldDiff.changes(kind: d.id.kind, old: row, new: d.record)
             if changes.isEmpty {
                 unchanged += 1
                 continue

@@ -60,6 +60,17 @@ public final class GitRepository: Sendable {
         try await withRepository { repo in try TreeReader(repo: repo).files(commit: commit, under: directory) }
     }
 
+    /// The manifest files under `directory` as (path, blob id), without
+    /// reading them: enough to tell whether anything changed.
+    public func listing(at commit: String, under directory: String) async throws -> [(path: String, blobID: String)] {
+        try await withRepository { repo in
+            try TreeReader(repo: repo).entries(commit: commit, under: directory).map { entry in
+                var oid = entry.oid
+                return (entry.path, oidString(&oid))
+            }
+        }
+    }
+
     /// Paths added, modified, deleted or renamed (both names) between two commits.
     public func changedPaths(from old: String, to new: String) async throws -> [String] {
         try await withRepository { repo in

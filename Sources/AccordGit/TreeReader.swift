@@ -17,7 +17,25 @@ struct TreeReader {
         }
     }
 
+    /// A manifest file in a tree: its path, blob id, and whether it is a symbolic link.
+    struct Entry {
+        let path: String
+        let oid: git_oid
+        let isSymlink: Bool
+    }
+
     func files(commit: String, under directory: String) throws -> [SourceFile] {
+        let odb = try GitObject.make("open object database", free: git_odb_free) { git_repository_odb($0, repo) }
+        return try entries(commit: commit, under: directory).map { entry in
+            var oid = entry.oid
+            return entry.isSymlink
+                ? SourceFile(path: entry.path, content: .symlink, blobID: oidString(&oid))
+                : try blob(odb.pointer, &oid, entry.path)
+        }
+    }
+
+    /// The manifest files under `directory`, without reading their contents.
+    func entries(commit: String, under directory: String) throws -> [Entry] {
         let root = try tree(ofCommit: commit)
         var start = root
         if !directory.isEmpty {
@@ -35,9 +53,7 @@ struct TreeReader {
                 git_tree_lookup($0, repo, git_tree_entry_id(entry))
             }
         }
-        let odb = try GitObject.make("open object database", free: git_odb_free) { git_repository_odb($0, repo) }
-
-        var files: [SourceFile] = []
+        var files: [Entry] = []
         var pending: [(GitObject, String)] = [(start, directory)]
         while let (tree, prefix) = pending.popLast() {
             for i in 0..<git_tree_entrycount(tree.pointer) {
@@ -52,16 +68,16 @@ struct TreeReader {
                     }
                     pending.append((sub, path))
                 case GIT_FILEMODE_LINK where ManifestPaths.isManifestFile(name):
-                    files.append(SourceFile(path: path, content: .symlink, blobID: oidString(git_tree_entry_id(entry))))
+                    files.append(Entry(path: path, oid: git_tree_entry_id(entry).pointee, isSymlink: true))
                 case GIT_FILEMODE_BLOB where ManifestPaths.isManifestFile(name),
                      GIT_FILEMODE_BLOB_EXECUTABLE where ManifestPaths.isManifestFile(name):
-                    files.append(try blob(odb.pointer, git_tree_entry_id(entry), path))
+                    files.append(Entry(path: path, oid: git_tree_entry_id(entry).pointee, isSymlink: false))
                 default:
                     continue // other files, other links, submodules
                 }
             }
         }
-        return files.sorted { $0.path < $1.path }
+        return files.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
     }
 
     /// Reads a blob, checking its size from the object header first so an

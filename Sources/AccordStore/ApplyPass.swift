@@ -2,9 +2,10 @@ import AccordCore
 import AccordEngine
 import Foundation
 
-/// One reconcile pass against a database: migrate, lock, read live state,
-/// plan, guard, execute, record. `accordctl apply` and the daemon run this;
-/// `accordctl diff` runs `preview`, the same planning without writes.
+/// One reconcile pass against a database: migrate, lock, check the fast
+/// path, read live state, plan, guard, execute, record. `accordctl apply`
+/// and the daemon run this; `accordctl diff` runs `preview`, the same
+/// planning without writes.
 public struct ApplyPass: Sendable {
     public struct Options: Sendable {
         public var prune = false
@@ -16,6 +17,31 @@ public struct ApplyPass: Sendable {
         public init() {}
     }
 
+    /// The desired state, loaded only when the fast path does not hold.
+    public struct Input: Sendable {
+        public struct Loaded: Sendable {
+            public let desired: [DesiredObject]
+            public let timings: Stopwatch
+            public init(desired: [DesiredObject], timings: Stopwatch = Stopwatch()) {
+                self.desired = desired
+                self.timings = timings
+            }
+        }
+
+        /// `FastPath.listingDigest` of the revision's files; nil disables the fast path.
+        public let listingDigest: String?
+        public let load: @Sendable () async throws -> Loaded
+
+        public init(listingDigest: String?, load: @escaping @Sendable () async throws -> Loaded) {
+            self.listingDigest = listingDigest
+            self.load = load
+        }
+
+        public static func fixed(_ desired: [DesiredObject], listingDigest: String? = nil) -> Input {
+            Input(listingDigest: listingDigest) { Loaded(desired: desired) }
+        }
+    }
+
     public struct Report: Sendable {
         public let plan: Plan
         /// Set when the deletion guard refused the plan (nothing was written).
@@ -23,25 +49,34 @@ public struct ApplyPass: Sendable {
         /// nil for a dry run or a refused plan.
         public let outcome: Executor.Outcome?
         public let recorded: Bool
+        /// Desired objects in the revision.
+        public let objects: Int
+        /// The no-op was proved without reading the manifests or the rows.
+        public var fastPath = false
+        /// Wall time per phase (ACCORD_TIMINGS=1).
+        public var timings = Stopwatch()
     }
 
-    public let desired: [DesiredObject]
+    public let input: Input
     public let revision: String?
     public let path: String
     public let options: Options
 
-    public init(desired: [DesiredObject], revision: String?, path: String, options: Options) {
-        self.desired = desired
+    public init(input: Input, revision: String?, path: String, options: Options) {
+        self.input = input
         self.revision = revision
         self.path = path
         self.options = options
     }
 
-    public var merkleRoot: String { Merkle.root(desired.map(\.manifestHash)) }
+    public init(desired: [DesiredObject], revision: String?, path: String, options: Options) {
+        self.init(input: .fixed(desired), revision: revision, path: path, options: options)
+    }
 
     /// The plan only: reads, never writes (a database Accord never ran on
     /// reads as empty).
     public func preview(_ session: Session) async throws -> Plan {
+        let desired = try await input.load().desired
         let version = try await Migrations.checkNotNewer(session)
         let live = version < Migrations.latest ? LiveState.Snapshot(records: [], inventory: []) : try await LiveState.read(session)
         return Planner.plan(.init(desired: desired, live: live.records, inventory: live.inventory, prune: options.prune))
@@ -49,10 +84,12 @@ public struct ApplyPass: Sendable {
 
     public func run(_ session: Session) async throws -> Report {
         let started = Date()
+        var timings = Stopwatch()
         try await Migrations.run(session)
         try await ApplyLock.acquire(session, holder: Self.holder(options.actor), timeout: options.lockTimeout)
+        timings.lap("migrate and lock")
         do {
-            let report = try await locked(session, started: started)
+            let report = try await locked(session, started: started, timings: timings)
             try await ApplyLock.release(session)
             return report
         } catch {
@@ -61,23 +98,60 @@ public struct ApplyPass: Sendable {
         }
     }
 
-    private func locked(_ session: Session, started: Date) async throws -> Report {
+    private func locked(_ session: Session, started: Date, timings: Stopwatch) async throws -> Report {
+        var timings = timings
+        if let digest = input.listingDigest,
+           let state = try await FastPath.check(session, digest: digest, path: path, prune: options.prune) {
+            timings.lap("fast path: files and live hashes unchanged")
+            let plan = Plan(steps: [], orphaned: state.orphaned, unmanaged: [], unchanged: state.objects,
+                            managed: state.objects + state.orphaned.count)
+            var recorded = false
+            if !options.dryRun, let last = try await History.lastRevision(session), last.revision != revision {
+                var audit = try await AuditChain.load(session, actor: options.actor)
+                let pass = History.Pass(revision: revision, path: path, startedAt: started, result: .unchanged,
+                                        merkleRoot: last.root, objects: state.objects, actor: options.actor)
+                try await History.record(pass, audit: &audit, session)
+                try await FastPath.record(session, digest: digest, path: path, prune: options.prune, revision: revision,
+                                          objects: state.objects, orphaned: state.orphaned)
+                recorded = true
+            }
+            return Report(plan: plan, refusal: nil, outcome: options.dryRun ? nil : Executor.Outcome(), recorded: recorded,
+                          objects: state.objects, fastPath: true, timings: timings)
+        }
+
+        let loaded = try await input.load()
+        let desired = loaded.desired
+        timings.lap("load desired state")
         let live = try await LiveState.read(session)
+        timings.lap("read live state (\(live.records.count) rows, \(live.inventory.count) inventory)")
         let plan = Planner.plan(.init(desired: desired, live: live.records, inventory: live.inventory, prune: options.prune))
+        timings.lap("plan (\(plan.steps.count) steps)")
         if let refusal = options.guardrail.refusal(plan) {
-            return Report(plan: plan, refusal: refusal, outcome: nil, recorded: false)
+            return Report(plan: plan, refusal: refusal, outcome: nil, recorded: false, objects: desired.count,
+                          timings: Self.merge(loaded.timings, timings))
         }
         if options.dryRun {
-            return Report(plan: plan, refusal: nil, outcome: nil, recorded: false)
+            return Report(plan: plan, refusal: nil, outcome: nil, recorded: false, objects: desired.count,
+                          timings: Self.merge(loaded.timings, timings))
         }
         var executor = Executor(session: session, revision: revision, audit: try await AuditChain.load(session, actor: options.actor))
-        let outcome = try await executor.run(plan, desired: desired, inventory: live.inventory)
+        let outcome = try await executor.run(plan, desired: desired, inventory: live.inventory, liveHashes: live.hashes)
+        timings.lap("execute (\(outcome.applied.count) applied, \(outcome.bookkeeping) bookkeeping)")
+
+        if outcome.failed.isEmpty {
+            try await FastPath.record(session, digest: input.listingDigest, path: path, prune: options.prune, revision: revision,
+                                      objects: desired.count, orphaned: plan.orphaned)
+        } else {
+            try await FastPath.clear(session)
+        }
 
         var audit = executor.auditHead
+        let merkleRoot = Merkle.root(desired.map(\.manifestHash))
         let last = try await History.lastRevision(session)
         let changed = !outcome.applied.isEmpty || !outcome.failed.isEmpty || outcome.bookkeeping > 0
         guard changed || last?.revision != revision || last?.root != merkleRoot else {
-            return Report(plan: plan, refusal: nil, outcome: outcome, recorded: false)
+            return Report(plan: plan, refusal: nil, outcome: outcome, recorded: false, objects: desired.count,
+                          timings: Self.merge(loaded.timings, timings))
         }
         var pass = History.Pass(revision: revision, path: path, startedAt: started,
                                 result: !outcome.failed.isEmpty ? .partial : outcome.applied.isEmpty ? .unchanged : .applied,
@@ -92,7 +166,15 @@ public struct ApplyPass: Sendable {
         }
         pass.failed = outcome.failed.count
         try await History.record(pass, audit: &audit, session)
-        return Report(plan: plan, refusal: nil, outcome: outcome, recorded: true)
+        timings.lap("record history")
+        return Report(plan: plan, refusal: nil, outcome: outcome, recorded: true, objects: desired.count,
+                      timings: Self.merge(loaded.timings, timings))
+    }
+
+    static func merge(_ a: Stopwatch, _ b: Stopwatch) -> Stopwatch {
+        var out = a
+        out.append(b)
+        return out
     }
 
     static func holder(_ actor: String) -> String {

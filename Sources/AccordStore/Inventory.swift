@@ -30,6 +30,35 @@ enum InventoryWriter {
         try await clearFailures(objects.map(\.id), session)
     }
 
+    /// Stores the live hash of rows just written, computed in the same
+    /// transaction so it describes exactly what Accord wrote.
+    static func refreshLiveHashes(_ kind: Kind, _ ids: [ObjectID], _ session: Session) async throws {
+        guard !ids.isEmpty else { return }
+        let keys = Registry.keyColumns(kind).map { "t.\($0)" }.joined(separator: ", ")
+        let match = Registry.keyColumns(kind).map { "t.\($0) = x.\($0)" }.joined(separator: " AND ")
+        let tenant = kind.isTenantScoped ? "h.tenant" : "''"
+        try await session.execute("""
+            UPDATE accord.inventory i SET live_hash = h.hash
+            FROM (SELECT \(keys), \(LiveState.hashExpression(kind)) AS hash
+                  FROM platform.\(Registry.table(kind)) t
+                  JOIN jsonb_to_recordset($1::jsonb) AS x(kind text, tenant text, name text) ON \(match)) h
+            WHERE i.kind = $2 AND i.tenant = \(tenant) AND i.name = h.name
+            """, [RegistryWriter.keysJSON(ids), kind.rawValue])
+    }
+
+    /// Stores live hashes as they were read for rows found in sync.
+    static func setLiveHashes(_ hashes: [(ObjectID, String)], _ session: Session) async throws {
+        guard !hashes.isEmpty else { return }
+        let rows = JSONValue.array(hashes.map { id, hash in
+            .object(["kind": .string(id.kind.rawValue), "tenant": .string(id.tenant ?? ""), "name": .string(id.name), "hash": .string(hash)])
+        }).canonical
+        try await session.execute("""
+            UPDATE accord.inventory i SET live_hash = x.hash
+            FROM jsonb_to_recordset($1::jsonb) AS x(kind text, tenant text, name text, hash text)
+            WHERE i.kind = x.kind AND i.tenant = x.tenant AND i.name = x.name
+            """, [rows])
+    }
+
     static func forget(_ ids: [ObjectID], _ session: Session) async throws {
         guard !ids.isEmpty else { return }
         try await session.execute("""

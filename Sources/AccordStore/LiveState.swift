@@ -8,14 +8,28 @@ public enum LiveState {
     public struct Snapshot: Sendable {
         public var records: [Record]
         public var inventory: [InventoryEntry]
+        /// Each row's live hash as read (see `hashExpression`).
+        public var hashes: [ObjectID: String] = [:]
     }
 
     public static func read(_ session: Session) async throws -> Snapshot {
         var records: [Record] = []
+        var hashes: [ObjectID: String] = [:]
         for kind in Kind.allCases.sorted() {
-            records += try await read(kind, session)
+            for (record, hash) in try await read(kind, session) {
+                records.append(record)
+                hashes[record.id] = hash
+            }
         }
-        return Snapshot(records: records, inventory: try await inventory(session))
+        return Snapshot(records: records, inventory: try await inventory(session), hashes: hashes)
+    }
+
+    /// MD5 of a row's owned columns as PostgreSQL renders them, over the
+    /// same expressions the reader uses. Accord stores it in the inventory
+    /// when it writes or verifies a row, so drift is found by one query per
+    /// kind without shipping rows (`FastPath`).
+    static func hashExpression(_ kind: Kind) -> String {
+        "md5(ROW(\(Registry.columns(kind).map { selectExpression(kind, $0) }.joined(separator: ", ")))::text)"
     }
 
     /// The SQL expression that reads a column back in the form the desired
@@ -47,12 +61,13 @@ public enum LiveState {
         }
     }
 
-    public static func read(_ kind: Kind, _ session: Session) async throws -> [Record] {
+    public static func read(_ kind: Kind, _ session: Session) async throws -> [(Record, String)] {
         let columns = Registry.columns(kind)
         let keys = Registry.keyColumns(kind)
-        let select = (keys.map { "t.\($0)" } + columns.map { selectExpression(kind, $0) }).joined(separator: ", ")
+        let select = (keys.map { "t.\($0)" } + columns.map { selectExpression(kind, $0) } + [hashExpression(kind)])
+            .joined(separator: ", ")
         let sql = "SELECT \(select) FROM platform.\(Registry.table(kind)) t"
-        var out: [Record] = []
+        var out: [(Record, String)] = []
         for row in try await session.rows(sql) {
             let cells = row.makeRandomAccess()
             let tenant = kind.isTenantScoped ? try cells[0].decode(String.self) : nil
@@ -62,7 +77,8 @@ public enum LiveState {
             for (i, column) in columns.enumerated() {
                 fields[column.name] = try value(cells[keys.count + i], column.type)
             }
-            out.append(Record(id: ObjectID(kind: kind, tenant: tenant, name: name), fields: fields))
+            let hash = try cells[keys.count + columns.count].decode(String.self)
+            out.append((Record(id: ObjectID(kind: kind, tenant: tenant, name: name), fields: fields), hash))
         }
         return out
     }
@@ -81,18 +97,20 @@ public enum LiveState {
 
     public static func inventory(_ session: Session) async throws -> [InventoryEntry] {
         let rows = try await session.rows("""
-            SELECT kind, tenant, name, manifest_hash, record_hash, blob_id, source_path, generation, retained_at IS NOT NULL
+            SELECT kind, tenant, name, manifest_hash, record_hash, blob_id, source_path, generation, retained_at IS NOT NULL, live_hash
             FROM accord.inventory
             """)
         var out: [InventoryEntry] = []
         out.reserveCapacity(rows.count)
         for row in rows {
-            let (kind, tenant, name, manifestHash, recordHash, blob, path, generation, retained) =
-                try row.decode((String, String, String, String, String, String?, String, Int, Bool).self)
+            let (kind, tenant, name, manifestHash, recordHash, blob, path, generation, retained, liveHash) =
+                try row.decode((String, String, String, String, String, String?, String, Int, Bool, String?).self)
             guard let k = Kind(rawValue: kind) else { continue }
-            out.append(InventoryEntry(id: ObjectID(kind: k, tenant: tenant.isEmpty ? nil : tenant, name: name),
-                                      manifestHash: manifestHash, recordHash: recordHash, blobID: blob,
-                                      sourcePath: path, generation: generation, retained: retained))
+            var entry = InventoryEntry(id: ObjectID(kind: k, tenant: tenant.isEmpty ? nil : tenant, name: name),
+                                       manifestHash: manifestHash, recordHash: recordHash, blobID: blob,
+                                       sourcePath: path, generation: generation, retained: retained)
+            entry.liveHash = liveHash
+            out.append(entry)
         }
         return out
     }

@@ -79,6 +79,7 @@ public enum Migrations {
                 name text NOT NULL,
                 manifest_hash text NOT NULL,
                 record_hash text NOT NULL,
+                live_hash text,
                 blob_id text,
                 source_path text NOT NULL,
                 generation bigint NOT NULL DEFAULT 1,
@@ -144,9 +145,15 @@ public enum Migrations {
                 backend_pid integer NOT NULL,
                 acquired_at timestamptz NOT NULL DEFAULT now()
             );
-            CREATE TABLE accord.source_files (
-                path text PRIMARY KEY,
-                blob_id text NOT NULL
+            CREATE TABLE accord.sync_state (
+                id boolean PRIMARY KEY DEFAULT true CHECK (id),
+                listing_digest text NOT NULL,
+                path text NOT NULL,
+                prune boolean NOT NULL,
+                revision text,
+                objects integer NOT NULL,
+                orphaned jsonb NOT NULL,
+                updated_at timestamptz NOT NULL DEFAULT now()
             );
             """),
         Migration(version: 2, name: "platform registry tables (SPEC section 2)", sql: """

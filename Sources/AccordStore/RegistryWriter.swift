@@ -15,15 +15,16 @@ enum RegistryWriter {
 
     /// `{"tenant": …, "name": …, column: value …}` per row, as one JSON array.
     static func rowsJSON(_ objects: [DesiredObject]) -> String {
-        var out = "["
+        var out: [UInt8] = [UInt8(ascii: "[")]
         for (i, d) in objects.enumerated() {
-            if i > 0 { out += "," }
+            if i > 0 { out.append(UInt8(ascii: ",")) }
             var fields = d.record.fields
             fields["name"] = .string(d.id.name)
             if let tenant = d.id.tenant { fields["tenant"] = .string(tenant) }
             JSONValue.object(fields).write(to: &out)
         }
-        return out + "]"
+        out.append(UInt8(ascii: "]"))
+        return String(decoding: out, as: UTF8.self)
     }
 
     static func keysJSON(_ ids: [ObjectID]) -> String {

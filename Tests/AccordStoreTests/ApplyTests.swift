@@ -350,3 +350,75 @@ struct ApplyTests {
         #expect(try await Self.scalar(db, "SELECT version::text FROM platform.workflows WHERE name = 'lead-followup'") == "2")
     }
 }
+
+/// The no-op fast path: proved from file ids and live hashes, never trusted
+/// past a change, a drift or a failure.
+@Suite(.enabled(if: TestDatabase.shouldRun, "needs PostgreSQL: set DATABASE_URL or run hack/test"))
+struct FastPathTests {
+    static func run(_ desired: [DesiredObject], digest: String, _ db: ScratchDatabase, revision: String = "r1",
+                    prune: Bool = false) async throws -> ApplyPass.Report {
+        var options = ApplyPass.Options()
+        options.prune = prune
+        let pass = ApplyPass(input: .fixed(desired, listingDigest: digest), revision: revision, path: "", options: options)
+        return try await db.withSession { try await pass.run($0) }
+    }
+
+    @Test func aSecondApplyOfTheSameFilesIsProvedWithoutReadingThem() async throws {
+        let db = try await TestDatabase.scratch()
+        defer { Task { await db.drop() } }
+        let desired = try Manifests.examples().desired()
+        let first = try await Self.run(desired, digest: "d1", db)
+        #expect(first.fastPath == false)
+        #expect(first.outcome?.applied.count == 21)
+
+        let second = try await Self.run([], digest: "d1", db)
+        #expect(second.fastPath, "no manifests were needed: the empty list passed in was never used")
+        #expect(second.objects == 21)
+        #expect(second.plan.isEmpty)
+
+        let newCommit = try await Self.run([], digest: "d1", db, revision: "r2")
+        #expect(newCommit.fastPath)
+        #expect(newCommit.recorded, "a new commit with the same manifests is recorded in history")
+        #expect(try await ApplyTests.scalar(db, "SELECT string_agg(revision || ':' || result, ',' ORDER BY id) FROM accord.revisions") == "r1:applied,r2:unchanged")
+        #expect(try await db.withSession { try await AuditChain.verify($0) }.isIntact)
+
+        let pruneChanged = try await Self.run(desired, digest: "d1", db, revision: "r2", prune: true)
+        #expect(pruneChanged.fastPath == false, "another prune setting needs a full pass")
+    }
+
+    @Test func driftOrADeletedRowOrAChangedFileForcesAFullPass() async throws {
+        let db = try await TestDatabase.scratch()
+        defer { Task { await db.drop() } }
+        let desired = try Manifests.examples().desired()
+        _ = try await Self.run(desired, digest: "d1", db)
+        #expect(try await Self.run(desired, digest: "d1", db).fastPath)
+
+        for drift in [
+            "UPDATE platform.workers SET replicas = 7 WHERE name = 'crm-updater'",
+            "DELETE FROM platform.erasures",
+            "UPDATE platform.model_versions SET artifact = 'x' WHERE model = 'lead-scorer' AND version = '1.0'",
+            "UPDATE platform.workflow_versions SET definition = '[]'",
+        ] {
+            try await db.withSession { try await $0.execute(drift) }
+            let report = try await Self.run(desired, digest: "d1", db)
+            #expect(report.fastPath == false, "\(drift)")
+            #expect(report.outcome?.applied.count == 1 || drift.contains("workflow_versions"), "\(drift)")
+            #expect(try await Self.run(desired, digest: "d1", db).fastPath, "after \(drift) was reverted")
+        }
+        #expect(try await Self.run(desired, digest: "d2", db).fastPath == false)
+    }
+
+    @Test func aPassWithAFailureIsNeverTheBaseOfTheFastPath() async throws {
+        let db = try await TestDatabase.scratch()
+        defer { Task { await db.drop() } }
+        var manifests = try Manifests.examples()
+        _ = try await Self.run(manifests.desired(), digest: "d1", db)
+        try await db.withSession { try await $0.execute("ALTER TABLE platform.workers ADD CONSTRAINT small CHECK (replicas < 50)") }
+        manifests.edit("workers/brightpath.yaml", "replicas: 1", "replicas: 60")
+        let failing = try await Self.run(manifests.desired(), digest: "d2", db)
+        #expect(failing.outcome?.failed.count == 1)
+        let again = try await Self.run(manifests.desired(), digest: "d2", db)
+        #expect(again.fastPath == false)
+        #expect(again.outcome?.failed.count == 1)
+    }
+}

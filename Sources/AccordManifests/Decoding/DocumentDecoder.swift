@@ -1,7 +1,7 @@
 import AccordCore
 
 /// What one YAML document turned into.
-struct DecodedDocument {
+struct DecodedDocument: Sendable {
     /// Set whenever kind and names are sound, even if the spec is not, so
     /// that references to the object do not cascade into more errors.
     var identity: ObjectID?

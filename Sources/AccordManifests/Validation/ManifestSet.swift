@@ -13,25 +13,14 @@ public struct ManifestSet: Sendable {
     public var isValid: Bool { diagnostics.isEmpty }
 
     /// Reads, decodes and validates the given files.
+    /// Files are read on every core (each file is independent); the
+    /// cross-file checks run once all are decoded.
     public static func load(_ files: [SourceFile]) -> ManifestSet {
         var diagnostics: [Diagnostic] = []
         var documents: [DecodedDocument] = []
-        for file in files.sorted(by: { $0.path < $1.path }) {
-            switch file.content {
-            case .symlink:
-                diagnostics.append(Diagnostic(.start(of: file.path), "is a symbolic link; Accord does not follow symbolic links"))
-            case .tooLarge(let size):
-                diagnostics.append(Diagnostic(.start(of: file.path),
-                    "file is \(size) bytes; the limit is \(ManifestLimits.maxFileBytes) bytes (4 MiB)"))
-            case .bytes(let bytes):
-                let yaml = YAMLReader.read(bytes, file: file.path)
-                diagnostics += yaml.diagnostics
-                for root in yaml.documents {
-                    let doc = DocumentDecoder.decode(root, file: file.path)
-                    diagnostics += doc.diagnostics
-                    documents.append(doc)
-                }
-            }
+        for part in ParallelMap.run(files.sorted(by: { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }), read) {
+            diagnostics += part.diagnostics
+            documents += part.documents
         }
         diagnostics += ReferenceCheck.run(documents)
         let manifests = documents.compactMap(\.manifest)
@@ -39,6 +28,27 @@ public struct ManifestSet: Sendable {
             manifests: manifests.sorted { $0.id < $1.id },
             diagnostics: diagnostics.sorted(),
             fileCount: files.count)
+    }
+
+    /// One file's documents and problems.
+    static func read(_ file: SourceFile) -> (diagnostics: [Diagnostic], documents: [DecodedDocument]) {
+        switch file.content {
+        case .symlink:
+            return ([Diagnostic(.start(of: file.path), "is a symbolic link; Accord does not follow symbolic links")], [])
+        case .tooLarge(let size):
+            return ([Diagnostic(.start(of: file.path),
+                "file is \(size) bytes; the limit is \(ManifestLimits.maxFileBytes) bytes (4 MiB)")], [])
+        case .bytes(let bytes):
+            let yaml = YAMLReader.read(bytes, file: file.path)
+            var diagnostics = yaml.diagnostics
+            var documents: [DecodedDocument] = []
+            for root in yaml.documents {
+                let doc = DocumentDecoder.decode(root, file: file.path)
+                diagnostics += doc.diagnostics
+                documents.append(doc)
+            }
+            return (diagnostics, documents)
+        }
     }
 
     public init(manifests: [Manifest], diagnostics: [Diagnostic], fileCount: Int) {
