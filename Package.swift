@@ -60,6 +60,10 @@ let package = Package(
         ),
         .executableTarget(name: "accordctl", dependencies: ["AccordCLI"]),
         .executableTarget(
+            name: "accord-bench-floor",
+            dependencies: [.product(name: "Yams", package: "Yams")]
+        ),
+        .executableTarget(
             name: "accord-controller",
             dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),

@@ -38,6 +38,9 @@ struct Apply: AsyncParsableCommand {
     @Option(name: .customLong("lock-timeout"), help: "Seconds to wait for another applier to finish.")
     var lockTimeout: Double = 30
 
+    @Flag(help: "Always read and compare every live row, even when neither the files nor the platform tables changed since the last complete apply.")
+    var full = false
+
     func validate() throws {
         guard (0...100).contains(maxDeletePercent) else {
             throw ValidationError("--max-delete-percent must be between 0 and 100, not \(maxDeletePercent)")
@@ -70,6 +73,7 @@ struct Apply: AsyncParsableCommand {
         options.guardrail = DeletionGuard(maxShare: maxDeletePercent / 100, allowed: allowMassDeletion)
         options.lockTimeout = .milliseconds(Int64(lockTimeout * 1000))
         options.actor = "accordctl apply"
+        options.full = full
         let pass = ApplyPass(input: input, revision: opened.commit, path: opened.directory, options: options)
         let report = try await database.withSession { try await pass.run($0) }
         Timings.print(report.timings)

@@ -7,7 +7,6 @@ import Foundation
 /// A validated revision turned into desired registry rows. An invalid
 /// revision is never planned or applied, not even its valid parts.
 struct DesiredSource {
-    let set: ManifestSet
     let desired: [DesiredObject]
     let revision: String?
     var timings = Stopwatch()
@@ -50,6 +49,6 @@ struct DesiredSource {
         for f in loaded.files { if let id = f.blobID { blobs[f.path] = id } }
         let desired = DesiredState.build(set.manifests, blobIDs: blobs)
         timings.lap("desired rows")
-        return DesiredSource(set: set, desired: desired, revision: loaded.revision, timings: timings)
+        return DesiredSource(desired: desired, revision: loaded.revision, timings: timings)
     }
 }

@@ -13,6 +13,8 @@ public struct ApplyPass: Sendable {
         public var guardrail = DeletionGuard()
         public var lockTimeout: Duration = .seconds(30)
         public var actor = "accordctl"
+        /// Skip the fast path: always read and compare every row.
+        public var full = false
 
         public init() {}
     }
@@ -100,9 +102,9 @@ public struct ApplyPass: Sendable {
 
     private func locked(_ session: Session, started: Date, timings: Stopwatch) async throws -> Report {
         var timings = timings
-        if let digest = input.listingDigest,
+        if let digest = input.listingDigest, !options.full,
            let state = try await FastPath.check(session, digest: digest, path: path, prune: options.prune) {
-            timings.lap("fast path: files and live hashes unchanged")
+            timings.lap("fast path: files and platform tables unchanged since the last complete pass")
             let plan = Plan(steps: [], orphaned: state.orphaned, unmanaged: [], unchanged: state.objects,
                             managed: state.objects + state.orphaned.count)
             var recorded = false
@@ -112,7 +114,8 @@ public struct ApplyPass: Sendable {
                                         merkleRoot: last.root, objects: state.objects, actor: options.actor)
                 try await History.record(pass, audit: &audit, session)
                 try await FastPath.record(session, digest: digest, path: path, prune: options.prune, revision: revision,
-                                          objects: state.objects, orphaned: state.orphaned)
+                                          objects: state.objects, orphaned: state.orphaned,
+                                          writes: try await FastPath.platformWrites(session))
                 recorded = true
             }
             return Report(plan: plan, refusal: nil, outcome: options.dryRun ? nil : Executor.Outcome(), recorded: recorded,
@@ -122,6 +125,7 @@ public struct ApplyPass: Sendable {
         let loaded = try await input.load()
         let desired = loaded.desired
         timings.lap("load desired state")
+        let writesBefore = try await FastPath.platformWrites(session)
         let live = try await LiveState.read(session)
         timings.lap("read live state (\(live.records.count) rows, \(live.inventory.count) inventory)")
         let plan = Planner.plan(.init(desired: desired, live: live.records, inventory: live.inventory, prune: options.prune))
@@ -135,12 +139,12 @@ public struct ApplyPass: Sendable {
                           timings: Self.merge(loaded.timings, timings))
         }
         var executor = Executor(session: session, revision: revision, audit: try await AuditChain.load(session, actor: options.actor))
-        let outcome = try await executor.run(plan, desired: desired, inventory: live.inventory, liveHashes: live.hashes)
+        let outcome = try await executor.run(plan, desired: desired, inventory: live.inventory)
         timings.lap("execute (\(outcome.applied.count) applied, \(outcome.bookkeeping) bookkeeping)")
 
         if outcome.failed.isEmpty {
             try await FastPath.record(session, digest: input.listingDigest, path: path, prune: options.prune, revision: revision,
-                                      objects: desired.count, orphaned: plan.orphaned)
+                                      objects: desired.count, orphaned: plan.orphaned, writes: writesBefore)
         } else {
             try await FastPath.clear(session)
         }

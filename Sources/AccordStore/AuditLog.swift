@@ -41,24 +41,56 @@ public struct AuditChain: Sendable {
         let at = Self.timestamp(time)
         var seq = self.seq
         var prev = hash
-        var rows: [JSONValue] = []
-        rows.reserveCapacity(entries.count)
+        var rows: [UInt8] = [UInt8(ascii: "[")]
+        rows.reserveCapacity(entries.count * 600)
         for entry in entries {
             seq += 1
-            let body = JSONValue.object([
-                "seq": .number(Double(seq)), "at": .string(at), "actor": .string(actor),
-                "action": .string(entry.action), "object": JSONValue(entry.object),
-                "revision": JSONValue(entry.revision), "detail": entry.detail,
-            ]).canonical
+            let body = Self.body(seq: seq, at: at, actor: actor, entry)
             let hash = Self.hash(prev: prev, body: body)
-            rows.append(.object([
-                "seq": .number(Double(seq)), "at": .string(at), "action": .string(entry.action),
-                "object": JSONValue(entry.object), "revision": JSONValue(entry.revision),
-                "body": .string(body), "prev_hash": .string(prev), "hash": .string(hash),
-            ]))
+            if seq > self.seq + 1 { rows.append(UInt8(ascii: ",")) }
+            rows += #"{"seq":"#.utf8
+            rows += String(seq).utf8
+            rows += #","at":"#.utf8
+            JSONValue.writeString(at, to: &rows)
+            rows += #","action":"#.utf8
+            JSONValue.writeString(entry.action, to: &rows)
+            rows += #","object":"#.utf8
+            JSONValue(entry.object).write(to: &rows)
+            rows += #","revision":"#.utf8
+            JSONValue(entry.revision).write(to: &rows)
+            rows += #","body":"#.utf8
+            JSONValue.writeString(body, to: &rows)
+            rows += #","prev_hash":""#.utf8
+            rows += prev.utf8
+            rows += #"","hash":""#.utf8
+            rows += hash.utf8
+            rows += #""}"#.utf8
             prev = hash
         }
-        return (JSONValue.array(rows).canonical, (seq, prev))
+        rows.append(UInt8(ascii: "]"))
+        return (String(decoding: rows, as: UTF8.self), (seq, prev))
+    }
+
+    /// The sealed body: canonical JSON (keys in byte order) of the entry.
+    static func body(seq: Int64, at: String, actor: String, _ entry: AuditEntry) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
+        out += #"{"action":"#.utf8
+        JSONValue.writeString(entry.action, to: &out)
+        out += #","actor":"#.utf8
+        JSONValue.writeString(actor, to: &out)
+        out += #","at":"#.utf8
+        JSONValue.writeString(at, to: &out)
+        out += #","detail":"#.utf8
+        entry.detail.write(to: &out)
+        out += #","object":"#.utf8
+        JSONValue(entry.object).write(to: &out)
+        out += #","revision":"#.utf8
+        JSONValue(entry.revision).write(to: &out)
+        out += #","seq":"#.utf8
+        out += String(seq).utf8
+        out.append(UInt8(ascii: "}"))
+        return String(decoding: out, as: UTF8.self)
     }
 
     public mutating func advance(to head: (Int64, String)) {
@@ -72,7 +104,7 @@ public struct AuditChain: Sendable {
         try await session.execute("""
             INSERT INTO accord.audit_log (seq, at, action, object, revision, body, prev_hash, hash)
             SELECT seq, at, action, object, revision, body, prev_hash, hash
-            FROM jsonb_to_recordset($1::jsonb) AS x(seq bigint, at timestamptz, action text, object text,
+            FROM json_to_recordset($1::json) AS x(seq bigint, at timestamptz, action text, object text,
                                                    revision text, body text, prev_hash text, hash text)
             """, [sealed.rows])
         try await session.execute("""

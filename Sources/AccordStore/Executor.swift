@@ -30,8 +30,7 @@ public struct Executor: Sendable {
 
     /// Runs every step, then brings the inventory up to date for desired
     /// objects whose rows already matched (adopted, moved, or re-hashed).
-    public mutating func run(_ plan: Plan, desired: [DesiredObject], inventory: [InventoryEntry],
-                             liveHashes: [ObjectID: String]) async throws -> Outcome {
+    public mutating func run(_ plan: Plan, desired: [DesiredObject], inventory: [InventoryEntry]) async throws -> Outcome {
         var outcome = Outcome()
         var failedIDs = Set<ObjectID>()
         for group in Self.groups(plan.steps) {
@@ -77,8 +76,7 @@ public struct Executor: Sendable {
                 }
             }
         }
-        outcome.bookkeeping = try await syncInventory(plan, desired: desired, inventory: inventory, failed: failedIDs,
-                                                      liveHashes: liveHashes)
+        outcome.bookkeeping = try await syncInventory(plan, desired: desired, inventory: inventory, failed: failedIDs)
         return outcome
     }
 
@@ -129,12 +127,11 @@ public struct Executor: Sendable {
         let sealed = audit.seal(entries)
         let session = self.session
         let revision = self.revision
-        try await session.transaction {
+        try await session.transaction(asApplier: true) {
             try await RegistryWriter.write(first.id.kind, first.action, batch, session)
             switch first.action {
             case .create, .update:
                 try await InventoryWriter.record(batch.compactMap(\.desired), revision: revision, session)
-                try await InventoryWriter.refreshLiveHashes(first.id.kind, batch.map(\.id), session)
             case .delete: try await InventoryWriter.forget(batch.map(\.id), session)
             case .retain: try await InventoryWriter.markRetained(batch.map(\.id), session)
             }
@@ -167,11 +164,10 @@ public struct Executor: Sendable {
     }
 
     /// Inventory rows for desired objects that needed no registry change
-    /// but whose inventory entry is missing or stale, and the live hash of
-    /// rows found in sync (as read). Bookkeeping only: nothing in
-    /// `platform` is written.
+    /// but whose inventory entry is missing or stale. Bookkeeping only:
+    /// nothing in `platform` is written.
     private func syncInventory(_ plan: Plan, desired: [DesiredObject], inventory: [InventoryEntry],
-                               failed: Set<ObjectID>, liveHashes: [ObjectID: String]) async throws -> Int {
+                               failed: Set<ObjectID>) async throws -> Int {
         var known: [ObjectID: InventoryEntry] = [:]
         for e in inventory { known[e.id] = e }
         let stepped = Set(plan.steps.map(\.id))
@@ -181,22 +177,11 @@ public struct Executor: Sendable {
             return e.retained || e.manifestHash != d.manifestHash || e.recordHash != d.recordHash
                 || e.blobID != d.blobID || e.sourcePath != d.sourcePath
         }
-        let staleIDs = Set(stale.map(\.id))
-        let rehash: [(ObjectID, String)] = desired.compactMap { d in
-            guard !stepped.contains(d.id), !failed.contains(d.id), let hash = liveHashes[d.id] else { return nil }
-            return known[d.id]?.liveHash == hash && !staleIDs.contains(d.id) ? nil : (d.id, hash)
-        }
         var start = 0
         while start < stale.count {
             let batch = Array(stale[start..<min(start + Self.batchSize, stale.count)])
             start += Self.batchSize
             try await session.transaction { try await InventoryWriter.record(batch, revision: revision, session) }
-        }
-        start = 0
-        while start < rehash.count {
-            let batch = Array(rehash[start..<min(start + Self.batchSize * 5, rehash.count)])
-            start += Self.batchSize * 5
-            try await InventoryWriter.setLiveHashes(batch, session)
         }
         return stale.count
     }

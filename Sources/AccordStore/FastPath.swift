@@ -8,9 +8,13 @@ import Foundation
 ///     read by the same engine format) are exactly those of the last pass
 ///     that completed without failures, with the same prune setting;
 ///   - no object has a recorded failure; and
-///   - every managed row still has the live hash Accord stored when it
-///     wrote or verified it (one query per kind, computed in PostgreSQL).
-/// Anything else — a changed file, a failure, drift — means a full pass.
+///   - nothing but Accord has written to a `platform` table since that
+///     pass began: every table carries a statement trigger that advances
+///     the sequence `accord.platform_writes` for any insert, update, delete
+///     or truncate not made by Accord's applier.
+/// Anything else — a changed file, a failure, a write from outside — means
+/// a full pass, which finds the drift row by row. `apply --full` skips the
+/// check (a write made with triggers disabled is invisible to it).
 public enum FastPath {
     /// Identifies a revision's manifest files without reading them:
     /// SHA-256 over the engine format, the path, and each `path blob` line
@@ -29,26 +33,23 @@ public enum FastPath {
         public let orphaned: [ObjectID]
     }
 
+    /// How many outside writes to `platform` have happened so far.
+    public static func platformWrites(_ session: Session) async throws -> Int64 {
+        let row = try await session.rows("SELECT last_value, is_called FROM accord.platform_writes").first
+        guard let (value, called) = try row.map({ try $0.decode((Int64, Bool).self) }) else { return 0 }
+        return called ? value : 0
+    }
+
     /// The last complete pass's state when it still holds, else nil.
     public static func check(_ session: Session, digest: String, path: String, prune: Bool) async throws -> State? {
         guard let row = try await session.rows("""
-            SELECT listing_digest, path, prune, revision, objects, orphaned::text FROM accord.sync_state
+            SELECT listing_digest, path, prune, revision, objects, orphaned::text, platform_writes FROM accord.sync_state
             """).first else { return nil }
-        let (stored, storedPath, storedPrune, revision, objects, orphanedText) =
-            try row.decode((String, String, Bool, String?, Int, String).self)
+        let (stored, storedPath, storedPrune, revision, objects, orphanedText, writes) =
+            try row.decode((String, String, Bool, String?, Int, String, Int64).self)
         guard stored == digest, storedPath == path, storedPrune == prune else { return nil }
+        guard try await platformWrites(session) == writes else { return nil }
         guard try await session.scalar("SELECT count(*)::text FROM accord.object_status") == "0" else { return nil }
-        for kind in Kind.allCases {
-            let keys = Registry.keyColumns(kind)
-            let join = keys.map { $0 == "tenant" ? "t.tenant = i.tenant" : "t.\($0) = i.\($0)" }.joined(separator: " AND ")
-            let drifted = try await session.scalar("""
-                SELECT count(*)::text FROM accord.inventory i
-                LEFT JOIN platform.\(Registry.table(kind)) t ON \(join)
-                WHERE i.kind = $1 AND i.retained_at IS NULL
-                  AND i.live_hash IS DISTINCT FROM (CASE WHEN t.name IS NULL THEN NULL ELSE \(LiveState.hashExpression(kind)) END)
-                """, [kind.rawValue])
-            guard drifted == "0" else { return nil }
-        }
         var orphaned: [ObjectID] = []
         if case .array(let items) = try JSONParser.parse(orphanedText) {
             orphaned = items.compactMap { $0.stringValue.flatMap(ObjectID.init(parsing:)) }
@@ -56,22 +57,23 @@ public enum FastPath {
         return State(revision: revision, objects: objects, orphaned: orphaned)
     }
 
-    /// Records a pass that completed without failures; any other pass
-    /// clears the state so the next one is a full pass.
+    /// Records a pass that completed without failures; `writes` is the
+    /// outside-write count read before the pass read the live state, so a
+    /// write during the pass makes the next check fail.
     public static func record(_ session: Session, digest: String?, path: String, prune: Bool, revision: String?,
-                              objects: Int, orphaned: [ObjectID]) async throws {
+                              objects: Int, orphaned: [ObjectID], writes: Int64) async throws {
         guard let digest else {
             try await clear(session)
             return
         }
         try await session.execute("""
-            INSERT INTO accord.sync_state (id, listing_digest, path, prune, revision, objects, orphaned, updated_at)
-            VALUES (true, $1, $2, $3::boolean, $4, $5::int, $6::jsonb, now())
+            INSERT INTO accord.sync_state (id, listing_digest, path, prune, revision, objects, orphaned, platform_writes, updated_at)
+            VALUES (true, $1, $2, $3::boolean, $4, $5::int, $6::jsonb, $7::bigint, now())
             ON CONFLICT (id) DO UPDATE SET listing_digest = EXCLUDED.listing_digest, path = EXCLUDED.path,
                 prune = EXCLUDED.prune, revision = EXCLUDED.revision, objects = EXCLUDED.objects,
-                orphaned = EXCLUDED.orphaned, updated_at = now()
+                orphaned = EXCLUDED.orphaned, platform_writes = EXCLUDED.platform_writes, updated_at = now()
             """, [digest, path, prune ? "true" : "false", revision, String(objects),
-                  JSONValue.array(orphaned.map { .string($0.description) }).canonical])
+                  JSONValue.array(orphaned.map { .string($0.description) }).canonical, String(writes)])
     }
 
     public static func clear(_ session: Session) async throws {

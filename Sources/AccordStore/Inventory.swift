@@ -18,7 +18,7 @@ enum InventoryWriter {
         try await session.execute("""
             INSERT INTO accord.inventory AS i (kind, tenant, name, manifest_hash, record_hash, blob_id, source_path, applied_revision)
             SELECT kind, tenant, name, manifest_hash, record_hash, blob_id, source_path, applied_revision
-            FROM jsonb_to_recordset($1::jsonb) AS x(kind text, tenant text, name text, manifest_hash text,
+            FROM json_to_recordset($1::json) AS x(kind text, tenant text, name text, manifest_hash text,
                                                    record_hash text, blob_id text, source_path text, applied_revision text)
             ON CONFLICT (kind, tenant, name) DO UPDATE SET
                 generation = i.generation + CASE WHEN i.manifest_hash = EXCLUDED.manifest_hash THEN 0 ELSE 1 END,
@@ -30,39 +30,10 @@ enum InventoryWriter {
         try await clearFailures(objects.map(\.id), session)
     }
 
-    /// Stores the live hash of rows just written, computed in the same
-    /// transaction so it describes exactly what Accord wrote.
-    static func refreshLiveHashes(_ kind: Kind, _ ids: [ObjectID], _ session: Session) async throws {
-        guard !ids.isEmpty else { return }
-        let keys = Registry.keyColumns(kind).map { "t.\($0)" }.joined(separator: ", ")
-        let match = Registry.keyColumns(kind).map { "t.\($0) = x.\($0)" }.joined(separator: " AND ")
-        let tenant = kind.isTenantScoped ? "h.tenant" : "''"
-        try await session.execute("""
-            UPDATE accord.inventory i SET live_hash = h.hash
-            FROM (SELECT \(keys), \(LiveState.hashExpression(kind)) AS hash
-                  FROM platform.\(Registry.table(kind)) t
-                  JOIN jsonb_to_recordset($1::jsonb) AS x(kind text, tenant text, name text) ON \(match)) h
-            WHERE i.kind = $2 AND i.tenant = \(tenant) AND i.name = h.name
-            """, [RegistryWriter.keysJSON(ids), kind.rawValue])
-    }
-
-    /// Stores live hashes as they were read for rows found in sync.
-    static func setLiveHashes(_ hashes: [(ObjectID, String)], _ session: Session) async throws {
-        guard !hashes.isEmpty else { return }
-        let rows = JSONValue.array(hashes.map { id, hash in
-            .object(["kind": .string(id.kind.rawValue), "tenant": .string(id.tenant ?? ""), "name": .string(id.name), "hash": .string(hash)])
-        }).canonical
-        try await session.execute("""
-            UPDATE accord.inventory i SET live_hash = x.hash
-            FROM jsonb_to_recordset($1::jsonb) AS x(kind text, tenant text, name text, hash text)
-            WHERE i.kind = x.kind AND i.tenant = x.tenant AND i.name = x.name
-            """, [rows])
-    }
-
     static func forget(_ ids: [ObjectID], _ session: Session) async throws {
         guard !ids.isEmpty else { return }
         try await session.execute("""
-            DELETE FROM accord.inventory i USING jsonb_to_recordset($1::jsonb) AS x(kind text, tenant text, name text)
+            DELETE FROM accord.inventory i USING json_to_recordset($1::json) AS x(kind text, tenant text, name text)
             WHERE i.kind = x.kind AND i.tenant = x.tenant AND i.name = x.name
             """, [RegistryWriter.keysJSON(ids)])
         try await clearFailures(ids, session)
@@ -72,7 +43,7 @@ enum InventoryWriter {
         guard !ids.isEmpty else { return }
         try await session.execute("""
             UPDATE accord.inventory i SET retained_at = now(), updated_at = now()
-            FROM jsonb_to_recordset($1::jsonb) AS x(kind text, tenant text, name text)
+            FROM json_to_recordset($1::json) AS x(kind text, tenant text, name text)
             WHERE i.kind = x.kind AND i.tenant = x.tenant AND i.name = x.name
             """, [RegistryWriter.keysJSON(ids)])
         try await clearFailures(ids, session)
@@ -80,7 +51,7 @@ enum InventoryWriter {
 
     static func clearFailures(_ ids: [ObjectID], _ session: Session) async throws {
         try await session.execute("""
-            DELETE FROM accord.object_status s USING jsonb_to_recordset($1::jsonb) AS x(kind text, tenant text, name text)
+            DELETE FROM accord.object_status s USING json_to_recordset($1::json) AS x(kind text, tenant text, name text)
             WHERE s.kind = x.kind AND s.tenant = x.tenant AND s.name = x.name
             """, [RegistryWriter.keysJSON(ids)])
     }

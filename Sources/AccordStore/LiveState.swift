@@ -8,28 +8,14 @@ public enum LiveState {
     public struct Snapshot: Sendable {
         public var records: [Record]
         public var inventory: [InventoryEntry]
-        /// Each row's live hash as read (see `hashExpression`).
-        public var hashes: [ObjectID: String] = [:]
     }
 
     public static func read(_ session: Session) async throws -> Snapshot {
         var records: [Record] = []
-        var hashes: [ObjectID: String] = [:]
         for kind in Kind.allCases.sorted() {
-            for (record, hash) in try await read(kind, session) {
-                records.append(record)
-                hashes[record.id] = hash
-            }
+            records += try await read(kind, session)
         }
-        return Snapshot(records: records, inventory: try await inventory(session), hashes: hashes)
-    }
-
-    /// MD5 of a row's owned columns as PostgreSQL renders them, over the
-    /// same expressions the reader uses. Accord stores it in the inventory
-    /// when it writes or verifies a row, so drift is found by one query per
-    /// kind without shipping rows (`FastPath`).
-    static func hashExpression(_ kind: Kind) -> String {
-        "md5(ROW(\(Registry.columns(kind).map { selectExpression(kind, $0) }.joined(separator: ", ")))::text)"
+        return Snapshot(records: records, inventory: try await inventory(session))
     }
 
     /// The SQL expression that reads a column back in the form the desired
@@ -61,13 +47,12 @@ public enum LiveState {
         }
     }
 
-    public static func read(_ kind: Kind, _ session: Session) async throws -> [(Record, String)] {
+    public static func read(_ kind: Kind, _ session: Session) async throws -> [Record] {
         let columns = Registry.columns(kind)
         let keys = Registry.keyColumns(kind)
-        let select = (keys.map { "t.\($0)" } + columns.map { selectExpression(kind, $0) } + [hashExpression(kind)])
-            .joined(separator: ", ")
+        let select = (keys.map { "t.\($0)" } + columns.map { selectExpression(kind, $0) }).joined(separator: ", ")
         let sql = "SELECT \(select) FROM platform.\(Registry.table(kind)) t"
-        var out: [(Record, String)] = []
+        var out: [Record] = []
         for row in try await session.rows(sql) {
             let cells = row.makeRandomAccess()
             let tenant = kind.isTenantScoped ? try cells[0].decode(String.self) : nil
@@ -77,8 +62,7 @@ public enum LiveState {
             for (i, column) in columns.enumerated() {
                 fields[column.name] = try value(cells[keys.count + i], column.type)
             }
-            let hash = try cells[keys.count + columns.count].decode(String.self)
-            out.append((Record(id: ObjectID(kind: kind, tenant: tenant, name: name), fields: fields), hash))
+            out.append(Record(id: ObjectID(kind: kind, tenant: tenant, name: name), fields: fields))
         }
         return out
     }
@@ -97,20 +81,18 @@ public enum LiveState {
 
     public static func inventory(_ session: Session) async throws -> [InventoryEntry] {
         let rows = try await session.rows("""
-            SELECT kind, tenant, name, manifest_hash, record_hash, blob_id, source_path, generation, retained_at IS NOT NULL, live_hash
+            SELECT kind, tenant, name, manifest_hash, record_hash, blob_id, source_path, generation, retained_at IS NOT NULL
             FROM accord.inventory
             """)
         var out: [InventoryEntry] = []
         out.reserveCapacity(rows.count)
         for row in rows {
-            let (kind, tenant, name, manifestHash, recordHash, blob, path, generation, retained, liveHash) =
-                try row.decode((String, String, String, String, String, String?, String, Int, Bool, String?).self)
+            let (kind, tenant, name, manifestHash, recordHash, blob, path, generation, retained) =
+                try row.decode((String, String, String, String, String, String?, String, Int, Bool).self)
             guard let k = Kind(rawValue: kind) else { continue }
-            var entry = InventoryEntry(id: ObjectID(kind: k, tenant: tenant.isEmpty ? nil : tenant, name: name),
-                                       manifestHash: manifestHash, recordHash: recordHash, blobID: blob,
-                                       sourcePath: path, generation: generation, retained: retained)
-            entry.liveHash = liveHash
-            out.append(entry)
+            out.append(InventoryEntry(id: ObjectID(kind: k, tenant: tenant.isEmpty ? nil : tenant, name: name),
+                                      manifestHash: manifestHash, recordHash: recordHash, blobID: blob,
+                                      sourcePath: path, generation: generation, retained: retained))
         }
         return out
     }
@@ -123,7 +105,7 @@ public enum SQL {
         "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
-    /// The jsonb_to_recordset column type of a registry column.
+    /// The json_to_recordset column type of a registry column.
     static func recordsetType(_ type: ColumnType) -> String {
         switch type {
         case .text: "text"

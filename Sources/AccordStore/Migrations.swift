@@ -79,7 +79,6 @@ public enum Migrations {
                 name text NOT NULL,
                 manifest_hash text NOT NULL,
                 record_hash text NOT NULL,
-                live_hash text,
                 blob_id text,
                 source_path text NOT NULL,
                 generation bigint NOT NULL DEFAULT 1,
@@ -153,6 +152,7 @@ public enum Migrations {
                 revision text,
                 objects integer NOT NULL,
                 orphaned jsonb NOT NULL,
+                platform_writes bigint NOT NULL,
                 updated_at timestamptz NOT NULL DEFAULT now()
             );
             """),
@@ -247,6 +247,30 @@ public enum Migrations {
                 updated_at timestamptz NOT NULL DEFAULT now(),
                 PRIMARY KEY (tenant, name)
             );
+            CREATE SEQUENCE accord.platform_writes;
+            CREATE FUNCTION accord.note_platform_write() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF current_setting('accord.applier', true) IS DISTINCT FROM 'on' THEN
+                    PERFORM nextval('accord.platform_writes');
+                END IF;
+                RETURN NULL;
+            END $$;
+            CREATE TRIGGER note_write AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON platform.tenants
+                FOR EACH STATEMENT EXECUTE FUNCTION accord.note_platform_write();
+            CREATE TRIGGER note_write AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON platform.workers
+                FOR EACH STATEMENT EXECUTE FUNCTION accord.note_platform_write();
+            CREATE TRIGGER note_write AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON platform.workflows
+                FOR EACH STATEMENT EXECUTE FUNCTION accord.note_platform_write();
+            CREATE TRIGGER note_write AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON platform.workflow_versions
+                FOR EACH STATEMENT EXECUTE FUNCTION accord.note_platform_write();
+            CREATE TRIGGER note_write AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON platform.models
+                FOR EACH STATEMENT EXECUTE FUNCTION accord.note_platform_write();
+            CREATE TRIGGER note_write AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON platform.model_versions
+                FOR EACH STATEMENT EXECUTE FUNCTION accord.note_platform_write();
+            CREATE TRIGGER note_write AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON platform.retention_policies
+                FOR EACH STATEMENT EXECUTE FUNCTION accord.note_platform_write();
+            CREATE TRIGGER note_write AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON platform.erasures
+                FOR EACH STATEMENT EXECUTE FUNCTION accord.note_platform_write();
             """),
     ]
 }

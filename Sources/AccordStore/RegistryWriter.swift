@@ -2,7 +2,7 @@ import AccordCore
 import AccordEngine
 
 /// Set-based SQL that writes a batch of same-kind steps to the `platform`
-/// tables: each batch is one statement (or two) over a `jsonb_to_recordset`
+/// tables: each batch is one statement (or two) over a `json_to_recordset`
 /// of its rows, never a loop of single-row statements.
 enum RegistryWriter {
     static func write(_ kind: Kind, _ action: Action, _ steps: [PlanStep], _ session: Session) async throws {
@@ -33,11 +33,11 @@ enum RegistryWriter {
         }).canonical
     }
 
-    /// `x(tenant text, name text, …)` for jsonb_to_recordset.
+    /// `x(tenant text, name text, …)` for json_to_recordset.
     static func recordset(_ kind: Kind, _ columns: [Column]) -> String {
         let keys = Registry.keyColumns(kind).map { "\($0) text" }
         let cols = columns.map { "\(SQL.identifier($0.name)) \(SQL.recordsetType($0.type))" }
-        return "jsonb_to_recordset($1::jsonb) AS x(\((keys + cols).joined(separator: ", ")))"
+        return "json_to_recordset($1::json) AS x(\((keys + cols).joined(separator: ", ")))"
     }
 
     static func keyMatch(_ kind: Kind, _ table: String = "t") -> String {
@@ -77,13 +77,13 @@ enum RegistryWriter {
     static func syncModelVersions(_ json: String, _ session: Session) async throws {
         try await session.execute("""
             DELETE FROM platform.model_versions v
-            USING jsonb_to_recordset($1::jsonb) AS x(name text, versions jsonb)
+            USING json_to_recordset($1::json) AS x(name text, versions jsonb)
             WHERE v.model = x.name AND NOT x.versions ? v.version
             """, [json])
         try await session.execute("""
             INSERT INTO platform.model_versions AS v (model, version, digest, artifact, evaluation, signature)
             SELECT x.name, e.key, e.value->>'digest', e.value->>'artifact', coalesce(e.value->'evaluation', '{}'), e.value->>'signature'
-            FROM jsonb_to_recordset($1::jsonb) AS x(name text, versions jsonb), jsonb_each(x.versions) e
+            FROM json_to_recordset($1::json) AS x(name text, versions jsonb), jsonb_each(x.versions) e
             ON CONFLICT (model, version) DO UPDATE SET digest = EXCLUDED.digest, artifact = EXCLUDED.artifact,
                 evaluation = EXCLUDED.evaluation, signature = EXCLUDED.signature
             WHERE (v.digest, v.artifact, v.evaluation, v.signature)
@@ -96,7 +96,7 @@ enum RegistryWriter {
     /// (the row was deleted outside Accord) points back at that version.
     static func upsertWorkflows(_ json: String, _ session: Session) async throws {
         try await session.execute("""
-            WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(tenant text, name text, definition jsonb)),
+            WITH x AS (SELECT * FROM json_to_recordset($1::json) AS x(tenant text, name text, definition jsonb)),
             latest AS (
                 SELECT x.tenant, x.name, x.definition, lv.version AS latest_version, lv.definition AS latest_definition
                 FROM x LEFT JOIN LATERAL (

@@ -70,9 +70,14 @@ public struct Session: Sendable {
     }
 
     /// Runs `body` in a transaction: committed when it returns, rolled back
-    /// when it throws (the error is rethrown as it was).
-    public func transaction<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+    /// when it throws (the error is rethrown as it was). `asApplier` marks
+    /// the transaction's writes to `platform` as Accord's own, so they are
+    /// not counted as drift (see `FastPath`).
+    public func transaction<T: Sendable>(asApplier: Bool = false, _ body: () async throws -> T) async throws -> T {
         try await execute("BEGIN")
+        if asApplier {
+            try await execute("SELECT set_config('accord.applier', 'on', true)")
+        }
         do {
             let value = try await body()
             try await execute("COMMIT")

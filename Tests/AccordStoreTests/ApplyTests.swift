@@ -422,3 +422,17 @@ struct FastPathTests {
         #expect(again.outcome?.failed.count == 1)
     }
 }
+
+@Suite struct AuditBodyTests {
+    @Test func theSealedBodyIsTheCanonicalJSONOfTheEntry() throws {
+        let entry = AuditEntry(action: "update", object: "Worker/a/b", revision: nil,
+                               detail: .object(["fields": .array([.string("replicas")]), "cause": .string("drift \"x\"")]))
+        let body = AuditChain.body(seq: 7, at: "2026-11-21T00:00:00.000Z", actor: "accordctl", entry)
+        let expected: JSONValue = .object([
+            "seq": .number(7), "at": .string("2026-11-21T00:00:00.000Z"), "actor": .string("accordctl"),
+            "action": .string("update"), "object": .string("Worker/a/b"), "revision": .null, "detail": entry.detail,
+        ])
+        #expect(body == expected.canonical)
+        #expect(try JSONParser.parse(body) == expected)
+    }
+}

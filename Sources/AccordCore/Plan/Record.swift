@@ -63,9 +63,6 @@ public struct InventoryEntry: Sendable, Hashable {
     public let blobID: String?
     public let sourcePath: String
     public let generation: Int
-    /// MD5 of the registry row as PostgreSQL renders it, when Accord last
-    /// wrote or verified it; a row whose hash differs has drifted.
-    public var liveHash: String? = nil
     /// Set when the object left git but Accord keeps its rows on purpose
     /// (an offboarded tenant, a released erasure).
     public let retained: Bool
