@@ -255,22 +255,17 @@ public enum Migrations {
                 END IF;
                 RETURN NULL;
             END $$;
-            CREATE TRIGGER note_write AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON platform.tenants
-                FOR EACH STATEMENT EXECUTE FUNCTION accord.note_platform_write();
-            CREATE TRIGGER note_write AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON platform.workers
-                FOR EACH STATEMENT EXECUTE FUNCTION accord.note_platform_write();
-            CREATE TRIGGER note_write AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON platform.workflows
-                FOR EACH STATEMENT EXECUTE FUNCTION accord.note_platform_write();
-            CREATE TRIGGER note_write AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON platform.workflow_versions
-                FOR EACH STATEMENT EXECUTE FUNCTION accord.note_platform_write();
-            CREATE TRIGGER note_write AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON platform.models
-                FOR EACH STATEMENT EXECUTE FUNCTION accord.note_platform_write();
-            CREATE TRIGGER note_write AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON platform.model_versions
-                FOR EACH STATEMENT EXECUTE FUNCTION accord.note_platform_write();
-            CREATE TRIGGER note_write AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON platform.retention_policies
-                FOR EACH STATEMENT EXECUTE FUNCTION accord.note_platform_write();
-            CREATE TRIGGER note_write AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON platform.erasures
-                FOR EACH STATEMENT EXECUTE FUNCTION accord.note_platform_write();
-            """),
+            """ + platformTables.map { table in
+                """
+                CREATE TRIGGER note_write AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON platform.\(table)
+                    FOR EACH STATEMENT EXECUTE FUNCTION accord.note_platform_write();
+
+                """
+            }.joined()),
+    ]
+
+    /// Every registry table; each counts writes made outside Accord (`FastPath`).
+    static let platformTables = [
+        "retention_policies", "models", "model_versions", "tenants", "workers", "workflows", "workflow_versions", "erasures",
     ]
 }
