@@ -121,11 +121,14 @@ struct ApplyReport {
         if report.refusal != nil || dryRun {
             out += planReport.text(palette: palette)
         } else {
+            // What was done: one line per object; the changed fields of
+            // updates (creates list their fields in `diff`).
             let failedIDs = Set(failed.map(\.id))
             for step in report.plan.steps where !failedIDs.contains(step.id) {
-                let block = planReport.lines(for: step)
-                out += palette.paint(block[0], step.action) + "\n"
-                for line in block.dropFirst() { out += line + "\n" }
+                out += palette.paint(PlanReport.heading(step), step.action) + "\n"
+                if step.action == .update {
+                    for change in step.changes { out += PlanReport.changeLine(change, step.action) + "\n" }
+                }
             }
             for failure in failed {
                 out += "! \(failure.id) not applied: \(failure.reason.rawValue): \(failure.message)\n"

@@ -20,9 +20,11 @@ public enum Base64 {
 }
 
 public enum Hex {
+    private static let digits = Array("0123456789abcdef".utf8)
+
     public static func encode<S: Sequence>(_ bytes: S) -> String where S.Element == UInt8 {
-        let digits = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []
+        out.reserveCapacity(64)
         for b in bytes {
             out.append(digits[Int(b >> 4)])
             out.append(digits[Int(b & 0x0F)])
