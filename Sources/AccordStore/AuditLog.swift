@@ -35,40 +35,53 @@ public struct AuditChain: Sendable {
         return AuditChain(seq: head?.0 ?? 0, hash: head?.1 ?? genesis, actor: actor)
     }
 
+    /// Entries sealed after a head, ready to be written.
+    public struct Sealed: Sendable {
+        let rows: CopyRows
+        let count: Int
+        public let head: (Int64, String)
+    }
+
     /// Seals entries after the current head; the chain moves only when the
     /// caller's transaction commits (`advance(to:)`).
-    public func seal(_ entries: [AuditEntry], at time: Date = Date()) -> (rows: String, head: (Int64, String)) {
+    public func seal(_ entries: [AuditEntry], at time: Date = Date()) -> Sealed {
         let at = Self.timestamp(time)
         var seq = self.seq
         var prev = hash
-        var rows: [UInt8] = [UInt8(ascii: "[")]
-        rows.reserveCapacity(entries.count * 600)
+        var rows = CopyRows(capacity: entries.count * 600)
         for entry in entries {
             seq += 1
             let body = Self.body(seq: seq, at: at, actor: actor, entry)
             let hash = Self.hash(prev: prev, body: body)
-            if seq > self.seq + 1 { rows.append(UInt8(ascii: ",")) }
-            rows += #"{"seq":"#.utf8
-            rows += String(seq).utf8
-            rows += #","at":"#.utf8
-            JSONValue.writeString(at, to: &rows)
-            rows += #","action":"#.utf8
-            JSONValue.writeString(entry.action, to: &rows)
-            rows += #","object":"#.utf8
-            JSONValue(entry.object).write(to: &rows)
-            rows += #","revision":"#.utf8
-            JSONValue(entry.revision).write(to: &rows)
-            rows += #","body":"#.utf8
-            JSONValue.writeString(body, to: &rows)
-            rows += #","prev_hash":""#.utf8
-            rows += prev.utf8
-            rows += #"","hash":""#.utf8
-            rows += hash.utf8
-            rows += #""}"#.utf8
+            rows.text(String(seq))
+            rows.text(at)
+            rows.text(entry.action)
+            rows.text(entry.object)
+            rows.text(entry.revision)
+            rows.text(body)
+            rows.text(prev)
+            rows.text(hash)
+            rows.endRow()
             prev = hash
         }
-        rows.append(UInt8(ascii: "]"))
-        return (String(decoding: rows, as: UTF8.self), (seq, prev))
+        return Sealed(rows: rows, count: entries.count, head: (seq, prev))
+    }
+
+    public mutating func advance(to head: (Int64, String)) {
+        seq = head.0
+        hash = head.1
+    }
+
+    /// Appends sealed rows (by COPY) and moves the head; call inside the
+    /// transaction that makes the change.
+    public static func write(_ sealed: Sealed, _ session: Session) async throws {
+        guard sealed.count > 0 else { return }
+        try await session.copy(into: "accord", "audit_log",
+                               columns: ["seq", "at", "action", "object", "revision", "body", "prev_hash", "hash"], sealed.rows)
+        try await session.execute("""
+            INSERT INTO accord.audit_head (id, seq, hash) VALUES (true, $1::bigint, $2)
+            ON CONFLICT (id) DO UPDATE SET seq = EXCLUDED.seq, hash = EXCLUDED.hash
+            """, [String(sealed.head.0), sealed.head.1])
     }
 
     /// The sealed body: canonical JSON (keys in byte order) of the entry.
@@ -91,26 +104,6 @@ public struct AuditChain: Sendable {
         out += String(seq).utf8
         out.append(UInt8(ascii: "}"))
         return String(decoding: out, as: UTF8.self)
-    }
-
-    public mutating func advance(to head: (Int64, String)) {
-        seq = head.0
-        hash = head.1
-    }
-
-    /// Appends sealed rows; call inside the transaction that makes the change.
-    public static func write(_ sealed: (rows: String, head: (Int64, String)), _ session: Session) async throws {
-        guard sealed.rows != "[]" else { return }
-        try await session.execute("""
-            INSERT INTO accord.audit_log (seq, at, action, object, revision, body, prev_hash, hash)
-            SELECT seq, at, action, object, revision, body, prev_hash, hash
-            FROM json_to_recordset($1::json) AS x(seq bigint, at timestamptz, action text, object text,
-                                                   revision text, body text, prev_hash text, hash text)
-            """, [sealed.rows])
-        try await session.execute("""
-            INSERT INTO accord.audit_head (id, seq, hash) VALUES (true, $1::bigint, $2)
-            ON CONFLICT (id) DO UPDATE SET seq = EXCLUDED.seq, hash = EXCLUDED.hash
-            """, [String(sealed.head.0), sealed.head.1])
     }
 
     /// Seals, writes and advances in one go, inside the caller's transaction.

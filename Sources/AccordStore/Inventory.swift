@@ -5,28 +5,43 @@ import AccordEngine
 /// that failed (`accord.object_status`). Written in the same transaction as
 /// the registry rows they describe.
 enum InventoryWriter {
+    /// Upserts inventory entries: staged by COPY into a temporary table,
+    /// then merged in one statement.
     static func record(_ objects: [DesiredObject], revision: String?, _ session: Session) async throws {
         guard !objects.isEmpty else { return }
-        let rows = JSONValue.array(objects.map { d in
-            .object([
-                "kind": .string(d.id.kind.rawValue), "tenant": .string(d.id.tenant ?? ""), "name": .string(d.id.name),
-                "manifest_hash": .string(d.manifestHash), "record_hash": .string(d.recordHash),
-                "blob_id": JSONValue(d.blobID), "source_path": .string(d.sourcePath),
-                "applied_revision": JSONValue(revision),
-            ])
-        }).canonical
+        var rows = CopyRows(capacity: objects.count * 200)
+        for d in objects {
+            rows.text(d.id.kind.rawValue)
+            rows.text(d.id.tenant ?? "")
+            rows.text(d.id.name)
+            rows.text(d.manifestHash)
+            rows.text(d.recordHash)
+            rows.text(d.blobID)
+            rows.text(d.sourcePath)
+            rows.text(revision)
+            rows.endRow()
+        }
+        try await session.execute("""
+            CREATE TEMP TABLE IF NOT EXISTS inventory_stage (
+                kind text, tenant text, name text, manifest_hash text, record_hash text,
+                blob_id text, source_path text, applied_revision text
+            ) ON COMMIT DELETE ROWS
+            """)
+        try await session.copy(into: "pg_temp", "inventory_stage", columns: [
+            "kind", "tenant", "name", "manifest_hash", "record_hash", "blob_id", "source_path", "applied_revision",
+        ], rows)
         try await session.execute("""
             INSERT INTO accord.inventory AS i (kind, tenant, name, manifest_hash, record_hash, blob_id, source_path, applied_revision)
             SELECT kind, tenant, name, manifest_hash, record_hash, blob_id, source_path, applied_revision
-            FROM json_to_recordset($1::json) AS x(kind text, tenant text, name text, manifest_hash text,
-                                                   record_hash text, blob_id text, source_path text, applied_revision text)
+            FROM pg_temp.inventory_stage
             ON CONFLICT (kind, tenant, name) DO UPDATE SET
                 generation = i.generation + CASE WHEN i.manifest_hash = EXCLUDED.manifest_hash THEN 0 ELSE 1 END,
                 observed_generation = i.generation + CASE WHEN i.manifest_hash = EXCLUDED.manifest_hash THEN 0 ELSE 1 END,
                 manifest_hash = EXCLUDED.manifest_hash, record_hash = EXCLUDED.record_hash,
                 blob_id = EXCLUDED.blob_id, source_path = EXCLUDED.source_path,
                 applied_revision = EXCLUDED.applied_revision, retained_at = NULL, updated_at = now()
-            """, [rows])
+            """)
+        try await session.execute("TRUNCATE pg_temp.inventory_stage")
         try await clearFailures(objects.map(\.id), session)
     }
 

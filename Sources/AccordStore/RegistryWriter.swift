@@ -7,6 +7,7 @@ import AccordEngine
 enum RegistryWriter {
     static func write(_ kind: Kind, _ action: Action, _ steps: [PlanStep], _ session: Session) async throws {
         switch action {
+        case .create where kind != .workflow: try await insertByCopy(kind, steps.compactMap(\.desired), session)
         case .create, .update: try await upsert(kind, steps.compactMap(\.desired), session)
         case .delete: try await delete(kind, steps.map(\.id), session)
         case .retain: try await retain(kind, steps.map(\.id), session)
@@ -70,6 +71,40 @@ enum RegistryWriter {
             """, [json])
         if kind == .model {
             try await syncModelVersions(json, session)
+        }
+    }
+
+    /// New rows (the plan found none with their keys) go in by COPY, the
+    /// fastest way into PostgreSQL. A row inserted meanwhile by someone
+    /// else makes the batch fail on its key and the executor retries each
+    /// object alone, reporting that one.
+    static func insertByCopy(_ kind: Kind, _ objects: [DesiredObject], _ session: Session) async throws {
+        guard !objects.isEmpty else { return }
+        let keys = Registry.keyColumns(kind)
+        let columns = ownColumns(kind)
+        var rows = CopyRows(capacity: objects.count * 256)
+        var versions = CopyRows()
+        for d in objects {
+            if let tenant = d.id.tenant { rows.text(tenant) }
+            rows.text(d.id.name)
+            for c in columns { rows.field(d.record[c.name], c.type) }
+            rows.endRow()
+            if kind == .model, case .object(let all) = d.record["versions"] {
+                for (version, v) in all.sorted(by: { $0.key < $1.key }) {
+                    versions.text(d.id.name)
+                    versions.text(version)
+                    versions.field(v["digest"] ?? .null, .text)
+                    versions.field(v["artifact"] ?? .null, .text)
+                    versions.field(v["evaluation"] ?? .object([:]), .json)
+                    versions.field(v["signature"] ?? .null, .text)
+                    versions.endRow()
+                }
+            }
+        }
+        try await session.copy(into: "platform", Registry.table(kind), columns: keys + columns.map(\.name), rows)
+        if kind == .model {
+            try await session.copy(into: "platform", "model_versions",
+                                   columns: ["model", "version", "digest", "artifact", "evaluation", "signature"], versions)
         }
     }
 

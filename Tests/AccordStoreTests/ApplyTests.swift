@@ -67,6 +67,19 @@ struct ApplyTests {
         #expect(try await Self.scalar(db, "SELECT count(*)::text FROM accord.revisions") == "1")
     }
 
+    @Test func awkwardTextSurvivesTheWayIn() async throws {
+        let db = try await TestDatabase.scratch()
+        defer { Task { await db.drop() } }
+        var manifests = try Manifests.examples()
+        manifests.edit("tenants/acme-corp.yaml", "displayName: Acme Corp", #"displayName: "Acme\tCorp \\N \\ back\nslash “quoted” ünï""#)
+        let desired = try manifests.desired()
+        _ = try await Self.apply(desired, db)
+        #expect(try await Self.scalar(db, "SELECT display_name FROM platform.tenants WHERE name = 'acme-corp'")
+            == "Acme\tCorp \\N \\ back\nslash “quoted” ünï")
+        #expect(try await Self.preview(desired, db).isEmpty, "what was written reads back equal")
+        #expect(try await db.withSession { try await AuditChain.verify($0) }.isIntact)
+    }
+
     @Test func oneFieldChangeInGitIsOneUpdateNamingThatField() async throws {
         let db = try await TestDatabase.scratch()
         defer { Task { await db.drop() } }

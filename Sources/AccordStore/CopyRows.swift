@@ -1,0 +1,69 @@
+import AccordCore
+import PostgresNIO
+
+/// Rows in PostgreSQL's COPY text format: tab-separated, `\N` for NULL,
+/// backslash escapes for backslash, tab, newline and carriage return.
+struct CopyRows {
+    private(set) var bytes: [UInt8] = []
+    private var first = true
+
+    init(capacity: Int = 0) { bytes.reserveCapacity(capacity) }
+
+    mutating func field(_ value: JSONValue, _ type: ColumnType) {
+        separate()
+        switch (value, type) {
+        case (.null, _): bytes += [UInt8(ascii: "\\"), UInt8(ascii: "N")]
+        case (.string(let s), .text), (.string(let s), .timestamp): escape(s)
+        case (.bool(let b), .boolean): bytes.append(b ? UInt8(ascii: "t") : UInt8(ascii: "f"))
+        case (.number(let d), .integer), (.number(let d), .double): bytes += JSONValue.format(d).utf8
+        default: escape(value.canonical)
+        }
+    }
+
+    mutating func text(_ s: String?) {
+        separate()
+        if let s { escape(s) } else { bytes += [UInt8(ascii: "\\"), UInt8(ascii: "N")] }
+    }
+
+    mutating func endRow() {
+        bytes.append(0x0A)
+        first = true
+    }
+
+    private mutating func separate() {
+        if !first { bytes.append(0x09) }
+        first = false
+    }
+
+    private mutating func escape(_ s: String) {
+        for byte in s.utf8 {
+            switch byte {
+            case UInt8(ascii: "\\"): bytes += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
+            case 0x09: bytes += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
+            case 0x0A: bytes += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
+            case 0x0D: bytes += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
+            default: bytes.append(byte)
+            }
+        }
+    }
+}
+
+extension Session {
+    /// `COPY schema.table (columns) FROM STDIN` inside the caller's
+    /// transaction. PostgresNIO quotes the table name as one identifier,
+    /// so the schema is chosen by a transaction-local search_path.
+    func copy(into schema: String, _ table: String, columns: [String], _ rows: CopyRows) async throws {
+        guard !rows.bytes.isEmpty else { return }
+        try await execute("SELECT set_config('search_path', $1, true)", [schema])
+        do {
+            try await connection.copyFrom(table: table, columns: columns, logger: logger) { writer in
+                var buffer = ByteBuffer()
+                buffer.writeBytes(rows.bytes)
+                try await writer.write(buffer)
+            }
+        } catch {
+            throw SQLFailure(error)
+        }
+        try await execute("SELECT set_config('search_path', '\"$user\", public', true)")
+    }
+}
