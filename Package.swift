@@ -73,7 +73,7 @@ let package = Package(
         .testTarget(
             name: "AccordCTLTests",
             dependencies: [
-                "AccordCLI", "AccordCore", "AccordGit", "AccordManifests", "AccordTestSupport",
+                "AccordCLI", "AccordCore", "AccordGit", "AccordManifests", "AccordStore", "AccordTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
