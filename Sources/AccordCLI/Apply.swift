@@ -53,9 +53,11 @@ struct Apply: AsyncParsableCommand {
     func run() async throws {
         let opened = try await DesiredSource.open(source)
         var digest: String?
+        var listing: [(path: String, blobID: String)]?
         if let repository = opened.repository, let commit = opened.commit {
             do {
-                digest = FastPath.listingDigest(try await repository.listing(at: commit, under: opened.directory), path: opened.directory)
+                listing = try await repository.listing(at: commit, under: opened.directory)
+                digest = listing.map { FastPath.listingDigest($0, path: opened.directory) }
             } catch {
                 Console.error(error)
                 throw ExitCode(2)
@@ -63,7 +65,8 @@ struct Apply: AsyncParsableCommand {
         }
         let source = self.source
         let format = output.format
-        let input = ApplyPass.Input(listingDigest: digest) {
+        let input = ApplyPass.Input(listingDigest: digest, listing: listing,
+                                    loadFiles: DesiredSource.incrementalLoader(opened)) {
             let head = try await DesiredSource.load(source, opened: opened, format: format)
             return .init(desired: head.desired, timings: head.timings)
         }
@@ -150,6 +153,7 @@ struct ApplyReport {
                          "message": .string(f.message), "stalled": .bool(f.stalled)])
             }),
             "result": .string(summary),
+            "pass": .string(report.fastPath ? "fast" : report.incremental ? "incremental" : "full"),
         ])
     }
 

@@ -1,6 +1,7 @@
 import AccordCore
 import AccordEngine
 import AccordManifests
+import AccordStore
 import ArgumentParser
 import Foundation
 
@@ -50,5 +51,30 @@ struct DesiredSource {
         let desired = DesiredState.build(set.manifests, blobIDs: blobs)
         timings.lap("desired rows")
         return DesiredSource(desired: desired, revision: loaded.revision, timings: timings)
+    }
+}
+
+extension DesiredSource {
+    /// Reads and validates only the named files of the opened commit, for
+    /// an incremental pass. Returns nil — and the pass falls back to a full
+    /// one, which reports every problem — when the files are not valid
+    /// together with what exists outside them, or define an object that is
+    /// also defined outside them.
+    static func incrementalLoader(_ opened: SourceOptions.Opened)
+        -> (@Sendable ([String], ApplyPass.Input.Lookup) async throws -> [DesiredObject]?)? {
+        guard let repository = opened.repository, let commit = opened.commit else { return nil }
+        return { paths, lookup in
+            let files = try await repository.files(at: commit, paths: paths)
+            var blobs: [String: String] = [:]
+            for f in files { if let id = f.blobID { blobs[f.path] = id } }
+            let local = ManifestSet.load(files, outside: [])
+            let ids = Set(local.manifests.map(\.id))
+            let references = Set(DesiredState.build(local.manifests).flatMap { References.of($0.record) })
+            let outside = try await lookup(ids.union(references))
+            guard outside.existing.isDisjoint(with: ids) else { return nil }
+            let set = ManifestSet.load(files, outside: outside.existing)
+            guard set.isValid else { return nil }
+            return DesiredState.build(set.manifests, blobIDs: blobs, context: outside.context)
+        }
     }
 }

@@ -8,14 +8,28 @@ public enum DesiredState {
     /// that stored fast-path state from an older engine is not trusted.
     public static let formatVersion = 1
 
+    /// What rows are derived from, for models and tenants that are not
+    /// among the manifests being built (an incremental pass builds only the
+    /// changed files' objects).
+    public struct Context: Sendable {
+        public var production: [String: String]
+        public var suspendedTenants: Set<String>
+
+        public init(production: [String: String] = [:], suspendedTenants: Set<String> = []) {
+            self.production = production
+            self.suspendedTenants = suspendedTenants
+        }
+    }
+
     /// `blobIDs` maps a source path to its git blob id, when known.
-    public static func build(_ manifests: [Manifest], blobIDs: [String: String] = [:]) -> [DesiredObject] {
-        var production: [String: String] = [:]
-        var suspended: Set<String> = []
+    public static func build(_ manifests: [Manifest], blobIDs: [String: String] = [:], context: Context = Context()) -> [DesiredObject] {
+        var production = context.production
+        var suspended = context.suspendedTenants
         for m in manifests {
             switch m.spec {
             case .model(let spec): production[m.metadata.name] = spec.production
-            case .tenant(let spec) where spec.suspended: suspended.insert(m.metadata.name)
+            case .tenant(let spec):
+                if spec.suspended { suspended.insert(m.metadata.name) } else { suspended.remove(m.metadata.name) }
             default: break
             }
         }

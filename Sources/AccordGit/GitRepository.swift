@@ -71,6 +71,11 @@ public final class GitRepository: Sendable {
         }
     }
 
+    /// The named manifest files of a commit (as `listing` gives them).
+    public func files(at commit: String, paths: [String]) async throws -> [SourceFile] {
+        try await withRepository { repo in try TreeReader(repo: repo).files(commit: commit, paths: paths) }
+    }
+
     /// Paths added, modified, deleted or renamed (both names) between two commits.
     public func changedPaths(from old: String, to new: String) async throws -> [String] {
         try await withRepository { repo in

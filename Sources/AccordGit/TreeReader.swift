@@ -34,6 +34,23 @@ struct TreeReader {
         }
     }
 
+    /// The named files of a commit (paths from `entries`), read by path.
+    func files(commit: String, paths: [String]) throws -> [SourceFile] {
+        let root = try tree(ofCommit: commit)
+        let odb = try GitObject.make("open object database", free: git_odb_free) { git_repository_odb($0, repo) }
+        return try paths.map { path in
+            var entry: OpaquePointer?
+            let rc = git_tree_entry_bypath(&entry, root.pointer, path)
+            try check("read \(Text.quoted(path))", rc)
+            defer { git_tree_entry_free(entry) }
+            var oid = git_tree_entry_id(entry).pointee
+            if git_tree_entry_filemode(entry) == GIT_FILEMODE_LINK {
+                return SourceFile(path: path, content: .symlink, blobID: oidString(&oid))
+            }
+            return try blob(odb.pointer, &oid, path)
+        }
+    }
+
     /// The manifest files under `directory`, without reading their contents.
     func entries(commit: String, under directory: String) throws -> [Entry] {
         let root = try tree(ofCommit: commit)

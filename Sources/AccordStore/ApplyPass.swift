@@ -30,12 +30,32 @@ public struct ApplyPass: Sendable {
             }
         }
 
+        /// What exists outside the files an incremental pass reads.
+        public struct Outside: Sendable {
+            /// Which of the asked identities are desired objects defined in other files.
+            public let existing: Set<ObjectID>
+            /// Production versions and suspended tenants rows are derived from.
+            public let context: DesiredState.Context
+        }
+
+        public typealias Lookup = @Sendable (Set<ObjectID>) async throws -> Outside
+
         /// `FastPath.listingDigest` of the revision's files; nil disables the fast path.
         public let listingDigest: String?
         public let load: @Sendable () async throws -> Loaded
+        /// The revision's manifest files (path, blob id), for incremental passes.
+        public let listing: [(path: String, blobID: String)]?
+        /// Reads and validates only the given files, asking `Lookup` about
+        /// everything outside them; nil when they are not valid on their
+        /// own (the full pass then reports every error).
+        public let loadFiles: (@Sendable ([String], Lookup) async throws -> [DesiredObject]?)?
 
-        public init(listingDigest: String?, load: @escaping @Sendable () async throws -> Loaded) {
+        public init(listingDigest: String?, listing: [(path: String, blobID: String)]? = nil,
+                    loadFiles: (@Sendable ([String], Lookup) async throws -> [DesiredObject]?)? = nil,
+                    load: @escaping @Sendable () async throws -> Loaded) {
             self.listingDigest = listingDigest
+            self.listing = listing
+            self.loadFiles = loadFiles
             self.load = load
         }
 
@@ -55,6 +75,8 @@ public struct ApplyPass: Sendable {
         public let objects: Int
         /// The no-op was proved without reading the manifests or the rows.
         public var fastPath = false
+        /// Only the changed files were read and only their objects planned.
+        public var incremental = false
         /// Wall time per phase (ACCORD_TIMINGS=1).
         public var timings = Stopwatch()
     }
@@ -122,6 +144,10 @@ public struct ApplyPass: Sendable {
                           objects: state.objects, fastPath: true, timings: timings)
         }
 
+        if !options.full, let report = try await incremental(session, started: started, timings: timings) {
+            return report
+        }
+
         let loaded = try await input.load()
         let desired = loaded.desired
         timings.lap("load desired state")
@@ -143,23 +169,34 @@ public struct ApplyPass: Sendable {
         timings.lap("execute (\(outcome.applied.count) applied, \(outcome.bookkeeping) bookkeeping)")
 
         if outcome.failed.isEmpty {
+            if let listing = input.listing { try await FastPath.replaceSourceFiles(listing, session) }
             try await FastPath.record(session, digest: input.listingDigest, path: path, prune: options.prune, revision: revision,
                                       objects: desired.count, orphaned: plan.orphaned, writes: writesBefore)
         } else {
             try await FastPath.clear(session)
         }
 
-        var audit = executor.auditHead
         let merkleRoot = Merkle.root(desired.map(\.manifestHash))
+        return try await recordHistory(session, plan: plan, outcome: outcome, audit: executor.auditHead, objects: desired.count,
+                                       merkleRoot: merkleRoot, started: started,
+                                       timings: Self.merge(loaded.timings, timings))
+    }
+
+    /// Records the pass in history when it changed or failed anything, or
+    /// when the revision or its manifests differ from the last recorded.
+    func recordHistory(_ session: Session, plan: Plan, outcome: Executor.Outcome, audit: AuditChain, objects: Int,
+                       merkleRoot: String, started: Date, timings: Stopwatch, incremental: Bool = false) async throws -> Report {
+        var timings = timings
+        var audit = audit
         let last = try await History.lastRevision(session)
         let changed = !outcome.applied.isEmpty || !outcome.failed.isEmpty || outcome.bookkeeping > 0
         guard changed || last?.revision != revision || last?.root != merkleRoot else {
-            return Report(plan: plan, refusal: nil, outcome: outcome, recorded: false, objects: desired.count,
-                          timings: Self.merge(loaded.timings, timings))
+            return Report(plan: plan, refusal: nil, outcome: outcome, recorded: false, objects: objects,
+                          incremental: incremental, timings: timings)
         }
         var pass = History.Pass(revision: revision, path: path, startedAt: started,
                                 result: !outcome.failed.isEmpty ? .partial : outcome.applied.isEmpty ? .unchanged : .applied,
-                                merkleRoot: merkleRoot, objects: desired.count, actor: options.actor)
+                                merkleRoot: merkleRoot, objects: objects, actor: options.actor)
         for step in outcome.applied {
             switch step.action {
             case .create: pass.created += 1
@@ -171,8 +208,8 @@ public struct ApplyPass: Sendable {
         pass.failed = outcome.failed.count
         try await History.record(pass, audit: &audit, session)
         timings.lap("record history")
-        return Report(plan: plan, refusal: nil, outcome: outcome, recorded: true, objects: desired.count,
-                      timings: Self.merge(loaded.timings, timings))
+        return Report(plan: plan, refusal: nil, outcome: outcome, recorded: true, objects: objects,
+                      incremental: incremental, timings: timings)
     }
 
     static func merge(_ a: Stopwatch, _ b: Stopwatch) -> Stopwatch {

@@ -95,26 +95,7 @@ public struct Executor: Sendable {
 
     /// The objects a step needs applied first.
     static func dependencies(_ step: PlanStep) -> [ObjectID] {
-        guard let record = step.desired?.record else {
-            return []
-        }
-        let id = record.id
-        var out: [ObjectID] = []
-        if let tenant = id.tenant { out.append(ObjectID(kind: .tenant, name: tenant)) }
-        switch id.kind {
-        case .tenant:
-            if case .string(let policy) = record["retention_policy"] { out.append(ObjectID(kind: .retentionPolicy, name: policy)) }
-        case .worker:
-            if case .string(let model) = record["model"] { out.append(ObjectID(kind: .model, name: model)) }
-        case .workflow:
-            if case .array(let steps) = record["definition"]["steps"] ?? .null {
-                for s in steps {
-                    if case .string(let worker) = s["worker"] ?? .null { out.append(ObjectID(kind: .worker, tenant: id.tenant, name: worker)) }
-                }
-            }
-        default: break
-        }
-        return out
+        step.desired.map { References.of($0.record) } ?? []
     }
 
     static func isConnectionLost(_ error: SQLFailure) -> Bool {

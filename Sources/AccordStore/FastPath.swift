@@ -28,6 +28,7 @@ public enum FastPath {
     }
 
     public struct State: Sendable {
+        public let digest: String
         public let revision: String?
         public let objects: Int
         public let orphaned: [ObjectID]
@@ -42,19 +43,27 @@ public enum FastPath {
 
     /// The last complete pass's state when it still holds, else nil.
     public static func check(_ session: Session, digest: String, path: String, prune: Bool) async throws -> State? {
+        guard let state = try await base(session, path: path, prune: prune), state.digest == digest else { return nil }
+        return state
+    }
+
+    /// The last complete pass's state when, whatever the files now are, the
+    /// live state is still exactly what it left: same path and prune
+    /// setting, no outside write, no failure. The base of incremental passes.
+    public static func base(_ session: Session, path: String, prune: Bool) async throws -> State? {
         guard let row = try await session.rows("""
             SELECT listing_digest, path, prune, revision, objects, orphaned::text, platform_writes FROM accord.sync_state
             """).first else { return nil }
         let (stored, storedPath, storedPrune, revision, objects, orphanedText, writes) =
             try row.decode((String, String, Bool, String?, Int, String, Int64).self)
-        guard stored == digest, storedPath == path, storedPrune == prune else { return nil }
+        guard storedPath == path, storedPrune == prune else { return nil }
         guard try await platformWrites(session) == writes else { return nil }
         guard try await session.scalar("SELECT count(*)::text FROM accord.object_status") == "0" else { return nil }
         var orphaned: [ObjectID] = []
         if case .array(let items) = try JSONParser.parse(orphanedText) {
             orphaned = items.compactMap { $0.stringValue.flatMap(ObjectID.init(parsing:)) }
         }
-        return State(revision: revision, objects: objects, orphaned: orphaned)
+        return State(digest: stored, revision: revision, objects: objects, orphaned: orphaned)
     }
 
     /// Records a pass that completed without failures; `writes` is the
@@ -78,5 +87,46 @@ public enum FastPath {
 
     public static func clear(_ session: Session) async throws {
         try await session.execute("DELETE FROM accord.sync_state")
+    }
+}
+
+extension FastPath {
+    /// The manifest files of the last complete pass, path → blob id.
+    static func sourceFiles(_ session: Session) async throws -> [String: String] {
+        var out: [String: String] = [:]
+        for row in try await session.rows("SELECT path, blob_id FROM accord.source_files") {
+            let (path, blob) = try row.decode((String, String).self)
+            out[path] = blob
+        }
+        return out
+    }
+
+    /// Replaces the recorded files (after a complete full pass).
+    static func replaceSourceFiles(_ listing: [(path: String, blobID: String)], _ session: Session) async throws {
+        var rows = CopyRows(capacity: listing.count * 80)
+        for e in listing {
+            rows.text(e.path)
+            rows.text(e.blobID)
+            rows.endRow()
+        }
+        try await session.transaction {
+            try await session.execute("DELETE FROM accord.source_files")
+            try await session.copy(into: "accord", "source_files", columns: ["path", "blob_id"], rows)
+        }
+    }
+
+    /// Updates the recorded files for the paths an incremental pass read.
+    static func updateSourceFiles(changed: [(path: String, blobID: String)], removed: [String], _ session: Session) async throws {
+        let rows = JSONValue.array(changed.map { .object(["path": .string($0.path), "blob_id": .string($0.blobID)]) }).canonical
+        try await session.transaction {
+            try await session.execute("""
+                DELETE FROM accord.source_files WHERE path IN (SELECT json_array_elements_text($1::json))
+                """, [JSONValue(strings: removed).canonical])
+            try await session.execute("""
+                INSERT INTO accord.source_files (path, blob_id)
+                SELECT path, blob_id FROM json_to_recordset($1::json) AS x(path text, blob_id text)
+                ON CONFLICT (path) DO UPDATE SET blob_id = EXCLUDED.blob_id
+                """, [rows])
+        }
     }
 }

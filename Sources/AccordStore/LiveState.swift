@@ -84,17 +84,7 @@ public enum LiveState {
             SELECT kind, tenant, name, manifest_hash, record_hash, blob_id, source_path, generation, retained_at IS NOT NULL
             FROM accord.inventory
             """)
-        var out: [InventoryEntry] = []
-        out.reserveCapacity(rows.count)
-        for row in rows {
-            let (kind, tenant, name, manifestHash, recordHash, blob, path, generation, retained) =
-                try row.decode((String, String, String, String, String, String?, String, Int, Bool).self)
-            guard let k = Kind(rawValue: kind) else { continue }
-            out.append(InventoryEntry(id: ObjectID(kind: k, tenant: tenant.isEmpty ? nil : tenant, name: name),
-                                      manifestHash: manifestHash, recordHash: recordHash, blobID: blob,
-                                      sourcePath: path, generation: generation, retained: retained))
-        }
-        return out
+        return try rows.compactMap(inventoryEntry)
     }
 }
 
@@ -115,5 +105,57 @@ public enum SQL {
         case .json: "jsonb"
         case .timestamp: "timestamptz"
         }
+    }
+}
+
+extension LiveState {
+    /// The live rows of the given objects only (one query per kind).
+    public static func read(_ ids: Set<ObjectID>, _ session: Session) async throws -> [Record] {
+        var out: [Record] = []
+        for kind in Kind.allCases.sorted() {
+            let keys = ids.filter { $0.kind == kind }
+            guard !keys.isEmpty else { continue }
+            let columns = Registry.columns(kind)
+            let keyColumns = Registry.keyColumns(kind)
+            let select = (keyColumns.map { "t.\($0)" } + columns.map { selectExpression(kind, $0) }).joined(separator: ", ")
+            let match = keyColumns.map { "t.\($0) = x.\($0)" }.joined(separator: " AND ")
+            let sql = """
+                SELECT \(select) FROM platform.\(Registry.table(kind)) t
+                WHERE EXISTS (SELECT 1 FROM json_to_recordset($1::json) AS x(kind text, tenant text, name text) WHERE \(match))
+                """
+            for row in try await session.rows(sql, [RegistryWriter.keysJSON(Array(keys))]) {
+                let cells = row.makeRandomAccess()
+                let tenant = kind.isTenantScoped ? try cells[0].decode(String.self) : nil
+                let name = try cells[keyColumns.count - 1].decode(String.self)
+                var fields: [String: JSONValue] = [:]
+                for (i, column) in columns.enumerated() {
+                    fields[column.name] = try value(cells[keyColumns.count + i], column.type)
+                }
+                out.append(Record(id: ObjectID(kind: kind, tenant: tenant, name: name), fields: fields))
+            }
+        }
+        return out
+    }
+
+    /// Inventory entries of the given objects, and of every object recorded
+    /// as coming from one of `paths`.
+    public static func inventory(ids: Set<ObjectID>, paths: [String], _ session: Session) async throws -> [InventoryEntry] {
+        let rows = try await session.rows("""
+            SELECT kind, tenant, name, manifest_hash, record_hash, blob_id, source_path, generation, retained_at IS NOT NULL
+            FROM accord.inventory i
+            WHERE i.source_path IN (SELECT json_array_elements_text($2::json))
+               OR EXISTS (SELECT 1 FROM json_to_recordset($1::json) AS x(kind text, tenant text, name text)
+                          WHERE i.kind = x.kind AND i.tenant = x.tenant AND i.name = x.name)
+            """, [RegistryWriter.keysJSON(Array(ids)), JSONValue(strings: paths).canonical])
+        return try rows.compactMap(inventoryEntry)
+    }
+
+    static func inventoryEntry(_ row: PostgresRow) throws -> InventoryEntry? {
+        let (kind, tenant, name, manifestHash, recordHash, blob, path, generation, retained) =
+            try row.decode((String, String, String, String, String, String?, String, Int, Bool).self)
+        guard let k = Kind(rawValue: kind) else { return nil }
+        return InventoryEntry(id: ObjectID(kind: k, tenant: tenant.isEmpty ? nil : tenant, name: name),
+                              manifestHash: manifestHash, recordHash: recordHash, blobID: blob,
+                              sourcePath: path, generation: generation, retained: retained)
     }
 }

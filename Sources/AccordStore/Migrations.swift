@@ -144,6 +144,10 @@ public enum Migrations {
                 backend_pid integer NOT NULL,
                 acquired_at timestamptz NOT NULL DEFAULT now()
             );
+            CREATE TABLE accord.source_files (
+                path text PRIMARY KEY,
+                blob_id text NOT NULL
+            );
             CREATE TABLE accord.sync_state (
                 id boolean PRIMARY KEY DEFAULT true CHECK (id),
                 listing_digest text NOT NULL,

@@ -238,3 +238,135 @@ struct KilledApplyTests {
         #expect(check.stdout.hasSuffix("0 to create, 0 to update, 0 to delete\n"))
     }
 }
+
+/// Incremental passes read only the changed files; they must leave exactly
+/// the state a full pass leaves, and hand anything they cannot prove to it.
+@Suite(.enabled(if: TestDatabase.shouldRun, "needs PostgreSQL"))
+struct IncrementalApplyTests {
+    /// Registry rows and inventory, without timestamps.
+    static func state(_ db: ScratchDatabase) async throws -> [String] {
+        try await db.withSession { session in
+            var out: [String] = []
+            for table in ["tenants", "workers", "workflows", "workflow_versions", "models", "model_versions", "retention_policies", "erasures"] {
+                let rows = try await session.rows("""
+                    SELECT (to_jsonb(t) - 'created_at' - 'updated_at' - 'deleted_at')::text FROM platform.\(table) t ORDER BY 1
+                    """)
+                out += try rows.map { "\(table) " + (try $0.decode(String.self)) }
+            }
+            let inventory = try await session.rows("""
+                SELECT concat_ws(' ', kind, tenant, name, manifest_hash, record_hash, blob_id, source_path, generation,
+                                 observed_generation, retained_at IS NOT NULL)
+                FROM accord.inventory ORDER BY 1
+                """)
+            out += try inventory.map { "inventory " + (try $0.decode(String.self)) }
+            let root = try await session.scalar("SELECT merkle_root FROM accord.revisions ORDER BY id DESC LIMIT 1")
+            out.append("merkle \(root ?? "-")")
+            return out
+        }
+    }
+
+    @Test func incrementalPassesLeaveWhatFullPassesLeave() async throws {
+        let incremental = try await TestDatabase.scratch()
+        let full = try await TestDatabase.scratch()
+        defer { Task { await incremental.drop(); await full.drop() } }
+        let fx = try CLITests.repo(copying: "examples/platform")
+
+        func apply(expect pass: String?, status: Int32 = 0) async throws {
+            let a = try CLITests.accordctl(["apply", "--repo", fx.root.path, "-o", "json"], environment: ["DATABASE_URL": incremental.urlText])
+            #expect(a.status == status, "\(a.stderr)")
+            if let pass, a.status != 2 {
+                #expect(try JSONParser.parse(a.stdout)["pass"]?.stringValue == pass, "\(a.stdout.suffix(300))")
+            }
+            let b = try CLITests.accordctl(["apply", "--full", "--repo", fx.root.path], environment: ["DATABASE_URL": full.urlText])
+            #expect(b.status == status, "\(b.stderr)")
+            #expect(try await Self.state(incremental) == Self.state(full))
+        }
+        func change(_ path: String, _ old: String, _ new: String) throws {
+            let url = fx.root.appendingPathComponent(path)
+            let text = try String(contentsOf: url, encoding: .utf8)
+            #expect(text.contains(old), "\(old)")
+            try fx.write(path, text.replacingOccurrences(of: old, with: new))
+        }
+
+        try await apply(expect: "full")
+        try await apply(expect: "fast")
+
+        try change("workers/brightpath.yaml", "replicas: 1", "replicas: 4")
+        _ = try fx.commit("scale")
+        try await apply(expect: "incremental")
+
+        try fx.write("tenants/zephyr.yaml", """
+            apiVersion: accord.dev/v1
+            kind: Tenant
+            metadata: {name: zephyr}
+            spec: {displayName: Zephyr, plan: starter, region: us, gdpr: {retentionPolicy: strict-eu}}
+            ---
+            apiVersion: accord.dev/v1
+            kind: Worker
+            metadata: {name: helper, tenant: zephyr}
+            spec: {role: helper, model: lead-scorer}
+
+            """)
+        _ = try fx.commit("onboard zephyr")
+        try await apply(expect: "incremental")
+
+        // Move the worker to a file of its own: both files change.
+        try fx.write("tenants/zephyr.yaml", """
+            apiVersion: accord.dev/v1
+            kind: Tenant
+            metadata: {name: zephyr}
+            spec: {displayName: Zephyr, plan: starter, region: us, gdpr: {retentionPolicy: strict-eu}}
+
+            """)
+        try fx.write("workers/zephyr.yaml", """
+            apiVersion: accord.dev/v1
+            kind: Worker
+            metadata: {name: helper, tenant: zephyr}
+            spec: {role: helper, model: lead-scorer, replicas: 2}
+
+            """)
+        _ = try fx.commit("move helper")
+        try await apply(expect: "incremental")
+
+        // A promotion changes workers in other files: a full pass.
+        try change("models/lead-scorer.yaml", "production: \"1.1\"", "production: \"1.0\"")
+        _ = try fx.commit("roll back lead-scorer")
+        try await apply(expect: "full")
+
+        // A suspension stops workers in other files: a full pass.
+        try change("tenants/zephyr.yaml", "region: us,", "region: us, suspended: true,")
+        _ = try fx.commit("suspend zephyr")
+        try await apply(expect: "full")
+
+        // An object leaving git: a full pass (orphaned without --prune).
+        try FileManager.default.removeItem(at: fx.root.appendingPathComponent("workers/zephyr.yaml"))
+        _ = try fx.commit("drop helper")
+        try await apply(expect: "full")
+
+        // Invalid against the rest of the repository: the full pass reports it.
+        try change("workers/brightpath.yaml", "model: support-drafter", "model: no-such-model")
+        _ = try fx.commit("broken reference")
+        let broken = try CLITests.accordctl(["apply", "--repo", fx.root.path], environment: ["DATABASE_URL": incremental.urlText])
+        #expect(broken.status == 2)
+        #expect(broken.stdout.contains("workers/brightpath.yaml:"))
+        #expect(broken.stdout.contains("spec.model: Model \"no-such-model\" is not defined in the repository"))
+        try change("workers/brightpath.yaml", "model: no-such-model", "model: support-drafter")
+
+        // A duplicate of an object defined in an unchanged file.
+        try fx.write("workers/copy.yaml", """
+            apiVersion: accord.dev/v1
+            kind: Worker
+            metadata: {name: support-triage, tenant: brightpath}
+            spec: {role: x, model: support-drafter}
+
+            """)
+        _ = try fx.commit("duplicate")
+        let duplicate = try CLITests.accordctl(["apply", "--repo", fx.root.path], environment: ["DATABASE_URL": incremental.urlText])
+        #expect(duplicate.status == 2)
+        #expect(duplicate.stdout.contains("duplicate Worker/brightpath/support-triage"))
+        try FileManager.default.removeItem(at: fx.root.appendingPathComponent("workers/copy.yaml"))
+        _ = try fx.commit("fixed")
+        // The same files as the last complete pass: nothing to read.
+        try await apply(expect: "fast")
+    }
+}

@@ -16,13 +16,19 @@ public struct ManifestSet: Sendable {
     /// Files are read on every core (each file is independent); the
     /// cross-file checks run once all are decoded.
     public static func load(_ files: [SourceFile]) -> ManifestSet {
+        load(files, outside: [])
+    }
+
+    /// Validates a subset of a repository's files: references to `outside`
+    /// identities (defined in the files not given) hold.
+    public static func load(_ files: [SourceFile], outside: Set<ObjectID>) -> ManifestSet {
         var diagnostics: [Diagnostic] = []
         var documents: [DecodedDocument] = []
         for part in ParallelMap.run(files.sorted(by: { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }), read) {
             diagnostics += part.diagnostics
             documents += part.documents
         }
-        diagnostics += ReferenceCheck.run(documents)
+        diagnostics += ReferenceCheck.run(documents, outside: outside)
         let manifests = documents.compactMap(\.manifest)
         return ManifestSet(
             manifests: manifests.sorted { $0.id < $1.id },

@@ -3,7 +3,9 @@ import AccordCore
 /// Checks that span documents: duplicate identities, references to objects
 /// that are not in the repository, and cycles among workflow steps.
 enum ReferenceCheck {
-    static func run(_ documents: [DecodedDocument]) -> [Diagnostic] {
+    /// `outside`: identities defined in files that were not read (an
+    /// incremental pass reads only changed files); references to them hold.
+    static func run(_ documents: [DecodedDocument], outside: Set<ObjectID> = []) -> [Diagnostic] {
         var out: [Diagnostic] = []
         var firstPlace: [ObjectID: SourcePosition] = [:]
         for doc in documents {
@@ -16,7 +18,7 @@ enum ReferenceCheck {
                 firstPlace[id] = place
             }
         }
-        let known = Set(firstPlace.keys)
+        let known = Set(firstPlace.keys).union(outside)
         for manifest in documents.compactMap(\.manifest) {
             out += references(of: manifest, known: known)
             if case .workflow(let spec) = manifest.spec {
