@@ -90,36 +90,63 @@ public func sha256Hex(canonicalOf value: JSONValue) -> String {
     return Hex.encode(SHA256.hash(data: bytes))
 }
 
-/// The Merkle root over the sorted manifest hashes of a revision: leaves
-/// are the hashes (hex) sorted, each level pairs neighbours as
-/// SHA-256(left ‖ right) over the raw 32-byte digests, an odd last node is
-/// carried up unchanged. The root of no manifests is SHA-256 of nothing.
+/// The Merkle root over the manifest hashes of a revision. Leaves are the
+/// 32-byte digests, put in 256 buckets by their first byte. A bucket's root
+/// is the Merkle tree of its leaves in sorted order: each level hashes
+/// neighbours together, SHA-256(left ‖ right), and an odd last node moves
+/// up unchanged. The revision's root is the same tree over the roots of
+/// the non-empty buckets in bucket order. The root of no manifests is
+/// SHA-256 of nothing. The buckets let an incremental pass recompute only
+/// the buckets its changes fall in.
 public enum Merkle {
     public static func root(_ hexHashes: [String]) -> String {
-        var level: [[UInt8]] = hexHashes.sorted().map(bytes)
-        guard !level.isEmpty else { return Hex.encode(SHA256.hash(data: [UInt8]())) }
+        combine(bucketRoots(hexHashes))
+    }
+
+    /// Each non-empty bucket's root (hex), by bucket.
+    public static func bucketRoots(_ hexHashes: [String]) -> [Int: String] {
+        var buckets: [Int: [[UInt8]]] = [:]
+        for h in hexHashes {
+            let leaf = bytes(Substring(h).utf8)
+            guard leaf.count == 32 else { continue }
+            buckets[Int(leaf[0]), default: []].append(leaf)
+        }
+        return buckets.mapValues { Hex.encode(tree($0.sorted { $0.lexicographicallyPrecedes($1) })) }
+    }
+
+    /// The bucket a hash falls in.
+    public static func bucket(of hexHash: String) -> Int {
+        Int(bytes(Substring(hexHash).utf8.prefix(2)).first ?? 0)
+    }
+
+    /// The revision's root from its buckets' roots.
+    public static func combine(_ roots: [Int: String]) -> String {
+        let ordered = roots.keys.sorted().map { bytes(Substring(roots[$0]!).utf8) }
+        return Hex.encode(ordered.isEmpty ? Array(SHA256.hash(data: [UInt8]())) : tree(ordered))
+    }
+
+    /// Pairwise SHA-256 levels over nodes in the given order.
+    static func tree(_ nodes: [[UInt8]]) -> [UInt8] {
+        var level = nodes
         while level.count > 1 {
             var next: [[UInt8]] = []
             next.reserveCapacity((level.count + 1) / 2)
             var i = 0
             while i < level.count {
-                if i + 1 < level.count {
-                    next.append(Array(SHA256.hash(data: level[i] + level[i + 1])))
-                } else {
-                    next.append(level[i])
-                }
+                next.append(i + 1 < level.count ? Array(SHA256.hash(data: level[i] + level[i + 1])) : level[i])
                 i += 2
             }
             level = next
         }
-        return Hex.encode(level[0])
+        return level[0]
     }
 
-    private static func bytes(_ hex: String) -> [UInt8] {
+    private static func bytes<C: Collection>(_ hex: C) -> [UInt8] where C.Element == UInt8 {
         var out: [UInt8] = []
+        out.reserveCapacity(32)
         var high: UInt8?
-        for c in hex.utf8 {
-            let v: UInt8 = c <= 57 ? c - 48 : (c | 0x20) - 87
+        for c in hex {
+            let v: UInt8 = c <= 57 ? c &- 48 : (c | 0x20) &- 87
             if let h = high { out.append(h << 4 | v); high = nil } else { high = v }
         }
         return out

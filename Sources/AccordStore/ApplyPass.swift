@@ -168,15 +168,19 @@ public struct ApplyPass: Sendable {
         let outcome = try await executor.run(plan, desired: desired, inventory: live.inventory)
         timings.lap("execute (\(outcome.applied.count) applied, \(outcome.bookkeeping) bookkeeping)")
 
+        let buckets = Merkle.bucketRoots(desired.map(\.manifestHash))
         if outcome.failed.isEmpty {
-            if let listing = input.listing { try await FastPath.replaceSourceFiles(listing, session) }
+            if let listing = input.listing {
+                try await FastPath.replaceSourceFiles(listing, session)
+                try await FastPath.storeMerkleBuckets(buckets, replacing: true, session)
+            }
             try await FastPath.record(session, digest: input.listingDigest, path: path, prune: options.prune, revision: revision,
                                       objects: desired.count, orphaned: plan.orphaned, writes: writesBefore)
         } else {
             try await FastPath.clear(session)
         }
 
-        let merkleRoot = Merkle.root(desired.map(\.manifestHash))
+        let merkleRoot = Merkle.combine(buckets)
         return try await recordHistory(session, plan: plan, outcome: outcome, audit: executor.auditHead, objects: desired.count,
                                        merkleRoot: merkleRoot, started: started,
                                        timings: Self.merge(loaded.timings, timings))

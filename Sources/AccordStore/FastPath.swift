@@ -87,6 +87,34 @@ public enum FastPath {
 
     public static func clear(_ session: Session) async throws {
         try await session.execute("DELETE FROM accord.sync_state")
+        try await session.execute("DELETE FROM accord.merkle_buckets")
+    }
+
+    /// The bucket roots of the last complete pass's manifests (see `Merkle`).
+    static func merkleBuckets(_ session: Session) async throws -> [Int: String] {
+        var out: [Int: String] = [:]
+        for row in try await session.rows("SELECT bucket, root FROM accord.merkle_buckets") {
+            let (bucket, root) = try row.decode((Int, String).self)
+            out[bucket] = root
+        }
+        return out
+    }
+
+    /// Writes bucket roots; `replacing` removes every other bucket first,
+    /// `emptied` removes the listed ones.
+    static func storeMerkleBuckets(_ roots: [Int: String], replacing: Bool, emptied: [Int] = [], _ session: Session) async throws {
+        let rows = JSONValue.array(roots.map { .object(["bucket": JSONValue($0.key), "root": .string($0.value)]) }).canonical
+        try await session.transaction {
+            if replacing { try await session.execute("DELETE FROM accord.merkle_buckets") }
+            try await session.execute("""
+                DELETE FROM accord.merkle_buckets WHERE bucket IN (SELECT json_array_elements_text($1::json)::int)
+                """, [JSONValue.array(emptied.map { JSONValue($0) }).canonical])
+            try await session.execute("""
+                INSERT INTO accord.merkle_buckets (bucket, root)
+                SELECT bucket, root FROM json_to_recordset($1::json) AS x(bucket int, root text)
+                ON CONFLICT (bucket) DO UPDATE SET root = EXCLUDED.root
+                """, [rows])
+        }
     }
 }
 

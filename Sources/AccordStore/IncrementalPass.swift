@@ -58,7 +58,8 @@ extension ApplyPass {
         timings.lap("incremental: checked \(oldIDs.count) recorded objects of those files")
 
         let subset = Planner.plan(.init(desired: desired, live: live, inventory: inventory, prune: options.prune))
-        let managed = Int(try await session.scalar("SELECT count(*)::text FROM accord.inventory WHERE retained_at IS NULL") ?? "0") ?? 0
+        // The base pass was complete: its managed objects are its desired ones and its orphans.
+        let managed = base.objects + base.orphaned.count
         let before = inventory.filter { !$0.retained && !orphans.contains($0.id) }.count
         let objects = base.objects - before + desired.count
         let orphaned = (orphans.subtracting(oldIDs).union(subset.orphaned)).sorted()
@@ -74,14 +75,22 @@ extension ApplyPass {
         var executor = Executor(session: session, revision: revision, audit: try await AuditChain.load(session, actor: options.actor))
         let outcome = try await executor.run(plan, desired: desired, inventory: inventory)
         timings.lap("execute (\(outcome.applied.count) applied, \(outcome.bookkeeping) bookkeeping)")
+        // The buckets the touched objects' old and new manifest hashes fall in.
+        let touchedBuckets = Set(inventory.filter { !$0.retained }.map { Merkle.bucket(of: $0.manifestHash) }
+            + desired.map { Merkle.bucket(of: $0.manifestHash) })
+        var buckets = try await FastPath.merkleBuckets(session)
+        let recomputed = try await Self.bucketRoots(touchedBuckets, excluding: Set(orphaned), session)
+        for b in touchedBuckets { buckets[b] = recomputed[b] }
+        let merkleRoot = Merkle.combine(buckets)
         if outcome.failed.isEmpty {
             try await FastPath.updateSourceFiles(changed: changed, removed: removed, session)
+            try await FastPath.storeMerkleBuckets(recomputed, replacing: false,
+                                                  emptied: touchedBuckets.filter { recomputed[$0] == nil }.sorted(), session)
             try await FastPath.record(session, digest: input.listingDigest, path: path, prune: options.prune, revision: revision,
                                       objects: objects, orphaned: orphaned, writes: writesBefore)
         } else {
             try await FastPath.clear(session)
         }
-        let merkleRoot = try await Self.merkleRoot(session, excluding: orphaned)
         timings.lap("incremental: Merkle root")
         return try await recordHistory(session, plan: plan, outcome: outcome, audit: executor.auditHead, objects: objects,
                                        merkleRoot: merkleRoot, started: started, timings: timings, incremental: true)
@@ -96,11 +105,11 @@ extension ApplyPass {
         let keys = RegistryWriter.keysJSON(Array(ids))
         var existing = Set<ObjectID>()
         for row in try await session.rows("""
-            SELECT kind, tenant, name FROM accord.inventory i
+            SELECT i.kind, i.tenant, i.name
+            FROM json_to_recordset($1::json) AS x(kind text, tenant text, name text)
+            JOIN accord.inventory i ON i.kind = x.kind AND i.tenant = x.tenant AND i.name = x.name
             WHERE i.retained_at IS NULL
               AND i.source_path NOT IN (SELECT json_array_elements_text($2::json))
-              AND EXISTS (SELECT 1 FROM json_to_recordset($1::json) AS x(kind text, tenant text, name text)
-                          WHERE i.kind = x.kind AND i.tenant = x.tenant AND i.name = x.name)
             """, [keys, touchedJSON]) {
             let (kind, tenant, name) = try row.decode((String, String, String).self)
             guard let k = Kind(rawValue: kind) else { continue }
@@ -124,15 +133,21 @@ extension ApplyPass {
         return Input.Outside(existing: existing, context: context)
     }
 
-    /// The Merkle root of the desired manifests, from the inventory: every
-    /// managed object but the orphaned.
-    static func merkleRoot(_ session: Session, excluding orphaned: [ObjectID]) async throws -> String {
-        let all = try await session.scalar("""
-            SELECT string_agg(manifest_hash, ',') FROM accord.inventory i
-            WHERE i.retained_at IS NULL
-              AND NOT EXISTS (SELECT 1 FROM json_to_recordset($1::json) AS x(kind text, tenant text, name text)
-                              WHERE i.kind = x.kind AND i.tenant = x.tenant AND i.name = x.name)
-            """, [RegistryWriter.keysJSON(orphaned)]) ?? ""
-        return Merkle.root(all.isEmpty ? [] : all.split(separator: ",").map(String.init))
+    /// Bucket roots recomputed from the inventory (managed objects but the
+    /// orphaned) for the given buckets; empty buckets are absent.
+    static func bucketRoots(_ buckets: Set<Int>, excluding orphaned: Set<ObjectID>, _ session: Session) async throws -> [Int: String] {
+        let prefixes = buckets.map { Hex.encode([UInt8($0)]) }
+        var hashes: [String] = []
+        for row in try await session.rows("""
+            SELECT kind, tenant, name, manifest_hash FROM accord.inventory
+            WHERE retained_at IS NULL AND substr(manifest_hash, 1, 2) IN (SELECT json_array_elements_text($1::json))
+            """, [JSONValue(strings: prefixes).canonical]) {
+            let (kind, tenant, name, hash) = try row.decode((String, String, String, String).self)
+            if let k = Kind(rawValue: kind), orphaned.contains(ObjectID(kind: k, tenant: tenant.isEmpty ? nil : tenant, name: name)) {
+                continue
+            }
+            hashes.append(hash)
+        }
+        return Merkle.bucketRoots(hashes)
     }
 }

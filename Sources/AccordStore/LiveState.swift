@@ -120,8 +120,8 @@ extension LiveState {
             let select = (keyColumns.map { "t.\($0)" } + columns.map { selectExpression(kind, $0) }).joined(separator: ", ")
             let match = keyColumns.map { "t.\($0) = x.\($0)" }.joined(separator: " AND ")
             let sql = """
-                SELECT \(select) FROM platform.\(Registry.table(kind)) t
-                WHERE EXISTS (SELECT 1 FROM json_to_recordset($1::json) AS x(kind text, tenant text, name text) WHERE \(match))
+                SELECT \(select) FROM json_to_recordset($1::json) AS x(kind text, tenant text, name text)
+                JOIN platform.\(Registry.table(kind)) t ON \(match)
                 """
             for row in try await session.rows(sql, [RegistryWriter.keysJSON(Array(keys))]) {
                 let cells = row.makeRandomAccess()
@@ -144,8 +144,11 @@ extension LiveState {
             SELECT kind, tenant, name, manifest_hash, record_hash, blob_id, source_path, generation, retained_at IS NOT NULL
             FROM accord.inventory i
             WHERE i.source_path IN (SELECT json_array_elements_text($2::json))
-               OR EXISTS (SELECT 1 FROM json_to_recordset($1::json) AS x(kind text, tenant text, name text)
-                          WHERE i.kind = x.kind AND i.tenant = x.tenant AND i.name = x.name)
+            UNION
+            SELECT i.kind, i.tenant, i.name, i.manifest_hash, i.record_hash, i.blob_id, i.source_path, i.generation,
+                   i.retained_at IS NOT NULL
+            FROM json_to_recordset($1::json) AS x(kind text, tenant text, name text)
+            JOIN accord.inventory i ON i.kind = x.kind AND i.tenant = x.tenant AND i.name = x.name
             """, [RegistryWriter.keysJSON(Array(ids)), JSONValue(strings: paths).canonical])
         return try rows.compactMap(inventoryEntry)
     }

@@ -89,6 +89,7 @@ public enum Migrations {
                 updated_at timestamptz NOT NULL DEFAULT now(),
                 PRIMARY KEY (kind, tenant, name)
             );
+            CREATE INDEX inventory_source_path ON accord.inventory (source_path);
             CREATE TABLE accord.object_status (
                 kind text NOT NULL,
                 tenant text NOT NULL DEFAULT '',
@@ -143,6 +144,10 @@ public enum Migrations {
                 holder text NOT NULL,
                 backend_pid integer NOT NULL,
                 acquired_at timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE TABLE accord.merkle_buckets (
+                bucket integer PRIMARY KEY,
+                root text NOT NULL
             );
             CREATE TABLE accord.source_files (
                 path text PRIMARY KEY,

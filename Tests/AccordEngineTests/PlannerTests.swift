@@ -98,7 +98,21 @@ import Testing
         #expect(Merkle.root([a]) == a)
         #expect(Merkle.root([]) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         #expect(Merkle.root([a, b]) != Merkle.root([a, c]))
-        // Leaves sorted: [a, b, c] → root(H(a‖b), c).
         #expect(Merkle.root([a, b, c]).count == 64)
+    }
+
+    @Test func merkleBucketsRecomputeOnlyWhatChanged() {
+        let hashes = (0..<2_000).map { sha256Hex("manifest \($0)") }
+        var buckets = Merkle.bucketRoots(hashes)
+        #expect(buckets.count == 256)
+        #expect(Merkle.combine(buckets) == Merkle.root(hashes))
+        // Replace one manifest: only its old and new buckets change.
+        var changed = hashes
+        changed[7] = sha256Hex("manifest 7, edited")
+        let touched = Set([Merkle.bucket(of: hashes[7]), Merkle.bucket(of: changed[7])])
+        let recomputed = Merkle.bucketRoots(changed.filter { touched.contains(Merkle.bucket(of: $0)) })
+        for b in touched { buckets[b] = recomputed[b] }
+        #expect(Merkle.combine(buckets) == Merkle.root(changed))
+        #expect(Merkle.root(changed) != Merkle.root(hashes))
     }
 }
