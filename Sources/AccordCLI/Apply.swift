@@ -66,7 +66,8 @@ struct Apply: AsyncParsableCommand {
         let source = self.source
         let format = output.format
         let input = ApplyPass.Input(listingDigest: digest, listing: listing,
-                                    loadFiles: DesiredSource.incrementalLoader(opened)) {
+                                    loadFiles: DesiredSource.incrementalLoader(opened),
+                                    changedSince: DesiredSource.changedSince(opened)) {
             let head = try await DesiredSource.load(source, opened: opened, format: format)
             return .init(desired: head.desired, timings: head.timings)
         }

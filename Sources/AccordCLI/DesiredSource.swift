@@ -78,3 +78,16 @@ extension DesiredSource {
         }
     }
 }
+
+extension DesiredSource {
+    /// The manifest paths changed between a revision and the opened commit,
+    /// from git's tree diff (unchanged subtrees are skipped by their ids).
+    static func changedSince(_ opened: SourceOptions.Opened) -> (@Sendable (String) async -> [String]?)? {
+        guard let repository = opened.repository, let commit = opened.commit else { return nil }
+        let directory = opened.directory
+        return { base in
+            guard let paths = try? await repository.changedPaths(from: base, to: commit) else { return nil }
+            return paths.filter { ManifestPaths.isManifestPath($0, under: directory) }
+        }
+    }
+}

@@ -30,6 +30,21 @@ public enum ManifestPaths {
         !isHidden(name) && (name.hasSuffix(".yaml") || name.hasSuffix(".yml"))
     }
 
+    /// Whether a repository path is a manifest file under `directory`
+    /// (`""` is the root): a `*.yaml`/`*.yml` name, no hidden component.
+    public static func isManifestPath(_ path: String, under directory: String) -> Bool {
+        let relative: Substring
+        if directory.isEmpty {
+            relative = Substring(path)
+        } else {
+            guard path.hasPrefix(directory + "/") else { return false }
+            relative = path.dropFirst(directory.count + 1)
+        }
+        let parts = relative.split(separator: "/")
+        guard let name = parts.last else { return false }
+        return !parts.dropLast().contains { isHidden(String($0)) } && isManifestFile(String(name))
+    }
+
     /// Hidden files and directories (names starting with `.`) are skipped.
     public static func isHidden(_ name: String) -> Bool { name.hasPrefix(".") }
 

@@ -49,13 +49,18 @@ public struct ApplyPass: Sendable {
         /// everything outside them; nil when they are not valid on their
         /// own (the full pass then reports every error).
         public let loadFiles: (@Sendable ([String], Lookup) async throws -> [DesiredObject]?)?
+        /// The manifest paths added, modified or deleted since a revision;
+        /// nil when that revision cannot be compared (not in the repository).
+        public let changedSince: (@Sendable (String) async -> [String]?)?
 
         public init(listingDigest: String?, listing: [(path: String, blobID: String)]? = nil,
                     loadFiles: (@Sendable ([String], Lookup) async throws -> [DesiredObject]?)? = nil,
+                    changedSince: (@Sendable (String) async -> [String]?)? = nil,
                     load: @escaping @Sendable () async throws -> Loaded) {
             self.listingDigest = listingDigest
             self.listing = listing
             self.loadFiles = loadFiles
+            self.changedSince = changedSince
             self.load = load
         }
 
@@ -167,11 +172,15 @@ public struct ApplyPass: Sendable {
         var executor = Executor(session: session, revision: revision, audit: try await AuditChain.load(session, actor: options.actor))
         let outcome = try await executor.run(plan, desired: desired, inventory: live.inventory)
         timings.lap("execute (\(outcome.applied.count) applied, \(outcome.bookkeeping) bookkeeping)")
+        if outcome.applied.count + outcome.bookkeeping >= Self.analyzeAfter {
+            // Fresh statistics, so the next passes' lookups use the indexes.
+            try await session.execute("ANALYZE accord.inventory, " + Migrations.platformTables.map { "platform.\($0)" }.joined(separator: ", "))
+            timings.lap("analyze")
+        }
 
         let buckets = Merkle.bucketRoots(desired.map(\.manifestHash))
         if outcome.failed.isEmpty {
-            if let listing = input.listing {
-                try await FastPath.replaceSourceFiles(listing, session)
+            if input.listing != nil {
                 try await FastPath.storeMerkleBuckets(buckets, replacing: true, session)
             }
             try await FastPath.record(session, digest: input.listingDigest, path: path, prune: options.prune, revision: revision,
@@ -215,6 +224,10 @@ public struct ApplyPass: Sendable {
         return Report(plan: plan, refusal: nil, outcome: outcome, recorded: true, objects: objects,
                       incremental: incremental, timings: timings)
     }
+
+    /// A pass that writes at least this many objects refreshes the planner
+    /// statistics of the tables it wrote.
+    static let analyzeAfter = 1_000
 
     static func merge(_ a: Stopwatch, _ b: Stopwatch) -> Stopwatch {
         var out = a

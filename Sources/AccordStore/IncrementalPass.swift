@@ -20,13 +20,14 @@ extension ApplyPass {
 
     func incremental(_ session: Session, started: Date, timings: Stopwatch) async throws -> Report? {
         var timings = timings
-        guard let listing = input.listing, let loadFiles = input.loadFiles,
-              let base = try await FastPath.base(session, path: path, prune: options.prune) else { return nil }
-        let stored = try await FastPath.sourceFiles(session)
-        var current: [String: String] = [:]
-        for e in listing { current[e.path] = e.blobID }
-        let changed = listing.filter { stored[$0.path] != $0.blobID }
-        let removed = stored.keys.filter { current[$0] == nil }.sorted()
+        guard let listing = input.listing, let loadFiles = input.loadFiles, let changedSince = input.changedSince,
+              let base = try await FastPath.base(session, path: path, prune: options.prune),
+              let baseRevision = base.revision, let paths = await changedSince(baseRevision) else { return nil }
+        let touchedPaths = Set(paths)
+        var current = Set<String>()
+        for e in listing { current.insert(e.path) }
+        let changed = listing.filter { touchedPaths.contains($0.path) }
+        let removed = touchedPaths.subtracting(current).sorted()
         let touched = changed.map(\.path) + removed
         guard !touched.isEmpty, Double(touched.count) <= max(64, Self.incrementalShare * Double(listing.count)) else { return nil }
 
@@ -75,15 +76,15 @@ extension ApplyPass {
         var executor = Executor(session: session, revision: revision, audit: try await AuditChain.load(session, actor: options.actor))
         let outcome = try await executor.run(plan, desired: desired, inventory: inventory)
         timings.lap("execute (\(outcome.applied.count) applied, \(outcome.bookkeeping) bookkeeping)")
-        // The buckets the touched objects' old and new manifest hashes fall in.
-        let touchedBuckets = Set(inventory.filter { !$0.retained }.map { Merkle.bucket(of: $0.manifestHash) }
-            + desired.map { Merkle.bucket(of: $0.manifestHash) })
+        // The buckets of manifest hashes that left or joined the set.
+        let oldHashes = Set(inventory.filter { !$0.retained && !orphans.contains($0.id) }.map(\.manifestHash))
+        let newHashes = Set(desired.map(\.manifestHash))
+        let touchedBuckets = Set(oldHashes.symmetricDifference(newHashes).map { Merkle.bucket(of: $0) })
         var buckets = try await FastPath.merkleBuckets(session)
         let recomputed = try await Self.bucketRoots(touchedBuckets, excluding: Set(orphaned), session)
         for b in touchedBuckets { buckets[b] = recomputed[b] }
         let merkleRoot = Merkle.combine(buckets)
         if outcome.failed.isEmpty {
-            try await FastPath.updateSourceFiles(changed: changed, removed: removed, session)
             try await FastPath.storeMerkleBuckets(recomputed, replacing: false,
                                                   emptied: touchedBuckets.filter { recomputed[$0] == nil }.sorted(), session)
             try await FastPath.record(session, digest: input.listingDigest, path: path, prune: options.prune, revision: revision,
@@ -139,8 +140,11 @@ extension ApplyPass {
         let prefixes = buckets.map { Hex.encode([UInt8($0)]) }
         var hashes: [String] = []
         for row in try await session.rows("""
-            SELECT kind, tenant, name, manifest_hash FROM accord.inventory
-            WHERE retained_at IS NULL AND substr(manifest_hash, 1, 2) IN (SELECT json_array_elements_text($1::json))
+            SELECT i.kind, i.tenant, i.name, i.manifest_hash
+            FROM json_array_elements_text($1::json) AS p(prefix)
+            JOIN accord.inventory i ON (i.manifest_hash COLLATE "C") >= p.prefix COLLATE "C"
+                                   AND (i.manifest_hash COLLATE "C") < (p.prefix || 'g') COLLATE "C"
+            WHERE i.retained_at IS NULL
             """, [JSONValue(strings: prefixes).canonical]) {
             let (kind, tenant, name, hash) = try row.decode((String, String, String, String).self)
             if let k = Kind(rawValue: kind), orphaned.contains(ObjectID(kind: k, tenant: tenant.isEmpty ? nil : tenant, name: name)) {

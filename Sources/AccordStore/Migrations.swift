@@ -90,6 +90,7 @@ public enum Migrations {
                 PRIMARY KEY (kind, tenant, name)
             );
             CREATE INDEX inventory_source_path ON accord.inventory (source_path);
+            CREATE INDEX inventory_manifest_hash ON accord.inventory ((manifest_hash COLLATE "C"));
             CREATE TABLE accord.object_status (
                 kind text NOT NULL,
                 tenant text NOT NULL DEFAULT '',
@@ -148,10 +149,6 @@ public enum Migrations {
             CREATE TABLE accord.merkle_buckets (
                 bucket integer PRIMARY KEY,
                 root text NOT NULL
-            );
-            CREATE TABLE accord.source_files (
-                path text PRIMARY KEY,
-                blob_id text NOT NULL
             );
             CREATE TABLE accord.sync_state (
                 id boolean PRIMARY KEY DEFAULT true CHECK (id),

@@ -29,3 +29,14 @@ import Testing
         #expect(Base64.encode([]) == "")
     }
 }
+
+@Suite struct ManifestPathTests {
+    @Test func manifestPathsUnderADirectory() {
+        #expect(ManifestPaths.isManifestPath("tenants/a.yaml", under: ""))
+        #expect(ManifestPaths.isManifestPath("platform/tenants/a.yml", under: "platform"))
+        #expect(!ManifestPaths.isManifestPath("platformx/a.yaml", under: "platform"))
+        #expect(!ManifestPaths.isManifestPath("platform/.hidden/a.yaml", under: "platform"))
+        #expect(!ManifestPaths.isManifestPath("README.md", under: ""))
+        #expect(!ManifestPaths.isManifestPath(".github/ci.yaml", under: ""))
+    }
+}
