@@ -64,16 +64,21 @@ extension DesiredSource {
         -> (@Sendable ([String], ApplyPass.Input.Lookup) async throws -> [DesiredObject]?)? {
         guard let repository = opened.repository, let commit = opened.commit else { return nil }
         return { paths, lookup in
+            var timings = Stopwatch()
             let files = try await repository.files(at: commit, paths: paths)
+            timings.lap("incremental: read \(files.count) blobs")
             var blobs: [String: String] = [:]
             for f in files { if let id = f.blobID { blobs[f.path] = id } }
             let local = ManifestSet.load(files, outside: [])
             let ids = Set(local.manifests.map(\.id))
             let references = Set(DesiredState.build(local.manifests).flatMap { References.of($0.record) })
+            timings.lap("incremental: parse")
             let outside = try await lookup(ids.union(references))
+            timings.lap("incremental: look up \(references.count) references outside")
             guard outside.existing.isDisjoint(with: ids) else { return nil }
             let set = ManifestSet.load(files, outside: outside.existing)
             guard set.isValid else { return nil }
+            Timings.print(timings)
             return DesiredState.build(set.manifests, blobIDs: blobs, context: outside.context)
         }
     }

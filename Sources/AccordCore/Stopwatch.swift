@@ -12,8 +12,10 @@ public struct Stopwatch: Sendable {
         last = now
     }
 
+    /// Adds another watch's phases; the next lap counts from the later of the two.
     public mutating func append(_ other: Stopwatch) {
         phases += other.phases
+        last = max(last, other.last)
     }
 
     public var report: String {

@@ -91,7 +91,8 @@ public func sha256Hex(canonicalOf value: JSONValue) -> String {
 }
 
 /// The Merkle root over the manifest hashes of a revision. Leaves are the
-/// 32-byte digests, put in 256 buckets by their first byte. A bucket's root
+/// 32-byte digests, put in 4,096 buckets by their first 12 bits (the first
+/// three hex digits). A bucket's root
 /// is the Merkle tree of its leaves in sorted order: each level hashes
 /// neighbours together, SHA-256(left ‖ right), and an odd last node moves
 /// up unchanged. The revision's root is the same tree over the roots of
@@ -109,14 +110,20 @@ public enum Merkle {
         for h in hexHashes {
             let leaf = bytes(Substring(h).utf8)
             guard leaf.count == 32 else { continue }
-            buckets[Int(leaf[0]), default: []].append(leaf)
+            buckets[Int(leaf[0]) << 4 | Int(leaf[1] >> 4), default: []].append(leaf)
         }
         return buckets.mapValues { Hex.encode(tree($0.sorted { $0.lexicographicallyPrecedes($1) })) }
     }
 
     /// The bucket a hash falls in.
     public static func bucket(of hexHash: String) -> Int {
-        Int(bytes(Substring(hexHash).utf8.prefix(2)).first ?? 0)
+        Int(hexHash.prefix(3), radix: 16) ?? 0
+    }
+
+    /// The hex prefix every hash of a bucket starts with.
+    public static func prefix(of bucket: Int) -> String {
+        let hex = String(bucket, radix: 16)
+        return String(repeating: "0", count: max(0, 3 - hex.count)) + hex
     }
 
     /// The revision's root from its buckets' roots.

@@ -10,7 +10,10 @@ final class GitThread: Sendable {
     private let queue = DispatchQueue(label: "dev.accord.libgit2", qos: .userInitiated)
 
     private init() {
-        queue.sync { _ = git_libgit2_init() }
+        queue.sync {
+            _ = git_libgit2_init()
+            _ = accord_git_set_tree_cache_limit(16 << 20)
+        }
     }
 
     func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {

@@ -179,6 +179,7 @@ public struct ApplyPass: Sendable {
         }
 
         let buckets = Merkle.bucketRoots(desired.map(\.manifestHash))
+        timings.lap("Merkle buckets")
         if outcome.failed.isEmpty {
             if input.listing != nil {
                 try await FastPath.storeMerkleBuckets(buckets, replacing: true, session)
@@ -188,6 +189,7 @@ public struct ApplyPass: Sendable {
         } else {
             try await FastPath.clear(session)
         }
+        timings.lap("record sync state")
 
         let merkleRoot = Merkle.combine(buckets)
         return try await recordHistory(session, plan: plan, outcome: outcome, audit: executor.auditHead, objects: desired.count,

@@ -22,7 +22,10 @@ extension ApplyPass {
         var timings = timings
         guard let listing = input.listing, let loadFiles = input.loadFiles, let changedSince = input.changedSince,
               let base = try await FastPath.base(session, path: path, prune: options.prune),
-              let baseRevision = base.revision, let paths = await changedSince(baseRevision) else { return nil }
+              let baseRevision = base.revision else { return nil }
+        timings.lap("incremental: base state holds")
+        guard let paths = await changedSince(baseRevision) else { return nil }
+        timings.lap("incremental: git diff from \(baseRevision.prefix(12))")
         let touchedPaths = Set(paths)
         var current = Set<String>()
         for e in listing { current.insert(e.path) }
@@ -137,7 +140,7 @@ extension ApplyPass {
     /// Bucket roots recomputed from the inventory (managed objects but the
     /// orphaned) for the given buckets; empty buckets are absent.
     static func bucketRoots(_ buckets: Set<Int>, excluding orphaned: Set<ObjectID>, _ session: Session) async throws -> [Int: String] {
-        let prefixes = buckets.map { Hex.encode([UInt8($0)]) }
+        let prefixes = buckets.map(Merkle.prefix(of:))
         var hashes: [String] = []
         for row in try await session.rows("""
             SELECT i.kind, i.tenant, i.name, i.manifest_hash
