@@ -12,7 +12,9 @@ struct Apply: AsyncParsableCommand {
             exactly as `accordctl diff` does and executes the plan: each object's change commits in one \
             transaction with its inventory and audit entries, or not at all. Prune is opt-in; only \
             objects Accord created are pruned, and the deletion guard refuses a plan that would remove \
-            more than --max-delete-percent of the managed objects, or all of them. \
+            more than --max-delete-percent of the managed objects, or all of them. When nothing outside \
+            Accord wrote to the platform tables since the last complete apply, unchanged files are not \
+            read again (see docs/engine.md; --full reads everything). \
             Exit status: 0 done, 1 some objects failed (the rest applied), 2 error (invalid manifests, \
             unreachable database, lock timeout, refused by the deletion guard).
             """
@@ -38,7 +40,7 @@ struct Apply: AsyncParsableCommand {
     @Option(name: .customLong("lock-timeout"), help: "Seconds to wait for another applier to finish.")
     var lockTimeout: Double = 30
 
-    @Flag(help: "Always read and compare every live row, even when neither the files nor the platform tables changed since the last complete apply.")
+    @Flag(help: "Always read every manifest and compare every live row: no fast path (nothing changed) and no incremental pass (only changed files read).")
     var full = false
 
     func validate() throws {

@@ -48,7 +48,7 @@ struct DesiredSource {
         }
         var blobs: [String: String] = [:]
         for f in loaded.files { if let id = f.blobID { blobs[f.path] = id } }
-        let desired = DesiredState.build(set.manifests, blobIDs: blobs)
+        let desired = await DesiredState.buildConcurrently(set.manifests, blobIDs: blobs)
         timings.lap("desired rows")
         return DesiredSource(desired: desired, revision: loaded.revision, timings: timings)
     }

@@ -8,9 +8,9 @@ struct HistoryCommand: AsyncParsableCommand {
         commandName: "history",
         abstract: "List applied revisions: time, commit, result and the Merkle root of the applied manifests.",
         discussion: """
-            The Merkle root is computed over the sorted SHA-256 hashes of the revision's manifests \
-            (canonical JSON of kind, metadata and spec), pairing neighbours with SHA-256; see \
-            docs/engine.md. Newest first. Exit status: 0, or 2 on error.
+            The Merkle root is computed over the SHA-256 hashes of the revision's manifests \
+            (canonical JSON of kind, metadata and spec) in 4,096 buckets by prefix, pairing \
+            neighbours with SHA-256; see docs/engine.md. Newest first. Exit status: 0, or 2 on error.
             """
     )
 

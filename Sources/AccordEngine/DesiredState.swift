@@ -23,34 +23,58 @@ public enum DesiredState {
 
     /// `blobIDs` maps a source path to its git blob id, when known.
     public static func build(_ manifests: [Manifest], blobIDs: [String: String] = [:], context: Context = Context()) -> [DesiredObject] {
-        var production = context.production
-        var suspended = context.suspendedTenants
+        let context = derivations(manifests, context)
+        return manifests.map { object($0, blobIDs: blobIDs, context: context) }
+    }
+
+    /// The same rows, built on every core for large sets.
+    public static func buildConcurrently(_ manifests: [Manifest], blobIDs: [String: String] = [:],
+                                         context: Context = Context(), chunks: Int = 8) async -> [DesiredObject] {
+        guard manifests.count > 2_000 else { return build(manifests, blobIDs: blobIDs, context: context) }
+        let context = derivations(manifests, context)
+        return await withTaskGroup(of: (Int, [DesiredObject]).self) { group in
+            for chunk in 0..<chunks {
+                let range = (manifests.count * chunk / chunks)..<(manifests.count * (chunk + 1) / chunks)
+                group.addTask { (chunk, manifests[range].map { object($0, blobIDs: blobIDs, context: context) }) }
+            }
+            var parts = [[DesiredObject]](repeating: [], count: chunks)
+            for await (chunk, objects) in group { parts[chunk] = objects }
+            return parts.flatMap { $0 }
+        }
+    }
+
+    /// Production versions and suspended tenants: the context, overridden
+    /// by the manifests given.
+    static func derivations(_ manifests: [Manifest], _ context: Context) -> Context {
+        var context = context
         for m in manifests {
             switch m.spec {
-            case .model(let spec): production[m.metadata.name] = spec.production
+            case .model(let spec): context.production[m.metadata.name] = spec.production
             case .tenant(let spec):
-                if spec.suspended { suspended.insert(m.metadata.name) } else { suspended.remove(m.metadata.name) }
+                if spec.suspended { context.suspendedTenants.insert(m.metadata.name) } else { context.suspendedTenants.remove(m.metadata.name) }
             default: break
             }
         }
-        return manifests.map { m in
-            let fields: [String: JSONValue] = switch m.spec {
-            case .tenant(let s): TenantRecord.fields(s)
-            case .worker(let s):
-                WorkerRecord.fields(s, productionVersion: production[s.model],
-                                    tenantSuspended: m.metadata.tenant.map(suspended.contains) ?? false)
-            case .workflow(let s): WorkflowRecord.fields(s)
-            case .retentionPolicy(let s): RetentionPolicyRecord.fields(s)
-            case .model(let s): ModelRecord.fields(s)
-            case .erasure(let s): ErasureRecord.fields(s)
-            }
-            return DesiredObject(
-                record: Record(id: m.id, fields: fields),
-                manifestHash: manifestHash(m),
-                recordHash: sha256Hex(canonicalOf: .object(fields)),
-                sourcePath: m.source.file,
-                blobID: blobIDs[m.source.file])
+        return context
+    }
+
+    static func object(_ m: Manifest, blobIDs: [String: String], context: Context) -> DesiredObject {
+        let fields: [String: JSONValue] = switch m.spec {
+        case .tenant(let s): TenantRecord.fields(s)
+        case .worker(let s):
+            WorkerRecord.fields(s, productionVersion: context.production[s.model],
+                                tenantSuspended: m.metadata.tenant.map(context.suspendedTenants.contains) ?? false)
+        case .workflow(let s): WorkflowRecord.fields(s)
+        case .retentionPolicy(let s): RetentionPolicyRecord.fields(s)
+        case .model(let s): ModelRecord.fields(s)
+        case .erasure(let s): ErasureRecord.fields(s)
         }
+        return DesiredObject(
+            record: Record(id: m.id, fields: fields),
+            manifestHash: manifestHash(m),
+            recordHash: sha256Hex(canonicalOf: .object(fields)),
+            sourcePath: m.source.file,
+            blobID: blobIDs[m.source.file])
     }
 
     /// The manifest as canonical JSON: apiVersion, kind, metadata, spec.
