@@ -295,11 +295,14 @@ struct IncrementalApplyTests {
         _ = try fx.commit("scale")
         try await apply(expect: "incremental")
 
-        try fx.write("tenants/zephyr.yaml", """
+        let zephyr = """
             apiVersion: accord.dev/v1
             kind: Tenant
             metadata: {name: zephyr}
             spec: {displayName: Zephyr, plan: starter, region: us, gdpr: {retentionPolicy: strict-eu}}
+
+            """
+        try fx.write("tenants/zephyr.yaml", zephyr + """
             ---
             apiVersion: accord.dev/v1
             kind: Worker
@@ -311,13 +314,7 @@ struct IncrementalApplyTests {
         try await apply(expect: "incremental")
 
         // Move the worker to a file of its own: both files change.
-        try fx.write("tenants/zephyr.yaml", """
-            apiVersion: accord.dev/v1
-            kind: Tenant
-            metadata: {name: zephyr}
-            spec: {displayName: Zephyr, plan: starter, region: us, gdpr: {retentionPolicy: strict-eu}}
-
-            """)
+        try fx.write("tenants/zephyr.yaml", zephyr)
         try fx.write("workers/zephyr.yaml", """
             apiVersion: accord.dev/v1
             kind: Worker
