@@ -4,33 +4,34 @@ import AccordCore
 /// Pretty-printed JSON with sorted keys, for `-o json`.
 enum JSONOutput {
     static func render(_ value: JSONValue) -> String {
-        var out = ""
-        write(value, indent: "", to: &out)
-        return out + "\n"
+        var out: [UInt8] = []
+        write(value, indent: [], to: &out)
+        out.append(0x0A)
+        return String(decoding: out, as: UTF8.self)
     }
 
-    private static func write(_ value: JSONValue, indent: String, to out: inout String) {
-        let inner = indent + "  "
+    private static func write(_ value: JSONValue, indent: [UInt8], to out: inout [UInt8]) {
+        let inner = indent + Array("  ".utf8)
         switch value {
         case .array(let items) where !items.isEmpty:
-            out += "[\n"
+            out += Array("[\n".utf8)
             for (i, item) in items.enumerated() {
                 out += inner
                 write(item, indent: inner, to: &out)
-                out += i + 1 < items.count ? ",\n" : "\n"
+                out += Array((i + 1 < items.count ? ",\n" : "\n").utf8)
             }
-            out += indent + "]"
+            out += indent + Array("]".utf8)
         case .object(let members) where !members.isEmpty:
-            out += "{\n"
+            out += Array("{\n".utf8)
             let keys = members.keys.sorted()
             for (i, key) in keys.enumerated() {
                 out += inner
                 JSONValue.writeString(key, to: &out)
-                out += ": "
+                out += Array(": ".utf8)
                 write(members[key]!, indent: inner, to: &out)
-                out += i + 1 < keys.count ? ",\n" : "\n"
+                out += Array((i + 1 < keys.count ? ",\n" : "\n").utf8)
             }
-            out += indent + "}"
+            out += indent + Array("}".utf8)
         default:
             value.write(to: &out)
         }

@@ -10,8 +10,6 @@ struct PlanReport {
     /// The base revision of `diff --against`.
     let against: String?
 
-    static func symbol(_ step: PlanStep) -> String { step.action.symbol }
-
     static func heading(_ step: PlanStep) -> String {
         var line = "\(step.action.symbol) \(step.id)"
         switch (step.action, step.cause) {

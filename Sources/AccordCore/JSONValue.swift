@@ -17,10 +17,6 @@ public enum JSONValue: Hashable, Sendable {
         return String(decoding: out, as: UTF8.self)
     }
 
-    public func write(to out: inout String) {
-        out += canonical
-    }
-
     /// Appends the canonical UTF-8 bytes.
     public func write(to out: inout [UInt8]) {
         switch self {
@@ -54,12 +50,6 @@ public enum JSONValue: Hashable, Sendable {
     public static func format(_ d: Double) -> String {
         if d.isFinite, d == d.rounded(), abs(d) < 9_007_199_254_740_992 { return String(Int64(d)) }
         return d.isFinite ? String(d) : "null"
-    }
-
-    public static func writeString(_ s: String, to out: inout String) {
-        var bytes: [UInt8] = []
-        writeString(s, to: &bytes)
-        out += String(decoding: bytes, as: UTF8.self)
     }
 
     public static func writeString(_ s: String, to out: inout [UInt8]) {

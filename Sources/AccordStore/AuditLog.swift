@@ -106,13 +106,6 @@ public struct AuditChain: Sendable {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Seals, writes and advances in one go, inside the caller's transaction.
-    public mutating func append(_ entries: [AuditEntry], _ session: Session) async throws {
-        let sealed = seal(entries)
-        try await Self.write(sealed, session)
-        advance(to: sealed.head)
-    }
-
     static func hash(prev: String, body: String) -> String {
         sha256Hex(prev + "\n" + body)
     }

@@ -59,25 +59,26 @@ public struct Executor: Sendable {
                             try await commit([step])
                             outcome.applied.append(step)
                         } catch let error as SQLFailure where !Self.isConnectionLost(error) {
-                            let failure = ObjectFailure(id: step.id, action: step.action, reason: .applyFailed,
-                                                        message: error.description, stalled: error.isPermanent)
-                            try await recordFailure(failure, step)
-                            outcome.failed.append(failure)
-                            failedIDs.insert(step.id)
+                            try await fail(step, error, &outcome, &failedIDs)
                         }
                     }
                 } catch let error as SQLFailure where !Self.isConnectionLost(error) {
-                    let step = batch[0]
-                    let failure = ObjectFailure(id: step.id, action: step.action, reason: .applyFailed,
-                                                message: error.description, stalled: error.isPermanent)
-                    try await recordFailure(failure, step)
-                    outcome.failed.append(failure)
-                    failedIDs.insert(step.id)
+                    try await fail(batch[0], error, &outcome, &failedIDs)
                 }
             }
         }
         outcome.bookkeeping = try await syncInventory(plan, desired: desired, inventory: inventory, failed: failedIDs)
         return outcome
+    }
+
+    /// Records a step the database refused.
+    private mutating func fail(_ step: PlanStep, _ error: SQLFailure, _ outcome: inout Outcome,
+                               _ failedIDs: inout Set<ObjectID>) async throws {
+        let failure = ObjectFailure(id: step.id, action: step.action, reason: .applyFailed,
+                                    message: error.description, stalled: error.isPermanent)
+        try await recordFailure(failure, step)
+        outcome.failed.append(failure)
+        failedIDs.insert(step.id)
     }
 
     /// Consecutive steps with the same kind and action.

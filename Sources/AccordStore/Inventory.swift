@@ -41,7 +41,6 @@ enum InventoryWriter {
                 blob_id = EXCLUDED.blob_id, source_path = EXCLUDED.source_path,
                 applied_revision = EXCLUDED.applied_revision, retained_at = NULL, updated_at = now()
             """)
-        try await session.execute("TRUNCATE pg_temp.inventory_stage")
         try await clearFailures(objects.map(\.id), session)
     }
 

@@ -48,23 +48,28 @@ public enum LiveState {
     }
 
     public static func read(_ kind: Kind, _ session: Session) async throws -> [Record] {
+        try await session.rows("SELECT \(selectList(kind)) FROM platform.\(Registry.table(kind)) t").map { try record(kind, $0) }
+    }
+
+    /// Key columns, then every owned column as `selectExpression` reads it.
+    static func selectList(_ kind: Kind) -> String {
+        (Registry.keyColumns(kind).map { "t.\($0)" } + Registry.columns(kind).map { selectExpression(kind, $0) })
+            .joined(separator: ", ")
+    }
+
+    /// A row selected with `selectList` as a record.
+    static func record(_ kind: Kind, _ row: PostgresRow) throws -> Record {
         let columns = Registry.columns(kind)
-        let keys = Registry.keyColumns(kind)
-        let select = (keys.map { "t.\($0)" } + columns.map { selectExpression(kind, $0) }).joined(separator: ", ")
-        let sql = "SELECT \(select) FROM platform.\(Registry.table(kind)) t"
-        var out: [Record] = []
-        for row in try await session.rows(sql) {
-            let cells = row.makeRandomAccess()
-            let tenant = kind.isTenantScoped ? try cells[0].decode(String.self) : nil
-            let name = try cells[keys.count - 1].decode(String.self)
-            var fields: [String: JSONValue] = [:]
-            fields.reserveCapacity(columns.count)
-            for (i, column) in columns.enumerated() {
-                fields[column.name] = try value(cells[keys.count + i], column.type)
-            }
-            out.append(Record(id: ObjectID(kind: kind, tenant: tenant, name: name), fields: fields))
+        let keys = Registry.keyColumns(kind).count
+        let cells = row.makeRandomAccess()
+        let tenant = kind.isTenantScoped ? try cells[0].decode(String.self) : nil
+        let name = try cells[keys - 1].decode(String.self)
+        var fields: [String: JSONValue] = [:]
+        fields.reserveCapacity(columns.count)
+        for (i, column) in columns.enumerated() {
+            fields[column.name] = try value(cells[keys + i], column.type)
         }
-        return out
+        return Record(id: ObjectID(kind: kind, tenant: tenant, name: name), fields: fields)
     }
 
     static func value(_ cell: PostgresCell, _ type: ColumnType) throws -> JSONValue {
@@ -80,12 +85,14 @@ public enum LiveState {
     }
 
     public static func inventory(_ session: Session) async throws -> [InventoryEntry] {
-        let rows = try await session.rows("""
-            SELECT kind, tenant, name, manifest_hash, record_hash, blob_id, source_path, generation, retained_at IS NOT NULL
-            FROM accord.inventory
-            """)
-        return try rows.compactMap(inventoryEntry)
+        try await session.rows("SELECT \(inventoryColumns) FROM accord.inventory i").compactMap(inventoryEntry)
     }
+
+    /// The columns `inventoryEntry` decodes, from `accord.inventory i`.
+    static let inventoryColumns = """
+        i.kind, i.tenant, i.name, i.manifest_hash, i.record_hash, i.blob_id, i.source_path, i.generation, \
+        i.retained_at IS NOT NULL
+        """
 }
 
 /// Quoting for the identifiers Accord builds SQL from. Values never go
@@ -115,24 +122,11 @@ extension LiveState {
         for kind in Kind.allCases.sorted() {
             let keys = ids.filter { $0.kind == kind }
             guard !keys.isEmpty else { continue }
-            let columns = Registry.columns(kind)
-            let keyColumns = Registry.keyColumns(kind)
-            let select = (keyColumns.map { "t.\($0)" } + columns.map { selectExpression(kind, $0) }).joined(separator: ", ")
-            let match = keyColumns.map { "t.\($0) = x.\($0)" }.joined(separator: " AND ")
             let sql = """
-                SELECT \(select) FROM json_to_recordset($1::json) AS x(kind text, tenant text, name text)
-                JOIN platform.\(Registry.table(kind)) t ON \(match)
+                SELECT \(selectList(kind)) FROM json_to_recordset($1::json) AS x(kind text, tenant text, name text)
+                JOIN platform.\(Registry.table(kind)) t ON \(RegistryWriter.keyMatch(kind))
                 """
-            for row in try await session.rows(sql, [RegistryWriter.keysJSON(Array(keys))]) {
-                let cells = row.makeRandomAccess()
-                let tenant = kind.isTenantScoped ? try cells[0].decode(String.self) : nil
-                let name = try cells[keyColumns.count - 1].decode(String.self)
-                var fields: [String: JSONValue] = [:]
-                for (i, column) in columns.enumerated() {
-                    fields[column.name] = try value(cells[keyColumns.count + i], column.type)
-                }
-                out.append(Record(id: ObjectID(kind: kind, tenant: tenant, name: name), fields: fields))
-            }
+            out += try await session.rows(sql, [RegistryWriter.keysJSON(Array(keys))]).map { try record(kind, $0) }
         }
         return out
     }
@@ -141,12 +135,10 @@ extension LiveState {
     /// as coming from one of `paths`.
     public static func inventory(ids: Set<ObjectID>, paths: [String], _ session: Session) async throws -> [InventoryEntry] {
         let rows = try await session.rows("""
-            SELECT kind, tenant, name, manifest_hash, record_hash, blob_id, source_path, generation, retained_at IS NOT NULL
-            FROM accord.inventory i
+            SELECT \(inventoryColumns) FROM accord.inventory i
             WHERE i.source_path IN (SELECT json_array_elements_text($2::json))
             UNION
-            SELECT i.kind, i.tenant, i.name, i.manifest_hash, i.record_hash, i.blob_id, i.source_path, i.generation,
-                   i.retained_at IS NOT NULL
+            SELECT \(inventoryColumns)
             FROM json_to_recordset($1::json) AS x(kind text, tenant text, name text)
             JOIN accord.inventory i ON i.kind = x.kind AND i.tenant = x.tenant AND i.name = x.name
             """, [RegistryWriter.keysJSON(Array(ids)), JSONValue(strings: paths).canonical])

@@ -77,7 +77,7 @@ import Testing
         #expect(none.stderr.contains("no database: pass --database-url or set DATABASE_URL"))
     }
 
-    @Test(.enabled(if: TestDatabase.shouldRun, "needs PostgreSQL"))
+    @Test(TestDatabase.required)
     func applyStatusHistoryAndAuditAgainstADatabase() async throws {
         let db = try await TestDatabase.scratch()
         defer { Task { await db.drop() } }
@@ -155,7 +155,7 @@ import Testing
 /// An apply killed with SIGKILL at an arbitrary moment leaves every object
 /// as before or as after: registry rows and inventory agree, the audit
 /// chain verifies, and the next apply converges.
-@Suite(.enabled(if: TestDatabase.shouldRun, "needs PostgreSQL"))
+@Suite(TestDatabase.required)
 struct KilledApplyTests {
     static func platform(tenants: Int) -> [String: String] {
         var files = [
@@ -241,7 +241,7 @@ struct KilledApplyTests {
 
 /// Incremental passes read only the changed files; they must leave exactly
 /// the state a full pass leaves, and hand anything they cannot prove to it.
-@Suite(.enabled(if: TestDatabase.shouldRun, "needs PostgreSQL"))
+@Suite(TestDatabase.required)
 struct IncrementalApplyTests {
     /// Registry rows and inventory, without timestamps.
     static func state(_ db: ScratchDatabase) async throws -> [String] {

@@ -6,7 +6,7 @@ import Foundation
 import Testing
 
 /// The engine against a real PostgreSQL: every test gets its own database.
-@Suite(.enabled(if: TestDatabase.shouldRun, "needs PostgreSQL: set DATABASE_URL or run hack/test"))
+@Suite(TestDatabase.required)
 struct ApplyTests {
     static func apply(_ desired: [DesiredObject], _ db: ScratchDatabase, revision: String = "r1",
                       configure: (inout ApplyPass.Options) -> Void = { _ in }) async throws -> ApplyPass.Report {
@@ -366,7 +366,7 @@ struct ApplyTests {
 
 /// The no-op fast path: proved from file ids and live hashes, never trusted
 /// past a change, a drift or a failure.
-@Suite(.enabled(if: TestDatabase.shouldRun, "needs PostgreSQL: set DATABASE_URL or run hack/test"))
+@Suite(TestDatabase.required)
 struct FastPathTests {
     static func run(_ desired: [DesiredObject], digest: String, _ db: ScratchDatabase, revision: String = "r1",
                     prune: Bool = false) async throws -> ApplyPass.Report {

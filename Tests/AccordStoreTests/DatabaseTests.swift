@@ -3,7 +3,7 @@ import AccordTestSupport
 import Foundation
 import Testing
 
-@Suite(.enabled(if: TestDatabase.shouldRun, "needs PostgreSQL: set DATABASE_URL or run hack/test"))
+@Suite(TestDatabase.required)
 struct DatabaseTests {
     @Test func answersQueries() async throws {
         let version = try await Database.serverVersion(try TestDatabase.url())

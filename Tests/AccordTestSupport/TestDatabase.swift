@@ -1,5 +1,6 @@
 import AccordStore
 import Foundation
+import Testing
 
 /// Where tests find PostgreSQL. Without a database they are skipped on a
 /// developer's machine, but with CI=true they run and fail: CI never passes
@@ -11,6 +12,14 @@ public enum TestDatabase {
     }
     public static var isCI: Bool { environment["CI"] == "true" }
     public static var shouldRun: Bool { configuredURL != nil || isCI }
+
+    /// The trait of every test that needs PostgreSQL. On a developer's
+    /// machine without a database such tests are skipped; with CI=true they
+    /// always run, and without a database they fail (`url()` throws), so CI
+    /// never passes by skipping them.
+    public static var required: ConditionTrait {
+        .enabled(if: shouldRun, "needs PostgreSQL: set DATABASE_URL or run hack/test (with CI=true it is required)")
+    }
 
     public static func url() throws -> DatabaseURL {
         guard let text = configuredURL else {
