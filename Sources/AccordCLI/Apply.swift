@@ -22,6 +22,7 @@ struct Apply: AsyncParsableCommand {
 
     @OptionGroup var source: SourceOptions
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var keys: KeyOptions
     @OptionGroup var output: OutputOptions
 
     @Flag(help: "Delete managed objects that were removed from git (tenants only with deletionPolicy: Delete).")
@@ -53,6 +54,7 @@ struct Apply: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let kek = try keys.kek()
         let opened = try await DesiredSource.open(source)
         var digest: String?
         var listing: [(path: String, blobID: String)]?
@@ -80,6 +82,7 @@ struct Apply: AsyncParsableCommand {
         options.lockTimeout = .milliseconds(Int64(lockTimeout * 1000))
         options.actor = "accordctl apply"
         options.full = full
+        options.kek = kek
         let pass = ApplyPass(input: input, revision: opened.commit, path: opened.directory, options: options)
         let report = try await database.withSession { try await pass.run($0) }
         Timings.print(report.timings)
@@ -142,6 +145,12 @@ struct ApplyReport {
             if !report.plan.orphaned.isEmpty {
                 out += "\(report.plan.orphaned.count) removed from git but kept (apply with --prune to delete them)\n"
             }
+            for r in report.rotation.rotated {
+                out += "~ Tenant/\(r.tenant) (data key rotated: version \(r.from) retired, version \(r.to) active)\n"
+            }
+            for tenant in report.rotation.blocked {
+                out += "! Tenant/\(tenant) data key due for rotation: no key-encryption key configured\n"
+            }
         }
         return out + summary + "\n"
     }
@@ -157,6 +166,11 @@ struct ApplyReport {
             }),
             "result": .string(summary),
             "pass": .string(report.fastPath ? "fast" : report.incremental ? "incremental" : "full"),
+            "keysCreated": .object((report.outcome?.keysCreated ?? [:]).mapValues { JSONValue($0) }),
+            "keysRotated": .array(report.rotation.rotated.map { r in
+                .object(["tenant": .string(r.tenant), "retiredVersion": JSONValue(r.from), "version": JSONValue(r.to)])
+            }),
+            "keyRotationBlocked": JSONValue(strings: report.rotation.blocked),
         ])
     }
 

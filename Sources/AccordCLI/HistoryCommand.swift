@@ -22,7 +22,7 @@ struct HistoryCommand: AsyncParsableCommand {
 
     func run() async throws {
         let entries = try await database.withSession { session in
-            try await Migrations.checkNotNewer(session) < Migrations.latest ? [] : try await History.list(session, limit: limit)
+            try await Migrations.checkNotNewer(session) == 0 ? [] : try await History.list(session, limit: limit)
         }
         switch output.format {
         case .json:
@@ -69,7 +69,7 @@ struct Audit: AsyncParsableCommand {
 
         func run() async throws {
             let result = try await database.withSession { session in
-                try await Migrations.checkNotNewer(session) < Migrations.latest ? nil : try await AuditChain.verify(session)
+                try await Migrations.checkNotNewer(session) == 0 ? nil : try await AuditChain.verify(session)
             }
             guard let result else {
                 Console.write("no audit log: nothing has been applied to this database yet\n")

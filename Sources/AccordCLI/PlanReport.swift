@@ -14,12 +14,33 @@ struct PlanReport {
         var line = "\(step.action.symbol) \(step.id)"
         switch (step.action, step.cause) {
         case (.retain, _):
-            line += step.id.kind == .tenant ? " (offboard: data kept, deletionPolicy Retain)" : " (released: its record is kept)"
+            let note = switch step.id.kind {
+            case .tenant: " (offboard: data kept, deletionPolicy Retain)"
+            case .worker: " (stopped: its tenant is offboarded, the row is kept)"
+            case .workflow: " (kept: its tenant is offboarded)"
+            default: " (released: its record is kept)"
+            }
+            line += note
         case (_, .drift): line += " (drift: changed outside Accord)"
         case (_, .adopt): line += " (adopt: exists but was not created by Accord)"
+        case (_, .dependency): line += " (\(dependencyNote(step)))"
         case (_, .manifest): break
         }
+        if let stall = step.desired?.stall { line += " — not applied: \(stall.message)" }
         return line
+    }
+
+    /// What moved under a step whose manifest did not change.
+    static func dependencyNote(_ step: PlanStep) -> String {
+        let paths = Set(step.changes.map(\.path))
+        if step.id.kind == .worker, paths.contains("model_version"),
+           case .string(let model)? = step.desired?.record["model"] {
+            return "redeploy: Model/\(model) has a new production version"
+        }
+        if step.id.kind == .worker, paths.contains("status") {
+            return "kill switch of Tenant/\(step.id.tenant ?? "")"
+        }
+        return "follows a change of an object it refers to"
     }
 
     static func changeLine(_ change: FieldChange, _ action: Action) -> String {
@@ -65,6 +86,7 @@ struct PlanReport {
                     "action": .string(step.action.rawValue), "id": .string(step.id.description),
                     "kind": .string(step.id.kind.rawValue), "tenant": JSONValue(step.id.tenant), "name": .string(step.id.name),
                     "cause": .string(step.cause.rawValue),
+                    "stalled": step.desired?.stall.map { .object(["reason": .string($0.reason), "message": .string($0.message)]) } ?? .null,
                     "changes": .array(step.changes.map { c in
                         .object(["path": .string(c.path), "old": c.old ?? .null, "new": c.new ?? .null])
                     }),

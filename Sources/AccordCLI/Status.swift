@@ -27,7 +27,7 @@ struct Status: AsyncParsableCommand {
         let kind = object.flatMap { Kind(rawValue: $0) }
         let id = object.flatMap { ObjectID(parsing: $0) }
         let statuses = try await database.withSession { session in
-            try await Migrations.checkNotNewer(session) < Migrations.latest ? [] : try await ObjectStatus.read(session, kind: kind, id: id)
+            try await Migrations.isCurrent(session) ? try await ObjectStatus.read(session, kind: kind, id: id) : []
         }
         if let id, statuses.isEmpty {
             Console.error(CLIError("\(id) is not managed by Accord and has no recorded failure"))
@@ -41,6 +41,7 @@ struct Status: AsyncParsableCommand {
             ])))
         case .text, .markdown:
             Console.write(Self.table(statuses, markdown: output.format == .markdown))
+            if id != nil, output.format == .text, let one = statuses.first { Console.write(Self.details(one)) }
         }
     }
 
@@ -53,7 +54,23 @@ struct Status: AsyncParsableCommand {
             "conditions": .array(s.conditions.map { c in
                 .object(["type": .string(c.type), "status": .string(c.status), "reason": .string(c.reason), "message": .string(c.message)])
             }),
+            "live": s.live.isEmpty ? .null : .object(s.live),
         ])
+    }
+
+    /// One object's live row under the table: `field: value` lines.
+    static func details(_ s: ObjectStatus) -> String {
+        guard !s.live.isEmpty else { return "" }
+        var out = "\nlive:\n"
+        for key in s.live.keys.sorted() {
+            if case .object(let inner) = s.live[key]! {
+                out += "  \(key):\n"
+                for k in inner.keys.sorted() { out += "    \(k): \(inner[k]!.display)\n" }
+            } else {
+                out += "  \(key): \(s.live[key]!.display)\n"
+            }
+        }
+        return out
     }
 
     static func table(_ statuses: [ObjectStatus], markdown: Bool) -> String {

@@ -17,6 +17,47 @@ public enum Base64 {
         }
         return String(decoding: out, as: UTF8.self)
     }
+
+    /// Strict decoding: the standard alphabet, padded to a multiple of four
+    /// characters, no whitespace; nil for anything else.
+    public static func decode(_ text: String) -> [UInt8]? {
+        let chars = Array(text.utf8)
+        guard chars.count % 4 == 0 else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(chars.count / 4 * 3)
+        var i = 0
+        while i < chars.count {
+            var values = [UInt8](repeating: 0, count: 4)
+            var padding = 0
+            for j in 0..<4 {
+                let c = chars[i + j]
+                if c == UInt8(ascii: "=") {
+                    // Padding only at the very end, at most two.
+                    guard i + 4 == chars.count, j >= 2 else { return nil }
+                    padding += 1
+                    continue
+                }
+                guard padding == 0, let v = value(c) else { return nil }
+                values[j] = v
+            }
+            out.append(values[0] << 2 | values[1] >> 4)
+            if padding < 2 { out.append(values[1] << 4 | values[2] >> 2) }
+            if padding < 1 { out.append(values[2] << 6 | values[3]) }
+            i += 4
+        }
+        return out
+    }
+
+    private static func value(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"): c - UInt8(ascii: "A")
+        case UInt8(ascii: "a")...UInt8(ascii: "z"): c - UInt8(ascii: "a") + 26
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0") + 52
+        case UInt8(ascii: "+"): 62
+        case UInt8(ascii: "/"): 63
+        default: nil
+        }
+    }
 }
 
 public enum Hex {

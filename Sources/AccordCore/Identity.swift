@@ -43,6 +43,10 @@ public struct ObjectID: Hashable, Sendable, Comparable, CustomStringConvertible,
         self.name = name
     }
 
+    /// The Tenant a tenant-scoped object belongs to (for a cluster-scoped
+    /// object, a Tenant with an empty name that never exists).
+    public var tenantID: ObjectID { ObjectID(kind: .tenant, name: tenant ?? "") }
+
     /// `Kind/name` or `Kind/tenant/name`.
     public var description: String {
         if let tenant { return "\(kind.rawValue)/\(tenant)/\(name)" }

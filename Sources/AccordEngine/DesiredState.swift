@@ -59,8 +59,9 @@ public enum DesiredState {
     }
 
     static func object(_ m: Manifest, blobIDs: [String: String], context: Context) -> DesiredObject {
+        var stall: Stall?
         let fields: [String: JSONValue] = switch m.spec {
-        case .tenant(let s): TenantRecord.fields(s)
+        case .tenant(let s): TenantRecord.fields(m.metadata.name, s)
         case .worker(let s):
             WorkerRecord.fields(s, productionVersion: context.production[s.model],
                                 tenantSuspended: m.metadata.tenant.map(context.suspendedTenants.contains) ?? false)
@@ -69,12 +70,17 @@ public enum DesiredState {
         case .model(let s): ModelRecord.fields(s)
         case .erasure(let s): ErasureRecord.fields(s)
         }
+        if case .worker(let s) = m.spec, context.production[s.model] == nil {
+            stall = Stall(reason: "ModelNotPromoted",
+                          message: "Model/\(s.model) has no production version; the worker is deployed once one is promoted")
+        }
         return DesiredObject(
             record: Record(id: m.id, fields: fields),
             manifestHash: manifestHash(m),
             recordHash: sha256Hex(canonicalOf: .object(fields)),
             sourcePath: m.source.file,
-            blobID: blobIDs[m.source.file])
+            blobID: blobIDs[m.source.file],
+            stall: stall)
     }
 
     /// The manifest as canonical JSON: apiVersion, kind, metadata, spec.

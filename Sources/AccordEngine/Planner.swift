@@ -43,7 +43,8 @@ public enum Planner {
                 continue
             }
             let changes = row.fields == d.record.fields ? [] : FieldDiff.changes(kind: d.id.kind, old: row, new: d.record)
-            if changes.isEmpty {
+            // A stalled object stays in the plan, so it is reported rather than counted as in sync.
+            if changes.isEmpty && d.stall == nil {
                 unchanged += 1
                 continue
             }
@@ -51,7 +52,9 @@ public enum Planner {
             if entry == nil {
                 cause = .adopt
             } else if entry?.recordHash == d.recordHash, entry?.retained == false {
-                cause = .drift
+                cause = changes.isEmpty ? .manifest : .drift
+            } else if entry?.manifestHash == d.manifestHash, entry?.retained == false {
+                cause = .dependency
             } else {
                 cause = .manifest
             }
@@ -64,8 +67,9 @@ public enum Planner {
                 continue
             }
             let row = live[e.id]
-            removals.append(PlanStep(id: e.id, action: removal(e.id, live: row), cause: row == nil ? .drift : .manifest,
-                                     changes: [], desired: nil))
+            let tenantRow = e.id.kind.isTenantScoped && !desiredIDs.contains(e.id.tenantID) ? live[e.id.tenantID] : nil
+            removals.append(PlanStep(id: e.id, action: removal(e.id, live: row, tenantLeaving: tenantRow),
+                                     cause: row == nil ? .drift : .manifest, changes: [], desired: nil))
         }
 
         for r in input.live where !desiredIDs.contains(r.id) && inventory[r.id] == nil {
@@ -78,14 +82,20 @@ public enum Planner {
                     unchanged: unchanged, managed: input.inventory.filter { !$0.retained }.count)
     }
 
-    /// Tenants are dropped only with `deletionPolicy: Delete`; an erasure
-    /// leaving git changes no data.
-    static func removal(_ id: ObjectID, live: Record?) -> Action {
+    /// Tenants are dropped only with `deletionPolicy: Delete`; the workers
+    /// and workflows of a tenant that leaves git with `Retain` are kept too
+    /// (workers stopped); an erasure leaving git changes no data.
+    static func removal(_ id: ObjectID, live: Record?, tenantLeaving: Record? = nil) -> Action {
         switch id.kind {
-        case .tenant: live?["deletion_policy"] == .string(DeletionPolicy.delete.rawValue) ? .delete : .retain
+        case .tenant: isDeletable(tenant: live) ? .delete : .retain
+        case .worker, .workflow: tenantLeaving.map { isDeletable(tenant: $0) ? .delete : .retain } ?? .delete
         case .erasure: .retain
         default: .delete
         }
+    }
+
+    static func isDeletable(tenant row: Record?) -> Bool {
+        row?["deletion_policy"] == .string(DeletionPolicy.delete.rawValue)
     }
 }
 

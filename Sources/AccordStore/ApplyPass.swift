@@ -15,6 +15,11 @@ public struct ApplyPass: Sendable {
         public var actor = "accordctl"
         /// Skip the fast path: always read and compare every row.
         public var full = false
+        /// Wraps tenant data keys. Without one, tenants that need a new key
+        /// (onboarding, rotation) are stalled; everything else applies.
+        public var kek: KeyEncryptionKey?
+        /// The time keys are created and rotated at (tests move it).
+        public var clock: @Sendable () -> Date = { Date() }
 
         public init() {}
     }
@@ -84,6 +89,8 @@ public struct ApplyPass: Sendable {
         public var incremental = false
         /// Wall time per phase (ACCORD_TIMINGS=1).
         public var timings = Stopwatch()
+        /// Tenant data keys rotated after the plan ran (`KeyRotation`).
+        public var rotation = KeyRotation.Outcome()
     }
 
     public let input: Input
@@ -106,8 +113,7 @@ public struct ApplyPass: Sendable {
     /// reads as empty).
     public func preview(_ session: Session) async throws -> Plan {
         let desired = try await input.load().desired
-        let version = try await Migrations.checkNotNewer(session)
-        let live = version < Migrations.latest ? LiveState.Snapshot(records: [], inventory: []) : try await LiveState.read(session)
+        let live = try await Migrations.isCurrent(session) ? try await LiveState.read(session) : LiveState.Snapshot(records: [], inventory: [])
         return Planner.plan(.init(desired: desired, live: live.records, inventory: live.inventory, prune: options.prune))
     }
 
@@ -118,7 +124,12 @@ public struct ApplyPass: Sendable {
         try await ApplyLock.acquire(session, holder: Self.holder(options.actor), timeout: options.lockTimeout)
         timings.lap("migrate and lock")
         do {
-            let report = try await locked(session, started: started, timings: timings)
+            var report = try await locked(session, started: started, timings: timings)
+            if !options.dryRun, report.refusal == nil {
+                report.rotation = try await KeyRotation.run(session, kek: options.kek, now: options.clock(),
+                                                            revision: revision, actor: options.actor)
+                report.timings.lap("key rotation (\(report.rotation.rotated.count) rotated)")
+            }
             try await ApplyLock.release(session)
             return report
         } catch {
@@ -142,7 +153,7 @@ public struct ApplyPass: Sendable {
                 try await History.record(pass, audit: &audit, session)
                 try await FastPath.record(session, digest: digest, path: path, prune: options.prune, revision: revision,
                                           objects: state.objects, orphaned: state.orphaned,
-                                          writes: try await FastPath.platformWrites(session))
+                                          marker: try await FastPath.marker(session))
                 recorded = true
             }
             return Report(plan: plan, refusal: nil, outcome: options.dryRun ? nil : Executor.Outcome(), recorded: recorded,
@@ -156,7 +167,7 @@ public struct ApplyPass: Sendable {
         let loaded = try await input.load()
         let desired = loaded.desired
         timings.lap("load desired state")
-        let writesBefore = try await FastPath.platformWrites(session)
+        let markerBefore = try await FastPath.marker(session)
         let live = try await LiveState.read(session)
         timings.lap("read live state (\(live.records.count) rows, \(live.inventory.count) inventory)")
         let plan = Planner.plan(.init(desired: desired, live: live.records, inventory: live.inventory, prune: options.prune))
@@ -169,7 +180,7 @@ public struct ApplyPass: Sendable {
             return Report(plan: plan, refusal: nil, outcome: nil, recorded: false, objects: desired.count,
                           timings: Self.merge(loaded.timings, timings))
         }
-        var executor = Executor(session: session, revision: revision, audit: try await AuditChain.load(session, actor: options.actor))
+        var executor = try await makeExecutor(session)
         let outcome = try await executor.run(plan, desired: desired, inventory: live.inventory)
         timings.lap("execute (\(outcome.applied.count) applied, \(outcome.bookkeeping) bookkeeping)")
         if outcome.applied.count + outcome.bookkeeping >= Self.analyzeAfter {
@@ -185,7 +196,8 @@ public struct ApplyPass: Sendable {
                 try await FastPath.storeMerkleBuckets(buckets, replacing: true, session)
             }
             try await FastPath.record(session, digest: input.listingDigest, path: path, prune: options.prune, revision: revision,
-                                      objects: desired.count, orphaned: plan.orphaned, writes: writesBefore)
+                                      objects: desired.count, orphaned: plan.orphaned,
+                                      marker: try await executor.marker(after: markerBefore))
         } else {
             try await FastPath.clear(session)
         }
@@ -225,6 +237,11 @@ public struct ApplyPass: Sendable {
         timings.lap("record history")
         return Report(plan: plan, refusal: nil, outcome: outcome, recorded: true, objects: objects,
                       incremental: incremental, timings: timings)
+    }
+
+    func makeExecutor(_ session: Session) async throws -> Executor {
+        Executor(session: session, revision: revision, audit: try await AuditChain.load(session, actor: options.actor),
+                 kek: options.kek, now: options.clock())
     }
 
     /// A pass that writes at least this many objects refreshes the planner

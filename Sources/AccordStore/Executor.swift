@@ -1,5 +1,6 @@
 import AccordCore
 import AccordEngine
+import Foundation
 
 /// Executes a plan. Steps of one kind and action go in batches, each one
 /// transaction holding whole objects (registry rows, inventory, audit
@@ -12,21 +13,42 @@ public struct Executor: Sendable {
         public var applied: [PlanStep] = []
         public var failed: [ObjectFailure] = []
         public var bookkeeping = 0
+        /// Tenant data keys created, as `Tenant/name` → key version.
+        public var keysCreated: [String: Int] = [:]
     }
 
+    /// Objects per transaction; tenants go in smaller batches because each
+    /// may create a schema of tables, and a transaction's locks are bounded.
     public static let batchSize = 2_000
+    public static let tenantBatchSize = 50
+
+    static func batchSize(_ kind: Kind) -> Int { kind == .tenant ? tenantBatchSize : batchSize }
 
     let session: Session
     let revision: String?
     var audit: AuditChain
+    /// Wraps new tenant data keys; nil when none is configured.
+    let kek: KeyEncryptionKey?
+    let now: Date
+    /// Set when a step created, moved or dropped store tables.
+    private(set) var storesChanged = false
 
-    public init(session: Session, revision: String?, audit: AuditChain) {
+    public init(session: Session, revision: String?, audit: AuditChain, kek: KeyEncryptionKey? = nil, now: Date = Date()) {
         self.session = session
         self.revision = revision
         self.audit = audit
+        self.kek = kek
+        self.now = now
     }
 
     public var auditHead: AuditChain { audit }
+
+    /// The fast-path marker to record after this run: the one read before
+    /// it, with the store digest read again when the run changed stores.
+    func marker(after before: FastPath.Marker) async throws -> FastPath.Marker {
+        guard storesChanged else { return before }
+        return FastPath.Marker(writes: before.writes, stores: try await TenantStores.catalogDigest(session))
+    }
 
     /// Runs every step, then brings the inventory up to date for desired
     /// objects whose rows already matched (adopted, moved, or re-hashed).
@@ -35,28 +57,40 @@ public struct Executor: Sendable {
         var failedIDs = Set<ObjectID>()
         for group in Self.groups(plan.steps) {
             var ready: [PlanStep] = []
+            var waiting: [(PlanStep, ObjectFailure)] = []
             for step in group {
                 if let blocker = Self.dependencies(step).first(where: failedIDs.contains) {
-                    let failure = ObjectFailure(id: step.id, action: step.action, reason: .dependencyNotReady,
-                                                message: "\(blocker) was not applied", stalled: false)
-                    try await recordFailure(failure, step)
-                    outcome.failed.append(failure)
-                    failedIDs.insert(step.id)
+                    waiting.append((step, ObjectFailure(id: step.id, action: step.action, reason: .dependencyNotReady,
+                                                        message: "\(blocker) was not applied", stalled: false)))
+                } else if let stall = step.desired?.stall {
+                    waiting.append((step, ObjectFailure(id: step.id, action: step.action,
+                                                        reason: FailureReason(rawValue: stall.reason) ?? .applyFailed,
+                                                        message: stall.message, stalled: true)))
                 } else {
                     ready.append(step)
                 }
             }
+            var newKeys: [String: Int] = [:]
+            if group.first?.id.kind == .tenant, group.first?.action == .create || group.first?.action == .update {
+                (ready, newKeys) = try await keyVersions(ready, &waiting)
+            }
+            for (step, failure) in waiting {
+                try await recordFailure(failure, step)
+                outcome.failed.append(failure)
+                failedIDs.insert(step.id)
+            }
+            let size = Self.batchSize(group[0].id.kind)
             var start = 0
             while start < ready.count {
-                let batch = Array(ready[start..<min(start + Self.batchSize, ready.count)])
-                start += Self.batchSize
+                let batch = Array(ready[start..<min(start + size, ready.count)])
+                start += size
                 do {
-                    try await commit(batch)
+                    try await commit(batch, newKeys: newKeys, &outcome)
                     outcome.applied += batch
                 } catch let error as SQLFailure where batch.count > 1 && !Self.isConnectionLost(error) {
                     for step in batch {
                         do {
-                            try await commit([step])
+                            try await commit([step], newKeys: newKeys, &outcome)
                             outcome.applied.append(step)
                         } catch let error as SQLFailure where !Self.isConnectionLost(error) {
                             try await fail(step, error, &outcome, &failedIDs)
@@ -81,6 +115,31 @@ public struct Executor: Sendable {
         failedIDs.insert(step.id)
     }
 
+    /// Tenants being created or updated that have no active data key get
+    /// one in the same transaction (version = the next one); without a KEK
+    /// they are stalled instead, and the others go on.
+    private func keyVersions(_ steps: [PlanStep], _ waiting: inout [(PlanStep, ObjectFailure)]) async throws
+        -> ([PlanStep], [String: Int]) {
+        let versions = try await TenantKeys.versions(of: steps.map(\.id.name), session)
+        var ready: [PlanStep] = []
+        var newKeys: [String: Int] = [:]
+        for step in steps {
+            let known = versions[step.id.name]
+            if known?.active == true {
+                ready.append(step)
+            } else if kek == nil {
+                waiting.append((step, ObjectFailure(
+                    id: step.id, action: step.action, reason: .keyEncryptionKeyMissing,
+                    message: "no key-encryption key is configured (ACCORD_KEK_FILE or --kek-file), so the tenant's data key cannot be created; the tenant is not onboarded until one is",
+                    stalled: true)))
+            } else {
+                newKeys[step.id.name] = (known?.latest ?? 0) + 1
+                ready.append(step)
+            }
+        }
+        return (ready, newKeys)
+    }
+
     /// Consecutive steps with the same kind and action.
     static func groups(_ steps: [PlanStep]) -> [[PlanStep]] {
         var out: [[PlanStep]] = []
@@ -103,46 +162,56 @@ public struct Executor: Sendable {
         error.sqlState == nil || error.sqlState?.hasPrefix("08") == true || error.sqlState?.hasPrefix("57") == true
     }
 
-    private mutating func commit(_ batch: [PlanStep]) async throws {
+    /// One transaction: the batch's registry rows and what comes with them
+    /// (stores, keys), inventory, and audit entries that say what was done.
+    private mutating func commit(_ batch: [PlanStep], newKeys: [String: Int], _ outcome: inout Outcome) async throws {
         guard let first = batch.first else { return }
-        let entries = batch.map(Self.auditEntry(revision))
-        let sealed = audit.seal(entries)
+        let keys = try batch.compactMap { step -> TenantKeys.NewKey? in
+            guard let version = newKeys[step.id.name], let kek else { return nil }
+            return try TenantKeys.generate(tenant: step.id.name, version: version, kek: kek)
+        }
         let session = self.session
         let revision = self.revision
-        try await session.transaction(asApplier: true) {
-            try await RegistryWriter.write(first.id.kind, first.action, batch, session)
+        let chain = self.audit
+        let now = self.now
+        let (sealed, effects) = try await session.transaction(asApplier: true) {
+            let effects = try await RegistryWriter.write(first.id.kind, first.action, batch, session)
+            try await TenantKeys.insert(keys, now: now, session)
             switch first.action {
             case .create, .update:
                 try await InventoryWriter.record(batch.compactMap(\.desired), revision: revision, session)
             case .delete: try await InventoryWriter.forget(batch.map(\.id), session)
             case .retain: try await InventoryWriter.markRetained(batch.map(\.id), session)
             }
-            try await AuditChain.write(sealed, session)
-        }
-        audit.advance(to: sealed.head)
-    }
-
-    private mutating func recordFailure(_ failure: ObjectFailure, _ step: PlanStep) async throws {
-        let entry = AuditEntry(action: "\(step.action.rawValue)-failed", object: step.id.description, revision: revision,
-                               detail: .object(["reason": .string(failure.reason.rawValue), "message": .string(failure.message)]))
-        let sealed = audit.seal([entry])
-        let session = self.session
-        let revision = self.revision
-        try await session.transaction {
-            try await InventoryWriter.recordFailure(failure, manifestHash: step.desired?.manifestHash, revision: revision, session)
-            try await AuditChain.write(sealed, session)
-        }
-        audit.advance(to: sealed.head)
-    }
-
-    static func auditEntry(_ revision: String?) -> (PlanStep) -> AuditEntry {
-        { step in
-            var detail: [String: JSONValue] = ["cause": .string(step.cause.rawValue)]
-            if step.action == .update {
-                detail["fields"] = .array(step.changes.map { .string($0.path) })
+            var details = effects.details
+            for k in keys {
+                details[ObjectID(kind: .tenant, name: k.tenant), default: [:]]["dataKey"] = .object(["keyId": .string(k.keyID), "version": JSONValue(k.version)])
             }
-            return AuditEntry(action: step.action.rawValue, object: step.id.description, revision: revision, detail: .object(detail))
+            let sealed = chain.seal(batch.map { Self.auditEntry(revision, $0, details[$0.id] ?? [:]) })
+            try await AuditChain.write(sealed, session)
+            return (sealed, effects)
         }
+        audit.advance(to: sealed.head)
+        if effects.storesChanged { storesChanged = true }
+        for k in keys { outcome.keysCreated["Tenant/\(k.tenant)"] = k.version }
+    }
+
+    /// Records why a step was not applied; the audit log gets an entry
+    /// only when the reason is new, so a pass that finds the same object
+    /// stalled again adds nothing.
+    private mutating func recordFailure(_ failure: ObjectFailure, _ step: PlanStep) async throws {
+        audit = try await InventoryWriter.recordFailure(failure, action: step.action.rawValue, manifestHash: step.desired?.manifestHash,
+                                                        revision: revision, audit: audit, session)
+    }
+
+    /// `detail` adds what the step did beyond its rows (stores, keys, rows moved).
+    static func auditEntry(_ revision: String?, _ step: PlanStep, _ extra: [String: JSONValue]) -> AuditEntry {
+        var detail: [String: JSONValue] = ["cause": .string(step.cause.rawValue)]
+        if step.action == .update {
+            detail["fields"] = .array(step.changes.map { .string($0.path) })
+        }
+        detail.merge(extra) { $1 }
+        return AuditEntry(action: step.action.rawValue, object: step.id.description, revision: revision, detail: .object(detail))
     }
 
     /// Inventory rows for desired objects that needed no registry change

@@ -11,7 +11,9 @@ import Foundation
 ///   - nothing but Accord has written to a `platform` table since that
 ///     pass began: every table carries a statement trigger that advances
 ///     the sequence `accord.platform_writes` for any insert, update, delete
-///     or truncate not made by Accord's applier.
+///     or truncate not made by Accord's applier; and
+///   - the tenant store tables are the same tables, equally protected
+///     (`TenantStores.catalogDigest`).
 /// Anything else — a changed file, a failure, a write from outside — means
 /// a full pass, which finds the drift row by row. `apply --full` skips the
 /// check (a write made with triggers disabled is invisible to it).
@@ -34,11 +36,22 @@ public enum FastPath {
         public let orphaned: [ObjectID]
     }
 
-    /// How many outside writes to `platform` have happened so far.
-    public static func platformWrites(_ session: Session) async throws -> Int64 {
+    /// What tells a later pass that nothing changed the live state meanwhile.
+    public struct Marker: Sendable, Equatable {
+        /// How many outside writes to `platform` have happened so far.
+        public var writes: Int64
+        /// `TenantStores.catalogDigest`: the store tables as they are.
+        public var stores: String
+    }
+
+    public static func marker(_ session: Session) async throws -> Marker {
         let row = try await session.rows("SELECT last_value, is_called FROM accord.platform_writes").first
-        guard let (value, called) = try row.map({ try $0.decode((Int64, Bool).self) }) else { return 0 }
-        return called ? value : 0
+        var writes: Int64 = 0
+        if let row {
+            let (value, called) = try row.decode((Int64, Bool).self)
+            writes = called ? value : 0
+        }
+        return Marker(writes: writes, stores: try await TenantStores.catalogDigest(session))
     }
 
     /// The last complete pass's state when it still holds, else nil.
@@ -52,12 +65,13 @@ public enum FastPath {
     /// setting, no outside write, no failure. The base of incremental passes.
     public static func base(_ session: Session, path: String, prune: Bool) async throws -> State? {
         guard let row = try await session.rows("""
-            SELECT listing_digest, path, prune, revision, objects, orphaned::text, platform_writes FROM accord.sync_state
+            SELECT listing_digest, path, prune, revision, objects, orphaned::text, platform_writes, stores_digest
+            FROM accord.sync_state
             """).first else { return nil }
-        let (stored, storedPath, storedPrune, revision, objects, orphanedText, writes) =
-            try row.decode((String, String, Bool, String?, Int, String, Int64).self)
+        let (stored, storedPath, storedPrune, revision, objects, orphanedText, writes, stores) =
+            try row.decode((String, String, Bool, String?, Int, String, Int64, String).self)
         guard storedPath == path, storedPrune == prune else { return nil }
-        guard try await platformWrites(session) == writes else { return nil }
+        guard try await marker(session) == Marker(writes: writes, stores: stores) else { return nil }
         guard try await session.scalar("SELECT count(*)::text FROM accord.object_status") == "0" else { return nil }
         var orphaned: [ObjectID] = []
         if case .array(let items) = try JSONParser.parse(orphanedText) {
@@ -66,23 +80,26 @@ public enum FastPath {
         return State(digest: stored, revision: revision, objects: objects, orphaned: orphaned)
     }
 
-    /// Records a pass that completed without failures; `writes` is the
-    /// outside-write count read before the pass read the live state, so a
-    /// write during the pass makes the next check fail.
+    /// Records a pass that completed without failures; `marker` was read
+    /// before the pass read the live state, so a write during the pass
+    /// makes the next check fail. (A pass that itself created or dropped
+    /// stores records the store digest read after it.)
     public static func record(_ session: Session, digest: String?, path: String, prune: Bool, revision: String?,
-                              objects: Int, orphaned: [ObjectID], writes: Int64) async throws {
+                              objects: Int, orphaned: [ObjectID], marker: Marker) async throws {
         guard let digest else {
             try await clear(session)
             return
         }
         try await session.execute("""
-            INSERT INTO accord.sync_state (id, listing_digest, path, prune, revision, objects, orphaned, platform_writes, updated_at)
-            VALUES (true, $1, $2, $3::boolean, $4, $5::int, $6::jsonb, $7::bigint, now())
+            INSERT INTO accord.sync_state (id, listing_digest, path, prune, revision, objects, orphaned, platform_writes,
+                                           stores_digest, updated_at)
+            VALUES (true, $1, $2, $3::boolean, $4, $5::int, $6::jsonb, $7::bigint, $8, now())
             ON CONFLICT (id) DO UPDATE SET listing_digest = EXCLUDED.listing_digest, path = EXCLUDED.path,
                 prune = EXCLUDED.prune, revision = EXCLUDED.revision, objects = EXCLUDED.objects,
-                orphaned = EXCLUDED.orphaned, platform_writes = EXCLUDED.platform_writes, updated_at = now()
+                orphaned = EXCLUDED.orphaned, platform_writes = EXCLUDED.platform_writes,
+                stores_digest = EXCLUDED.stores_digest, updated_at = now()
             """, [digest, path, prune ? "true" : "false", revision, String(objects),
-                  JSONValue.array(orphaned.map { .string($0.description) }).canonical, String(writes)])
+                  JSONValue.array(orphaned.map { .string($0.description) }).canonical, String(marker.writes), marker.stores])
     }
 
     public static func clear(_ session: Session) async throws {

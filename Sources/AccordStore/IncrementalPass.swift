@@ -34,7 +34,7 @@ extension ApplyPass {
         let touched = changed.map(\.path) + removed
         guard !touched.isEmpty, Double(touched.count) <= max(64, Self.incrementalShare * Double(listing.count)) else { return nil }
 
-        let writesBefore = try await FastPath.platformWrites(session)
+        let markerBefore = try await FastPath.marker(session)
         let orphans = Set(base.orphaned)
         let touchedJSON = JSONValue(strings: touched).canonical
         let lookup: Input.Lookup = { ids in
@@ -76,7 +76,7 @@ extension ApplyPass {
         if options.dryRun {
             return Report(plan: plan, refusal: nil, outcome: nil, recorded: false, objects: objects, incremental: true, timings: timings)
         }
-        var executor = Executor(session: session, revision: revision, audit: try await AuditChain.load(session, actor: options.actor))
+        var executor = try await makeExecutor(session)
         let outcome = try await executor.run(plan, desired: desired, inventory: inventory)
         timings.lap("execute (\(outcome.applied.count) applied, \(outcome.bookkeeping) bookkeeping)")
         // The buckets of manifest hashes that left or joined the set.
@@ -91,7 +91,8 @@ extension ApplyPass {
             try await FastPath.storeMerkleBuckets(recomputed, replacing: false,
                                                   emptied: touchedBuckets.filter { recomputed[$0] == nil }.sorted(), session)
             try await FastPath.record(session, digest: input.listingDigest, path: path, prune: options.prune, revision: revision,
-                                      objects: objects, orphaned: orphaned, writes: writesBefore)
+                                      objects: objects, orphaned: orphaned,
+                                      marker: try await executor.marker(after: markerBefore))
         } else {
             try await FastPath.clear(session)
         }

@@ -70,9 +70,31 @@ enum InventoryWriter {
             """, [RegistryWriter.keysJSON(ids)])
     }
 
-    /// Records why an object was not applied. A changed manifest still
-    /// counts as a new generation, not yet observed.
-    static func recordFailure(_ failure: ObjectFailure, manifestHash: String?, revision: String?, _ session: Session) async throws {
+    /// Records why an object was not applied, in one transaction with its
+    /// audit entry; the entry is written only when the reason or message
+    /// is new. A changed manifest still counts as a new generation, not yet
+    /// observed. Returns the audit chain as it now stands.
+    static func recordFailure(_ failure: ObjectFailure, action: String, manifestHash: String?, revision: String?,
+                              audit: AuditChain, _ session: Session) async throws -> AuditChain {
+        let id = failure.id
+        let entry = AuditEntry(action: "\(action)-failed", object: id.description, revision: revision,
+                               detail: .object(["reason": .string(failure.reason.rawValue), "message": .string(failure.message)]))
+        let sealed = audit.seal([entry])
+        let written = try await session.transaction {
+            let known = try await session.rows("""
+                SELECT reason, message, stalled FROM accord.object_status WHERE kind = $1 AND tenant = $2 AND name = $3
+                """, [id.kind.rawValue, id.tenant ?? "", id.name]).first.map { try $0.decode((String, String, Bool).self) }
+            try await write(failure, manifestHash: manifestHash, revision: revision, session)
+            guard known.map({ $0 != (failure.reason.rawValue, failure.message, failure.stalled) }) ?? true else { return false }
+            try await AuditChain.write(sealed, session)
+            return true
+        }
+        var audit = audit
+        if written { audit.advance(to: sealed.head) }
+        return audit
+    }
+
+    private static func write(_ failure: ObjectFailure, manifestHash: String?, revision: String?, _ session: Session) async throws {
         let id = failure.id
         try await session.execute("""
             INSERT INTO accord.object_status (kind, tenant, name, reason, message, stalled, revision, attempted_at)
@@ -96,6 +118,10 @@ public enum FailureReason: String, Sendable, Codable {
     case applyFailed = "ApplyFailed"
     /// Something it refers to failed in the same pass.
     case dependencyNotReady = "DependencyNotReady"
+    /// A worker whose model has no production version.
+    case modelNotPromoted = "ModelNotPromoted"
+    /// A tenant that needs a data key while no key-encryption key is configured.
+    case keyEncryptionKeyMissing = "KeyEncryptionKeyMissing"
 }
 
 public struct ObjectFailure: Sendable {

@@ -28,6 +28,8 @@ public enum LiveState {
                 'digest', v.digest, 'evaluation', v.evaluation, 'signature', v.signature)) \
                 FROM platform.model_versions v WHERE v.model = t.name), '{}'::jsonb)::text
                 """
+        case (.tenant, "stores"):
+            return "accord.stores_state(t.name, t.isolation)"
         case (.workflow, "definition"):
             return """
                 (SELECT v.definition FROM platform.workflow_versions v \

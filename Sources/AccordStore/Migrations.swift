@@ -35,6 +35,24 @@ public enum Migrations {
         return current
     }
 
+    /// For readers that must not migrate (`diff`, `status`): false when
+    /// Accord never ran on the database (it reads as empty); an error when
+    /// its schema is older or newer than this binary.
+    public static func isCurrent(_ session: Session) async throws -> Bool {
+        let current = try await checkNotNewer(session)
+        guard current > 0 else { return false }
+        if current < latest { throw TooOld(database: current, known: latest) }
+        return true
+    }
+
+    public struct TooOld: Error, CustomStringConvertible {
+        public let database: Int
+        public let known: Int
+        public var description: String {
+            "the database schema is at version \(database), older than this binary's \(known); run `accordctl apply` (or start the controller), which upgrades it, before reading it"
+        }
+    }
+
     /// Brings the database to `latest`. Idempotent. Returns the migrations applied.
     @discardableResult
     public static func run(_ session: Session) async throws -> [Migration] {
@@ -268,6 +286,7 @@ public enum Migrations {
 
                 """
             }.joined()),
+        TenantStores.migration,
     ]
 
     /// Every registry table; each counts writes made outside Accord (`FastPath`).

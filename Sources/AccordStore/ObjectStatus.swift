@@ -1,8 +1,10 @@
 import AccordCore
+import AccordEngine
+import Foundation
 
 /// kstatus-style conditions of one object (SPEC §3).
-public struct ObjectStatus: Sendable, Codable {
-    public struct Condition: Sendable, Codable {
+public struct ObjectStatus: Sendable {
+    public struct Condition: Sendable {
         public let type: String
         public let status: String
         public let reason: String
@@ -19,6 +21,11 @@ public struct ObjectStatus: Sendable, Codable {
     public let sourcePath: String?
     public let message: String
     public let conditions: [Condition]
+    /// What the platform runs now: the object's live registry row (for a
+    /// tenant its plan, isolation, stores, SSO and GDPR settings, status;
+    /// for a worker its model version, replicas, status), and for a tenant
+    /// its active data key's id, version and dates — never the key.
+    public var live: [String: JSONValue] = [:]
 
     public var id: String {
         ObjectID(kind: Kind(rawValue: kind) ?? .tenant, tenant: tenant, name: name).description
@@ -84,7 +91,39 @@ public struct ObjectStatus: Sendable, Codable {
                 lastAttemptedRevision: failedRevision ?? lastAttempted, sourcePath: path, message: message,
                 conditions: conditions))
         }
+        try await attachLive(&out, session, kind: kind, id: id)
         return out.sorted { $0.sortKey < $1.sortKey }
+    }
+
+    static func attachLive(_ statuses: inout [ObjectStatus], _ session: Session, kind: Kind?, id: ObjectID?) async throws {
+        let records: [Record]
+        if let id {
+            records = try await LiveState.read([id], session)
+        } else if let kind {
+            records = try await LiveState.read(kind, session)
+        } else {
+            records = try await LiveState.read(session).records
+        }
+        var byID: [ObjectID: [String: JSONValue]] = [:]
+        for r in records { byID[r.id] = r.fields }
+        let keys = kind == nil || kind == .tenant ? try await TenantKeys.info(session, tenant: id?.kind == .tenant ? id?.name : nil) : [:]
+        for i in statuses.indices {
+            let sid = statuses[i].sortKey
+            var live = byID[sid] ?? [:]
+            if sid.kind == .tenant, let key = keys[sid.name] {
+                var dataKey: [String: JSONValue] = [
+                    "keyId": .string(key.keyID), "version": JSONValue(key.version),
+                    "createdAt": .string(Timestamp.rfc3339(epochSeconds: Int64(key.createdAt.timeIntervalSince1970))),
+                    "retiredVersions": JSONValue(key.retiredVersions), "kekFingerprint": .string(key.kekFingerprint),
+                ]
+                if case .number(let days)? = live["key_rotation_days"] {
+                    let due = key.createdAt.timeIntervalSince1970 + days * 86_400
+                    dataKey["rotatesAt"] = .string(Timestamp.rfc3339(epochSeconds: Int64(due)))
+                }
+                live["data_key"] = .object(dataKey)
+            }
+            statuses[i].live = live
+        }
     }
 
     var sortKey: ObjectID { ObjectID(kind: Kind(rawValue: kind) ?? .tenant, tenant: tenant, name: name) }

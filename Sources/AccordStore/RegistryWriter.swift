@@ -5,13 +5,96 @@ import AccordEngine
 /// tables: each batch is one statement (or two) over a `json_to_recordset`
 /// of its rows, never a loop of single-row statements.
 enum RegistryWriter {
-    static func write(_ kind: Kind, _ action: Action, _ steps: [PlanStep], _ session: Session) async throws {
+    /// What a write did beyond the rows: per object, details for its audit
+    /// entry (stores created or moved, rows dropped); whether any store
+    /// table was created, moved or dropped.
+    struct Effects: Sendable {
+        var details: [ObjectID: [String: JSONValue]] = [:]
+        var storesChanged = false
+    }
+
+    static func write(_ kind: Kind, _ action: Action, _ steps: [PlanStep], _ session: Session) async throws -> Effects {
+        var effects = Effects()
+        if kind == .tenant, action == .update {
+            effects = try await moveStores(steps.compactMap(\.desired), session)
+        }
+        if kind == .tenant, action == .delete {
+            effects = try await dropStores(steps.map(\.id), session)
+        }
         switch action {
         case .create where kind != .workflow: try await insertByCopy(kind, steps.compactMap(\.desired), session)
+        case .update where kind == .tenant:
+            // A step that only repairs stores leaves the tenant's row alone.
+            try await upsert(kind, steps.filter { $0.changes.contains { $0.path != "stores" } }.compactMap(\.desired), session)
         case .create, .update: try await upsert(kind, steps.compactMap(\.desired), session)
         case .delete: try await delete(kind, steps.map(\.id), session)
         case .retain: try await retain(kind, steps.map(\.id), session)
         }
+        if kind == .tenant, action == .create || action == .update {
+            try await ensureStores(steps.compactMap(\.desired), created: action == .create ? Set(steps.map(\.id)) : [],
+                                   &effects, session)
+        }
+        return effects
+    }
+
+    /// Creates whatever of the tenants' stores is missing (all of it for a
+    /// new tenant; a table dropped outside Accord for an existing one).
+    static func ensureStores(_ objects: [DesiredObject], created: Set<ObjectID>, _ effects: inout Effects,
+                             _ session: Session) async throws {
+        guard !objects.isEmpty else { return }
+        for row in try await session.rows("""
+            SELECT x.name, accord.ensure_stores(x.name, x.isolation)
+            FROM json_to_recordset($1::json) AS x(name text, isolation text)
+            """, [rowsJSON(objects)]) {
+            let (name, changed) = try row.decode((String, Bool).self)
+            let id = ObjectID(kind: .tenant, name: name)
+            guard changed || created.contains(id) else { continue }
+            if changed { effects.storesChanged = true }
+            if case .string(let schema)? = objects.first(where: { $0.id == id })?.record["stores"] {
+                effects.details[id, default: [:]]["stores"] = .string(schema)
+            }
+        }
+    }
+
+    /// Tenants whose isolation changes have their rows moved, in this
+    /// transaction, from `shared` to their own schema or back; the source
+    /// schema is dropped, or their shared rows deleted.
+    static func moveStores(_ objects: [DesiredObject], _ session: Session) async throws -> Effects {
+        var effects = Effects()
+        guard !objects.isEmpty else { return effects }
+        for row in try await session.rows("""
+            SELECT x.name, t.isolation, x.isolation, accord.move_stores(x.name, t.isolation, x.isolation)
+            FROM json_to_recordset($1::json) AS x(name text, isolation text)
+            JOIN platform.tenants t ON t.name = x.name
+            WHERE t.isolation <> x.isolation
+            """, [rowsJSON(objects)]) {
+            let (name, from, to, moved) = try row.decode((String, String, String, Int).self)
+            effects.storesChanged = true
+            effects.details[ObjectID(kind: .tenant, name: name)] = [
+                "storesMoved": .object(["from": .string(from), "to": .string(to), "rows": JSONValue(moved)]),
+            ]
+        }
+        return effects
+    }
+
+    /// A tenant deleted with `deletionPolicy: Delete`: its schema dropped or
+    /// its shared rows deleted, and its data keys destroyed.
+    static func dropStores(_ ids: [ObjectID], _ session: Session) async throws -> Effects {
+        var effects = Effects()
+        for row in try await session.rows("""
+            SELECT t.name, t.isolation, accord.drop_stores(t.name, t.isolation)
+            FROM json_to_recordset($1::json) AS x(name text) JOIN platform.tenants t ON t.name = x.name
+            """, [keysJSON(ids)]) {
+            let (name, isolation, rows) = try row.decode((String, String, Int).self)
+            effects.storesChanged = true
+            effects.details[ObjectID(kind: .tenant, name: name)] = [
+                "storesDropped": .object(["isolation": .string(isolation), "rows": JSONValue(rows)]),
+            ]
+        }
+        for (tenant, n) in try await TenantKeys.destroy(ids.map(\.name), session) {
+            effects.details[ObjectID(kind: .tenant, name: tenant), default: [:]]["dataKeysDestroyed"] = JSONValue(n)
+        }
+        return effects
     }
 
     /// `{"tenant": …, "name": …, column: value …}` per row, as one JSON array.
@@ -46,9 +129,13 @@ enum RegistryWriter {
     }
 
     /// Columns stored in the kind's own table (a model's versions and a
-    /// workflow's definition live in their own tables).
+    /// workflow's definition live in their own tables, a tenant's stores
+    /// are schemas and tables).
     static func ownColumns(_ kind: Kind) -> [Column] {
-        Registry.columns(kind).filter { !($0.name == "versions" && kind == .model) && !($0.name == "definition" && kind == .workflow) }
+        Registry.columns(kind).filter {
+            !($0.name == "versions" && kind == .model) && !($0.name == "definition" && kind == .workflow)
+                && !($0.name == "stores" && kind == .tenant)
+        }
     }
 
     static func upsert(_ kind: Kind, _ objects: [DesiredObject], _ session: Session) async throws {
@@ -173,13 +260,24 @@ enum RegistryWriter {
         }
     }
 
-    /// Rows kept on purpose: a Retain tenant is marked offboarded; an
-    /// erasure's record stays as it is.
+    /// Rows kept on purpose: a Retain tenant is marked offboarded (its
+    /// stores and keys stay) and its workers stopped; an erasure's record
+    /// stays as it is.
     static func retain(_ kind: Kind, _ ids: [ObjectID], _ session: Session) async throws {
-        guard kind == .tenant, !ids.isEmpty else { return }
-        try await session.execute("""
-            UPDATE platform.tenants t SET status = 'offboarded', updated_at = now()
-            FROM \(recordset(kind, [])) WHERE \(keyMatch(kind)) AND t.status <> 'offboarded'
-            """, [keysJSON(ids)])
+        guard !ids.isEmpty else { return }
+        switch kind {
+        case .tenant:
+            try await session.execute("""
+                UPDATE platform.tenants t SET status = 'offboarded', updated_at = now()
+                FROM \(recordset(kind, [])) WHERE \(keyMatch(kind)) AND t.status <> 'offboarded'
+                """, [keysJSON(ids)])
+        case .worker:
+            try await session.execute("""
+                UPDATE platform.workers t SET status = 'stopped', updated_at = now()
+                FROM \(recordset(kind, [])) WHERE \(keyMatch(kind)) AND t.status <> 'stopped'
+                """, [keysJSON(ids)])
+        default:
+            break
+        }
     }
 }

@@ -29,11 +29,19 @@ import Testing
         return found
     }
 
+    /// A key-encryption key file every run gets unless the test names its own.
+    static let kekFile: String = {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("accord-test-kek-\(UUID().uuidString)").path
+        FileManager.default.createFile(atPath: path, contents: Data((0..<32).map { UInt8(($0 * 37 + 11) % 256) }))
+        return path
+    }()
+
     static func accordctl(_ args: [String], environment: [String: String] = [:]) throws -> Run {
         let process = Process()
         process.executableURL = try binary()
         process.arguments = args
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.environment = ProcessInfo.processInfo.environment.merging(["ACCORD_KEK_FILE": kekFile]) { $1 }
+            .merging(environment) { $1 }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

@@ -31,7 +31,36 @@ import Testing
         let removal = Planner.plan(.init(desired: [], live: [t.record, p.record, w.record, f.record],
                                          inventory: [t, p, w, f].map { Self.entry($0) }, prune: true))
         #expect(removal.steps.map(\.id) == [flow, worker, tenant, policy])
-        #expect(removal.steps.map(\.action) == [.delete, .delete, .retain, .delete], "a tenant without deletionPolicy Delete is retained")
+        #expect(removal.steps.map(\.action) == [.retain, .retain, .retain, .delete],
+                "a tenant without deletionPolicy Delete is retained, and so are its workers and workflows")
+
+        var deletable = t.record
+        deletable.fields["deletion_policy"] = .string("Delete")
+        let deletion = Planner.plan(.init(desired: [], live: [deletable, p.record, w.record, f.record],
+                                          inventory: [t, p, w, f].map { Self.entry($0) }, prune: true))
+        #expect(deletion.steps.map(\.action) == [.delete, .delete, .delete, .delete])
+
+        // A worker removed alone is deleted even though its tenant retains.
+        let alone = Planner.plan(.init(desired: [t, p, f], live: [t.record, p.record, w.record, f.record],
+                                       inventory: [t, p, w, f].map { Self.entry($0) }, prune: true))
+        #expect(alone.steps.map { "\($0.action.rawValue) \($0.id)" } == ["delete Worker/acme/w"])
+    }
+
+    @Test func aRowThatFollowsAnotherObjectIsADependencyAndAStalledObjectStaysInThePlan() {
+        let w = Self.desired(worker, ["model_version": .string("1")])
+        let moved = Self.desired(worker, ["model_version": .string("2")])
+        let plan = Planner.plan(.init(desired: [moved], live: [w.record], inventory: [Self.entry(w)], prune: false))
+        #expect(plan.steps.first?.cause == .dependency, "same manifest, new row: something it refers to changed")
+
+        let stall = Stall(reason: "ModelNotPromoted", message: "Model/m has no production version")
+        let stalled = DesiredObject(record: Record(id: worker, fields: ["model_version": .null]), manifestHash: "m",
+                                    recordHash: "r", sourcePath: "x.yaml", blobID: nil, stall: stall)
+        var live = stalled.record
+        live.fields["model_version"] = .null
+        let waiting = Planner.plan(.init(desired: [stalled], live: [live], inventory: [], prune: false))
+        #expect(waiting.steps.count == 1, "reported, not counted as in sync")
+        #expect(waiting.steps.first?.desired?.stall == stall)
+        #expect(waiting.unchanged == 0)
     }
 
     @Test func updatesNameEachChangedFieldAndTellDriftFromAChangeInGit() {

@@ -11,6 +11,7 @@ struct ApplyTests {
     static func apply(_ desired: [DesiredObject], _ db: ScratchDatabase, revision: String = "r1",
                       configure: (inout ApplyPass.Options) -> Void = { _ in }) async throws -> ApplyPass.Report {
         var options = ApplyPass.Options()
+        options.kek = TestKeys.kek
         configure(&options)
         let pass = ApplyPass(desired: desired, revision: revision, path: "", options: options)
         return try await db.withSession { try await pass.run($0) }
@@ -113,7 +114,7 @@ struct ApplyTests {
         let workers = plan.steps.filter { $0.id.kind == .worker }
         #expect(workers.count == 6)
         #expect(workers.allSatisfy { $0.changes == [FieldChange(path: "model_version", old: .string("3"), new: .string("4"))] })
-        #expect(workers.allSatisfy { $0.cause == .manifest }, "a dependency's change is not drift")
+        #expect(workers.allSatisfy { $0.cause == .dependency }, "a dependency's change is not drift, and not a change of the worker's manifest")
     }
 
     @Test func driftIsShownAndRevertedAndUnmanagedRowsAreNeverTouched() async throws {
@@ -173,24 +174,6 @@ struct ApplyTests {
         #expect(try await Self.scalar(db, "SELECT count(*)::text FROM platform.erasures") == "1", "removing an erasure changes no data")
         #expect(try await Self.scalar(db, "SELECT count(*)::text FROM platform.workers WHERE name = 'handmade'") == "1")
         #expect(try await Self.preview(manifests.desired(), db, prune: true).isEmpty)
-    }
-
-    @Test func tenantsAreOffboardedUnlessTheirPolicyIsDelete() async throws {
-        let db = try await TestDatabase.scratch()
-        defer { Task { await db.drop() } }
-        var manifests = try Manifests.examples()
-        _ = try await Self.apply(manifests.desired(), db)
-        manifests.files["tenants/northwind.yaml"] = nil
-        manifests.files["workers/northwind.yaml"] = nil
-        manifests.files["workflows/northwind-lead-followup.yaml"] = nil
-        manifests.files["tenants/brightpath.yaml"] = nil
-        manifests.files["workers/brightpath.yaml"] = nil
-        let report = try await Self.apply(manifests.desired(), db, revision: "r2") { $0.prune = true; $0.guardrail = DeletionGuard(allowed: true) }
-        #expect(report.outcome?.failed.isEmpty == true)
-        #expect(try await Self.scalar(db, "SELECT string_agg(name || '=' || status, ',' ORDER BY name) FROM platform.tenants")
-            == "acme-corp=active,kestrel-health=active,northwind=offboarded")
-        let status = try await db.withSession { try await ObjectStatus.read($0, id: ObjectID(kind: .tenant, name: "northwind")) }
-        #expect(status.first?.conditions.first?.reason == "Retained")
     }
 
     @Test func theDeletionGuardRefusesMassDeletionAndAnEmptyRepository() async throws {
@@ -372,6 +355,7 @@ struct FastPathTests {
                     prune: Bool = false) async throws -> ApplyPass.Report {
         var options = ApplyPass.Options()
         options.prune = prune
+        options.kek = TestKeys.kek
         let pass = ApplyPass(input: .fixed(desired, listingDigest: digest), revision: revision, path: "", options: options)
         return try await db.withSession { try await pass.run($0) }
     }

@@ -7,8 +7,9 @@ public enum Action: String, Sendable, Codable, CaseIterable {
     /// The object left git, Accord created it, and prune is on.
     case delete
     /// The object left git and prune is on, but its rows are kept by design:
-    /// a tenant with `deletionPolicy: Retain` is marked offboarded, an
-    /// erasure is released (its record and certificate stay).
+    /// a tenant with `deletionPolicy: Retain` is marked offboarded and its
+    /// workers stopped, an erasure is released (its record and certificate
+    /// stay).
     case retain
 
     public var symbol: String {
@@ -44,6 +45,10 @@ public enum StepCause: String, Sendable, Codable {
     /// A row with this identity exists but Accord did not create it; the
     /// step takes it over.
     case adopt
+    /// The manifest did not change but an object its row is derived from
+    /// did: a worker redeployed on its model's new production version, or
+    /// stopped and started by its tenant's kill switch.
+    case dependency
 }
 
 public struct PlanStep: Sendable, Hashable {

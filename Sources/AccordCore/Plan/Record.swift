@@ -42,16 +42,33 @@ public struct DesiredObject: Sendable, Hashable {
     public let recordHash: String
     public let sourcePath: String
     public let blobID: String?
+    /// Set when the object cannot be applied as git has it until something
+    /// else changes (a worker whose model has no production version).
+    public let stall: Stall?
 
-    public init(record: Record, manifestHash: String, recordHash: String, sourcePath: String, blobID: String?) {
+    public init(record: Record, manifestHash: String, recordHash: String, sourcePath: String, blobID: String?,
+                stall: Stall? = nil) {
         self.record = record
         self.manifestHash = manifestHash
         self.recordHash = recordHash
         self.sourcePath = sourcePath
         self.blobID = blobID
+        self.stall = stall
     }
 
     public var id: ObjectID { record.id }
+}
+
+/// Why an object waits: a kstatus reason (`ModelNotPromoted`) and a
+/// message that names what it waits for.
+public struct Stall: Sendable, Hashable {
+    public let reason: String
+    public let message: String
+
+    public init(reason: String, message: String) {
+        self.reason = reason
+        self.message = message
+    }
 }
 
 /// What Accord's inventory says about an object it manages.

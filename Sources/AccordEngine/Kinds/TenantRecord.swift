@@ -1,16 +1,28 @@
 import AccordCore
 
-/// A Tenant's row in `platform.tenants`.
-enum TenantRecord {
+/// A Tenant's row in `platform.tenants`, and where its data stores live:
+/// `stores` is not a column but the schema that holds the tenant's six
+/// store tables (`shared`, or `tenant_<name>`), read back from the catalog
+/// so that a dropped store shows as drift.
+public enum TenantRecord {
     static let columns: [Column] = [
         Column("display_name", .text), Column("plan", .text), Column("region", .text),
         Column("isolation", .text), Column("status", .text),
         Column("sso", .text), Column("sso_issuer", .text), Column("mfa", .text),
         Column("retention_policy", .text), Column("consent", .json),
-        Column("key_rotation_days", .integer), Column("deletion_policy", .text),
+        Column("key_rotation_days", .integer), Column("deletion_policy", .text), Column("stores", .text),
     ]
 
-    static func fields(_ spec: TenantSpec) -> [String: JSONValue] {
+    /// The data stores every tenant has (SPEC §2).
+    public static let storeTables = ["users", "tasks", "traces", "datasets", "worker_memory", "provenance_records"]
+
+    /// The schema of a tenant's stores: `shared`, or `tenant_<name>` with
+    /// `-` written `_`.
+    public static func storesSchema(tenant: String, isolation: Isolation) -> String {
+        isolation == .shared ? "shared" : "tenant_" + tenant.replacingOccurrences(of: "-", with: "_")
+    }
+
+    static func fields(_ name: String, _ spec: TenantSpec) -> [String: JSONValue] {
         [
             "display_name": .string(spec.displayName),
             "plan": .string(spec.plan.rawValue),
@@ -24,6 +36,7 @@ enum TenantRecord {
             "consent": JSONValue(strings: spec.gdpr.consent),
             "key_rotation_days": JSONValue(spec.keyRotationDays),
             "deletion_policy": .string(spec.deletionPolicy.rawValue),
+            "stores": .string(storesSchema(tenant: name, isolation: spec.effectiveIsolation)),
         ]
     }
 

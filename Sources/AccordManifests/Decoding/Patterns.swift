@@ -1,4 +1,5 @@
 import Foundation
+import AccordCore
 
 /// The small grammars manifests use. Pure functions over strings.
 enum Patterns {
@@ -105,7 +106,7 @@ enum Patterns {
 
     /// Decoded Ed25519 signature bytes, or `nil` when not base64.
     static func base64(_ s: String) -> [UInt8]? {
-        Data(base64Encoded: s).map(Array.init)
+        Base64.decode(s)
     }
 
     /// RFC 3339 timestamp with a zone: seconds since the epoch.

@@ -1,0 +1,23 @@
+import AccordEngine
+import ArgumentParser
+import Foundation
+
+/// The key files of SPEC §5 that `apply` needs, from flags or environment.
+/// A missing key is not an error here: only the operations that need it
+/// fail (a tenant that needs a data key is stalled). A key file that is
+/// named but unreadable or malformed is an error before anything starts.
+struct KeyOptions: ParsableArguments {
+    @Option(name: .customLong("kek-file"),
+            help: "Key-encryption key for tenant data keys: 32 raw bytes or their base64 (default: $ACCORD_KEK_FILE).")
+    var kekFile: String?
+
+    func kek() throws -> KeyEncryptionKey? {
+        guard let path = kekFile ?? ProcessEnvironment.value("ACCORD_KEK_FILE"), !path.isEmpty else { return nil }
+        do {
+            return try KeyEncryptionKey.load(file: path)
+        } catch {
+            Console.error(error)
+            throw ExitCode(2)
+        }
+    }
+}

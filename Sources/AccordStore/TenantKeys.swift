@@ -1,0 +1,134 @@
+import AccordCore
+import AccordEngine
+import Foundation
+
+/// Tenant data-encryption keys in `accord.tenant_keys`: one row per key
+/// version with its key id, the wrapped key (see `TenantKeyWrapping`), the
+/// KEK fingerprint, creation time and, once superseded, the time it was
+/// retired. Retired versions stay, so data encrypted under them can still
+/// be decrypted. A unique index allows one active version per tenant, so
+/// two appliers can never both add one. Plain keys are never written,
+/// printed or logged; plans and status show key ids, versions and dates.
+public enum TenantKeys {
+    /// A key version about to be written, already wrapped.
+    struct NewKey: Sendable {
+        let tenant: String
+        let version: Int
+        let keyID: String
+        let wrapped: String
+        let fingerprint: String
+    }
+
+    /// What the database holds for a tenant's keys.
+    public struct Info: Sendable {
+        public let tenant: String
+        public let version: Int
+        public let keyID: String
+        public let createdAt: Date
+        public let retiredVersions: Int
+        public let kekFingerprint: String
+    }
+
+    public struct Missing: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Generates and wraps a new key version.
+    static func generate(tenant: String, version: Int, kek: KeyEncryptionKey) throws -> NewKey {
+        let keyID = TenantKeyWrapping.newKeyID()
+        let wrapped = try TenantKeyWrapping.wrap(DataKey.generate(), tenant: tenant, version: version, keyID: keyID, with: kek)
+        return NewKey(tenant: tenant, version: version, keyID: keyID, wrapped: wrapped, fingerprint: kek.fingerprint)
+    }
+
+    /// For each tenant: the highest key version and whether an active one exists.
+    static func versions(of tenants: [String], _ session: Session) async throws -> [String: (latest: Int, active: Bool)] {
+        var out: [String: (Int, Bool)] = [:]
+        guard !tenants.isEmpty else { return out }
+        for row in try await session.rows("""
+            SELECT tenant, max(version), bool_or(retired_at IS NULL) FROM accord.tenant_keys
+            WHERE tenant IN (SELECT json_array_elements_text($1::json)) GROUP BY tenant
+            """, [JSONValue(strings: tenants).canonical]) {
+            let (tenant, latest, active) = try row.decode((String, Int, Bool).self)
+            out[tenant] = (latest, active)
+        }
+        return out
+    }
+
+    /// Writes new versions, retiring the versions they replace, at `now`.
+    static func insert(_ keys: [NewKey], now: Date, _ session: Session) async throws {
+        guard !keys.isEmpty else { return }
+        let json = JSONValue.array(keys.map { k in
+            .object(["tenant": .string(k.tenant), "version": JSONValue(k.version), "key_id": .string(k.keyID),
+                     "wrapped_key": .string(k.wrapped), "kek_fingerprint": .string(k.fingerprint)])
+        }).canonical
+        let at = String(now.timeIntervalSince1970)
+        try await session.execute("""
+            UPDATE accord.tenant_keys k SET retired_at = to_timestamp($2::float8)
+            FROM json_to_recordset($1::json) AS x(tenant text)
+            WHERE k.tenant = x.tenant AND k.retired_at IS NULL
+            """, [json, at])
+        try await session.execute("""
+            INSERT INTO accord.tenant_keys (tenant, version, key_id, algorithm, wrapped_key, kek_fingerprint, created_at)
+            SELECT x.tenant, x.version, x.key_id, $2, x.wrapped_key, x.kek_fingerprint, to_timestamp($3::float8)
+            FROM json_to_recordset($1::json) AS x(tenant text, version int, key_id text, wrapped_key text, kek_fingerprint text)
+            """, [json, TenantKeyWrapping.algorithm, at])
+    }
+
+    /// Destroys every version of the tenants' keys (crypto-shredding, for
+    /// a tenant deleted with `deletionPolicy: Delete`); returns how many.
+    static func destroy(_ tenants: [String], _ session: Session) async throws -> [String: Int] {
+        var out: [String: Int] = [:]
+        for row in try await session.rows("""
+            WITH gone AS (
+                DELETE FROM accord.tenant_keys WHERE tenant IN (SELECT json_array_elements_text($1::json)) RETURNING tenant
+            ) SELECT tenant, count(*)::int FROM gone GROUP BY tenant
+            """, [JSONValue(strings: tenants).canonical]) {
+            let (tenant, n) = try row.decode((String, Int).self)
+            out[tenant] = n
+        }
+        return out
+    }
+
+    /// The active key of every tenant that has one.
+    public static func info(_ session: Session, tenant: String? = nil) async throws -> [String: Info] {
+        var out: [String: Info] = [:]
+        for row in try await session.rows("""
+            SELECT a.tenant, a.version, a.key_id, extract(epoch FROM a.created_at)::float8, a.kek_fingerprint,
+                   (SELECT count(*)::int FROM accord.tenant_keys r WHERE r.tenant = a.tenant AND r.retired_at IS NOT NULL)
+            FROM accord.tenant_keys a WHERE a.retired_at IS NULL AND ($1::text IS NULL OR a.tenant = $1)
+            """, [tenant]) {
+            let (name, version, keyID, created, fingerprint, retired) = try row.decode((String, Int, String, Double, String, Int).self)
+            out[name] = Info(tenant: name, version: version, keyID: keyID, createdAt: Date(timeIntervalSince1970: created),
+                             retiredVersions: retired, kekFingerprint: fingerprint)
+        }
+        return out
+    }
+
+    /// Unwraps one version of a tenant's data key (the active one when
+    /// `version` is nil) for the platform services that encrypt with it.
+    public static func dataKey(_ session: Session, tenant: String, version: Int? = nil, kek: KeyEncryptionKey) async throws -> DataKey {
+        guard let row = try await session.rows("""
+            SELECT version, key_id, wrapped_key, kek_fingerprint FROM accord.tenant_keys
+            WHERE tenant = $1 AND (CASE WHEN $2::int IS NULL THEN retired_at IS NULL ELSE version = $2::int END)
+            """, [tenant, version.map(String.init)]).first else {
+            throw Missing(description: "tenant \(tenant) has no data key\(version.map { " version \($0)" } ?? "")")
+        }
+        let (v, keyID, wrapped, fingerprint) = try row.decode((Int, String, String, String).self)
+        guard fingerprint == kek.fingerprint else {
+            throw Missing(description: "key \(keyID) (version \(v)) of tenant \(tenant) is wrapped by the key-encryption key with fingerprint \(fingerprint); the configured one is \(kek.fingerprint)")
+        }
+        return try TenantKeyWrapping.unwrap(wrapped, tenant: tenant, version: v, keyID: keyID, with: kek)
+    }
+
+    /// Tenants whose active key is older than their `keyRotationDays` at
+    /// `now` (offboarded tenants excepted), with that key's version.
+    static func due(at now: Date, _ session: Session) async throws -> [(tenant: String, version: Int, days: Int)] {
+        try await session.rows("""
+            SELECT k.tenant, k.version, t.key_rotation_days
+            FROM accord.tenant_keys k JOIN platform.tenants t ON t.name = k.tenant
+            WHERE k.retired_at IS NULL AND t.status <> 'offboarded'
+              AND k.created_at + make_interval(days => t.key_rotation_days) <= to_timestamp($1::float8)
+            ORDER BY k.tenant
+            """, [String(now.timeIntervalSince1970)]).map { try $0.decode((String, Int, Int).self) }
+    }
+}
