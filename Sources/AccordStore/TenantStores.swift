@@ -97,7 +97,8 @@ enum TenantStores {
             END LOOP;
             RETURN changed;
         END $$;
-        CREATE FUNCTION accord.drop_stores(tenant text, isolation text) RETURNS bigint LANGUAGE plpgsql AS $$
+        CREATE FUNCTION accord.drop_stores(tenant text, isolation text) RETURNS bigint LANGUAGE plpgsql
+        SET client_min_messages = warning AS $$
         DECLARE
             store text;
             n bigint;
@@ -123,7 +124,8 @@ enum TenantStores {
             END IF;
             RETURN total;
         END $$;
-        CREATE FUNCTION accord.move_stores(tenant text, source text, target text) RETURNS bigint LANGUAGE plpgsql AS $$
+        CREATE FUNCTION accord.move_stores(tenant text, source text, target text) RETURNS bigint LANGUAGE plpgsql
+        SET client_min_messages = warning AS $$
         DECLARE
             store text;
             columns text;

@@ -113,6 +113,26 @@ import Testing
         guard case .array(let objects)? = json["objects"] else { Issue.record("no objects"); return }
         #expect(objects.count == 10)
         #expect(objects.first?["conditions"]?.canonical.contains("\"type\":\"Reconciling\"") == true)
+        #expect(objects.first?["live"]?["model_version"] != nil, "status carries the live row")
+
+        // A tenant's settings, stores and key: ids and dates, never key material.
+        let tenant = try CLI.accordctl(["status", "Tenant/acme-corp"], environment: env)
+        #expect(tenant.status == 0)
+        for line in ["  sso: \"oidc\"", "  mfa: \"required\"", "  retention_policy: \"standard-eu\"",
+                     "  consent: [\"analytics\",\"model-training\"]", "  stores: \"tenant_acme_corp\"", "  data_key:", "    version: 1"] {
+            #expect(tenant.stdout.contains(line + "\n"), "\(line)")
+        }
+        let wrapped = try await db.withSession { try await $0.scalar("SELECT string_agg(wrapped_key, ' ') FROM accord.tenant_keys") } ?? ""
+        let keyID = try await db.withSession { try await $0.scalar("SELECT key_id FROM accord.tenant_keys WHERE tenant = 'acme-corp'") } ?? "?"
+        #expect(tenant.stdout.contains("    keyId: \"\(keyID)\""))
+        let tenantJSON = try CLI.accordctl(["status", "Tenant", "-o", "json"], environment: env).stdout
+        for output in [first.stdout, second.stdout, tenant.stdout, tenantJSON] {
+            for w in wrapped.split(separator: " ") { #expect(!output.contains(w), "no wrapped key in any output") }
+        }
+        let noKEK = try CLI.accordctl(["apply", "--kek-file", "/nonexistent/kek"] + repo, environment: env)
+        #expect(noKEK.status == 2)
+        #expect(noKEK.stderr.contains("cannot read the key-encryption key file /nonexistent/kek"))
+
         let missing = try CLI.accordctl(["status", "Worker/nobody/none"], environment: env)
         #expect(missing.status == 2)
         let bad = try CLI.accordctl(["status", "Gadget/x"], environment: env)

@@ -59,3 +59,11 @@ import Testing
         }
     }
 }
+
+@Suite struct ExampleKEKTests {
+    @Test func theDemoKEKOfTheExamplesLoads() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let kek = try KeyEncryptionKey.load(file: root.appendingPathComponent("examples/keys/kek.b64").path)
+        #expect(kek.fingerprint.count == 16)
+    }
+}

@@ -21,6 +21,19 @@ import Testing
         #expect(tenant.effectiveIsolation == .schema)
     }
 
+    @Test func aSchemaTenantNameMustLeaveRoomForItsSchemaName() {
+        let long = String(repeating: "a", count: 57), fits = String(repeating: "b", count: 56)
+        let enterprise = { (name: String) in
+            tenantYAML.replacingOccurrences(of: "plan: pro", with: "plan: enterprise").replacingOccurrences(of: "name: acme", with: "name: \(name)")
+        }
+        #expect(messages(load(["t.yaml": enterprise(long)])) == [
+            "t.yaml:4:9: metadata.name: a tenant with isolation schema has a name of at most 56 characters, so that its schema tenant_<name> fits PostgreSQL's 63-byte identifier limit; \"\(long)\" has 57",
+        ])
+        #expect(messages(load(["t.yaml": enterprise(fits)])).isEmpty)
+        let shared = tenantYAML.replacingOccurrences(of: "name: acme", with: "name: \(long)")
+        #expect(messages(load(["t.yaml": shared])).isEmpty, "a shared tenant has no schema of its own")
+    }
+
     @Test func reportsEveryErrorOfEveryFileAtOnceInOrder() {
         let set = load([
             "b.yaml": tenantYAML.replacingOccurrences(of: "plan: pro", with: "plan: gold").replacingOccurrences(of: "region: eu", with: "region: mars"),

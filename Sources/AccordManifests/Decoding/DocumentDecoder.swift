@@ -34,6 +34,11 @@ enum DocumentDecoder {
             spec = d.spec(node, kind: kind)
         }
         if kind == .erasure { d.refuseEmailAddresses(root, path: "") }
+        if case .tenant(let tenant)? = spec, tenant.effectiveIsolation == .schema, let name = metadata?.name,
+           name.utf8.count > Decoding.maxSchemaTenantName, let node = top["metadata"] {
+            d.error(node.child("name") ?? node, "metadata.name",
+                    "a tenant with isolation schema has a name of at most \(Decoding.maxSchemaTenantName) characters, so that its schema tenant_<name> fits PostgreSQL's 63-byte identifier limit; \(Decoding.show(name)) has \(name.utf8.count)")
+        }
 
         var manifest: Manifest?
         if d.diagnostics.isEmpty, let metadata, let spec {
@@ -44,6 +49,9 @@ enum DocumentDecoder {
 }
 
 extension Decoding {
+    /// `tenant_` and the name must fit in PostgreSQL's 63-byte identifiers.
+    static let maxSchemaTenantName = 63 - "tenant_".utf8.count
+
     mutating func spec(_ node: YAMLNode, kind: Kind) -> Spec? {
         switch kind {
         case .tenant: tenantSpec(node).map(Spec.tenant)
