@@ -6,7 +6,7 @@ import Crypto
 public enum DesiredState {
     /// Bumped whenever the rows derived from the same manifests change, so
     /// that stored fast-path state from an older engine is not trusted.
-    public static let formatVersion = 1
+    public static let formatVersion = 2
 
     /// What rows are derived from, for models and tenants that are not
     /// among the manifests being built (an incremental pass builds only the
