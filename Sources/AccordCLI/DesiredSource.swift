@@ -29,6 +29,19 @@ struct DesiredSource {
     }
 
     static func load(_ source: SourceOptions, opened: SourceOptions.Opened, format: OutputFormat, label: String? = nil) async throws -> DesiredSource {
+        let loaded = try await loadManifests(source, opened: opened, format: format, label: label)
+        var timings = loaded.timings
+        var blobs: [String: String] = [:]
+        for f in loaded.files { if let id = f.blobID { blobs[f.path] = id } }
+        let desired = await DesiredState.buildConcurrently(loaded.set.manifests, blobIDs: blobs)
+        timings.lap("desired rows")
+        return DesiredSource(desired: desired, revision: loaded.revision, timings: timings)
+    }
+
+    /// Reads and validates the manifests; on errors prints them in the
+    /// chosen format and exits 2.
+    static func loadManifests(_ source: SourceOptions, opened: SourceOptions.Opened, format: OutputFormat, label: String? = nil)
+        async throws -> (set: ManifestSet, files: [SourceFile], revision: String?, timings: Stopwatch) {
         var timings = Stopwatch()
         let loaded: (files: [SourceFile], revision: String?)
         do {
@@ -46,11 +59,7 @@ struct DesiredSource {
             Console.error(CLIError("the manifests\(which) are invalid; nothing was planned or applied"))
             throw ExitCode(2)
         }
-        var blobs: [String: String] = [:]
-        for f in loaded.files { if let id = f.blobID { blobs[f.path] = id } }
-        let desired = await DesiredState.buildConcurrently(set.manifests, blobIDs: blobs)
-        timings.lap("desired rows")
-        return DesiredSource(desired: desired, revision: loaded.revision, timings: timings)
+        return (set, loaded.files, loaded.revision, timings)
     }
 }
 

@@ -1,0 +1,228 @@
+import AccordCore
+
+/// `accordctl simulate workflow`: walks a workflow against a context
+/// without touching live state. Pure.
+///
+/// - Steps run in parallel groups: a step's group is one more than the
+///   highest group of the steps it depends on (steps without dependencies
+///   are group 1), so the steps of a group may run together.
+/// - A step runs when all its `when` rules hold and, if it depends on
+///   anything, at least one of those steps ran; a step all of whose
+///   dependencies were skipped is skipped too, saying so.
+/// - Rules compare the context value at `field` with `value`: `eq`/`ne` and
+///   `in` compare values of the same type (numbers with numbers, strings
+///   with strings, booleans with booleans); `gt gte lt lte` order two
+///   numbers or two strings (by Unicode scalars, which orders ISO dates);
+///   `exists` holds when the field is present and not null. A field the
+///   context lacks makes a rule false. Any other pairing of types is a type
+///   error, reported with the step, the rule and both types — never guessed.
+/// - The critical path is the chain of running steps, along `dependsOn`,
+///   with the largest sum of step SLAs (a step without an SLA adds nothing).
+public struct WorkflowSimulation: Sendable {
+    public struct RuleResult: Sendable {
+        public let rule: Rule
+        /// The context value the rule saw; nil when the field is missing.
+        public let seen: JSONValue?
+        public let holds: Bool
+    }
+
+    public struct StepResult: Sendable {
+        public let step: Step
+        /// 1-based parallel group.
+        public let group: Int
+        public let runs: Bool
+        /// Why a skipped step does not run.
+        public let skipReason: String?
+        public let rules: [RuleResult]
+    }
+
+    public struct Failure: Error, CustomStringConvertible {
+        public let problems: [String]
+        public var description: String { problems.joined(separator: "\n") }
+    }
+
+    /// Steps in group order, then in the order the workflow lists them.
+    public let steps: [StepResult]
+    public let groups: [[String]]
+    public let criticalPath: [String]
+    public let criticalPathSeconds: Int
+
+    public static func run(_ spec: WorkflowSpec, context: JSONValue) throws -> WorkflowSimulation {
+        var problems: [String] = []
+        let byName = Dictionary(spec.steps.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        if byName.count != spec.steps.count { problems.append("step names are not unique") }
+        for step in spec.steps {
+            for dep in step.dependsOn where byName[dep] == nil {
+                problems.append("step \(step.name) depends on \(dep), which is not a step of this workflow (unreachable)")
+            }
+        }
+        guard problems.isEmpty else { throw Failure(problems: problems) }
+
+        // Groups by longest dependency chain; a cycle is an error.
+        var group: [String: Int] = [:]
+        var visiting = Set<String>()
+        func level(_ name: String) throws -> Int {
+            if let g = group[name] { return g }
+            guard visiting.insert(name).inserted else {
+                throw Failure(problems: ["steps depend on each other in a cycle through \(name)"])
+            }
+            let deps = byName[name]!.dependsOn
+            let g = try deps.map(level).max().map { $0 + 1 } ?? 1
+            visiting.remove(name)
+            group[name] = g
+            return g
+        }
+        for step in spec.steps { _ = try level(step.name) }
+        let ordered = spec.steps.enumerated().sorted { (group[$0.element.name]!, $0.offset) < (group[$1.element.name]!, $1.offset) }
+            .map(\.element)
+
+        var results: [String: StepResult] = [:]
+        var out: [StepResult] = []
+        for step in ordered {
+            var rules: [RuleResult] = []
+            for (i, rule) in step.when.enumerated() {
+                do {
+                    rules.append(try evaluate(rule, context))
+                } catch let message as RuleTypeError {
+                    problems.append("step \(step.name): when[\(i)] (\(rule.field) \(rule.op.rawValue)\(operandText(rule.operand))): \(message.text)")
+                    rules.append(RuleResult(rule: rule, seen: lookup(rule.path, context), holds: false))
+                }
+            }
+            var skip: String?
+            if !step.dependsOn.isEmpty, step.dependsOn.allSatisfy({ results[$0]?.runs == false }) {
+                skip = "every step it depends on was skipped (\(step.dependsOn.joined(separator: ", ")))"
+            } else if let failed = rules.first(where: { !$0.holds }) {
+                skip = "when: \(failed.rule.field) \(failed.rule.op.rawValue)\(operandText(failed.rule.operand)) is false (\(seenText(failed.seen)))"
+            }
+            let result = StepResult(step: step, group: group[step.name]!, runs: skip == nil, skipReason: skip, rules: rules)
+            results[step.name] = result
+            out.append(result)
+        }
+        guard problems.isEmpty else { throw Failure(problems: problems) }
+
+        // Critical path over running steps.
+        var best: [String: (seconds: Int, previous: String?)] = [:]
+        for r in out where r.runs {
+            let own = r.step.sla?.seconds ?? 0
+            let previous = r.step.dependsOn.filter { results[$0]?.runs == true }
+                .max { (best[$0]?.seconds ?? 0, $1) < (best[$1]?.seconds ?? 0, $0) }
+            best[r.step.name] = (own + (previous.flatMap { best[$0]?.seconds } ?? 0), previous)
+        }
+        var path: [String] = []
+        var total = 0
+        if let end = out.filter(\.runs).max(by: { (best[$0.step.name]!.seconds, $1.step.name) < (best[$1.step.name]!.seconds, $0.step.name) }) {
+            total = best[end.step.name]!.seconds
+            var cursor: String? = end.step.name
+            while let name = cursor {
+                path.insert(name, at: 0)
+                cursor = best[name]?.previous
+            }
+        }
+        let groupCount = group.values.max() ?? 0
+        let groups = (1...max(groupCount, 1)).map { g in out.filter { $0.group == g }.map(\.step.name) }.filter { !$0.isEmpty }
+        return WorkflowSimulation(steps: out, groups: groups, criticalPath: path, criticalPathSeconds: total)
+    }
+
+    struct RuleTypeError: Error { let text: String }
+
+    static func lookup(_ path: [String], _ context: JSONValue) -> JSONValue? {
+        var value = context
+        for key in path {
+            guard case .object(let o) = value, let next = o[key] else { return nil }
+            value = next
+        }
+        return value
+    }
+
+    static func evaluate(_ rule: Rule, _ context: JSONValue) throws -> RuleResult {
+        let seen = lookup(rule.path, context)
+        let result = { (holds: Bool) in RuleResult(rule: rule, seen: seen, holds: holds) }
+        if rule.op == .exists { return result(seen != nil && seen != .null) }
+        guard let seen else { return result(false) }
+        switch (rule.op, rule.operand) {
+        case (.eq, .scalar(let s)): return result(try equal(seen, s, rule))
+        case (.ne, .scalar(let s)): return result(try !equal(seen, s, rule))
+        case (.in, .list(let items)):
+            guard items.contains(where: { compatible(seen, $0) }) || items.isEmpty else {
+                throw RuleTypeError(text: "the context holds \(typeName(seen)) (\(seen.display)) but the list holds \(Set(items.map(scalarTypeName)).sorted().joined(separator: " and "))")
+            }
+            return result(try items.contains { compatible(seen, $0) ? try equal(seen, $0, rule) : false })
+        case (.gt, .scalar(let s)), (.gte, .scalar(let s)), (.lt, .scalar(let s)), (.lte, .scalar(let s)):
+            let order: Int
+            switch (seen, s) {
+            case (.number(let a), .integer(let b)): order = a < Double(b) ? -1 : a > Double(b) ? 1 : 0
+            case (.number(let a), .number(let b)): order = a < b ? -1 : a > b ? 1 : 0
+            case (.string(let a), .string(let b)):
+                order = a.unicodeScalars.lexicographicallyPrecedes(b.unicodeScalars) ? -1 : a == b ? 0 : 1
+            default:
+                throw RuleTypeError(text: "\(rule.op.rawValue) orders two numbers or two strings; the context holds \(typeName(seen)) (\(seen.display)) and the rule \(scalarTypeName(s))")
+            }
+            return result(rule.op == .gt ? order > 0 : rule.op == .gte ? order >= 0 : rule.op == .lt ? order < 0 : order <= 0)
+        default:
+            throw RuleTypeError(text: "operator \(rule.op.rawValue) does not take this value")
+        }
+    }
+
+    static func compatible(_ value: JSONValue, _ scalar: Scalar) -> Bool {
+        switch (value, scalar) {
+        case (.number, .integer), (.number, .number), (.string, .string), (.bool, .bool), (.null, .null): true
+        default: false
+        }
+    }
+
+    static func equal(_ value: JSONValue, _ scalar: Scalar, _ rule: Rule) throws -> Bool {
+        switch (value, scalar) {
+        case (.number(let a), .integer(let b)): return a == Double(b)
+        case (.number(let a), .number(let b)): return a == b
+        case (.string(let a), .string(let b)): return a == b
+        case (.bool(let a), .bool(let b)): return a == b
+        case (.null, .null): return true
+        default:
+            throw RuleTypeError(text: "the context holds \(typeName(value)) (\(value.display)) but the rule compares it with \(scalarTypeName(scalar))")
+        }
+    }
+
+    static func typeName(_ v: JSONValue) -> String {
+        switch v {
+        case .null: "null"
+        case .bool: "a boolean"
+        case .number: "a number"
+        case .string: "a string"
+        case .array: "a list"
+        case .object: "a mapping"
+        }
+    }
+
+    static func scalarTypeName(_ s: Scalar) -> String {
+        switch s {
+        case .string: "a string"
+        case .integer, .number: "a number"
+        case .bool: "a boolean"
+        case .null: "null"
+        }
+    }
+
+    public static func operandText(_ operand: Rule.Operand) -> String {
+        switch operand {
+        case .none: ""
+        case .scalar(let s): " \(s)"
+        case .list(let items): " [\(items.map(\.description).joined(separator: ", "))]"
+        }
+    }
+
+    public static func seenText(_ seen: JSONValue?) -> String {
+        seen.map { "saw \($0.display)" } ?? "missing from the context"
+    }
+
+    /// `4h30m`, `2d`, `45s`, `0s`.
+    public static func durationText(_ seconds: Int) -> String {
+        guard seconds > 0 else { return "0s" }
+        var rest = seconds
+        var out = ""
+        for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] where rest >= size {
+            out += "\(rest / size)\(unit)"
+            rest %= size
+        }
+        return out
+    }
+}
