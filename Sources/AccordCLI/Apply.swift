@@ -14,7 +14,9 @@ struct Apply: AsyncParsableCommand {
             objects Accord created are pruned, and the deletion guard refuses a plan that would remove \
             more than --max-delete-percent of the managed objects, or all of them. When nothing outside \
             Accord wrote to the platform tables since the last complete apply, unchanged files are not \
-            read again (see docs/engine.md; --full reads everything). \
+            read again (see docs/engine.md; --full reads everything). Tenants are onboarded with \
+            their data stores and a data key wrapped by the key-encryption key (--kek-file); without \
+            one, tenants that need a key are stalled and everything else applies (docs/tenants.md). \
             Exit status: 0 done, 1 some objects failed (the rest applied), 2 error (invalid manifests, \
             unreachable database, lock timeout, refused by the deletion guard).
             """

@@ -140,13 +140,17 @@ public struct WorkflowSimulation: Sendable {
         if rule.op == .exists { return result(seen != nil && seen != .null) }
         guard let seen else { return result(false) }
         switch (rule.op, rule.operand) {
-        case (.eq, .scalar(let s)): return result(try equal(seen, s, rule))
-        case (.ne, .scalar(let s)): return result(try !equal(seen, s, rule))
+        case (.eq, .scalar(let s)), (.ne, .scalar(let s)):
+            guard let same = equal(seen, s) else {
+                throw RuleTypeError(text: "the context holds \(typeName(seen)) (\(seen.display)) but the rule compares it with \(scalarTypeName(s))")
+            }
+            return result(rule.op == .eq ? same : !same)
         case (.in, .list(let items)):
-            guard items.contains(where: { compatible(seen, $0) }) || items.isEmpty else {
+            let comparable = items.compactMap { equal(seen, $0) }
+            guard !comparable.isEmpty || items.isEmpty else {
                 throw RuleTypeError(text: "the context holds \(typeName(seen)) (\(seen.display)) but the list holds \(Set(items.map(scalarTypeName)).sorted().joined(separator: " and "))")
             }
-            return result(try items.contains { compatible(seen, $0) ? try equal(seen, $0, rule) : false })
+            return result(comparable.contains(true))
         case (.gt, .scalar(let s)), (.gte, .scalar(let s)), (.lt, .scalar(let s)), (.lte, .scalar(let s)):
             let order: Int
             switch (seen, s) {
@@ -163,22 +167,16 @@ public struct WorkflowSimulation: Sendable {
         }
     }
 
-    static func compatible(_ value: JSONValue, _ scalar: Scalar) -> Bool {
+    /// Whether a context value equals a rule's value; nil when their
+    /// types cannot be compared.
+    static func equal(_ value: JSONValue, _ scalar: Scalar) -> Bool? {
         switch (value, scalar) {
-        case (.number, .integer), (.number, .number), (.string, .string), (.bool, .bool), (.null, .null): true
-        default: false
-        }
-    }
-
-    static func equal(_ value: JSONValue, _ scalar: Scalar, _ rule: Rule) throws -> Bool {
-        switch (value, scalar) {
-        case (.number(let a), .integer(let b)): return a == Double(b)
-        case (.number(let a), .number(let b)): return a == b
-        case (.string(let a), .string(let b)): return a == b
-        case (.bool(let a), .bool(let b)): return a == b
-        case (.null, .null): return true
-        default:
-            throw RuleTypeError(text: "the context holds \(typeName(value)) (\(value.display)) but the rule compares it with \(scalarTypeName(scalar))")
+        case (.number(let a), .integer(let b)): a == Double(b)
+        case (.number(let a), .number(let b)): a == b
+        case (.string(let a), .string(let b)): a == b
+        case (.bool(let a), .bool(let b)): a == b
+        case (.null, .null): true
+        default: nil
         }
     }
 

@@ -106,7 +106,8 @@ public struct ObjectStatus: Sendable {
         }
         var byID: [ObjectID: [String: JSONValue]] = [:]
         for r in records { byID[r.id] = r.fields }
-        let keys = kind == nil || kind == .tenant ? try await TenantKeys.info(session, tenant: id?.kind == .tenant ? id?.name : nil) : [:]
+        let wantsKeys = id.map { $0.kind == .tenant } ?? (kind == nil || kind == .tenant)
+        let keys = wantsKeys ? try await TenantKeys.info(session, tenant: id?.name) : [:]
         for i in statuses.indices {
             let sid = statuses[i].sortKey
             var live = byID[sid] ?? [:]

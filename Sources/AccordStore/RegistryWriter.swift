@@ -15,8 +15,10 @@ enum RegistryWriter {
 
     static func write(_ kind: Kind, _ action: Action, _ steps: [PlanStep], _ session: Session) async throws -> Effects {
         var effects = Effects()
+        // A tenant batch's rows as JSON, for the store statements.
+        let tenants = kind == .tenant ? rowsJSON(steps.compactMap(\.desired)) : ""
         if kind == .tenant, action == .update {
-            effects = try await moveStores(steps.compactMap(\.desired), session)
+            effects = try await moveStores(tenants, session)
         }
         if kind == .tenant, action == .delete {
             effects = try await dropStores(steps.map(\.id), session)
@@ -31,7 +33,7 @@ enum RegistryWriter {
         case .retain: try await retain(kind, steps.map(\.id), session)
         }
         if kind == .tenant, action == .create || action == .update {
-            try await ensureStores(steps.compactMap(\.desired), created: action == .create ? Set(steps.map(\.id)) : [],
+            try await ensureStores(tenants, steps.compactMap(\.desired), created: action == .create ? Set(steps.map(\.id)) : [],
                                    &effects, session)
         }
         return effects
@@ -39,13 +41,13 @@ enum RegistryWriter {
 
     /// Creates whatever of the tenants' stores is missing (all of it for a
     /// new tenant; a table dropped outside Accord for an existing one).
-    static func ensureStores(_ objects: [DesiredObject], created: Set<ObjectID>, _ effects: inout Effects,
+    static func ensureStores(_ json: String, _ objects: [DesiredObject], created: Set<ObjectID>, _ effects: inout Effects,
                              _ session: Session) async throws {
         guard !objects.isEmpty else { return }
         for row in try await session.rows("""
             SELECT x.name, accord.ensure_stores(x.name, x.isolation)
             FROM json_to_recordset($1::json) AS x(name text, isolation text)
-            """, [rowsJSON(objects)]) {
+            """, [json]) {
             let (name, changed) = try row.decode((String, Bool).self)
             let id = ObjectID(kind: .tenant, name: name)
             guard changed || created.contains(id) else { continue }
@@ -59,15 +61,14 @@ enum RegistryWriter {
     /// Tenants whose isolation changes have their rows moved, in this
     /// transaction, from `shared` to their own schema or back; the source
     /// schema is dropped, or their shared rows deleted.
-    static func moveStores(_ objects: [DesiredObject], _ session: Session) async throws -> Effects {
+    static func moveStores(_ json: String, _ session: Session) async throws -> Effects {
         var effects = Effects()
-        guard !objects.isEmpty else { return effects }
         for row in try await session.rows("""
             SELECT x.name, t.isolation, x.isolation, accord.move_stores(x.name, t.isolation, x.isolation)
             FROM json_to_recordset($1::json) AS x(name text, isolation text)
             JOIN platform.tenants t ON t.name = x.name
             WHERE t.isolation <> x.isolation
-            """, [rowsJSON(objects)]) {
+            """, [json]) {
             let (name, from, to, moved) = try row.decode((String, String, String, Int).self)
             effects.storesChanged = true
             effects.details[ObjectID(kind: .tenant, name: name)] = [
