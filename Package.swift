@@ -68,7 +68,7 @@ let package = Package(
             dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "AccordManifestsTests", dependencies: ["AccordCore", "AccordManifests"]),
-        .target(name: "AccordTestSupport", dependencies: ["AccordStore"], path: "Tests/AccordTestSupport"),
+        .target(name: "AccordTestSupport", dependencies: ["AccordStore", "AccordEngine"], path: "Tests/AccordTestSupport"),
         .testTarget(name: "AccordGitTests", dependencies: ["AccordCore", "AccordGit", "AccordTestSupport"]),
         .testTarget(
             name: "AccordCTLTests",
@@ -77,7 +77,10 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        .testTarget(name: "AccordEngineTests", dependencies: ["AccordCore", "AccordEngine", "AccordManifests"]),
+        .testTarget(
+            name: "AccordEngineTests",
+            dependencies: ["AccordCore", "AccordEngine", "AccordManifests", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .testTarget(
             name: "AccordStoreTests",
             dependencies: ["AccordCore", "AccordEngine", "AccordManifests", "AccordStore", "AccordTestSupport"]

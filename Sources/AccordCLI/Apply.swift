@@ -16,7 +16,10 @@ struct Apply: AsyncParsableCommand {
             Accord wrote to the platform tables since the last complete apply, unchanged files are not \
             read again (see docs/engine.md; --full reads everything). Tenants are onboarded with \
             their data stores and a data key wrapped by the key-encryption key (--kek-file); without \
-            one, tenants that need a key are stalled and everything else applies (docs/tenants.md). \
+            one, tenants that need a key are stalled and everything else applies (docs/tenants.md). A model's \
+            production version moves forward only when its signature verifies against a trusted key \
+            (--trusted-keys-dir) and its promotion metric beats the current one; otherwise it stays and \
+            the model reports why (docs/models.md). \
             Exit status: 0 done, 1 some objects failed (the rest applied), 2 error (invalid manifests, \
             unreachable database, lock timeout, refused by the deletion guard).
             """
@@ -25,6 +28,7 @@ struct Apply: AsyncParsableCommand {
     @OptionGroup var source: SourceOptions
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var keys: KeyOptions
+    @OptionGroup var trusted: TrustedKeyOptions
     @OptionGroup var output: OutputOptions
 
     @Flag(help: "Delete managed objects that were removed from git (tenants only with deletionPolicy: Delete).")
@@ -57,6 +61,7 @@ struct Apply: AsyncParsableCommand {
 
     func run() async throws {
         let kek = try keys.kek()
+        let trustedKeys = try trusted.trustedKeys()
         let opened = try await DesiredSource.open(source)
         var digest: String?
         var listing: [(path: String, blobID: String)]?
@@ -85,6 +90,7 @@ struct Apply: AsyncParsableCommand {
         options.actor = "accordctl apply"
         options.full = full
         options.kek = kek
+        options.trustedKeys = trustedKeys
         let pass = ApplyPass(input: input, revision: opened.commit, path: opened.directory, options: options)
         let report = try await database.withSession { try await pass.run($0) }
         Timings.print(report.timings)

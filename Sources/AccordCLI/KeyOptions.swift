@@ -21,3 +21,22 @@ struct KeyOptions: ParsableArguments {
         }
     }
 }
+
+/// The directory of public keys model signatures are checked against, for
+/// the commands that judge promotions (`apply`, and `diff`, which shows
+/// the same verdict). Without it no production version moves forward.
+struct TrustedKeyOptions: ParsableArguments {
+    @Option(name: .customLong("trusted-keys-dir"),
+            help: "Directory of Ed25519 public keys for model signatures: *.pem (SubjectPublicKeyInfo) or *.pub (32 raw bytes) (default: $ACCORD_TRUSTED_KEYS_DIR).")
+    var trustedKeysDir: String?
+
+    func trustedKeys() throws -> TrustedKeys? {
+        guard let path = trustedKeysDir ?? ProcessEnvironment.value("ACCORD_TRUSTED_KEYS_DIR"), !path.isEmpty else { return nil }
+        do {
+            return try TrustedKeys.load(directory: path)
+        } catch {
+            Console.error(error)
+            throw ExitCode(2)
+        }
+    }
+}

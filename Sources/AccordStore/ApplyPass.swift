@@ -18,6 +18,9 @@ public struct ApplyPass: Sendable {
         /// Wraps tenant data keys. Without one, tenants that need a new key
         /// (onboarding, rotation) are stalled; everything else applies.
         public var kek: KeyEncryptionKey?
+        /// Public keys model signatures are checked against. Without them
+        /// no production version moves forward (rollbacks still do).
+        public var trustedKeys: TrustedKeys?
         /// The time keys are created and rotated at (tests move it).
         public var clock: @Sendable () -> Date = { Date() }
 
@@ -112,8 +115,12 @@ public struct ApplyPass: Sendable {
     /// The plan only: reads, never writes (a database Accord never ran on
     /// reads as empty).
     public func preview(_ session: Session) async throws -> Plan {
-        let desired = try await input.load().desired
-        let live = try await Migrations.isCurrent(session) ? try await LiveState.read(session) : LiveState.Snapshot(records: [], inventory: [])
+        var desired = try await input.load().desired
+        var live = LiveState.Snapshot(records: [], inventory: [])
+        if try await Migrations.isCurrent(session) {
+            desired = try await gated(desired, session)
+            live = try await LiveState.read(session)
+        }
         return Planner.plan(.init(desired: desired, live: live.records, inventory: live.inventory, prune: options.prune))
     }
 
@@ -165,8 +172,9 @@ public struct ApplyPass: Sendable {
         }
 
         let loaded = try await input.load()
-        let desired = loaded.desired
         timings.lap("load desired state")
+        let desired = try await gated(loaded.desired, session)
+        timings.lap("model promotion gate")
         let markerBefore = try await FastPath.marker(session)
         let live = try await LiveState.read(session)
         timings.lap("read live state (\(live.records.count) rows, \(live.inventory.count) inventory)")
@@ -237,6 +245,14 @@ public struct ApplyPass: Sendable {
         timings.lap("record history")
         return Report(plan: plan, refusal: nil, outcome: outcome, recorded: true, objects: objects,
                       incremental: incremental, timings: timings)
+    }
+
+    /// The desired objects after the model promotion gate (`ModelGate`),
+    /// judged against the live registry.
+    func gated(_ desired: [DesiredObject], _ session: Session) async throws -> [DesiredObject] {
+        let models = desired.filter { $0.id.kind == .model }.map(\.id.name)
+        guard !models.isEmpty else { return desired }
+        return ModelGate.resolve(desired, ledger: try await ModelRegistry.ledger(models, session), trusted: options.trustedKeys)
     }
 
     func makeExecutor(_ session: Session) async throws -> Executor {

@@ -287,6 +287,7 @@ public enum Migrations {
                 """
             }.joined()),
         TenantStores.migration,
+        ModelRegistry.migration,
     ]
 
     /// Every registry table; each counts writes made outside Accord (`FastPath`).

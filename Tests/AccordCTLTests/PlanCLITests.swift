@@ -185,7 +185,8 @@ struct KilledApplyTests {
                 kind: Model
                 metadata: {name: m}
                 spec:
-                  versions: [{version: "1", artifact: s3://m/1, digest: "sha256:\(String(repeating: "a", count: 64))"}]
+                  versions: [{version: "1", artifact: s3://m/1, digest: "sha256:\(String(repeating: "a", count: 64))",
+                              signature: "\(ExampleKeys.signModelDigest("sha256:" + String(repeating: "a", count: 64)))"}]
                   production: "1"
 
                 """,

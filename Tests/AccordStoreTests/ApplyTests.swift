@@ -12,6 +12,7 @@ struct ApplyTests {
                       configure: (inout ApplyPass.Options) -> Void = { _ in }) async throws -> ApplyPass.Report {
         var options = ApplyPass.Options()
         options.kek = TestKeys.kek
+        options.trustedKeys = ExampleKeys.trusted
         configure(&options)
         let pass = ApplyPass(desired: desired, revision: revision, path: "", options: options)
         return try await db.withSession { try await pass.run($0) }
@@ -20,6 +21,7 @@ struct ApplyTests {
     static func preview(_ desired: [DesiredObject], _ db: ScratchDatabase, prune: Bool = false) async throws -> Plan {
         var options = ApplyPass.Options()
         options.prune = prune
+        options.trustedKeys = ExampleKeys.trusted
         return try await db.withSession { try await ApplyPass(desired: desired, revision: nil, path: "", options: options).preview($0) }
     }
 
@@ -356,6 +358,7 @@ struct FastPathTests {
         var options = ApplyPass.Options()
         options.prune = prune
         options.kek = TestKeys.kek
+        options.trustedKeys = ExampleKeys.trusted
         let pass = ApplyPass(input: .fixed(desired, listingDigest: digest), revision: revision, path: "", options: options)
         return try await db.withSession { try await pass.run($0) }
     }
