@@ -55,6 +55,7 @@ let package = Package(
             dependencies: [
                 "AccordCore", "AccordManifests", "AccordGit", "AccordEngine", "AccordStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

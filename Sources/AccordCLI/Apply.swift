@@ -62,6 +62,7 @@ struct Apply: AsyncParsableCommand {
     func run() async throws {
         let kek = try keys.kek()
         let trustedKeys = try trusted.trustedKeys()
+        let signingKey = try keys.signingKey()
         let opened = try await DesiredSource.open(source)
         var digest: String?
         var listing: [(path: String, blobID: String)]?
@@ -91,6 +92,7 @@ struct Apply: AsyncParsableCommand {
         options.full = full
         options.kek = kek
         options.trustedKeys = trustedKeys
+        options.signingKey = signingKey
         let pass = ApplyPass(input: input, revision: opened.commit, path: opened.directory, options: options)
         let report = try await database.withSession { try await pass.run($0) }
         Timings.print(report.timings)
@@ -104,7 +106,8 @@ struct Apply: AsyncParsableCommand {
             Console.error(CLIError("deletion guard: \(refusal)"))
             throw ExitCode(2)
         }
-        throw ExitCode(report.outcome?.failed.isEmpty == false ? 1 : 0)
+        let erasuresWaiting = !report.erasures.failed.isEmpty || !report.erasures.blocked.isEmpty
+        throw ExitCode(report.outcome?.failed.isEmpty == false || erasuresWaiting ? 1 : 0)
     }
 }
 
@@ -140,7 +143,8 @@ struct ApplyReport {
         } else {
             // What was done: one line per object; the changed fields of
             // updates (creates list their fields in `diff`).
-            let failedIDs = Set(failed.map(\.id))
+            let appliedIDs = Set((report.outcome?.applied ?? []).map(\.id))
+            let failedIDs = Set(failed.map(\.id)).subtracting(appliedIDs)
             for step in report.plan.steps where !failedIDs.contains(step.id) {
                 out += palette.paint(PlanReport.heading(step), step.action) + "\n"
                 if step.action == .update {
@@ -148,7 +152,9 @@ struct ApplyReport {
                 }
             }
             for failure in failed {
-                out += "! \(failure.id) not applied: \(failure.reason.rawValue): \(failure.message)\n"
+                out += appliedIDs.contains(failure.id)
+                    ? "! \(failure.id) applied, except: \(failure.reason.rawValue): \(failure.message)\n"
+                    : "! \(failure.id) not applied: \(failure.reason.rawValue): \(failure.message)\n"
             }
             if !report.plan.orphaned.isEmpty {
                 out += "\(report.plan.orphaned.count) removed from git but kept (apply with --prune to delete them)\n"
@@ -159,6 +165,7 @@ struct ApplyReport {
             for tenant in report.rotation.blocked {
                 out += "! Tenant/\(tenant) data key due for rotation: no key-encryption key configured\n"
             }
+            out += Self.erasureLines(report.erasures) + Self.retentionLines(report.retention)
         }
         return out + summary + "\n"
     }
@@ -179,6 +186,46 @@ struct ApplyReport {
                 .object(["tenant": .string(r.tenant), "retiredVersion": JSONValue(r.from), "version": JSONValue(r.to)])
             }),
             "keyRotationBlocked": JSONValue(strings: report.rotation.blocked),
+            "erasures": Self.erasureJSON(report.erasures),
+            "retention": Self.retentionJSON(report.retention),
+        ])
+    }
+
+    static func erasureLines(_ e: ErasureRuns.Outcome) -> String {
+        var out = ""
+        for s in e.escalated { out += "! \(s.id) SLA \(s.stage.rawValue): \(s.stage.meaning)\n" }
+        for c in e.completed { out += "✓ \(c.id) erased: \(c.deleted) rows deleted, certificate issued\n" }
+        for f in e.failed { out += "! \(f.id) \(f.reason.rawValue): \(f.message)\n" }
+        for id in e.blocked { out += "! \(id) waits: no signing key configured (ACCORD_SIGNING_KEY_FILE)\n" }
+        return out
+    }
+
+    static func erasureJSON(_ e: ErasureRuns.Outcome) -> JSONValue {
+        .object([
+            "completed": .array(e.completed.map { .object(["id": .string($0.id.description), "deleted": JSONValue($0.deleted)]) }),
+            "failed": .array(e.failed.map { .object(["id": .string($0.id.description), "message": .string($0.message)]) }),
+            "waitingForSigningKey": JSONValue(strings: e.blocked.map(\.description)),
+            "slaCrossed": .array(e.escalated.map { .object(["id": .string($0.id.description), "stage": .string($0.stage.rawValue)]) }),
+        ])
+    }
+
+    static func retentionLines(_ r: Retention.Outcome) -> String {
+        var out = ""
+        for c in r.counts {
+            out += "- RetentionPolicy/\(c.policy): \(c.rows) rows \(r.dryRun ? "would be deleted" : "deleted") from \(c.store) of Tenant/\(c.tenant)\n"
+        }
+        if !r.policies.isEmpty {
+            out += "retention: \(r.policies.count) policies \(r.dryRun ? "counted" : "enforced"), \(r.total) rows \(r.dryRun ? "would be deleted" : "deleted")\n"
+        }
+        return out
+    }
+
+    static func retentionJSON(_ r: Retention.Outcome) -> JSONValue {
+        .object([
+            "dryRun": .bool(r.dryRun), "policies": JSONValue(strings: r.policies), "total": JSONValue(r.total),
+            "counts": .array(r.counts.map {
+                .object(["policy": .string($0.policy), "tenant": .string($0.tenant), "store": .string($0.store), "rows": JSONValue($0.rows)])
+            }),
         ])
     }
 

@@ -22,7 +22,11 @@ public enum Ed25519Keys {
                                               0x04, 0x22, 0x04, 0x20]
 
     public static func publicKey(file path: String) throws -> Curve25519.Signing.PublicKey {
-        let bytes = try read(path, what: "public key")
+        try publicKey(bytes: read(path, what: "public key"), source: path)
+    }
+
+    /// A public key from its PEM or raw bytes; `source` names them in errors.
+    public static func publicKey(bytes: [UInt8], source path: String) throws -> Curve25519.Signing.PublicKey {
         if bytes.count == 32 { return try Curve25519.Signing.PublicKey(rawRepresentation: bytes) }
         guard let der = pemBody(bytes, label: "PUBLIC KEY") else {
             throw Invalid(description: "\(path): not an Ed25519 public key: expected PEM \"PUBLIC KEY\" (SubjectPublicKeyInfo) or 32 raw bytes, found \(bytes.count) bytes that are neither")

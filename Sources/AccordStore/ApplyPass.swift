@@ -21,6 +21,11 @@ public struct ApplyPass: Sendable {
         /// Public keys model signatures are checked against. Without them
         /// no production version moves forward (rollbacks still do).
         public var trustedKeys: TrustedKeys?
+        /// Signs erasure certificates. Without one, open erasures wait
+        /// (stalled, saying so); everything else applies.
+        public var signingKey: SigningKey?
+        /// Run open erasures and due retention after the pass.
+        public var runErasuresAndRetention = true
         /// The time keys are created and rotated at (tests move it).
         public var clock: @Sendable () -> Date = { Date() }
 
@@ -94,6 +99,10 @@ public struct ApplyPass: Sendable {
         public var timings = Stopwatch()
         /// Tenant data keys rotated after the plan ran (`KeyRotation`).
         public var rotation = KeyRotation.Outcome()
+        /// Erasures run after the plan (`ErasureRuns`).
+        public var erasures = ErasureRuns.Outcome()
+        /// Retention enforced because a policy's schedule was due.
+        public var retention = Retention.Outcome()
     }
 
     public let input: Input
@@ -136,6 +145,14 @@ public struct ApplyPass: Sendable {
                 report.rotation = try await KeyRotation.run(session, kek: options.kek, now: options.clock(),
                                                             revision: revision, actor: options.actor)
                 report.timings.lap("key rotation (\(report.rotation.rotated.count) rotated)")
+                if options.runErasuresAndRetention {
+                    let now = options.clock()
+                    report.erasures = try await ErasureRuns.run(session, key: options.signingKey, now: now,
+                                                                revision: revision, actor: options.actor)
+                    report.retention = try await Retention.run(session, now: now, onlyDue: true, dryRun: false,
+                                                               revision: revision, actor: options.actor)
+                    report.timings.lap("erasures (\(report.erasures.completed.count) completed) and retention (\(report.retention.total) rows)")
+                }
             }
             try await ApplyLock.release(session)
             return report

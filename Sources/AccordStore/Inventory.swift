@@ -127,6 +127,10 @@ public enum FailureReason: String, Sendable, Codable {
     case promotionBlocked = "PromotionBlocked"
     /// A model changes the digest or artifact of a registered version.
     case versionImmutable = "VersionImmutable"
+    /// An open erasure while no certificate-signing key is configured.
+    case signingKeyMissing = "SigningKeyMissing"
+    /// An erasure run the database refused (rolled back, retried with backoff).
+    case erasureFailed = "ErasureFailed"
 }
 
 public struct ObjectFailure: Sendable {

@@ -13,6 +13,7 @@ struct ApplyTests {
         var options = ApplyPass.Options()
         options.kek = TestKeys.kek
         options.trustedKeys = ExampleKeys.trusted
+        options.signingKey = ExampleKeys.signing
         configure(&options)
         let pass = ApplyPass(desired: desired, revision: revision, path: "", options: options)
         return try await db.withSession { try await pass.run($0) }
@@ -59,7 +60,8 @@ struct ApplyTests {
         #expect(try await Self.scalar(db, "SELECT count(*)::text FROM platform.model_versions") == "5")
         #expect(try await Self.scalar(db, "SELECT string_agg(name || ':' || version, ',' ORDER BY name) FROM platform.workflows")
             == "lead-followup:1,monthly-risk-report:1")
-        #expect(try await Self.scalar(db, "SELECT status FROM platform.erasures") == "pending")
+        #expect(try await Self.scalar(db, "SELECT status FROM platform.erasures") == "completed",
+                "the erasure ran after its tenant was onboarded, in the same apply")
 
         let before = try await Self.rowVersions(db)
         let second = try await Self.apply(desired, db)

@@ -21,6 +21,9 @@ public enum ExampleKeys {
 
     public static let trusted = try! TrustedKeys.load(directory: trustedDirectory)
 
+    /// The controller's certificate-signing key.
+    public static let signing = try! SigningKey.load(file: path("controller-signing.pem"))
+
     /// Signs a model digest the way `hack/sign-digest` does (base64).
     public static func signModelDigest(_ digest: String) -> String {
         let key = try! Ed25519Keys.privateKey(file: path("model-signing.pem"))
