@@ -19,7 +19,9 @@ struct Apply: AsyncParsableCommand {
             one, tenants that need a key are stalled and everything else applies (docs/tenants.md). A model's \
             production version moves forward only when its signature verifies against a trusted key \
             (--trusted-keys-dir) and its promotion metric beats the current one; otherwise it stays and \
-            the model reports why (docs/models.md). \
+            the model reports why (docs/models.md). After the plan, open erasures run (certificates \
+            signed with --signing-key-file) and retention policies whose schedule is due are enforced \
+            (docs/erasures.md). \
             Exit status: 0 done, 1 some objects failed (the rest applied), 2 error (invalid manifests, \
             unreachable database, lock timeout, refused by the deletion guard).
             """

@@ -79,6 +79,7 @@ struct Certificate: AsyncParsableCommand {
                 "certificateText": .string(stored.certificate),
                 "signature": .string(stored.signature),
                 "evidence": (try? JSONParser.parse(stored.evidence)) ?? .string(stored.evidence),
+                "evidenceText": .string(stored.evidence),
                 "verified": .bool(check.verified), "signatureValid": .bool(check.signatureValid),
                 "evidenceValid": .bool(check.evidenceValid), "problems": JSONValue(strings: check.problems),
                 "verifiedWith": .object(["source": .string(source), "fingerprint": .string(Ed25519Keys.fingerprint(key))]),
