@@ -206,3 +206,9 @@ struct ErasureTests {
         #expect(try await status(80)?.conditions.contains { $0.type == "OnSchedule" } == false, "a completed erasure has no deadline")
     }
 }
+
+struct ErasureBackoffTests {
+    @Test func failedRunsBackOffFromAMinuteUpToAnHour() {
+        #expect([1, 2, 3, 6, 7, 8, 20].map { ErasureRuns.backoff(afterAttempts: $0) } == [60, 120, 240, 1920, 3600, 3600, 3600])
+    }
+}
