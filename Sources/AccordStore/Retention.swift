@@ -19,34 +19,53 @@ public enum Retention {
             policy text PRIMARY KEY,
             last_run_at timestamptz NOT NULL
         );
-        CREATE FUNCTION accord.retention_delete(tenant text, isolation text, store text, max_age_seconds float8,
-                                                match jsonb, now timestamptz, budget bigint, dry boolean)
-        RETURNS bigint LANGUAGE plpgsql AS $$
+        CREATE FUNCTION accord.retention_run(policies text[], now timestamptz, budget bigint, dry boolean)
+        RETURNS TABLE (out_policy text, out_tenant text, out_store text, out_rows bigint) LANGUAGE plpgsql AS $$
         DECLARE
-            target text := accord.store_schema(tenant, isolation);
-            cond text := format('created_at < %L::timestamptz - make_interval(secs => %s)', now, max_age_seconds);
+            p record;
+            t record;
+            r jsonb;
+            target text;
+            cond text;
             k text;
             v text;
             n bigint;
+            remaining bigint := budget;
         BEGIN
-            IF to_regclass(format('%I.%I', target, store)) IS NULL THEN
-                RETURN 0;
-            END IF;
-            PERFORM set_config('accord.tenant', tenant, true);
-            IF isolation = 'shared' THEN
-                cond := cond || format(' AND tenant_id = %L', tenant);
-            END IF;
-            FOR k, v IN SELECT key, value FROM jsonb_each_text(coalesce(match, '{}'::jsonb)) LOOP
-                cond := cond || format(' AND %I = %L', k, v);
+            FOR p IN SELECT rp.name, rp.rules FROM platform.retention_policies rp WHERE rp.name = ANY (policies) ORDER BY rp.name LOOP
+                FOR t IN SELECT tn.name, tn.isolation FROM platform.tenants tn WHERE tn.retention_policy = p.name ORDER BY tn.name LOOP
+                    target := accord.store_schema(t.name, t.isolation);
+                    PERFORM set_config('accord.tenant', t.name, true);
+                    FOR r IN SELECT e FROM jsonb_array_elements(p.rules) AS e LOOP
+                        CONTINUE WHEN to_regclass(format('%I.%I', target, r->>'store')) IS NULL;
+                        cond := format('created_at < %L::timestamptz - make_interval(secs => %s)', now, (r->>'maxAgeSeconds')::float8);
+                        IF t.isolation = 'shared' THEN
+                            cond := cond || format(' AND tenant_id = %L', t.name);
+                        END IF;
+                        FOR k, v IN SELECT key, value FROM jsonb_each_text(coalesce(r->'match', '{}'::jsonb)) LOOP
+                            cond := cond || format(' AND %I = %L', k, v);
+                        END LOOP;
+                        IF dry THEN
+                            EXECUTE format('SELECT count(*) FROM %I.%I WHERE %s', target, r->>'store', cond) INTO n;
+                        ELSE
+                            EXECUTE format('DELETE FROM %I.%I WHERE ctid = ANY (ARRAY(SELECT ctid FROM %I.%I WHERE %s LIMIT %s))',
+                                           target, r->>'store', target, r->>'store', cond, remaining);
+                            GET DIAGNOSTICS n = ROW_COUNT;
+                            remaining := remaining - n;
+                        END IF;
+                        IF n > 0 THEN
+                            out_policy := p.name;
+                            out_tenant := t.name;
+                            out_store := r->>'store';
+                            out_rows := n;
+                            RETURN NEXT;
+                        END IF;
+                        IF NOT dry AND remaining <= 0 THEN
+                            RETURN;
+                        END IF;
+                    END LOOP;
+                END LOOP;
             END LOOP;
-            IF dry THEN
-                EXECUTE format('SELECT count(*) FROM %I.%I WHERE %s', target, store, cond) INTO n;
-            ELSE
-                EXECUTE format('DELETE FROM %I.%I WHERE ctid = ANY (ARRAY(SELECT ctid FROM %I.%I WHERE %s LIMIT %s))',
-                               target, store, target, store, cond, budget);
-                GET DIAGNOSTICS n = ROW_COUNT;
-            END IF;
-            RETURN n;
         END $$;
         """)
 
@@ -70,12 +89,6 @@ public enum Retention {
         }
     }
 
-    struct Rule {
-        let store: String
-        let maxAgeSeconds: Double
-        let match: String
-    }
-
     /// Enforces the policies that are due at `now` (all managed policies
     /// when `onlyDue` is false). A dry run counts and writes nothing.
     public static func run(_ session: Session, now: Date, onlyDue: Bool, dryRun: Bool, revision: String?,
@@ -83,85 +96,63 @@ public enum Retention {
         var outcome = Outcome(dryRun: dryRun)
         let nowText = String(now.timeIntervalSince1970)
         let policies = try await session.rows("""
-            SELECT p.name, p.rules::text FROM platform.retention_policies p
+            SELECT p.name FROM platform.retention_policies p
             JOIN accord.inventory i ON i.kind = 'RetentionPolicy' AND i.tenant = '' AND i.name = p.name AND i.retained_at IS NULL
             LEFT JOIN accord.retention_runs r ON r.policy = p.name
             WHERE NOT $1::boolean OR r.last_run_at IS NULL
                OR r.last_run_at + p.schedule::interval <= to_timestamp($2::float8)
             ORDER BY p.name
-            """, [onlyDue ? "true" : "false", nowText]).map { try $0.decode((String, String).self) }
+            """, [onlyDue ? "true" : "false", nowText]).map { try $0.decode(String.self) }
         guard !policies.isEmpty else { return outcome }
-        let tenants = try await tenantsByPolicy(policies.map(\.0), session)
+        outcome.policies = policies
+        let names = JSONValue(strings: policies).canonical
+        // Each call is one statement: it deletes at most `batchSize` rows
+        // over all the policies, tenants and rules, and commits; a full
+        // batch means there may be more.
+        var rows: [String: Int] = [:]
+        var order: [String] = []
+        while true {
+            var batch = 0
+            for row in try await session.rows("""
+                SELECT out_policy, out_tenant, out_store, out_rows FROM accord.retention_run(ARRAY(SELECT json_array_elements_text($1::json)), to_timestamp($2::float8), $3::bigint, $4::boolean)
+                """, [names, nowText, String(batchSize), dryRun ? "true" : "false"]) {
+                let (policy, tenant, store, n) = try row.decode((String, String, String, Int).self)
+                let key = "\(policy)\u{0}\(tenant)\u{0}\(store)"
+                if rows[key] == nil { order.append(key) }
+                rows[key, default: 0] += n
+                batch += n
+            }
+            if dryRun || batch < batchSize { break }
+        }
+        outcome.counts = order.map { key in
+            let parts = key.split(separator: "\u{0}", omittingEmptySubsequences: false).map(String.init)
+            return Count(policy: parts[0], tenant: parts[1], store: parts[2], rows: rows[key] ?? 0)
+        }
+        guard !dryRun else { return outcome }
+
+        // A run that deleted nothing is remembered, not audited.
         var audit = try await AuditChain.load(session, actor: actor)
-        for (policy, rulesText) in policies {
-            var counts: [Count] = []
-            for (tenant, isolation) in tenants[policy] ?? [] {
-                for rule in rules(rulesText) {
-                    let rows = try await enforce(rule, tenant: tenant, isolation: isolation, now: nowText, dryRun: dryRun, session)
-                    if rows > 0 { counts.append(Count(policy: policy, tenant: tenant, store: rule.store, rows: rows)) }
-                }
-            }
-            outcome.policies.append(policy)
-            outcome.counts += counts
-            guard !dryRun else { continue }
-            var byTenant: [String: JSONValue] = [:]
-            for c in counts {
-                guard case .object(var stores) = byTenant[c.tenant] ?? .object([:]) else { continue }
-                stores[c.store] = JSONValue((stores[c.store]?.numberValue).map { Int($0) + c.rows } ?? c.rows)
-                byTenant[c.tenant] = .object(stores)
-            }
-            let entry = AuditEntry(action: "retention", object: "RetentionPolicy/\(policy)", revision: revision, detail: .object([
-                "deleted": JSONValue(counts.reduce(0) { $0 + $1.rows }), "tenants": .object(byTenant),
+        let entries = policies.compactMap { policy -> AuditEntry? in
+            let counts = outcome.counts.filter { $0.policy == policy }
+            guard !counts.isEmpty else { return nil }
+            var byTenant: [String: [String: JSONValue]] = [:]
+            for c in counts { byTenant[c.tenant, default: [:]][c.store] = JSONValue(c.rows) }
+            return AuditEntry(action: "retention", object: "RetentionPolicy/\(policy)", revision: revision, detail: .object([
+                "deleted": JSONValue(counts.reduce(0) { $0 + $1.rows }), "tenants": .object(byTenant.mapValues { .object($0) }),
                 "onDemand": .bool(!onlyDue),
             ]))
-            // A run that deleted nothing is remembered, not audited.
-            let sealed = counts.isEmpty ? nil : audit.seal([entry], at: now)
-            try await session.transaction {
-                try await session.execute("""
-                    INSERT INTO accord.retention_runs (policy, last_run_at) VALUES ($1, to_timestamp($2::float8))
-                    ON CONFLICT (policy) DO UPDATE SET last_run_at = EXCLUDED.last_run_at
-                    """, [policy, nowText])
-                if let sealed { try await AuditChain.write(sealed, session) }
-            }
-            if let sealed { audit.advance(to: sealed.head) }
         }
+        let sealed = entries.isEmpty ? nil : audit.seal(entries, at: now)
+        try await session.transaction {
+            try await session.execute("""
+                INSERT INTO accord.retention_runs (policy, last_run_at)
+                SELECT p, to_timestamp($2::float8) FROM json_array_elements_text($1::json) AS p
+                ON CONFLICT (policy) DO UPDATE SET last_run_at = EXCLUDED.last_run_at
+                """, [names, nowText])
+            if let sealed { try await AuditChain.write(sealed, session) }
+        }
+        if let sealed { audit.advance(to: sealed.head) }
         return outcome
-    }
-
-    /// One rule for one tenant: batches until a batch comes back short.
-    static func enforce(_ rule: Rule, tenant: String, isolation: String, now: String, dryRun: Bool,
-                        _ session: Session) async throws -> Int {
-        var total = 0
-        while true {
-            let n = try await session.transaction {
-                Int(try await session.scalar("""
-                    SELECT accord.retention_delete($1, $2, $3, $4::float8, $5::jsonb, to_timestamp($6::float8), $7::bigint, $8::boolean)::text
-                    """, [tenant, isolation, rule.store, String(rule.maxAgeSeconds), rule.match, now, String(batchSize),
-                          dryRun ? "true" : "false"]) ?? "0") ?? 0
-            }
-            total += n
-            if dryRun || n < batchSize { return total }
-        }
-    }
-
-    static func tenantsByPolicy(_ policies: [String], _ session: Session) async throws -> [String: [(String, String)]] {
-        var out: [String: [(String, String)]] = [:]
-        for row in try await session.rows("""
-            SELECT retention_policy, name, isolation FROM platform.tenants
-            WHERE retention_policy IN (SELECT json_array_elements_text($1::json)) ORDER BY name
-            """, [JSONValue(strings: policies).canonical]) {
-            let (policy, tenant, isolation) = try row.decode((String, String, String).self)
-            out[policy, default: []].append((tenant, isolation))
-        }
-        return out
-    }
-
-    static func rules(_ text: String) -> [Rule] {
-        guard case .array(let rules)? = try? JSONParser.parse(text) else { return [] }
-        return rules.compactMap { r in
-            guard let store = r["store"]?.stringValue, let seconds = r["maxAgeSeconds"]?.numberValue else { return nil }
-            return Rule(store: store, maxAgeSeconds: seconds, match: (r["match"] ?? .object([:])).canonical)
-        }
     }
 }
 

@@ -61,8 +61,8 @@ struct RetentionTests {
         let outcome = try await Self.run(db, dryRun: true)
         #expect(outcome.dryRun && outcome.policies == ["standard-eu", "strict-eu"])
         #expect(outcome.counts.map { "\($0.policy)/\($0.tenant)/\($0.store)=\($0.rows)" }.sorted()
-                == ["standard-eu/acme-corp/tasks=1", "standard-eu/acme-corp/traces=1", "standard-eu/acme-corp/worker_memory=1",
-                    "standard-eu/acme-corp/worker_memory=1", "strict-eu/brightpath/traces=1", "strict-eu/brightpath/worker_memory=1"])
+                == ["standard-eu/acme-corp/tasks=1", "standard-eu/acme-corp/traces=1", "standard-eu/acme-corp/worker_memory=2",
+                    "strict-eu/brightpath/traces=1", "strict-eu/brightpath/worker_memory=1"])
         #expect(outcome.total == 6)
         #expect(try await Self.counts(db) == Self.before)
         #expect(try await T.scalar(db, "SELECT count(*)::text FROM accord.audit_log WHERE action = 'retention'") == "0")
@@ -100,7 +100,7 @@ struct RetentionTests {
         #expect(due.retention.total == 5, "standard-eu: the 10-minute short_term row is now 70 minutes old too")
     }
 
-    @Test func largeDeletionsGoInBatches() async throws {
+    @Test func largeDeletionsGoInBatchesAndTheCountsAddUp() async throws {
         let db = try await Self.seeded()
         defer { Task { await db.drop() } }
         try await db.withSession {
@@ -108,8 +108,21 @@ struct RetentionTests {
                 INSERT INTO tenant_acme_corp.traces (created_at) SELECT to_timestamp(\(Self.now.timeIntervalSince1970)) - interval '200 days' FROM generate_series(1, 20000)
                 """)
         }
+        // Every DELETE statement on the table logs how many rows it removed.
+        try await db.withSession {
+            try await $0.script("""
+                CREATE TABLE public.deletes (id serial, n bigint);
+                CREATE FUNCTION public.log_deletes() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN INSERT INTO public.deletes (n) SELECT count(*) FROM gone; RETURN NULL; END $$;
+                CREATE TRIGGER log_deletes AFTER DELETE ON tenant_acme_corp.traces REFERENCING OLD TABLE AS gone
+                    FOR EACH STATEMENT EXECUTE FUNCTION public.log_deletes();
+                """)
+        }
         let outcome = try await Self.run(db, dryRun: false)
         #expect(outcome.counts.first { $0.tenant == "acme-corp" && $0.store == "traces" }?.rows == 20_001)
         #expect(try await T.scalar(db, "SELECT count(*)::text FROM tenant_acme_corp.traces") == "1")
+        // A call's budget covers every rule it visits: the first also deleted acme-corp's two worker_memory rows.
+        #expect(try await T.scalar(db, "SELECT string_agg(n::text, ',' ORDER BY id) FROM public.deletes WHERE n > 0") == "9998,10000,3",
+                "no statement deletes more than a batch")
     }
 }
