@@ -205,6 +205,7 @@ public struct ApplyPass: Sendable {
             return Report(plan: plan, refusal: nil, outcome: nil, recorded: false, objects: desired.count,
                           timings: Self.merge(loaded.timings, timings))
         }
+        try await FastPath.invalidate(session)
         var executor = try await makeExecutor(session)
         let outcome = try await executor.run(plan, desired: desired, inventory: live.inventory)
         timings.lap("execute (\(outcome.applied.count) applied, \(outcome.bookkeeping) bookkeeping)")

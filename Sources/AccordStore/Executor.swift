@@ -178,7 +178,7 @@ public struct Executor: Sendable {
     }
 
     static func isConnectionLost(_ error: SQLFailure) -> Bool {
-        error.sqlState == nil || error.sqlState?.hasPrefix("08") == true || error.sqlState?.hasPrefix("57") == true
+        error.isConnectionLost || error.sqlState?.hasPrefix("57") == true
     }
 
     /// One transaction: the batch's registry rows and what comes with them

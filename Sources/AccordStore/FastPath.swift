@@ -106,6 +106,15 @@ public enum FastPath {
                   JSONValue.array(orphaned.map { .string($0.description) }).canonical, String(marker.writes), marker.stores])
     }
 
+    /// Forgets the last complete pass before a pass writes anything: a pass
+    /// killed midway must never leave the fast path (or an incremental
+    /// pass) trusting state it changed. The pass records it again when it
+    /// completes. (Accord's own writes do not move the outside-writes
+    /// counter, so without this a killed pass would go unnoticed.)
+    static func invalidate(_ session: Session) async throws {
+        try await session.execute("DELETE FROM accord.sync_state")
+    }
+
     public static func clear(_ session: Session) async throws {
         try await session.execute("DELETE FROM accord.sync_state")
         try await session.execute("DELETE FROM accord.merkle_buckets")

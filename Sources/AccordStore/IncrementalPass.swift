@@ -77,6 +77,7 @@ extension ApplyPass {
         if options.dryRun {
             return Report(plan: plan, refusal: nil, outcome: nil, recorded: false, objects: objects, incremental: true, timings: timings)
         }
+        try await FastPath.invalidate(session)
         var executor = try await makeExecutor(session)
         let outcome = try await executor.run(plan, desired: desired, inventory: inventory)
         timings.lap("execute (\(outcome.applied.count) applied, \(outcome.bookkeeping) bookkeeping)")

@@ -9,10 +9,29 @@ import PostgresNIO
 public struct Session: Sendable {
     public let connection: PostgresConnection
     let logger: Logger
+    /// Set once the connection is known to be gone (the server closed it,
+    /// crashed or restarted): every later statement fails at once instead
+    /// of being sent to a connection that may never answer.
+    let health = ConnectionHealth()
 
     public init(_ connection: PostgresConnection, logger: Logger = Logger(label: "accord.store")) {
         self.connection = connection
         self.logger = logger
+    }
+
+    /// Whether the connection was lost (no statement will be sent again).
+    public var isLost: Bool { health.isLost }
+
+    /// Fails fast on a lost connection; marks it lost when `error` says so.
+    func guarded<T>(_ body: () async throws -> T) async throws -> T {
+        if let lost = health.lostReason { throw lost }
+        do {
+            return try await body()
+        } catch {
+            let failure = SQLFailure(error)
+            if failure.isConnectionLost { health.markLost(failure) }
+            throw failure
+        }
     }
 
     /// Runs a statement and returns its rows. Bind values are text; cast
@@ -23,16 +42,18 @@ public struct Session: Sendable {
         for v in values {
             if let v { binds.append(v) } else { binds.appendNull() }
         }
-        do {
+        if Self.trace { FileHandle.standardError.write(Data("sql: \(sql.prefix(100).replacingOccurrences(of: "\n", with: " "))\n".utf8)) }
+        return try await guarded {
             var out: [PostgresRow] = []
             for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger) {
                 out.append(row)
             }
             return out
-        } catch {
-            throw SQLFailure(error)
         }
     }
+
+    /// ACCORD_TRACE_SQL=1 prints each statement's start to stderr (never its bind values).
+    static let trace = ProcessInfo.processInfo.environment["ACCORD_TRACE_SQL"] == "1"
 
     public func execute(_ sql: String, _ values: [String?] = []) async throws {
         try await rows(sql, values)
@@ -130,6 +151,24 @@ public struct SQLFailure: Error, CustomStringConvertible, Sendable {
         }
     }
 
+    /// The connection itself is gone: a client-side failure (no SQLSTATE),
+    /// a connection exception (08), or the server shutting the session
+    /// down (57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now).
+    public var isConnectionLost: Bool {
+        guard let sqlState else { return true }
+        return sqlState.hasPrefix("08") || sqlState.hasPrefix("57P0")
+    }
+
+    static func lost(_ reason: SQLFailure) -> SQLFailure {
+        SQLFailure(sqlState: reason.sqlState, message: "the connection was lost earlier (\(reason.message)); nothing more was sent", detail: nil)
+    }
+
+    init(sqlState: String?, message: String, detail: String?) {
+        self.sqlState = sqlState
+        self.message = message
+        self.detail = detail
+    }
+
     /// A fix in git (or in the live schema) is needed; retrying will not help.
     public var isPermanent: Bool {
         ["22", "23", "42"].contains(sqlState?.prefix(2).description ?? "")
@@ -140,5 +179,25 @@ public struct SQLFailure: Error, CustomStringConvertible, Sendable {
         if let detail { text += " (\(detail))" }
         if let sqlState { text += " [SQLSTATE \(sqlState)]" }
         return text
+    }
+}
+
+/// Whether a session's connection is known to be gone.
+final class ConnectionHealth: @unchecked Sendable {
+    private let lock = NSLock()
+    private var reason: SQLFailure?
+
+    var isLost: Bool { lostReason != nil }
+
+    var lostReason: SQLFailure? {
+        lock.lock()
+        defer { lock.unlock() }
+        return reason.map(SQLFailure.lost)
+    }
+
+    func markLost(_ failure: SQLFailure) {
+        lock.lock()
+        defer { lock.unlock() }
+        if reason == nil { reason = failure }
     }
 }
