@@ -7,6 +7,7 @@ import PackageDescription
 //   AccordEngine     desired rows, pairing, field diff, Plan, guard (core, Crypto for hashes); pure
 //   AccordGit        libgit2 behind a small protocol              (core, CLibGit2)
 //   AccordStore      PostgreSQL: migrations, live readers, executor, lock, audit (core, engine, PostgresNIO)
+//   AccordSource     a revision of a repository as the input of an apply pass (manifests, git, engine, store)
 //   accordctl, accord-controller: parse arguments, wire once, run
 let package = Package(
     name: "Accord",
@@ -51,9 +52,13 @@ let package = Package(
             ]
         ),
         .target(
+            name: "AccordSource",
+            dependencies: ["AccordCore", "AccordManifests", "AccordGit", "AccordEngine", "AccordStore"]
+        ),
+        .target(
             name: "AccordCLI",
             dependencies: [
-                "AccordCore", "AccordManifests", "AccordGit", "AccordEngine", "AccordStore",
+                "AccordCore", "AccordManifests", "AccordGit", "AccordEngine", "AccordStore", "AccordSource",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
