@@ -92,11 +92,13 @@ public struct Controller: Service {
         logger.info("released the leader lock")
     }
 
-    /// Checks every `leaderPoll` that the lock is still held; throws when not.
+    /// Checks every `leaderPoll` that the lock is still held; throws when
+    /// not, or when its connection is gone.
     func holdLease(_ session: Session) async throws {
         while true {
             try await Task.sleep(for: config.leaderPoll)
             guard try await LeaderLock.isHeld(session) else { throw LeadershipLost() }
+            logger.trace("the leader lock is held")
         }
     }
 }

@@ -24,7 +24,9 @@ struct ReconcileTests {
             #expect(try await eventually {
                 try await h.scalar("SELECT status FROM platform.tenants WHERE name = 'northwind'") == "suspended"
             })
-            #expect(try await h.scalar("SELECT string_agg(DISTINCT status, ',') FROM platform.workers WHERE tenant = 'northwind'") == "stopped")
+            #expect(try await eventually {
+                try await h.scalar("SELECT string_agg(DISTINCT status, ',') FROM platform.workers WHERE tenant = 'northwind'") == "stopped"
+            })
             #expect(try await eventually { await c.state.current.revision == commit })
             let metrics = c.metricsText
             #expect(metrics.contains(#"accord_reconciles_total{kind="Tenant",result="applied"} 5"#), "four created, one updated")
