@@ -28,6 +28,8 @@ actor Reconciler {
     private var settled: String?
     private var passErrors = 0
     private var passRetryAt: ContinuousClock.Instant?
+    /// When the last pass started: retries due before it were its to take.
+    private var lastPassStart = Date.distantPast
 
     init(config: ControllerConfig, state: ControllerState, metrics: ControllerMetrics, doorbell: Doorbell, logger: Logger) {
         self.config = config
@@ -48,6 +50,7 @@ actor Reconciler {
         settled = nil
         passErrors = 0
         passRetryAt = nil
+        lastPassStart = .distantPast
         var nextPoll = clock.now
         var nextResync = clock.now.advanced(by: config.resync)
         var fetchNow = true
@@ -57,7 +60,7 @@ actor Reconciler {
                 nextPoll = clock.now.advanced(by: config.interval)
             }
             let resyncDue = clock.now >= nextResync
-            let retryDue = book.nextDue.map { $0 <= Date() } ?? false
+            let retryDue = book.nextDue(after: lastPassStart).map { $0 <= Date() } ?? false
             let errorRetryDue = passRetryAt.map { clock.now >= $0 } ?? false
             if let repository, let head, head != settled || resyncDue || retryDue || errorRetryDue {
                 await pass(repository, head, full: resyncDue)
@@ -65,7 +68,7 @@ actor Reconciler {
             }
             guard !doorbell.isShuttingDown && !Task.isCancelled else { break }
             var deadline = min(nextPoll, nextResync)
-            if let due = book.nextDue { deadline = min(deadline, clock.now.advanced(by: .milliseconds(Int64(max(0, due.timeIntervalSinceNow) * 1000)))) }
+            if let due = book.nextDue(after: lastPassStart) { deadline = min(deadline, clock.now.advanced(by: .milliseconds(Int64(max(0, due.timeIntervalSinceNow) * 1000)))) }
             if let retry = passRetryAt { deadline = min(deadline, retry) }
             fetchNow = await doorbell.wait(until: deadline).contains(.webhook)
             if fetchNow { logger.info("webhook: fetching now") }
@@ -87,6 +90,7 @@ actor Reconciler {
     }
 
     private func pass(_ repository: GitRepository, _ commit: String, full: Bool) async {
+        lastPassStart = Date()
         await state.reconciling(true)
         let started = clock.now
         var kind = full ? "full" : "unknown"

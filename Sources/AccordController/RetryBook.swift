@@ -55,8 +55,16 @@ public struct RetryBook: Sendable {
         return out
     }
 
-    /// The earliest retry that is due after a pass, if any.
+    /// The earliest scheduled retry, if any.
     public var nextDue: Date? { entries.values.compactMap(\.nextRetry).min() }
+
+    /// The earliest retry scheduled after `date` (the start of the last
+    /// pass): a retry that came due before a pass that could not attempt it
+    /// (an invalid revision, a refused plan, an error) does not call for
+    /// another pass; the next commit, resync or pass retry takes it.
+    public func nextDue(after date: Date) -> Date? {
+        entries.values.compactMap(\.nextRetry).filter { $0 > date }.min()
+    }
 
     /// Objects waiting for a retry (stalled ones included).
     public var depth: Int { entries.count }

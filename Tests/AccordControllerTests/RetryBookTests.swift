@@ -29,6 +29,8 @@ import Testing
         #expect(book.holdBack(now: t0) == [a: "h1"])
         #expect(book.nextDue == t0.addingTimeInterval(1))
         #expect(book.holdBack(now: t0.addingTimeInterval(1)).isEmpty, "due: attempted by the next pass")
+        #expect(book.nextDue(after: t0) == t0.addingTimeInterval(1))
+        #expect(book.nextDue(after: t0.addingTimeInterval(1.5)) == nil, "a pass after it came due could not take it: no new pass for it")
 
         // The retry fails again: two attempts, two seconds.
         book.record(refused: [failure(a)], held: [], now: t0.addingTimeInterval(1))
