@@ -112,6 +112,8 @@ actor Reconciler {
             }
         } catch let invalid as InvalidRevision {
             settled = commit
+            passErrors = 0
+            passRetryAt = nil
             result = "invalid"
             failure = invalid.description
             logger.error("the revision is invalid; nothing was applied (waiting for a new commit)", metadata: [

@@ -39,16 +39,27 @@ final class Harness: Sendable {
 
     var webhookSecret: [UInt8] { Array("hook-secret-for-e2e".utf8) }
 
-    /// Replaces exactly one occurrence of `old` in `path`, commits and pushes.
-    @discardableResult
-    func push(_ path: String, _ old: String, _ new: String, message: String = "change") throws -> String {
+    /// Replaces exactly one occurrence of `old` in `path` of the work tree.
+    func edit(_ path: String, _ old: String, _ new: String) throws {
         let url = work.root.appendingPathComponent(path)
         let text = try String(contentsOf: url, encoding: .utf8)
         precondition(text.components(separatedBy: old).count == 2, "\(old) must occur once in \(path)")
         try text.replacingOccurrences(of: old, with: new).write(to: url, atomically: true, encoding: .utf8)
+    }
+
+    /// Commits the work tree and pushes it to the bare repository.
+    @discardableResult
+    func commitAndPush(_ message: String) throws -> String {
         let commit = try work.commit(message)
         try work.git("push", "-q", "origin", "main")
         return commit
+    }
+
+    /// `edit`, then `commitAndPush`.
+    @discardableResult
+    func push(_ path: String, _ old: String, _ new: String, message: String = "change") throws -> String {
+        try edit(path, old, new)
+        return try commitAndPush(message)
     }
 
     func config(_ flags: [String: String] = [:], databaseURL: String? = nil) throws -> ControllerConfig {

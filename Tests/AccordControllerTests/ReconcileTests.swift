@@ -55,6 +55,31 @@ struct ReconcileTests {
         }
     }
 
+    @Test func anInvalidCommitIsNotAppliedAndTheNextValidOneIs() async throws {
+        let h = try await Harness()
+        let db = h.db
+        defer { Task { await db.drop() } }
+        let logs = LogBuffer()
+        try await withController(try h.config(), logs: logs) { c in
+            #expect(try await eventually { await c.isLeaderReady() })
+            // A valid change and an invalid one in the same commit: nothing of it is applied.
+            try h.edit("workers/brightpath.yaml", "replicas: 1", "replicas: 2")
+            try h.edit("tenants/northwind.yaml", "  plan: pro\n", "  plan: gold\n")
+            try h.commitAndPush("scale triage, and a typo")
+            #expect(try await eventually { await c.state.current.lastPassResult == "invalid" })
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(logs.all.filter { $0.contains("the revision is invalid") }.count == 1, "one pass per commit, no retry loop")
+            #expect(try await h.scalar("SELECT replicas::text FROM platform.workers WHERE name = 'support-triage'") == "1")
+            #expect(await c.state.current.lastError?.contains("tenants/northwind.yaml:") == true)
+
+            try h.push("tenants/northwind.yaml", "  plan: gold\n", "  plan: pro\n", message: "fix the typo")
+            #expect(try await eventually {
+                try await h.scalar("SELECT replicas::text FROM platform.workers WHERE name = 'support-triage'") == "2"
+            })
+            #expect(try await eventually { await c.state.current.lastPassResult == "ok" })
+        }
+    }
+
     @Test func aSignedWebhookFetchesAtOnceAndABadOneDoesNothing() async throws {
         let h = try await Harness()
         let db = h.db
