@@ -85,6 +85,7 @@ let package = Package(
             dependencies: [
                 "AccordCore", "AccordManifests", "AccordGit", "AccordEngine", "AccordStore", "AccordSource",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -105,7 +106,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "AccordManifestsTests", dependencies: ["AccordCore", "AccordManifests"]),
-        .target(name: "AccordTestSupport", dependencies: ["AccordStore"], path: "Tests/AccordTestSupport"),
+        .target(name: "AccordTestSupport", dependencies: ["AccordStore", "AccordEngine"], path: "Tests/AccordTestSupport"),
         .testTarget(name: "AccordGitTests", dependencies: ["AccordCore", "AccordGit", "AccordTestSupport"]),
         .testTarget(
             name: "AccordCTLTests",
@@ -114,7 +115,10 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        .testTarget(name: "AccordEngineTests", dependencies: ["AccordCore", "AccordEngine", "AccordManifests"]),
+        .testTarget(
+            name: "AccordEngineTests",
+            dependencies: ["AccordCore", "AccordEngine", "AccordManifests", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .testTarget(
             name: "AccordStoreTests",
             dependencies: ["AccordCore", "AccordEngine", "AccordManifests", "AccordStore", "AccordTestSupport"]

@@ -12,7 +12,8 @@ public struct AccordCtl: AsyncParsableCommand {
             invalid manifests), 2 an error (unreadable repository, bad ref, bad option).
             """,
         version: AccordVersion.current,
-        subcommands: [Validate.self, Diff.self, Apply.self, Status.self, HistoryCommand.self, Audit.self, Simulate.self]
+        subcommands: [Validate.self, Diff.self, Apply.self, Status.self, HistoryCommand.self, Audit.self, Simulate.self,
+                      Certificate.self, RetentionCommand.self]
     )
 
     public init() {}

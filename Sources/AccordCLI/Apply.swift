@@ -17,7 +17,12 @@ struct Apply: AsyncParsableCommand {
             Accord wrote to the platform tables since the last complete apply, unchanged files are not \
             read again (see docs/engine.md; --full reads everything). Tenants are onboarded with \
             their data stores and a data key wrapped by the key-encryption key (--kek-file); without \
-            one, tenants that need a key are stalled and everything else applies (docs/tenants.md). \
+            one, tenants that need a key are stalled and everything else applies (docs/tenants.md). A model's \
+            production version moves forward only when its signature verifies against a trusted key \
+            (--trusted-keys-dir) and its promotion metric beats the current one; otherwise it stays and \
+            the model reports why (docs/models.md). After the plan, open erasures run (certificates \
+            signed with --signing-key-file) and retention policies whose schedule is due are enforced \
+            (docs/erasures.md). \
             Exit status: 0 done, 1 some objects failed (the rest applied), 2 error (invalid manifests, \
             unreachable database, lock timeout, refused by the deletion guard).
             """
@@ -26,6 +31,7 @@ struct Apply: AsyncParsableCommand {
     @OptionGroup var source: SourceOptions
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var keys: KeyOptions
+    @OptionGroup var trusted: TrustedKeyOptions
     @OptionGroup var output: OutputOptions
 
     @Flag(help: "Delete managed objects that were removed from git (tenants only with deletionPolicy: Delete).")
@@ -58,6 +64,8 @@ struct Apply: AsyncParsableCommand {
 
     func run() async throws {
         let kek = try keys.kek()
+        let trustedKeys = try trusted.trustedKeys()
+        let signingKey = try keys.signingKey()
         let opened = try await DesiredSource.open(source)
         let source = self.source
         let format = output.format
@@ -79,6 +87,8 @@ struct Apply: AsyncParsableCommand {
         options.actor = "accordctl apply"
         options.full = full
         options.kek = kek
+        options.trustedKeys = trustedKeys
+        options.signingKey = signingKey
         let pass = ApplyPass(input: input, revision: opened.commit, path: opened.directory, options: options)
         let report = try await database.withSession { try await pass.run($0) }
         Timings.print(report.timings)
@@ -92,7 +102,8 @@ struct Apply: AsyncParsableCommand {
             Console.error(CLIError("deletion guard: \(refusal)"))
             throw ExitCode(2)
         }
-        throw ExitCode(report.outcome?.failed.isEmpty == false ? 1 : 0)
+        let erasuresWaiting = !report.erasures.failed.isEmpty || !report.erasures.blocked.isEmpty
+        throw ExitCode(report.outcome?.failed.isEmpty == false || erasuresWaiting ? 1 : 0)
     }
 }
 
@@ -128,7 +139,8 @@ struct ApplyReport {
         } else {
             // What was done: one line per object; the changed fields of
             // updates (creates list their fields in `diff`).
-            let failedIDs = Set(failed.map(\.id))
+            let appliedIDs = Set((report.outcome?.applied ?? []).map(\.id))
+            let failedIDs = Set(failed.map(\.id)).subtracting(appliedIDs)
             for step in report.plan.steps where !failedIDs.contains(step.id) {
                 out += palette.paint(PlanReport.heading(step), step.action) + "\n"
                 if step.action == .update {
@@ -136,7 +148,9 @@ struct ApplyReport {
                 }
             }
             for failure in failed {
-                out += "! \(failure.id) not applied: \(failure.reason.rawValue): \(failure.message)\n"
+                out += appliedIDs.contains(failure.id)
+                    ? "! \(failure.id) applied, except: \(failure.reason.rawValue): \(failure.message)\n"
+                    : "! \(failure.id) not applied: \(failure.reason.rawValue): \(failure.message)\n"
             }
             if !report.plan.orphaned.isEmpty {
                 out += "\(report.plan.orphaned.count) removed from git but kept (apply with --prune to delete them)\n"
@@ -147,6 +161,7 @@ struct ApplyReport {
             for tenant in report.rotation.blocked {
                 out += "! Tenant/\(tenant) data key due for rotation: no key-encryption key configured\n"
             }
+            out += Self.erasureLines(report.erasures) + Self.retentionLines(report.retention)
         }
         return out + summary + "\n"
     }
@@ -167,6 +182,46 @@ struct ApplyReport {
                 .object(["tenant": .string(r.tenant), "retiredVersion": JSONValue(r.from), "version": JSONValue(r.to)])
             }),
             "keyRotationBlocked": JSONValue(strings: report.rotation.blocked),
+            "erasures": Self.erasureJSON(report.erasures),
+            "retention": Self.retentionJSON(report.retention),
+        ])
+    }
+
+    static func erasureLines(_ e: ErasureRuns.Outcome) -> String {
+        var out = ""
+        for s in e.escalated { out += "! \(s.id) SLA \(s.stage.rawValue): \(s.stage.meaning)\n" }
+        for c in e.completed { out += "✓ \(c.id) erased: \(c.deleted) rows deleted, certificate issued\n" }
+        for f in e.failed { out += "! \(f.id) \(f.reason.rawValue): \(f.message)\n" }
+        for id in e.blocked { out += "! \(id) waits: no signing key configured (ACCORD_SIGNING_KEY_FILE)\n" }
+        return out
+    }
+
+    static func erasureJSON(_ e: ErasureRuns.Outcome) -> JSONValue {
+        .object([
+            "completed": .array(e.completed.map { .object(["id": .string($0.id.description), "deleted": JSONValue($0.deleted)]) }),
+            "failed": .array(e.failed.map { .object(["id": .string($0.id.description), "message": .string($0.message)]) }),
+            "waitingForSigningKey": JSONValue(strings: e.blocked.map(\.description)),
+            "slaCrossed": .array(e.escalated.map { .object(["id": .string($0.id.description), "stage": .string($0.stage.rawValue)]) }),
+        ])
+    }
+
+    static func retentionLines(_ r: Retention.Outcome) -> String {
+        var out = ""
+        for c in r.counts {
+            out += "- RetentionPolicy/\(c.policy): \(c.rows) rows \(r.dryRun ? "would be deleted" : "deleted") from \(c.store) of Tenant/\(c.tenant)\n"
+        }
+        if !r.policies.isEmpty {
+            out += "retention: \(r.policies.count) policies \(r.dryRun ? "counted" : "enforced"), \(r.total) rows \(r.dryRun ? "would be deleted" : "deleted")\n"
+        }
+        return out
+    }
+
+    static func retentionJSON(_ r: Retention.Outcome) -> JSONValue {
+        .object([
+            "dryRun": .bool(r.dryRun), "policies": JSONValue(strings: r.policies), "total": JSONValue(r.total),
+            "counts": .array(r.counts.map {
+                .object(["policy": .string($0.policy), "tenant": .string($0.tenant), "store": .string($0.store), "rows": JSONValue($0.rows)])
+            }),
         ])
     }
 

@@ -10,13 +10,16 @@ struct Diff: AsyncParsableCommand {
         discussion: """
             Compares the manifests at --ref with the live state in PostgreSQL (read only; nothing is \
             written), or with another revision given by --against, which needs no database at all. \
-            The plan shown is exactly what `accordctl apply` with the same options would execute. \
+            The plan shown is exactly what `accordctl apply` with the same options would execute, \
+            including the model promotion gate's verdict (give the same --trusted-keys-dir); with \
+            --against no gate runs, so the plan shows production versions as git has them. \
             Exit status: 0 in sync, 1 differences, 2 error (including invalid manifests).
             """
     )
 
     @OptionGroup var source: SourceOptions
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var trusted: TrustedKeyOptions
     @OptionGroup var output: OutputOptions
 
     @Option(help: "Compare with this revision instead of the database (a pull request's base, e.g. origin/main).")
@@ -49,6 +52,7 @@ struct Diff: AsyncParsableCommand {
             base = nil
             var options = ApplyPass.Options()
             options.prune = prune
+            options.trustedKeys = try trusted.trustedKeys()
             let pass = ApplyPass(desired: head.desired, revision: head.revision, path: ManifestPaths.normalize(source.path) ?? "", options: options)
             plan = try await database.withSession { try await pass.preview($0) }
         }

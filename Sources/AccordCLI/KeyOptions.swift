@@ -11,10 +11,47 @@ struct KeyOptions: ParsableArguments {
             help: "Key-encryption key for tenant data keys: 32 raw bytes or their base64 (default: $ACCORD_KEK_FILE).")
     var kekFile: String?
 
+    @Option(name: .customLong("signing-key-file"),
+            help: "Ed25519 key that signs erasure certificates: PEM PKCS#8 or a raw 32-byte seed (default: $ACCORD_SIGNING_KEY_FILE).")
+    var signingKeyFile: String?
+
+    func signingKey() throws -> SigningKey? {
+        try Self.signingKey(signingKeyFile)
+    }
+
+    static func signingKey(_ flag: String?) throws -> SigningKey? {
+        guard let path = flag ?? ProcessEnvironment.value("ACCORD_SIGNING_KEY_FILE"), !path.isEmpty else { return nil }
+        do {
+            return try SigningKey.load(file: path)
+        } catch {
+            Console.error(error)
+            throw ExitCode(2)
+        }
+    }
+
     func kek() throws -> KeyEncryptionKey? {
         guard let path = kekFile ?? ProcessEnvironment.value("ACCORD_KEK_FILE"), !path.isEmpty else { return nil }
         do {
             return try KeyEncryptionKey.load(file: path)
+        } catch {
+            Console.error(error)
+            throw ExitCode(2)
+        }
+    }
+}
+
+/// The directory of public keys model signatures are checked against, for
+/// the commands that judge promotions (`apply`, and `diff`, which shows
+/// the same verdict). Without it no production version moves forward.
+struct TrustedKeyOptions: ParsableArguments {
+    @Option(name: .customLong("trusted-keys-dir"),
+            help: "Directory of Ed25519 public keys for model signatures: *.pem (SubjectPublicKeyInfo) or *.pub (32 raw bytes) (default: $ACCORD_TRUSTED_KEYS_DIR).")
+    var trustedKeysDir: String?
+
+    func trustedKeys() throws -> TrustedKeys? {
+        guard let path = trustedKeysDir ?? ProcessEnvironment.value("ACCORD_TRUSTED_KEYS_DIR"), !path.isEmpty else { return nil }
+        do {
+            return try TrustedKeys.load(directory: path)
         } catch {
             Console.error(error)
             throw ExitCode(2)

@@ -1,3 +1,4 @@
+import AccordEngine
 import AccordCore
 import Foundation
 
@@ -26,8 +27,25 @@ struct PlanReport {
         case (_, .dependency): line += " (\(dependencyNote(step)))"
         case (_, .manifest): break
         }
-        if let stall = step.desired?.stall { line += " — not applied: \(stall.message)" }
+        if case .object(let move)? = step.desired?.auditDetail["promotion"] { line += " (\(promotionNote(move)))" }
+        if let stall = step.desired?.stall { line += stall.appliesRest ? " — \(stall.message)" : " — not applied: \(stall.message)" }
         return line
+    }
+
+    /// What the promotion gate decided about a model's production version.
+    static func promotionNote(_ move: [String: JSONValue]) -> String {
+        let from = move["from"]?.stringValue ?? "none"
+        let to = move["to"]?.stringValue ?? "none"
+        let signer = move["signedBy"]?.stringValue.map { ", signed by \($0)" } ?? ""
+        switch move["outcome"]?.stringValue {
+        case "initial": return "first production version \(to)\(signer)"
+        case "rollback": return "rollback \(from) → \(to): a former production version, no gate"
+        case "withdrawal": return "production version \(from) withdrawn"
+        default:
+            let metric = move["metric"]?.stringValue ?? "metric"
+            let values = [move["fromValue"], move["toValue"]].map { $0?.numberValue.map { ModelGate.number($0) } ?? "?" }
+            return "promotion \(from) → \(to): \(metric) \(values[0]) → \(values[1])\(signer)"
+        }
     }
 
     /// What moved under a step whose manifest did not change.
@@ -86,7 +104,7 @@ struct PlanReport {
                     "action": .string(step.action.rawValue), "id": .string(step.id.description),
                     "kind": .string(step.id.kind.rawValue), "tenant": JSONValue(step.id.tenant), "name": .string(step.id.name),
                     "cause": .string(step.cause.rawValue),
-                    "stalled": step.desired?.stall.map { .object(["reason": .string($0.reason), "message": .string($0.message)]) } ?? .null,
+                    "stalled": step.desired?.stall.map { .object(["reason": .string($0.reason), "message": .string($0.message), "appliesRest": .bool($0.appliesRest)]) } ?? .null,
                     "changes": .array(step.changes.map { c in
                         .object(["path": .string(c.path), "old": c.old ?? .null, "new": c.new ?? .null])
                     }),

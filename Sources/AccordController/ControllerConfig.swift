@@ -23,6 +23,11 @@ public struct ControllerConfig: Sendable, CustomStringConvertible {
     public var listenPort: Int
     public var webhookSecret: [UInt8]?
     public var kek: KeyEncryptionKey?
+    /// Signs erasure certificates; without it open erasures wait, saying so.
+    public var signingKey: SigningKey?
+    /// Model signatures are checked against these; without them no
+    /// production version moves forward.
+    public var trustedKeys: TrustedKeys?
     public var prune: Bool
     public var maxDeletePercent: Double
     public var logLevel: Logger.Level
@@ -55,6 +60,8 @@ public struct ControllerConfig: Sendable, CustomStringConvertible {
         Setting(flag: "listen", env: "ACCORD_LISTEN", defaultValue: "127.0.0.1:8080"),
         Setting(flag: "webhook-secret-file", env: "ACCORD_WEBHOOK_SECRET_FILE", defaultValue: nil),
         Setting(flag: "kek-file", env: "ACCORD_KEK_FILE", defaultValue: nil),
+        Setting(flag: "signing-key-file", env: "ACCORD_SIGNING_KEY_FILE", defaultValue: nil),
+        Setting(flag: "trusted-keys-dir", env: "ACCORD_TRUSTED_KEYS_DIR", defaultValue: nil),
         Setting(flag: "prune", env: "ACCORD_PRUNE", defaultValue: "false"),
         Setting(flag: "max-delete-percent", env: "ACCORD_MAX_DELETE_PERCENT", defaultValue: "10"),
         Setting(flag: "log-level", env: "ACCORD_LOG_LEVEL", defaultValue: "info"),
@@ -124,11 +131,16 @@ public struct ControllerConfig: Sendable, CustomStringConvertible {
         var kek: KeyEncryptionKey?
         if let file = values["kek-file"] {
             do { kek = try KeyEncryptionKey.load(file: file) } catch { throw fail("kek-file", String(describing: error)) }
-            if let data = FileManager.default.contents(atPath: file) {
-                secrets.append(data.base64EncodedString())
-                let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-                if text.count >= 16 { secrets.append(text) }
-            }
+            secrets += keyTexts(file)
+        }
+        var signingKey: SigningKey?
+        if let file = values["signing-key-file"] {
+            do { signingKey = try SigningKey.load(file: file) } catch { throw fail("signing-key-file", String(describing: error)) }
+            secrets += keyTexts(file)
+        }
+        var trustedKeys: TrustedKeys?
+        if let directory = values["trusted-keys-dir"] {
+            do { trustedKeys = try TrustedKeys.load(directory: directory) } catch { throw fail("trusted-keys-dir", String(describing: error)) }
         }
         let prune: Bool
         switch (values["prune"] ?? "false").lowercased() {
@@ -152,10 +164,22 @@ public struct ControllerConfig: Sendable, CustomStringConvertible {
         return ControllerConfig(
             repo: repo, branch: values["branch"].flatMap { $0.isEmpty ? nil : $0 }, path: path,
             interval: try duration("interval"), resync: try duration("resync"), databaseURL: databaseURL,
-            listenHost: host, listenPort: port, webhookSecret: webhookSecret, kek: kek, prune: prune,
+            listenHost: host, listenPort: port, webhookSecret: webhookSecret, kek: kek, signingKey: signingKey,
+            trustedKeys: trustedKeys, prune: prune,
             maxDeletePercent: percent, logLevel: level, logFormat: format, retryMin: retryMin, retryMax: retryMax,
             leaderPoll: try duration("leader-poll", min: .milliseconds(10)),
             cacheDirectory: GitMirror.defaultCacheDirectory(environment), secrets: secrets)
+    }
+
+    /// How a key file's contents could show up in text: its bytes as base64,
+    /// and its text (base64 or PEM) with each line of a PEM body.
+    static func keyTexts(_ file: String) -> [String] {
+        guard let data = FileManager.default.contents(atPath: file) else { return [] }
+        var out = [data.base64EncodedString()]
+        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        if text.count >= 16 { out.append(text) }
+        for line in text.split(whereSeparator: \.isNewline) where !line.hasPrefix("-----") && line.count >= 16 { out.append(String(line)) }
+        return out
     }
 
     static func listen(_ text: String, fail: (String) -> Invalid) throws -> (String, Int) {
@@ -177,6 +201,8 @@ public struct ControllerConfig: Sendable, CustomStringConvertible {
                      "database=\(databaseURL.redacted)", "listen=\(listenHost):\(listenPort)", "prune=\(prune)"]
         parts.append("webhook=\(webhookSecret == nil ? "off" : "on")")
         parts.append("kek=\(kek.map { "fingerprint \($0.fingerprint)" } ?? "none")")
+        parts.append("signingKey=\(signingKey.map { "fingerprint \($0.fingerprint)" } ?? "none")")
+        parts.append("trustedKeys=\(trustedKeys.map { "\($0.keys.count) in \($0.directory)" } ?? "none")")
         return parts.joined(separator: " ")
     }
 }

@@ -141,6 +141,8 @@ actor Reconciler {
         var options = ApplyPass.Options()
         options.prune = config.prune
         options.kek = config.kek
+        options.signingKey = config.signingKey
+        options.trustedKeys = config.trustedKeys
         options.full = full
         options.actor = "accord-controller"
         options.guardrail = DeletionGuard(maxShare: config.maxDeletePercent / 100, allowed: false)

@@ -70,9 +70,8 @@ public enum DesiredState {
         case .model(let s): ModelRecord.fields(s)
         case .erasure(let s): ErasureRecord.fields(s)
         }
-        if case .worker(let s) = m.spec, context.production[s.model] == nil {
-            stall = Stall(reason: "ModelNotPromoted",
-                          message: "Model/\(s.model) has no production version; the worker is deployed once one is promoted")
+        if case .worker(let s) = m.spec {
+            stall = WorkerRecord.stall(model: s.model, productionVersion: context.production[s.model])
         }
         return DesiredObject(
             record: Record(id: m.id, fields: fields),

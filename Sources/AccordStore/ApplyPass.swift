@@ -18,6 +18,14 @@ public struct ApplyPass: Sendable {
         /// Wraps tenant data keys. Without one, tenants that need a new key
         /// (onboarding, rotation) are stalled; everything else applies.
         public var kek: KeyEncryptionKey?
+        /// Public keys model signatures are checked against. Without them
+        /// no production version moves forward (rollbacks still do).
+        public var trustedKeys: TrustedKeys?
+        /// Signs erasure certificates. Without one, open erasures wait
+        /// (stalled, saying so); everything else applies.
+        public var signingKey: SigningKey?
+        /// Run open erasures and due retention after the pass.
+        public var runErasuresAndRetention = true
         /// The time keys are created and rotated at (tests move it).
         public var clock: @Sendable () -> Date = { Date() }
         /// Objects not to attempt in this pass, each with the manifest hash
@@ -96,6 +104,10 @@ public struct ApplyPass: Sendable {
         public var timings = Stopwatch()
         /// Tenant data keys rotated after the plan ran (`KeyRotation`).
         public var rotation = KeyRotation.Outcome()
+        /// Erasures run after the plan (`ErasureRuns`).
+        public var erasures = ErasureRuns.Outcome()
+        /// Retention enforced because a policy's schedule was due.
+        public var retention = Retention.Outcome()
         /// Steps left out because `Options.holdBack` held their objects.
         public var held: [PlanStep] = []
     }
@@ -119,8 +131,12 @@ public struct ApplyPass: Sendable {
     /// The plan only: reads, never writes (a database Accord never ran on
     /// reads as empty).
     public func preview(_ session: Session) async throws -> Plan {
-        let desired = try await input.load().desired
-        let live = try await Migrations.isCurrent(session) ? try await LiveState.read(session) : LiveState.Snapshot(records: [], inventory: [])
+        var desired = try await input.load().desired
+        var live = LiveState.Snapshot(records: [], inventory: [])
+        if try await Migrations.isCurrent(session) {
+            desired = try await gated(desired, session)
+            live = try await LiveState.read(session)
+        }
         return Planner.plan(.init(desired: desired, live: live.records, inventory: live.inventory, prune: options.prune))
     }
 
@@ -136,6 +152,14 @@ public struct ApplyPass: Sendable {
                 report.rotation = try await KeyRotation.run(session, kek: options.kek, now: options.clock(),
                                                             revision: revision, actor: options.actor)
                 report.timings.lap("key rotation (\(report.rotation.rotated.count) rotated)")
+                if options.runErasuresAndRetention {
+                    let now = options.clock()
+                    report.erasures = try await ErasureRuns.run(session, key: options.signingKey, now: now,
+                                                                revision: revision, actor: options.actor)
+                    report.retention = try await Retention.run(session, now: now, onlyDue: true, dryRun: false,
+                                                               revision: revision, actor: options.actor)
+                    report.timings.lap("erasures (\(report.erasures.completed.count) completed) and retention (\(report.retention.total) rows)")
+                }
             }
             try await ApplyLock.release(session)
             return report
@@ -172,8 +196,9 @@ public struct ApplyPass: Sendable {
         }
 
         let loaded = try await input.load()
-        let desired = loaded.desired
         timings.lap("load desired state")
+        let desired = try await gated(loaded.desired, session)
+        timings.lap("model promotion gate")
         let markerBefore = try await FastPath.marker(session)
         let live = try await LiveState.read(session)
         timings.lap("read live state (\(live.records.count) rows, \(live.inventory.count) inventory)")
@@ -261,6 +286,14 @@ public struct ApplyPass: Sendable {
         timings.lap("record history")
         return Report(plan: plan, refusal: nil, outcome: outcome, recorded: true, objects: objects,
                       incremental: incremental, timings: timings)
+    }
+
+    /// The desired objects after the model promotion gate (`ModelGate`),
+    /// judged against the live registry.
+    func gated(_ desired: [DesiredObject], _ session: Session) async throws -> [DesiredObject] {
+        let models = desired.filter { $0.id.kind == .model }.map(\.id.name)
+        guard !models.isEmpty else { return desired }
+        return ModelGate.resolve(desired, ledger: try await ModelRegistry.ledger(models, session), trusted: options.trustedKeys)
     }
 
     func makeExecutor(_ session: Session) async throws -> Executor {

@@ -58,14 +58,22 @@ public struct Executor: Sendable {
         for group in Self.groups(plan.steps) {
             var ready: [PlanStep] = []
             var waiting: [(PlanStep, ObjectFailure)] = []
+            /// Applied as planned, and still reported (a blocked promotion).
+            var held: [(PlanStep, ObjectFailure)] = []
             for step in group {
                 if let blocker = Self.dependencies(step).first(where: failedIDs.contains) {
                     waiting.append((step, ObjectFailure(id: step.id, action: step.action, reason: .dependencyNotReady,
                                                         message: "\(blocker) was not applied", stalled: false)))
                 } else if let stall = step.desired?.stall {
-                    waiting.append((step, ObjectFailure(id: step.id, action: step.action,
-                                                        reason: FailureReason(rawValue: stall.reason) ?? .applyFailed,
-                                                        message: stall.message, stalled: true)))
+                    let failure = ObjectFailure(id: step.id, action: step.action,
+                                                reason: FailureReason(rawValue: stall.reason) ?? .applyFailed,
+                                                message: stall.message, stalled: true, detail: stall.detail)
+                    if stall.appliesRest {
+                        if !step.changes.isEmpty { ready.append(step) }
+                        held.append((step, failure))
+                    } else {
+                        waiting.append((step, failure))
+                    }
                 } else {
                     ready.append(step)
                 }
@@ -77,7 +85,7 @@ public struct Executor: Sendable {
             for (step, failure) in waiting {
                 try await recordFailure(failure, step)
                 outcome.failed.append(failure)
-                failedIDs.insert(step.id)
+                if Self.blocksDependents(step) { failedIDs.insert(step.id) }
             }
             let size = Self.batchSize(group[0].id.kind)
             var start = 0
@@ -99,6 +107,10 @@ public struct Executor: Sendable {
                 } catch let error as SQLFailure where !Self.isConnectionLost(error) {
                     try await fail(batch[0], error, &outcome, &failedIDs)
                 }
+            }
+            for (step, failure) in held where !failedIDs.contains(step.id) {
+                try await recordFailure(failure, step)
+                outcome.failed.append(failure)
             }
         }
         outcome.bookkeeping = try await syncInventory(plan, desired: desired, inventory: inventory, failed: failedIDs)
@@ -158,6 +170,13 @@ public struct Executor: Sendable {
         step.desired.map { References.of($0.record) } ?? []
     }
 
+    /// Objects that refer to an object not applied are skipped, except
+    /// that a model already live never holds its workers back: they
+    /// resolve against its live production version.
+    static func blocksDependents(_ step: PlanStep) -> Bool {
+        !(step.id.kind == .model && step.action == .update)
+    }
+
     static func isConnectionLost(_ error: SQLFailure) -> Bool {
         error.sqlState == nil || error.sqlState?.hasPrefix("08") == true || error.sqlState?.hasPrefix("57") == true
     }
@@ -179,7 +198,9 @@ public struct Executor: Sendable {
             try await TenantKeys.insert(keys, now: now, session)
             switch first.action {
             case .create, .update:
-                try await InventoryWriter.record(batch.compactMap(\.desired), revision: revision, session)
+                let desired = batch.compactMap(\.desired)
+                if first.id.kind == .model { try await ModelRegistry.record(desired, revision: revision, session) }
+                try await InventoryWriter.record(desired, revision: revision, session)
             case .delete: try await InventoryWriter.forget(batch.map(\.id), session)
             case .retain: try await InventoryWriter.markRetained(batch.map(\.id), session)
             }
@@ -211,6 +232,7 @@ public struct Executor: Sendable {
             detail["fields"] = .array(step.changes.map { .string($0.path) })
         }
         detail.merge(extra) { $1 }
+        if let desired = step.desired { detail.merge(desired.auditDetail) { $1 } }
         return AuditEntry(action: step.action.rawValue, object: step.id.description, revision: revision, detail: .object(detail))
     }
 

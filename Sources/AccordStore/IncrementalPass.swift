@@ -40,7 +40,8 @@ extension ApplyPass {
         let lookup: Input.Lookup = { ids in
             try await Self.outside(ids, excluding: touchedJSON, orphans: orphans, session)
         }
-        guard let desired = try await loadFiles(changed.map(\.path), lookup) else { return nil }
+        guard let loaded = try await loadFiles(changed.map(\.path), lookup) else { return nil }
+        let desired = try await gated(loaded, session)
         timings.lap("incremental: read \(changed.count) changed files (\(removed.count) removed), \(desired.count) objects")
 
         let newIDs = Set(desired.map(\.id))

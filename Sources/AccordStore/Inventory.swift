@@ -78,7 +78,8 @@ enum InventoryWriter {
                               audit: AuditChain, _ session: Session) async throws -> AuditChain {
         let id = failure.id
         let entry = AuditEntry(action: "\(action)-failed", object: id.description, revision: revision,
-                               detail: .object(["reason": .string(failure.reason.rawValue), "message": .string(failure.message)]))
+                               detail: .object(["reason": .string(failure.reason.rawValue), "message": .string(failure.message),
+                                                "facts": failure.detail ?? .null].filter { $0.value != .null }))
         let sealed = audit.seal([entry])
         let written = try await session.transaction {
             let known = try await session.rows("""
@@ -122,6 +123,14 @@ public enum FailureReason: String, Sendable, Codable {
     case modelNotPromoted = "ModelNotPromoted"
     /// A tenant that needs a data key while no key-encryption key is configured.
     case keyEncryptionKeyMissing = "KeyEncryptionKeyMissing"
+    /// A model's production version did not pass the promotion gate.
+    case promotionBlocked = "PromotionBlocked"
+    /// A model changes the digest or artifact of a registered version.
+    case versionImmutable = "VersionImmutable"
+    /// An open erasure while no certificate-signing key is configured.
+    case signingKeyMissing = "SigningKeyMissing"
+    /// An erasure run the database refused (rolled back, retried with backoff).
+    case erasureFailed = "ErasureFailed"
 }
 
 public struct ObjectFailure: Sendable {
@@ -131,4 +140,6 @@ public struct ObjectFailure: Sendable {
     public let message: String
     /// Needs a fix in git (or the live schema); retrying will not help.
     public let stalled: Bool
+    /// Structured facts for the audit entry (a blocked promotion's versions and metric values).
+    public var detail: JSONValue? = nil
 }

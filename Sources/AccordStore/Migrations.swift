@@ -287,6 +287,9 @@ public enum Migrations {
                 """
             }.joined()),
         TenantStores.migration,
+        ModelRegistry.migration,
+        ErasureRuns.migration,
+        Retention.migration,
     ]
 
     /// Every registry table; each counts writes made outside Accord (`FastPath`).

@@ -19,8 +19,8 @@ public struct ObjectStatus: Sendable {
     public let lastAppliedRevision: String?
     public let lastAttemptedRevision: String?
     public let sourcePath: String?
-    public let message: String
-    public let conditions: [Condition]
+    public var message: String
+    public var conditions: [Condition]
     /// What the platform runs now: the object's live registry row (for a
     /// tenant its plan, isolation, stores, SSO and GDPR settings, status;
     /// for a worker its model version, replicas, status), and for a tenant
@@ -36,7 +36,7 @@ public struct ObjectStatus: Sendable {
 
     /// Every object Accord manages or failed to apply, sorted by identity;
     /// `filter` keeps one kind, or one object.
-    public static func read(_ session: Session, kind: Kind? = nil, id: ObjectID? = nil) async throws -> [ObjectStatus] {
+    public static func read(_ session: Session, kind: Kind? = nil, id: ObjectID? = nil, now: Date = Date()) async throws -> [ObjectStatus] {
         let lastAttempted = try await History.lastRevision(session)?.revision
         let rows = try await session.rows("""
             SELECT coalesce(i.kind, s.kind), coalesce(i.tenant, s.tenant), coalesce(i.name, s.name),
@@ -92,6 +92,9 @@ public struct ObjectStatus: Sendable {
                 conditions: conditions))
         }
         try await attachLive(&out, session, kind: kind, id: id)
+        if kind == nil || kind == .erasure, id == nil || id?.kind == .erasure {
+            try await attachErasures(&out, session, now: now)
+        }
         return out.sorted { $0.sortKey < $1.sortKey }
     }
 
@@ -124,6 +127,46 @@ public struct ObjectStatus: Sendable {
                 live["data_key"] = .object(dataKey)
             }
             statuses[i].live = live
+        }
+    }
+
+    /// An erasure's run: status, deadline and SLA stage, attempts, the
+    /// next retry, whether its certificate was issued. An open erasure past
+    /// 48h says so in its message and an `OnSchedule` condition.
+    static func attachErasures(_ statuses: inout [ObjectStatus], _ session: Session, now: Date) async throws {
+        var runs: [ObjectID: (status: String, requested: Double, completed: Double?, attempts: Int, next: Double?, error: String?, certified: Bool)] = [:]
+        for row in try await session.rows("""
+            SELECT e.tenant, e.name, e.status, extract(epoch FROM e.requested_at)::float8, extract(epoch FROM e.completed_at)::float8,
+                   coalesce(r.attempts, 0), extract(epoch FROM r.next_attempt_at)::float8, r.last_error,
+                   EXISTS (SELECT 1 FROM accord.erasure_certificates c WHERE c.tenant = e.tenant AND c.name = e.name)
+            FROM platform.erasures e LEFT JOIN accord.erasure_runs r ON r.tenant = e.tenant AND r.name = e.name
+            """) {
+            let v = try row.decode((String, String, String, Double, Double?, Int, Double?, String?, Bool).self)
+            runs[ObjectID(kind: .erasure, tenant: v.0, name: v.1)] = (v.2, v.3, v.4, v.5, v.6, v.7, v.8)
+        }
+        func time(_ t: Double) -> JSONValue { .string(Timestamp.rfc3339(epochSeconds: Int64(t))) }
+        for i in statuses.indices where statuses[i].kind == Kind.erasure.rawValue {
+            guard let run = runs[statuses[i].sortKey] else { continue }
+            let requested = Date(timeIntervalSince1970: run.requested)
+            let due = ErasureSLA.due(requestedAt: requested)
+            let stage = run.certified ? ErasureSLA.Stage.onTime : ErasureSLA.stage(requestedAt: requested, now: now)
+            var info: [String: JSONValue] = [
+                "status": .string(run.status), "due": time(due.timeIntervalSince1970), "attempts": JSONValue(run.attempts),
+                "certificate": .bool(run.certified), "sla": .string(run.certified ? "met-or-closed" : stage.rawValue),
+            ]
+            if let c = run.completed { info["completedAt"] = time(c) }
+            if let n = run.next, !run.certified { info["nextAttemptAt"] = time(n) }
+            if let e = run.error, !run.certified { info["lastError"] = .string(e) }
+            statuses[i].live["erasure"] = .object(info)
+            guard !run.certified else { continue }
+            let dueText = Timestamp.rfc3339(epochSeconds: Int64(due.timeIntervalSince1970))
+            if stage >= .warning {
+                statuses[i].message += "; \(stage.meaning) (due \(dueText))"
+                statuses[i].conditions.append(Condition(type: "OnSchedule", status: "False", reason: stage == .warning ? "SLAWarning" : stage == .escalation ? "SLAEscalation" : "SLAOverdue",
+                                                        message: "erasure \(run.status), \(stage.meaning); due \(dueText)"))
+            } else {
+                statuses[i].conditions.append(Condition(type: "OnSchedule", status: "True", reason: "WithinDeadline", message: "due \(dueText)"))
+            }
         }
     }
 

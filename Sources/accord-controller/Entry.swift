@@ -45,6 +45,10 @@ struct AccordControllerCommand: AsyncParsableCommand {
     var webhookSecretFile: String?
     @Option(name: .customLong("kek-file"), help: "Key-encryption key for tenant data keys: 32 raw bytes or their base64 [ACCORD_KEK_FILE].")
     var kekFile: String?
+    @Option(name: .customLong("signing-key-file"), help: "Ed25519 key that signs erasure certificates: PEM PKCS#8 or a raw 32-byte seed [ACCORD_SIGNING_KEY_FILE].")
+    var signingKeyFile: String?
+    @Option(name: .customLong("trusted-keys-dir"), help: "Directory of Ed25519 public keys for model signatures: *.pem or *.pub [ACCORD_TRUSTED_KEYS_DIR].")
+    var trustedKeysDir: String?
     @Flag(help: "Delete managed objects removed from git (tenants only with deletionPolicy: Delete) [ACCORD_PRUNE=true].")
     var prune = false
     @Option(name: .customLong("max-delete-percent"), help: "Deletion guard: refuse plans removing more than this share of managed objects (default 10) [ACCORD_MAX_DELETE_PERCENT].")
@@ -65,7 +69,7 @@ struct AccordControllerCommand: AsyncParsableCommand {
         let pairs: [(String, String?)] = [
             ("repo", repo), ("branch", branch), ("path", path), ("interval", interval), ("resync", resync),
             ("database-url", databaseURL), ("listen", listen), ("webhook-secret-file", webhookSecretFile),
-            ("kek-file", kekFile), ("prune", prune ? "true" : nil), ("max-delete-percent", maxDeletePercent),
+            ("kek-file", kekFile), ("signing-key-file", signingKeyFile), ("trusted-keys-dir", trustedKeysDir), ("prune", prune ? "true" : nil), ("max-delete-percent", maxDeletePercent),
             ("log-level", logLevel), ("log-format", logFormat), ("retry-min", retryMin), ("retry-max", retryMax),
             ("leader-poll", leaderPoll),
         ]

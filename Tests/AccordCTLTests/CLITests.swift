@@ -40,7 +40,8 @@ import Testing
         let process = Process()
         process.executableURL = try binary()
         process.arguments = args
-        process.environment = ProcessInfo.processInfo.environment.merging(["ACCORD_KEK_FILE": kekFile]) { $1 }
+        process.environment = ProcessInfo.processInfo.environment.merging(["ACCORD_KEK_FILE": kekFile, "ACCORD_TRUSTED_KEYS_DIR": ExampleKeys.trustedDirectory,
+                                                                                  "ACCORD_SIGNING_KEY_FILE": ExampleKeys.path("controller-signing.pem")]) { $1 }
             .merging(environment) { $1 }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out

@@ -146,7 +146,8 @@ import Testing
 
         let audit = try CLI.accordctl(["audit", "verify"], environment: env)
         #expect(audit.status == 0)
-        #expect(audit.stdout.hasPrefix("audit log intact: 25 entries"))
+        // 27: the erasure ran (one entry) after crossing its SLA (one entry; it was requested on 2026-11-18).
+        #expect(audit.stdout.hasPrefix("audit log intact: 27 entries"))
     }
 
     @Test func markdownOfAHugePlanStaysUnder60000CharactersInWholeLines() {
@@ -185,7 +186,8 @@ struct KilledApplyTests {
                 kind: Model
                 metadata: {name: m}
                 spec:
-                  versions: [{version: "1", artifact: s3://m/1, digest: "sha256:\(String(repeating: "a", count: 64))"}]
+                  versions: [{version: "1", artifact: s3://m/1, digest: "sha256:\(String(repeating: "a", count: 64))",
+                              signature: "\(ExampleKeys.signModelDigest("sha256:" + String(repeating: "a", count: 64)))"}]
                   production: "1"
 
                 """,
@@ -269,7 +271,7 @@ struct IncrementalApplyTests {
             var out: [String] = []
             for table in ["tenants", "workers", "workflows", "workflow_versions", "models", "model_versions", "retention_policies", "erasures"] {
                 let rows = try await session.rows("""
-                    SELECT (to_jsonb(t) - 'created_at' - 'updated_at' - 'deleted_at')::text FROM platform.\(table) t ORDER BY 1
+                    SELECT (to_jsonb(t) - 'created_at' - 'updated_at' - 'deleted_at' - 'completed_at')::text FROM platform.\(table) t ORDER BY 1
                     """)
                 out += try rows.map { "\(table) " + (try $0.decode(String.self)) }
             }

@@ -59,7 +59,8 @@ extension Harness {
 
     func arguments(_ extra: [String] = []) -> [String] {
         ["--repo", work.root.path, "--database-url", db.urlText, "--interval", "200ms", "--leader-poll", "200ms",
-         "--listen", "127.0.0.1:0", "--kek-file", scratch.appendingPathComponent("kek").path] + extra
+         "--listen", "127.0.0.1:0", "--kek-file", scratch.appendingPathComponent("kek").path,
+         "--signing-key-file", Self.signingKeyFile, "--trusted-keys-dir", scratch.appendingPathComponent("trusted").path] + extra
     }
 }
 

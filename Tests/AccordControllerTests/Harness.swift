@@ -14,6 +14,8 @@ import Testing
 final class Harness: Sendable {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let kekBytes: [UInt8] = (0..<32).map { UInt8(($0 * 37 + 11) % 256) }
+    static let keys = root.appendingPathComponent("examples/keys")
+    static var signingKeyFile: String { keys.appendingPathComponent("controller-signing.pem").path }
 
     let db: ScratchDatabase
     let work: GitFixture
@@ -32,6 +34,10 @@ final class Harness: Sendable {
         try work.git("push", "-q", "origin", "main")
         try Data(Self.kekBytes).write(to: scratch.appendingPathComponent("kek"))
         try Data("hook-secret-for-e2e\n".utf8).write(to: scratch.appendingPathComponent("hook"))
+        let trusted = scratch.appendingPathComponent("trusted")
+        try FileManager.default.createDirectory(at: trusted, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: Self.keys.appendingPathComponent("model-signing.pub.pem"),
+                                         to: trusted.appendingPathComponent("model-signing.pub.pem"))
     }
 
     deinit { try? FileManager.default.removeItem(at: scratch) }
@@ -67,6 +73,7 @@ final class Harness: Sendable {
             "repo": "file://" + bare.path, "branch": "main", "database-url": databaseURL ?? db.urlText,
             "interval": "100ms", "resync": "1h", "kek-file": scratch.appendingPathComponent("kek").path,
             "webhook-secret-file": scratch.appendingPathComponent("hook").path,
+            "signing-key-file": Self.signingKeyFile, "trusted-keys-dir": scratch.appendingPathComponent("trusted").path,
             "retry-min": "200ms", "retry-max": "2s", "leader-poll": "200ms", "listen": "127.0.0.1:0",
         ]
         all.merge(flags) { $1 }

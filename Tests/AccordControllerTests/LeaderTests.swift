@@ -124,5 +124,9 @@ struct SecretTests {
             #expect(!text.contains(secret), "a secret appears in the logs")
         }
         #expect(!text.contains(String(decoding: kek, as: UTF8.self)))
+        let pem = try String(contentsOfFile: Harness.signingKeyFile, encoding: .utf8)
+        for line in pem.split(separator: "\n") where !line.hasPrefix("-----") {
+            #expect(!text.contains(line), "the signing key appears in the logs")
+        }
     }
 }

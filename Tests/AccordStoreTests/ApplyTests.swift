@@ -12,6 +12,8 @@ struct ApplyTests {
                       configure: (inout ApplyPass.Options) -> Void = { _ in }) async throws -> ApplyPass.Report {
         var options = ApplyPass.Options()
         options.kek = TestKeys.kek
+        options.trustedKeys = ExampleKeys.trusted
+        options.signingKey = ExampleKeys.signing
         configure(&options)
         let pass = ApplyPass(desired: desired, revision: revision, path: "", options: options)
         return try await db.withSession { try await pass.run($0) }
@@ -20,6 +22,7 @@ struct ApplyTests {
     static func preview(_ desired: [DesiredObject], _ db: ScratchDatabase, prune: Bool = false) async throws -> Plan {
         var options = ApplyPass.Options()
         options.prune = prune
+        options.trustedKeys = ExampleKeys.trusted
         return try await db.withSession { try await ApplyPass(desired: desired, revision: nil, path: "", options: options).preview($0) }
     }
 
@@ -57,7 +60,8 @@ struct ApplyTests {
         #expect(try await Self.scalar(db, "SELECT count(*)::text FROM platform.model_versions") == "5")
         #expect(try await Self.scalar(db, "SELECT string_agg(name || ':' || version, ',' ORDER BY name) FROM platform.workflows")
             == "lead-followup:1,monthly-risk-report:1")
-        #expect(try await Self.scalar(db, "SELECT status FROM platform.erasures") == "pending")
+        #expect(try await Self.scalar(db, "SELECT status FROM platform.erasures") == "completed",
+                "the erasure ran after its tenant was onboarded, in the same apply")
 
         let before = try await Self.rowVersions(db)
         let second = try await Self.apply(desired, db)
@@ -356,6 +360,7 @@ struct FastPathTests {
         var options = ApplyPass.Options()
         options.prune = prune
         options.kek = TestKeys.kek
+        options.trustedKeys = ExampleKeys.trusted
         let pass = ApplyPass(input: .fixed(desired, listingDigest: digest), revision: revision, path: "", options: options)
         return try await db.withSession { try await pass.run($0) }
     }

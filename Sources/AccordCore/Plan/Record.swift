@@ -45,15 +45,25 @@ public struct DesiredObject: Sendable, Hashable {
     /// Set when the object cannot be applied as git has it until something
     /// else changes (a worker whose model has no production version).
     public let stall: Stall?
+    /// What applying the object means beyond its row (a model promotion),
+    /// for its audit entry.
+    public let auditDetail: [String: JSONValue]
 
     public init(record: Record, manifestHash: String, recordHash: String, sourcePath: String, blobID: String?,
-                stall: Stall? = nil) {
+                stall: Stall? = nil, auditDetail: [String: JSONValue] = [:]) {
         self.record = record
         self.manifestHash = manifestHash
         self.recordHash = recordHash
         self.sourcePath = sourcePath
         self.blobID = blobID
         self.stall = stall
+        self.auditDetail = auditDetail
+    }
+
+    /// The same object with another row (its hash recomputed by the caller), stall and audit detail.
+    public func with(record: Record, recordHash: String, stall: Stall?, auditDetail: [String: JSONValue]) -> DesiredObject {
+        DesiredObject(record: record, manifestHash: manifestHash, recordHash: recordHash, sourcePath: sourcePath,
+                      blobID: blobID, stall: stall, auditDetail: auditDetail)
     }
 
     public var id: ObjectID { record.id }
@@ -64,10 +74,19 @@ public struct DesiredObject: Sendable, Hashable {
 public struct Stall: Sendable, Hashable {
     public let reason: String
     public let message: String
+    /// The object's row is applied as planned (the part that waits was
+    /// already left as live has it), and the object still reports the stall:
+    /// a blocked promotion keeps production where it is while new versions
+    /// register.
+    public let appliesRest: Bool
+    /// Structured facts for the audit entry (versions, metric values).
+    public let detail: JSONValue?
 
-    public init(reason: String, message: String) {
+    public init(reason: String, message: String, appliesRest: Bool = false, detail: JSONValue? = nil) {
         self.reason = reason
         self.message = message
+        self.appliesRest = appliesRest
+        self.detail = detail
     }
 }
 

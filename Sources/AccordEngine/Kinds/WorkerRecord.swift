@@ -23,6 +23,13 @@ enum WorkerRecord {
         ]
     }
 
+    /// A worker waits while its model has no production version.
+    static func stall(model: String, productionVersion: String?) -> Stall? {
+        guard productionVersion == nil else { return nil }
+        return Stall(reason: "ModelNotPromoted",
+                     message: "Model/\(model) has no production version; the worker is deployed once one is promoted")
+    }
+
     static func spec(_ spec: WorkerSpec) -> JSONValue {
         var out: [String: JSONValue] = [
             "role": .string(spec.role), "model": .string(spec.model),

@@ -1,0 +1,176 @@
+import AccordCore
+import AccordEngine
+import Foundation
+
+/// Retention enforcement (SPEC §1 RetentionPolicy): for every tenant whose
+/// `gdpr.retentionPolicy` names a policy, deletes the rows of each rule's
+/// store older than `maxAge` (by `created_at`, with the rule's `match`),
+/// in batches of at most `batchSize` rows, each batch its own statement and
+/// transaction, so no statement holds locks on more rows than that. Counts
+/// per tenant and store go to the audit log, one entry per policy run that
+/// deleted anything. A
+/// policy runs during apply when its `schedule` is due (the last run is
+/// remembered in `accord.retention_runs`), or on demand.
+public enum Retention {
+    public static let batchSize = 10_000
+
+    static let migration = Migrations.Migration(version: 6, name: "retention enforcement", sql: """
+        CREATE TABLE accord.retention_runs (
+            policy text PRIMARY KEY,
+            last_run_at timestamptz NOT NULL
+        );
+        CREATE FUNCTION accord.retention_run(policies text[], now timestamptz, budget bigint, dry boolean)
+        RETURNS TABLE (out_policy text, out_tenant text, out_store text, out_rows bigint) LANGUAGE plpgsql AS $$
+        DECLARE
+            p record;
+            t record;
+            r jsonb;
+            target text;
+            cond text;
+            k text;
+            v text;
+            n bigint;
+            remaining bigint := budget;
+        BEGIN
+            FOR p IN SELECT rp.name, rp.rules FROM platform.retention_policies rp WHERE rp.name = ANY (policies) ORDER BY rp.name LOOP
+                FOR t IN SELECT tn.name, tn.isolation FROM platform.tenants tn WHERE tn.retention_policy = p.name ORDER BY tn.name LOOP
+                    target := accord.store_schema(t.name, t.isolation);
+                    PERFORM set_config('accord.tenant', t.name, true);
+                    FOR r IN SELECT e FROM jsonb_array_elements(p.rules) AS e LOOP
+                        CONTINUE WHEN to_regclass(format('%I.%I', target, r->>'store')) IS NULL;
+                        cond := format('created_at < %L::timestamptz - make_interval(secs => %s)', now, (r->>'maxAgeSeconds')::float8);
+                        IF t.isolation = 'shared' THEN
+                            cond := cond || format(' AND tenant_id = %L', t.name);
+                        END IF;
+                        FOR k, v IN SELECT key, value FROM jsonb_each_text(coalesce(r->'match', '{}'::jsonb)) LOOP
+                            cond := cond || format(' AND %I = %L', k, v);
+                        END LOOP;
+                        IF dry THEN
+                            EXECUTE format('SELECT count(*) FROM %I.%I WHERE %s', target, r->>'store', cond) INTO n;
+                        ELSE
+                            EXECUTE format('DELETE FROM %I.%I WHERE ctid = ANY (ARRAY(SELECT ctid FROM %I.%I WHERE %s LIMIT %s))',
+                                           target, r->>'store', target, r->>'store', cond, remaining);
+                            GET DIAGNOSTICS n = ROW_COUNT;
+                            remaining := remaining - n;
+                        END IF;
+                        IF n > 0 THEN
+                            out_policy := p.name;
+                            out_tenant := t.name;
+                            out_store := r->>'store';
+                            out_rows := n;
+                            RETURN NEXT;
+                        END IF;
+                        IF NOT dry AND remaining <= 0 THEN
+                            RETURN;
+                        END IF;
+                    END LOOP;
+                END LOOP;
+            END LOOP;
+        END $$;
+        """)
+
+    public struct Count: Sendable, Hashable {
+        public let policy: String
+        public let tenant: String
+        public let store: String
+        public let rows: Int
+    }
+
+    public struct Outcome: Sendable {
+        /// Policies enforced (or counted, in a dry run), by name.
+        public var policies: [String] = []
+        /// Rows deleted (or that would be), per policy, tenant and store; zeros left out.
+        public var counts: [Count] = []
+        public var dryRun = false
+        public var total: Int { counts.reduce(0) { $0 + $1.rows } }
+
+        public init(dryRun: Bool = false) {
+            self.dryRun = dryRun
+        }
+    }
+
+    /// Enforces the policies that are due at `now` (all managed policies
+    /// when `onlyDue` is false). A dry run counts and writes nothing.
+    public static func run(_ session: Session, now: Date, onlyDue: Bool, dryRun: Bool, revision: String?,
+                           actor: String) async throws -> Outcome {
+        var outcome = Outcome(dryRun: dryRun)
+        let nowText = String(now.timeIntervalSince1970)
+        let policies = try await session.rows("""
+            SELECT p.name FROM platform.retention_policies p
+            JOIN accord.inventory i ON i.kind = 'RetentionPolicy' AND i.tenant = '' AND i.name = p.name AND i.retained_at IS NULL
+            LEFT JOIN accord.retention_runs r ON r.policy = p.name
+            WHERE NOT $1::boolean OR r.last_run_at IS NULL
+               OR r.last_run_at + p.schedule::interval <= to_timestamp($2::float8)
+            ORDER BY p.name
+            """, [onlyDue ? "true" : "false", nowText]).map { try $0.decode(String.self) }
+        guard !policies.isEmpty else { return outcome }
+        outcome.policies = policies
+        let names = JSONValue(strings: policies).canonical
+        // Each call is one statement: it deletes at most `batchSize` rows
+        // over all the policies, tenants and rules, and commits; a full
+        // batch means there may be more.
+        var rows: [String: Int] = [:]
+        var order: [String] = []
+        while true {
+            var batch = 0
+            for row in try await session.rows("""
+                SELECT out_policy, out_tenant, out_store, out_rows FROM accord.retention_run(ARRAY(SELECT json_array_elements_text($1::json)), to_timestamp($2::float8), $3::bigint, $4::boolean)
+                """, [names, nowText, String(batchSize), dryRun ? "true" : "false"]) {
+                let (policy, tenant, store, n) = try row.decode((String, String, String, Int).self)
+                let key = "\(policy)\u{0}\(tenant)\u{0}\(store)"
+                if rows[key] == nil { order.append(key) }
+                rows[key, default: 0] += n
+                batch += n
+            }
+            if dryRun || batch < batchSize { break }
+        }
+        outcome.counts = order.map { key in
+            let parts = key.split(separator: "\u{0}", omittingEmptySubsequences: false).map(String.init)
+            return Count(policy: parts[0], tenant: parts[1], store: parts[2], rows: rows[key] ?? 0)
+        }
+        guard !dryRun else { return outcome }
+
+        // A run that deleted nothing is remembered, not audited.
+        var audit = try await AuditChain.load(session, actor: actor)
+        let entries = policies.compactMap { policy -> AuditEntry? in
+            let counts = outcome.counts.filter { $0.policy == policy }
+            guard !counts.isEmpty else { return nil }
+            var byTenant: [String: [String: JSONValue]] = [:]
+            for c in counts { byTenant[c.tenant, default: [:]][c.store] = JSONValue(c.rows) }
+            return AuditEntry(action: "retention", object: "RetentionPolicy/\(policy)", revision: revision, detail: .object([
+                "deleted": JSONValue(counts.reduce(0) { $0 + $1.rows }), "tenants": .object(byTenant.mapValues { .object($0) }),
+                "onDemand": .bool(!onlyDue),
+            ]))
+        }
+        let sealed = entries.isEmpty ? nil : audit.seal(entries, at: now)
+        try await session.transaction {
+            try await session.execute("""
+                INSERT INTO accord.retention_runs (policy, last_run_at)
+                SELECT p, to_timestamp($2::float8) FROM json_array_elements_text($1::json) AS p
+                ON CONFLICT (policy) DO UPDATE SET last_run_at = EXCLUDED.last_run_at
+                """, [names, nowText])
+            if let sealed { try await AuditChain.write(sealed, session) }
+        }
+        if let sealed { audit.advance(to: sealed.head) }
+        return outcome
+    }
+}
+
+extension Retention {
+    /// `accordctl retention run`: every managed policy now, under the apply
+    /// lock (a dry run too, so its counts are not taken mid-apply).
+    public static func runNow(_ session: Session, now: Date, dryRun: Bool, lockTimeout: Duration,
+                              actor: String) async throws -> Outcome {
+        guard try await Migrations.isCurrent(session) else { return Outcome(dryRun: dryRun) }
+        try await ApplyLock.acquire(session, holder: ApplyPass.holder(actor), timeout: lockTimeout)
+        do {
+            let revision = try await History.lastRevision(session)?.revision
+            let outcome = try await run(session, now: now, onlyDue: false, dryRun: dryRun, revision: revision, actor: actor)
+            try await ApplyLock.release(session)
+            return outcome
+        } catch {
+            try? await ApplyLock.release(session)
+            throw error
+        }
+    }
+}
