@@ -80,6 +80,33 @@ import Testing
         #expect(badKEK.map { $0.description.contains(kek.path) && !$0.description.contains("secret-text") } == true)
     }
 
+    @Test func keyFilesAreLoadedWithTheSharedLoaders() throws {
+        let keys = Harness.keys
+        let trusted = FileManager.default.temporaryDirectory.appendingPathComponent("trusted-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: trusted, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: trusted) }
+        try FileManager.default.copyItem(at: keys.appendingPathComponent("model-signing.pub.pem"),
+                                         to: trusted.appendingPathComponent("model-signing.pub.pem"))
+        let config = try ControllerConfig.resolve(
+            flags: ["repo": Self.repo, "database-url": Self.db, "signing-key-file": keys.appendingPathComponent("controller-signing.pem").path,
+                    "kek-file": keys.appendingPathComponent("kek.b64").path],
+            environment: ["ACCORD_TRUSTED_KEYS_DIR": trusted.path])
+        #expect(config.signingKey != nil && config.kek != nil)
+        #expect(config.trustedKeys?.keys.map(\.file) == ["model-signing.pub.pem"])
+        #expect(config.description.contains("signingKey=fingerprint \(config.signingKey!.fingerprint)"))
+        let pem = try String(contentsOf: keys.appendingPathComponent("controller-signing.pem"), encoding: .utf8)
+        let body = pem.split(separator: "\n").filter { !$0.hasPrefix("-----") }
+        #expect(body.allSatisfy { config.secrets.contains(String($0)) }, "the key's text is scrubbed from logs")
+
+        for (flag, setting) in [("signing-key-file", "--signing-key-file (ACCORD_SIGNING_KEY_FILE)"),
+                                ("trusted-keys-dir", "--trusted-keys-dir (ACCORD_TRUSTED_KEYS_DIR)")] {
+            let error = #expect(throws: ControllerConfig.Invalid.self) {
+                try ControllerConfig.resolve(flags: ["repo": Self.repo, "database-url": Self.db, flag: "/no/such/key"], environment: [:])
+            }
+            #expect(error?.setting == setting)
+        }
+    }
+
     @Test func durations() {
         #expect(DurationText.parse("250ms") == .milliseconds(250))
         #expect(DurationText.parse("30s") == .seconds(30))
