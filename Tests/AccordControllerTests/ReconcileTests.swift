@@ -107,7 +107,7 @@ struct ReconcileTests {
                     #expect($0.status == .accepted)
                 }
             }
-            #expect(try await eventually(within: .seconds(5)) {
+            #expect(try await eventually(within: .seconds(60)) {
                 try await h.scalar("SELECT replicas::text FROM platform.workers WHERE name = 'support-triage'") == "3"
             })
         }
