@@ -7,6 +7,9 @@ import PackageDescription
 //   AccordEngine     desired rows, pairing, field diff, Plan, guard (core, Crypto for hashes); pure
 //   AccordGit        libgit2 behind a small protocol              (core, CLibGit2)
 //   AccordStore      PostgreSQL: migrations, live readers, executor, lock, audit (core, engine, PostgresNIO)
+//   AccordSource     a revision of a repository as the input of an apply pass (manifests, git, engine, store)
+//   AccordController the daemon's loop: triggers, backoff, leader lock, metrics (ServiceLifecycle, Logging, Metrics)
+//   AccordHTTP       health, readiness, metrics, webhook, status API       (controller, Hummingbird)
 //   accordctl, accord-controller: parse arguments, wire once, run
 let package = Package(
     name: "Accord",
@@ -25,6 +28,10 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         .target(name: "AccordCore"),
@@ -51,9 +58,32 @@ let package = Package(
             ]
         ),
         .target(
+            name: "AccordSource",
+            dependencies: ["AccordCore", "AccordManifests", "AccordGit", "AccordEngine", "AccordStore"]
+        ),
+        .target(
+            name: "AccordController",
+            dependencies: [
+                "AccordCore", "AccordEngine", "AccordGit", "AccordStore", "AccordSource",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
+            name: "AccordHTTP",
+            dependencies: [
+                "AccordController", "AccordStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "AccordCLI",
             dependencies: [
-                "AccordCore", "AccordManifests", "AccordGit", "AccordEngine", "AccordStore",
+                "AccordCore", "AccordManifests", "AccordGit", "AccordEngine", "AccordStore", "AccordSource",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -66,7 +96,14 @@ let package = Package(
         ),
         .executableTarget(
             name: "accord-controller",
-            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "AccordController", "AccordHTTP", "AccordStore", "AccordEngine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
         ),
         .testTarget(name: "AccordManifestsTests", dependencies: ["AccordCore", "AccordManifests"]),
         .target(name: "AccordTestSupport", dependencies: ["AccordStore", "AccordEngine"], path: "Tests/AccordTestSupport"),
@@ -85,6 +122,17 @@ let package = Package(
         .testTarget(
             name: "AccordStoreTests",
             dependencies: ["AccordCore", "AccordEngine", "AccordManifests", "AccordStore", "AccordTestSupport"]
+        ),
+        .testTarget(
+            name: "AccordControllerTests",
+            dependencies: [
+                "AccordController", "AccordHTTP", "AccordCore", "AccordEngine", "AccordStore", "AccordSource", "AccordTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         .testTarget(
             name: "SchemaTests",

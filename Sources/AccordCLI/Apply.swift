@@ -1,5 +1,6 @@
 import AccordCore
 import AccordEngine
+import AccordSource
 import AccordStore
 import ArgumentParser
 import Foundation
@@ -66,24 +67,17 @@ struct Apply: AsyncParsableCommand {
         let trustedKeys = try trusted.trustedKeys()
         let signingKey = try keys.signingKey()
         let opened = try await DesiredSource.open(source)
-        var digest: String?
-        var listing: [(path: String, blobID: String)]?
-        if let repository = opened.repository, let commit = opened.commit {
-            do {
-                listing = try await repository.listing(at: commit, under: opened.directory)
-                digest = listing.map { FastPath.listingDigest($0, path: opened.directory) }
-            } catch {
-                Console.error(error)
-                throw ExitCode(2)
-            }
-        }
         let source = self.source
         let format = output.format
-        let input = ApplyPass.Input(listingDigest: digest, listing: listing,
-                                    loadFiles: DesiredSource.incrementalLoader(opened),
-                                    changedSince: DesiredSource.changedSince(opened)) {
-            let head = try await DesiredSource.load(source, opened: opened, format: format)
-            return .init(desired: head.desired, timings: head.timings)
+        let input: ApplyPass.Input
+        do {
+            input = try await opened.passInput(load: {
+                let head = try await DesiredSource.load(source, opened: opened, format: format)
+                return .init(desired: head.desired, timings: head.timings)
+            }, timings: { Timings.print($0) })
+        } catch {
+            Console.error(error)
+            throw ExitCode(2)
         }
         var options = ApplyPass.Options()
         options.prune = prune

@@ -1,6 +1,7 @@
 import AccordCore
 import AccordGit
 import AccordManifests
+import AccordSource
 import ArgumentParser
 import Foundation
 
@@ -32,17 +33,13 @@ struct SourceOptions: ParsableArguments {
     }
 
     /// A resolved source: the repository and commit (nil for --worktree).
-    struct Opened: Sendable {
-        let repository: GitRepository?
-        let commit: String?
-        let directory: String
-    }
+    typealias Opened = RevisionSource
 
     /// Opens the repository (syncing the mirror for a URL) and resolves the
     /// revision. `ref` overrides --ref (for `diff --against`).
     func open(ref override: String? = nil) async throws -> Opened {
         let directory = ManifestPaths.normalize(path) ?? ""
-        if worktree { return Opened(repository: nil, commit: nil, directory: directory) }
+        if worktree { return RevisionSource(worktree: repo, directory: directory) }
         let repository: GitRepository
         if RemoteURL.isRemote(repo) {
             repository = try await GitMirror.sync(url: repo, cacheDirectory: GitMirror.defaultCacheDirectory(),
@@ -57,22 +54,14 @@ struct SourceOptions: ParsableArguments {
                 throw CLIError("\(Text.quoted(repo)) is not a git repository (use --worktree to read the files on disk)")
             }
         }
-        return Opened(repository: repository, commit: try await repository.resolve(override ?? ref), directory: directory)
-    }
-
-    /// The manifest files of an opened source.
-    func files(_ opened: Opened) async throws -> [SourceFile] {
-        guard let repository = opened.repository, let commit = opened.commit else {
-            return try WorktreeSource.files(root: repo, under: opened.directory)
-        }
-        return try await repository.files(at: commit, under: opened.directory)
+        return RevisionSource(repository: repository, commit: try await repository.resolve(override ?? ref), directory: directory)
     }
 
     /// The manifest files, and the commit they were read from (nil for
     /// --worktree). `ref` overrides --ref (for `diff --against`).
     func load(ref override: String? = nil) async throws -> (files: [SourceFile], revision: String?) {
         let opened = try await open(ref: override)
-        return (try await files(opened), opened.commit)
+        return (try await opened.files(), opened.commit)
     }
 }
 

@@ -45,18 +45,7 @@ struct Status: AsyncParsableCommand {
         }
     }
 
-    static func json(_ s: ObjectStatus) -> JSONValue {
-        .object([
-            "id": .string(s.id), "kind": .string(s.kind), "tenant": JSONValue(s.tenant), "name": .string(s.name),
-            "generation": JSONValue(s.generation), "observedGeneration": JSONValue(s.observedGeneration),
-            "lastAppliedRevision": JSONValue(s.lastAppliedRevision), "lastAttemptedRevision": JSONValue(s.lastAttemptedRevision),
-            "source": JSONValue(s.sourcePath), "message": .string(s.message),
-            "conditions": .array(s.conditions.map { c in
-                .object(["type": .string(c.type), "status": .string(c.status), "reason": .string(c.reason), "message": .string(c.message)])
-            }),
-            "live": s.live.isEmpty ? .null : .object(s.live),
-        ])
-    }
+    static func json(_ s: ObjectStatus) -> JSONValue { s.json }
 
     /// One object's live row under the table: `field: value` lines.
     static func details(_ s: ObjectStatus) -> String {

@@ -28,6 +28,11 @@ public struct ApplyPass: Sendable {
         public var runErasuresAndRetention = true
         /// The time keys are created and rotated at (tests move it).
         public var clock: @Sendable () -> Date = { Date() }
+        /// Objects not to attempt in this pass, each with the manifest hash
+        /// it is held at (the controller's per-object backoff): a held
+        /// object whose manifest changed is attempted. A pass that holds
+        /// anything back is not a complete one (no fast path after it).
+        public var holdBack: [ObjectID: String] = [:]
 
         public init() {}
     }
@@ -103,6 +108,8 @@ public struct ApplyPass: Sendable {
         public var erasures = ErasureRuns.Outcome()
         /// Retention enforced because a policy's schedule was due.
         public var retention = Retention.Outcome()
+        /// Steps left out because `Options.holdBack` held their objects.
+        public var held: [PlanStep] = []
     }
 
     public let input: Input
@@ -195,8 +202,9 @@ public struct ApplyPass: Sendable {
         let markerBefore = try await FastPath.marker(session)
         let live = try await LiveState.read(session)
         timings.lap("read live state (\(live.records.count) rows, \(live.inventory.count) inventory)")
-        let plan = Planner.plan(.init(desired: desired, live: live.records, inventory: live.inventory, prune: options.prune))
-        timings.lap("plan (\(plan.steps.count) steps)")
+        let planned = Planner.plan(.init(desired: desired, live: live.records, inventory: live.inventory, prune: options.prune))
+        let (plan, held) = Self.holdingBack(planned, options.holdBack)
+        timings.lap("plan (\(plan.steps.count) steps, \(held.count) held back)")
         if let refusal = options.guardrail.refusal(plan) {
             return Report(plan: plan, refusal: refusal, outcome: nil, recorded: false, objects: desired.count,
                           timings: Self.merge(loaded.timings, timings))
@@ -207,7 +215,9 @@ public struct ApplyPass: Sendable {
         }
         try await FastPath.invalidate(session)
         var executor = try await makeExecutor(session)
-        let outcome = try await executor.run(plan, desired: desired, inventory: live.inventory)
+        let heldIDs = Set(held.map(\.id))
+        let outcome = try await executor.run(plan, desired: heldIDs.isEmpty ? desired : desired.filter { !heldIDs.contains($0.id) },
+                                             inventory: live.inventory)
         timings.lap("execute (\(outcome.applied.count) applied, \(outcome.bookkeeping) bookkeeping)")
         if outcome.applied.count + outcome.bookkeeping >= Self.analyzeAfter {
             // Fresh statistics, so the next passes' lookups use the indexes.
@@ -217,7 +227,7 @@ public struct ApplyPass: Sendable {
 
         let buckets = Merkle.bucketRoots(desired.map(\.manifestHash))
         timings.lap("Merkle buckets")
-        if outcome.failed.isEmpty {
+        if outcome.failed.isEmpty && held.isEmpty {
             if input.listing != nil {
                 try await FastPath.storeMerkleBuckets(buckets, replacing: true, session)
             }
@@ -230,9 +240,23 @@ public struct ApplyPass: Sendable {
         timings.lap("record sync state")
 
         let merkleRoot = Merkle.combine(buckets)
-        return try await recordHistory(session, plan: plan, outcome: outcome, audit: executor.auditHead, objects: desired.count,
-                                       merkleRoot: merkleRoot, started: started,
-                                       timings: Self.merge(loaded.timings, timings))
+        var report = try await recordHistory(session, plan: plan, outcome: outcome, audit: executor.auditHead, objects: desired.count,
+                                             merkleRoot: merkleRoot, started: started,
+                                             timings: Self.merge(loaded.timings, timings))
+        report.held = held
+        return report
+    }
+
+    /// The plan without the steps of held objects whose manifest is still
+    /// the one they are held at.
+    static func holdingBack(_ plan: Plan, _ holdBack: [ObjectID: String]) -> (Plan, [PlanStep]) {
+        guard !holdBack.isEmpty else { return (plan, []) }
+        var kept: [PlanStep] = [], held: [PlanStep] = []
+        for step in plan.steps {
+            if let hash = holdBack[step.id], hash == (step.desired?.manifestHash ?? "") { held.append(step) } else { kept.append(step) }
+        }
+        guard !held.isEmpty else { return (plan, []) }
+        return (Plan(steps: kept, orphaned: plan.orphaned, unmanaged: plan.unmanaged, unchanged: plan.unchanged, managed: plan.managed), held)
     }
 
     /// Records the pass in history when it changed or failed anything, or

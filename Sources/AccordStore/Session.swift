@@ -38,6 +38,9 @@ public struct Session: Sendable {
     /// them in SQL (`$1::jsonb`, `$2::int`).
     @discardableResult
     public func rows(_ sql: String, _ values: [String?] = []) async throws -> [PostgresRow] {
+        // A statement sent on a connection the server already closed is
+        // never answered: fail it here (in-flight statements fail on their own).
+        guard !connection.isClosed else { throw SQLFailure.connectionClosed }
         var binds = PostgresBindings()
         for v in values {
             if let v { binds.append(v) } else { binds.appendNull() }
@@ -137,6 +140,15 @@ public struct SQLFailure: Error, CustomStringConvertible, Sendable {
             detail = nil
         }
     }
+
+    private init(sqlState: String?, message: String) {
+        self.sqlState = sqlState
+        self.message = message
+        self.detail = nil
+    }
+
+    /// The session's connection is closed (SQLSTATE 08003).
+    static let connectionClosed = SQLFailure(sqlState: "08003", message: "the database connection is closed")
 
     /// What the failure means for the object, and whether retrying can help.
     public var meaning: String {

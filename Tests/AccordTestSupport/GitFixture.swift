@@ -2,7 +2,7 @@ import Foundation
 
 /// A real git repository in a temporary directory, built with the git CLI,
 /// removed when the fixture goes away.
-public final class GitFixture {
+public final class GitFixture: Sendable {
     public let root: URL
 
     /// An empty repository, or one holding a copy of `source` (not yet committed).

@@ -1,0 +1,62 @@
+import AccordCore
+import Foundation
+import Metrics
+import Synchronization
+
+/// The controller's metrics, through swift-metrics (the executable backs
+/// them with Prometheus; tests with their own registry).
+public final class ControllerMetrics: Sendable {
+    let factory: any MetricsFactory
+    let queueDepth: Gauge
+    let gitFetchFailures: Counter
+    let erasuresOpen: Gauge
+    let erasuresOverdue: Gauge
+    let leader: Gauge
+    let lastAppliedTime: Gauge
+    private let lastRevision = Mutex<(String, Gauge)?>(nil)
+
+    public init(factory: any MetricsFactory) {
+        self.factory = factory
+        queueDepth = Gauge(label: "accord_queue_depth", factory: factory)
+        gitFetchFailures = Counter(label: "accord_git_fetch_failures_total", factory: factory)
+        erasuresOpen = Gauge(label: "accord_erasures_open", factory: factory)
+        erasuresOverdue = Gauge(label: "accord_erasures_overdue", factory: factory)
+        leader = Gauge(label: "accord_leader", factory: factory)
+        lastAppliedTime = Gauge(label: "accord_last_applied_timestamp_seconds", factory: factory)
+        for g in [queueDepth, erasuresOpen, erasuresOverdue, leader] { g.record(0) }
+        gitFetchFailures.increment(by: 0)
+    }
+
+    /// One object reconciled: `result` is applied, failed or held.
+    public func reconciled(kind: Kind, result: String, count: Int = 1) {
+        Counter(label: "accord_reconciles_total", dimensions: [("kind", kind.rawValue), ("result", result)], factory: factory)
+            .increment(by: count)
+    }
+
+    /// A pass's wall time; `pass` is fast, incremental or full, `result` ok or error.
+    public func passDuration(_ d: Duration, pass: String, result: String) {
+        Metrics.Timer(label: "accord_reconcile_duration_seconds", dimensions: [("pass", pass), ("result", result)], factory: factory)
+            .recordNanoseconds(d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000)
+    }
+
+    /// The revision the last complete pass applied: an info gauge with the
+    /// commit as its label (the previous revision's series is removed).
+    public func appliedRevision(_ revision: String) {
+        lastRevision.withLock { current in
+            if current?.0 == revision { return }
+            current?.1.destroy()
+            let gauge = Gauge(label: "accord_last_applied_revision_info", dimensions: [("revision", revision)], factory: factory)
+            gauge.record(1)
+            current = (revision, gauge)
+        }
+        lastAppliedTime.record(Date().timeIntervalSince1970)
+    }
+
+    public func setQueueDepth(_ n: Int) { queueDepth.record(n) }
+    public func gitFetchFailed() { gitFetchFailures.increment() }
+    public func setLeader(_ isLeader: Bool) { leader.record(isLeader ? 1 : 0) }
+    public func setErasures(open: Int, overdue: Int) {
+        erasuresOpen.record(open)
+        erasuresOverdue.record(overdue)
+    }
+}

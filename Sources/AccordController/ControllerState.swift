@@ -1,0 +1,53 @@
+import AccordCore
+import Foundation
+
+/// What a replica is doing, for `/readyz`, `/api/v1/objects` and logs.
+public actor ControllerState {
+    public enum Role: String, Sendable {
+        /// Not yet connected to the database.
+        case starting
+        /// Connected; another replica holds the leader lock.
+        case standby
+        /// Holds the leader lock and reconciles.
+        case leader
+    }
+
+    public struct Snapshot: Sendable {
+        public var role: Role = .starting
+        /// The leader finished its first pass (or a standby is connected).
+        public var ready = false
+        public var revision: String?
+        public var lastPassAt: Date?
+        public var lastPassResult: String?
+        /// Why the replica is not ready or the last pass failed; never a secret.
+        public var lastError: String?
+        public var retries: [RetryBook.Entry] = []
+        public var reconciling = false
+    }
+
+    private var snapshot = Snapshot()
+
+    public init() {}
+
+    public var current: Snapshot { snapshot }
+
+    func become(_ role: Role) {
+        snapshot.role = role
+        // A standby is ready to take over; a leader once its first pass ran.
+        snapshot.ready = role == .standby
+        if role != .leader { snapshot.retries = [] }
+    }
+
+    func failed(_ message: String) { snapshot.lastError = message }
+
+    func reconciling(_ on: Bool) { snapshot.reconciling = on }
+
+    func passed(revision: String?, result: String, error: String?, retries: RetryBook) {
+        snapshot.revision = revision ?? snapshot.revision
+        snapshot.lastPassAt = Date()
+        snapshot.lastPassResult = result
+        snapshot.lastError = error
+        snapshot.retries = retries.entries.values.sorted { $0.id < $1.id }
+        if snapshot.role == .leader { snapshot.ready = true }
+    }
+}

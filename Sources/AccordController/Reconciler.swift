@@ -1,0 +1,190 @@
+import AccordCore
+import AccordEngine
+import AccordGit
+import AccordSource
+import AccordStore
+import Foundation
+import Logging
+
+/// The leader's loop. It polls the repository every `interval` (a webhook
+/// rings for an immediate fetch), runs a pass on every new commit, a full
+/// pass every `resync` (drift), and a pass when a held object's retry is
+/// due. Each pass is `ApplyPass` — the same code as `accordctl apply`.
+/// Shutdown is honoured between passes: the pass in hand finishes.
+actor Reconciler {
+    let config: ControllerConfig
+    let state: ControllerState
+    let metrics: ControllerMetrics
+    let doorbell: Doorbell
+    let logger: Logger
+    let storeLogger: Logger
+    let watcher: RepositoryWatcher
+    let clock = ContinuousClock()
+
+    private var book: RetryBook
+    private var repository: GitRepository?
+    private var head: String?
+    /// The commit the last pass settled (applied, or found invalid).
+    private var settled: String?
+    private var passErrors = 0
+    private var passRetryAt: ContinuousClock.Instant?
+    /// When the last pass started: retries due before it were its to take.
+    private var lastPassStart = Date.distantPast
+
+    init(config: ControllerConfig, state: ControllerState, metrics: ControllerMetrics, doorbell: Doorbell, logger: Logger) {
+        self.config = config
+        self.state = state
+        self.metrics = metrics
+        self.doorbell = doorbell
+        self.logger = logger
+        var store = logger
+        store.logLevel = max(logger.logLevel, .info)
+        self.storeLogger = store
+        self.watcher = RepositoryWatcher(repo: config.repo, branch: config.branch, cacheDirectory: config.cacheDirectory)
+        self.book = RetryBook(backoff: Backoff(min: config.retryMin, max: config.retryMax))
+    }
+
+    /// Runs while this replica leads: returns on shutdown or cancellation.
+    func lead() async {
+        book.clear()
+        settled = nil
+        passErrors = 0
+        passRetryAt = nil
+        lastPassStart = .distantPast
+        var nextPoll = clock.now
+        var nextResync = clock.now.advanced(by: config.resync)
+        var fetchNow = true
+        while !doorbell.isShuttingDown && !Task.isCancelled {
+            if fetchNow || clock.now >= nextPoll {
+                await fetch()
+                nextPoll = clock.now.advanced(by: config.interval)
+            }
+            let resyncDue = clock.now >= nextResync
+            let retryDue = book.nextDue(after: lastPassStart).map { $0 <= Date() } ?? false
+            let errorRetryDue = passRetryAt.map { clock.now >= $0 } ?? false
+            if let repository, let head, head != settled || resyncDue || retryDue || errorRetryDue {
+                await pass(repository, head, full: resyncDue)
+                if resyncDue { nextResync = clock.now.advanced(by: config.resync) }
+            }
+            guard !doorbell.isShuttingDown && !Task.isCancelled else { break }
+            var deadline = min(nextPoll, nextResync)
+            if let due = book.nextDue(after: lastPassStart) { deadline = min(deadline, clock.now.advanced(by: .milliseconds(Int64(max(0, due.timeIntervalSinceNow) * 1000)))) }
+            if let retry = passRetryAt { deadline = min(deadline, retry) }
+            fetchNow = await doorbell.wait(until: deadline).contains(.webhook)
+            if fetchNow { logger.info("webhook: fetching now") }
+        }
+    }
+
+    private func fetch() async {
+        do {
+            let (repository, commit) = try await watcher.head()
+            if commit != head { logger.info("new revision", metadata: ["revision": "\(commit)", "repo": "\(watcher.shown)"]) }
+            self.repository = repository
+            self.head = commit
+        } catch {
+            metrics.gitFetchFailed()
+            logger.warning("fetching the repository failed; retrying at the next poll",
+                           metadata: ["repo": "\(watcher.shown)", "error": "\(error)"])
+            await state.failed("fetch \(watcher.shown): \(error)")
+        }
+    }
+
+    private func pass(_ repository: GitRepository, _ commit: String, full: Bool) async {
+        lastPassStart = Date()
+        await state.reconciling(true)
+        let started = clock.now
+        var kind = full ? "full" : "unknown"
+        var result = "ok"
+        var failure: String?
+        do {
+            let report = try await run(repository, commit, full: full)
+            kind = report.fastPath ? "fast" : report.incremental ? "incremental" : "full"
+            settled = commit
+            passErrors = 0
+            passRetryAt = nil
+            if let refusal = report.refusal {
+                result = "refused"
+                failure = "deletion guard: \(refusal)"
+                logger.error("the deletion guard refused the plan; nothing was written", metadata: [
+                    "revision": "\(commit)", "reason": "\(refusal)"])
+            } else {
+                record(report, commit: commit, kind: kind, duration: clock.now - started)
+            }
+        } catch let invalid as InvalidRevision {
+            settled = commit
+            passErrors = 0
+            passRetryAt = nil
+            result = "invalid"
+            failure = invalid.description
+            logger.error("the revision is invalid; nothing was applied (waiting for a new commit)", metadata: [
+                "revision": "\(commit)", "errors": "\(invalid.set.diagnostics.count)",
+                "first": "\(invalid.set.diagnostics.first.map(\.description) ?? "")"])
+        } catch {
+            passErrors += 1
+            let delay = book.backoff.delay(attempt: passErrors)
+            passRetryAt = clock.now.advanced(by: delay)
+            result = "error"
+            let message = String(describing: error)
+            failure = message
+            logger.error("the pass failed; retrying", metadata: [
+                "revision": "\(commit)", "error": "\(message)", "retryIn": "\(DurationText.format(delay))"])
+        }
+        metrics.passDuration(clock.now - started, pass: kind, result: result)
+        metrics.setQueueDepth(book.depth)
+        await state.passed(revision: result == "ok" ? commit : nil, result: result, error: failure, retries: book)
+        await state.reconciling(false)
+    }
+
+    private func run(_ repository: GitRepository, _ commit: String, full: Bool) async throws -> ApplyPass.Report {
+        let source = RevisionSource(repository: repository, commit: commit, directory: config.path)
+        let input = try await source.passInput()
+        var options = ApplyPass.Options()
+        options.prune = config.prune
+        options.kek = config.kek
+        options.signingKey = config.signingKey
+        options.trustedKeys = config.trustedKeys
+        options.full = full
+        options.actor = "accord-controller"
+        options.guardrail = DeletionGuard(maxShare: config.maxDeletePercent / 100, allowed: false)
+        options.lockTimeout = .seconds(5)
+        options.holdBack = book.holdBack(now: Date())
+        let pass = ApplyPass(input: input, revision: commit, path: config.path, options: options)
+        return try await Self.execute(pass, config.databaseURL, storeLogger, metrics)
+    }
+
+    /// Runs the pass on a connection of its own, then reads the erasure gauges.
+    nonisolated static func execute(_ pass: ApplyPass, _ url: DatabaseURL, _ logger: Logger,
+                                    _ metrics: ControllerMetrics) async throws -> ApplyPass.Report {
+        try await Database.withConnection(url, logger: logger) { connection in
+            let session = Session(connection, logger: logger)
+            let report = try await pass.run(session)
+            let erasures = try await ErasureCounts.read(session)
+            metrics.setErasures(open: erasures.open, overdue: erasures.overdue)
+            return report
+        }
+    }
+
+    private func record(_ report: ApplyPass.Report, commit: String, kind: String, duration: Duration) {
+        if report.outcome != nil { book.record(report, now: Date()) }
+        let applied = report.outcome?.applied ?? []
+        let failures = report.outcome?.failed ?? []
+        let failed = Set(failures.map(\.id))
+        for step in applied { metrics.reconciled(kind: step.id.kind, result: "applied") }
+        for f in failures { metrics.reconciled(kind: f.id.kind, result: f.stalled ? "stalled" : "failed") }
+        for step in report.held where !failed.contains(step.id) { metrics.reconciled(kind: step.id.kind, result: "held") }
+        metrics.appliedRevision(commit)
+        var fields: Logger.Metadata = [
+            "revision": "\(commit)", "pass": "\(kind)", "applied": "\(applied.count)",
+            "failed": "\(failures.count)", "held": "\(report.held.count)", "objects": "\(report.objects)",
+            "duration": "\(DurationText.format(duration))",
+        ]
+        if let next = book.nextDue { fields["nextRetry"] = "\(Timestamp.rfc3339(epochSeconds: Int64(next.timeIntervalSince1970)))" }
+        logger.info("reconciled", metadata: fields)
+        for f in failures {
+            let entry = book.entries[f.id]
+            logger.warning("object not applied", metadata: [
+                "object": "\(f.id)", "reason": "\(f.reason.rawValue)", "stalled": "\(f.stalled)", "error": "\(f.message)",
+                "nextRetry": "\(entry?.nextRetry.map { Timestamp.rfc3339(epochSeconds: Int64($0.timeIntervalSince1970)) } ?? "none")"])
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import AccordController
+import AccordCore
+import AccordStore
+import Foundation
+import Hummingbird
+import Logging
+import Prometheus
+
+/// The controller's HTTP endpoints (docs/controller.md):
+///
+/// - `GET /healthz` — the process serves requests;
+/// - `GET /readyz` — 200 when this replica is ready (a standby connected to
+///   the database, or a leader past its first pass), 503 otherwise; the body
+///   names the role;
+/// - `GET /metrics` — Prometheus text;
+/// - `POST /hooks/git` — a GitHub-style webhook that triggers a fetch;
+/// - `GET /api/v1/objects` — every object's status, with retry times.
+public enum HTTPServer {
+    public struct Dependencies: Sendable {
+        public let config: ControllerConfig
+        public let state: ControllerState
+        public let doorbell: Doorbell
+        public let registry: PrometheusCollectorRegistry
+        public let logger: Logger
+
+        public init(config: ControllerConfig, state: ControllerState, doorbell: Doorbell,
+                    registry: PrometheusCollectorRegistry, logger: Logger) {
+            self.config = config
+            self.state = state
+            self.doorbell = doorbell
+            self.registry = registry
+            self.logger = logger
+        }
+    }
+
+    public static func router(_ deps: Dependencies) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("healthz") { _, _ in
+            json(.ok, .object(["status": .string("ok")]))
+        }
+        router.get("readyz") { _, _ in
+            let s = await deps.state.current
+            return json(s.ready ? .ok : .serviceUnavailable, Views.readiness(s))
+        }
+        router.get("metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                     body: .init(byteBuffer: ByteBuffer(bytes: deps.registry.emitToBuffer())))
+        }
+        router.post("hooks/git") { request, _ in
+            try await Webhook.handle(request, deps)
+        }
+        router.get("api/v1/objects") { _, _ in
+            try await objects(deps)
+        }
+        return router
+    }
+
+    /// The application: the router on the configured address; logs the
+    /// address it listens on once bound.
+    public static func application(_ deps: Dependencies) -> some ApplicationProtocol {
+        let logger = deps.logger
+        return Application(
+            router: router(deps),
+            configuration: .init(address: .hostname(deps.config.listenHost, port: deps.config.listenPort),
+                                 serverName: "accord-controller"),
+            onServerRunning: { channel in
+                logger.info("listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")",
+                                                    "port": "\(channel.localAddress?.port ?? 0)"])
+            },
+            logger: logger)
+    }
+
+    static func objects(_ deps: Dependencies) async throws -> Response {
+        let snapshot = await deps.state.current
+        let statuses: [ObjectStatus]
+        do {
+            statuses = try await Database.withConnection(deps.config.databaseURL, logger: deps.logger) { connection in
+                let session = Session(connection, logger: deps.logger)
+                return try await Migrations.isCurrent(session) ? try await ObjectStatus.read(session) : []
+            }
+        } catch {
+            deps.logger.warning("reading object status failed", metadata: ["error": "\(error)"])
+            return json(.serviceUnavailable, .object(["error": .string(String(describing: error))]))
+        }
+        return json(.ok, Views.objects(statuses, snapshot))
+    }
+
+    static func json(_ status: HTTPResponse.Status, _ value: JSONValue) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"],
+                 body: .init(byteBuffer: ByteBuffer(string: value.canonical + "\n")))
+    }
+}

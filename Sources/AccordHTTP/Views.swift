@@ -1,0 +1,54 @@
+import AccordController
+import AccordCore
+import AccordStore
+import Foundation
+
+/// The JSON the endpoints answer with.
+enum Views {
+    static func time(_ date: Date?) -> JSONValue {
+        date.map { .string(Timestamp.rfc3339(epochSeconds: Int64($0.timeIntervalSince1970))) } ?? .null
+    }
+
+    static func readiness(_ s: ControllerState.Snapshot) -> JSONValue {
+        .object([
+            "ready": .bool(s.ready), "role": .string(s.role.rawValue), "reconciling": .bool(s.reconciling),
+            "revision": JSONValue(s.revision), "lastPassAt": time(s.lastPassAt), "lastPassResult": JSONValue(s.lastPassResult),
+            "lastError": JSONValue(s.lastError),
+        ])
+    }
+
+    static func retry(_ e: RetryBook.Entry) -> JSONValue {
+        .object([
+            "attempts": JSONValue(e.attempts), "nextRetryAt": time(e.nextRetry), "stalled": .bool(e.stalled),
+            "reason": .string(e.reason), "message": .string(e.message),
+            "waitsFor": .string(e.stalled ? "a change to its manifest" : "its next retry"),
+        ])
+    }
+
+    /// `accordctl status -o json`'s objects, each with `retry` when the
+    /// controller holds it back, and the controller's own state.
+    static func objects(_ statuses: [ObjectStatus], _ s: ControllerState.Snapshot) -> JSONValue {
+        var retries: [String: RetryBook.Entry] = [:]
+        for e in s.retries { retries[e.id.description] = e }
+        return .object([
+            "formatVersion": .number(1),
+            "controller": readiness(s),
+            "objects": .array(statuses.map { status in
+                guard case .object(var fields) = status.json else { return status.json }
+                fields["retry"] = retries[status.id].map(retry) ?? .null
+                // kstatus: an object waiting for its retry is still being reconciled.
+                if let entry = retries[status.id], !entry.stalled, case .array(var list)? = fields["conditions"] {
+                    for (i, c) in list.enumerated() {
+                        guard case .object(var condition) = c, condition["type"] == .string("Reconciling") else { continue }
+                        condition["status"] = .string("True")
+                        condition["reason"] = .string("RetryScheduled")
+                        condition["message"] = .string("attempt \(entry.attempts) failed; retrying at \(time(entry.nextRetry).stringValue ?? "?")")
+                        list[i] = .object(condition)
+                    }
+                    fields["conditions"] = .array(list)
+                }
+                return .object(fields)
+            }),
+        ])
+    }
+}

@@ -1,0 +1,18 @@
+import AccordCore
+
+extension ObjectStatus {
+    /// One object as `accordctl status -o json` and the controller's
+    /// `GET /api/v1/objects` show it.
+    public var json: JSONValue {
+        .object([
+            "id": .string(id), "kind": .string(kind), "tenant": JSONValue(tenant), "name": .string(name),
+            "generation": JSONValue(generation), "observedGeneration": JSONValue(observedGeneration),
+            "lastAppliedRevision": JSONValue(lastAppliedRevision), "lastAttemptedRevision": JSONValue(lastAttemptedRevision),
+            "source": JSONValue(sourcePath), "message": .string(message),
+            "conditions": .array(conditions.map { c in
+                .object(["type": .string(c.type), "status": .string(c.status), "reason": .string(c.reason), "message": .string(c.message)])
+            }),
+            "live": live.isEmpty ? .null : .object(live),
+        ])
+    }
+}

@@ -1,0 +1,137 @@
+import AccordCore
+import AccordStore
+import AccordTestSupport
+import Foundation
+import Testing
+
+/// The built `accord-controller` as operators run it: settings, signals, exit status.
+final class ControllerProcess {
+    let process = Process()
+    let logFile: URL
+
+    static func binary() throws -> URL {
+        let candidates = [
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("accord-controller"),
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("accord-controller"),
+            Harness.root.appendingPathComponent(".build/debug/accord-controller"),
+        ]
+        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+            throw Harness.Failure(description: "accord-controller is not built next to the tests; run `swift build --build-tests` first")
+        }
+        return found
+    }
+
+    init(_ args: [String], environment: [String: String] = [:]) throws {
+        logFile = FileManager.default.temporaryDirectory.appendingPathComponent("accord-controller-\(UUID().uuidString).log")
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        process.executableURL = try Self.binary()
+        process.arguments = args
+        var env = ProcessInfo.processInfo.environment
+        for key in env.keys where key.hasPrefix("ACCORD_") || key == "DATABASE_URL" { env[key] = nil }
+        process.environment = env.merging(environment) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = try FileHandle(forWritingTo: logFile)
+        try process.run()
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        try? FileManager.default.removeItem(at: logFile)
+    }
+
+    var logs: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
+
+    func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+    /// Waits for the exit; nil when it does not come within `within`.
+    func exit(within: Duration) async throws -> Int32? {
+        let deadline = ContinuousClock.now.advanced(by: within)
+        while process.isRunning {
+            if ContinuousClock.now >= deadline { return nil }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return process.terminationStatus
+    }
+}
+
+extension Harness {
+    struct Failure: Error, CustomStringConvertible { let description: String }
+
+    func arguments(_ extra: [String] = []) -> [String] {
+        ["--repo", work.root.path, "--database-url", db.urlText, "--interval", "200ms", "--leader-poll", "200ms",
+         "--listen", "127.0.0.1:0", "--kek-file", scratch.appendingPathComponent("kek").path,
+         "--signing-key-file", Self.signingKeyFile, "--trusted-keys-dir", scratch.appendingPathComponent("trusted").path] + extra
+    }
+}
+
+@Suite struct BinarySettingsTests {
+    @Test func aBadSettingExitsTwoBeforeAnythingStarts() async throws {
+        let run = try ControllerProcess(["--repo", "/", "--interval", "soon"], environment: ["DATABASE_URL": "postgres://u:pw-not-shown-123@127.0.0.1:1/db"])
+        #expect(try await run.exit(within: .seconds(10)) == 2)
+        #expect(run.logs == "accord-controller: error: --interval (ACCORD_INTERVAL): must be a duration such as 30s, 5m or 250ms; got \"soon\"\n")
+
+        let noDB = try ControllerProcess(["--repo", "/"])
+        #expect(try await noDB.exit(within: .seconds(10)) == 2)
+        #expect(noDB.logs.contains("--database-url (DATABASE_URL): required"))
+
+        let env = try ControllerProcess([], environment: ["ACCORD_REPO": "/", "DATABASE_URL": "postgres://h/db", "ACCORD_LOG_FORMAT": "yaml"])
+        #expect(try await env.exit(within: .seconds(10)) == 2)
+        #expect(env.logs.contains("--log-format (ACCORD_LOG_FORMAT): must be json or logfmt"))
+    }
+}
+
+@Suite(TestDatabase.required, .serialized)
+struct BinaryTests {
+    /// SIGTERM while a pass is inside a transaction: the pass finishes, the
+    /// lock is released, the exit status is 0, within ten seconds.
+    @Test func sigtermMidReconcileFinishesThePassAndExitsZero() async throws {
+        let h = try await Harness()
+        let db = h.db
+        defer { Task { await db.drop() } }
+        let first = try ControllerProcess(h.arguments(["--log-format", "logfmt"]))
+        #expect(try await eventually { first.logs.contains("msg=reconciled") })
+        first.signal(SIGTERM)
+        #expect(try await first.exit(within: .seconds(10)) == 0)
+
+        // The next pass sleeps inside its transaction where it updates workers.
+        try await h.execute("""
+            CREATE FUNCTION public.slow_workers() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN PERFORM pg_sleep(2); RETURN NULL; END $$;
+            CREATE TRIGGER slow_workers AFTER UPDATE ON platform.workers FOR EACH STATEMENT EXECUTE FUNCTION public.slow_workers()
+            """)
+        let url = h.work.root.appendingPathComponent("workers/northwind.yaml")
+        let text = try String(contentsOf: url, encoding: .utf8)
+        try text.replacingOccurrences(of: "replicas: 4", with: "replicas: 6").write(to: url, atomically: true, encoding: .utf8)
+        let changed = try h.work.commit("scale enricher")
+
+        let second = try ControllerProcess(h.arguments())
+        #expect(try await eventually {
+            try await h.scalar("SELECT count(*)::text FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()") == "1"
+        })
+        let signalled = ContinuousClock.now
+        second.signal(SIGTERM)
+        #expect(try await second.exit(within: .seconds(10)) == 0)
+        #expect(ContinuousClock.now - signalled < .seconds(10))
+        #expect(try await h.scalar("SELECT replicas::text FROM platform.workers WHERE name = 'lead-enricher'") == "6", "the pass in hand finished")
+        #expect(try await h.scalar("SELECT revision FROM accord.revisions ORDER BY id DESC LIMIT 1") == changed)
+        #expect(try await h.scalar("SELECT count(*)::text FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())") == "0", "every lock released")
+        #expect(second.logs.contains("\"msg\":\"stopped\""))
+    }
+
+    /// Two processes: the leader is killed with SIGKILL; the standby leads within five seconds.
+    @Test func killingTheLeaderHandsOverToTheStandby() async throws {
+        let h = try await Harness()
+        let db = h.db
+        defer { Task { await db.drop() } }
+        let a = try ControllerProcess(h.arguments())
+        #expect(try await eventually { a.logs.contains("leader: holding the leader lock") && a.logs.contains("\"msg\":\"reconciled\"") })
+        let b = try ControllerProcess(h.arguments())
+        #expect(try await eventually { b.logs.contains("standby: waiting for the leader lock") })
+        let killed = ContinuousClock.now
+        a.signal(SIGKILL)
+        #expect(try await eventually(within: .seconds(5)) { b.logs.contains("leader: holding the leader lock") })
+        #expect(ContinuousClock.now - killed < .seconds(5))
+        b.signal(SIGTERM)
+        #expect(try await b.exit(within: .seconds(10)) == 0)
+    }
+}

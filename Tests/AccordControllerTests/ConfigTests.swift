@@ -1,0 +1,121 @@
+@testable import AccordController
+import AccordCore
+import Foundation
+import Testing
+
+@Suite struct ConfigTests {
+    static let repo = FileManager.default.temporaryDirectory.path
+    static let db = "postgres://accord:s3cret-pass-word@127.0.0.1:5432/accord"
+
+    @Test func defaultsAndEnvironment() throws {
+        let config = try ControllerConfig.resolve(flags: [:], environment: ["ACCORD_REPO": Self.repo, "DATABASE_URL": Self.db])
+        #expect(config.interval == .seconds(30))
+        #expect(config.resync == .seconds(300))
+        #expect(config.listenHost == "127.0.0.1" && config.listenPort == 8080)
+        #expect(config.prune == false)
+        #expect(config.logFormat == .json)
+        #expect(config.retryMin == .seconds(1) && config.retryMax == .seconds(300))
+        #expect(config.webhookSecret == nil && config.kek == nil)
+        #expect(!config.description.contains("s3cret-pass-word"))
+        #expect(config.description.contains("database=postgres://accord:***@127.0.0.1:5432/accord"))
+    }
+
+    @Test func aFlagWinsOverItsVariable() throws {
+        let config = try ControllerConfig.resolve(
+            flags: ["interval": "250ms", "listen": "0.0.0.0:9090", "prune": "true", "log-format": "logfmt"],
+            environment: ["ACCORD_REPO": Self.repo, "DATABASE_URL": Self.db, "ACCORD_INTERVAL": "1m", "ACCORD_RESYNC": "2m"])
+        #expect(config.interval == .milliseconds(250))
+        #expect(config.resync == .seconds(120))
+        #expect(config.listenHost == "0.0.0.0" && config.listenPort == 9090)
+        #expect(config.prune)
+        #expect(config.logFormat == .logfmt)
+    }
+
+    @Test(arguments: [
+        (["interval": "soon"], "--interval (ACCORD_INTERVAL): must be a duration such as 30s, 5m or 250ms; got \"soon\""),
+        (["interval": "0s"], "--interval (ACCORD_INTERVAL): must be at least 1ms; got \"0s\""),
+        (["listen": "8080"], "--listen (ACCORD_LISTEN): must be HOST:PORT, such as 0.0.0.0:8080; got \"8080\""),
+        (["listen": "localhost:99999"], "--listen (ACCORD_LISTEN): must be HOST:PORT with a port from 0 to 65535; got \"localhost:99999\""),
+        (["log-format": "xml"], "--log-format (ACCORD_LOG_FORMAT): must be json or logfmt"),
+        (["prune": "maybe"], "--prune (ACCORD_PRUNE): must be true or false; got \"maybe\""),
+        (["path": "../out"], "--path (ACCORD_PATH): must be a directory inside the repository; got \"../out\""),
+        (["retry-min": "10s", "retry-max": "1s"], "--retry-max (ACCORD_RETRY_MAX): must not be shorter than --retry-min"),
+        (["repo": "/no/such/dir"], "--repo (ACCORD_REPO): \"/no/such/dir\" is not a directory and not an https://, ssh:// or file:// URL"),
+        (["webhook-secret-file": "/no/such/secret"], "--webhook-secret-file (ACCORD_WEBHOOK_SECRET_FILE): cannot read \"/no/such/secret\""),
+    ])
+    func badSettingsNameTheSetting(flags: [String: String], message: String) throws {
+        var all = ["repo": Self.repo, "database-url": Self.db]
+        all.merge(flags) { $1 }
+        let error = #expect(throws: ControllerConfig.Invalid.self) {
+            try ControllerConfig.resolve(flags: all, environment: [:])
+        }
+        #expect(error?.description == message)
+    }
+
+    @Test func requiredSettings() throws {
+        let noRepo = #expect(throws: ControllerConfig.Invalid.self) {
+            try ControllerConfig.resolve(flags: ["database-url": Self.db], environment: [:])
+        }
+        #expect(noRepo?.setting == "--repo (ACCORD_REPO)")
+        let noDB = #expect(throws: ControllerConfig.Invalid.self) {
+            try ControllerConfig.resolve(flags: ["repo": Self.repo], environment: [:])
+        }
+        #expect(noDB?.setting == "--database-url (DATABASE_URL)")
+    }
+
+    @Test func secretsStayOutOfErrors() throws {
+        let badURL = #expect(throws: ControllerConfig.Invalid.self) {
+            try ControllerConfig.resolve(flags: ["repo": Self.repo, "database-url": "mysql://u:hunter2-secret@h/db"], environment: [:])
+        }
+        #expect(badURL?.setting == "--database-url (DATABASE_URL)")
+        #expect(badURL.map { !$0.description.contains("hunter2-secret") } == true)
+
+        let kek = FileManager.default.temporaryDirectory.appendingPathComponent("kek-\(UUID().uuidString)")
+        try Data("not-a-key-but-secret-text".utf8).write(to: kek)
+        defer { try? FileManager.default.removeItem(at: kek) }
+        let badKEK = #expect(throws: ControllerConfig.Invalid.self) {
+            try ControllerConfig.resolve(flags: ["repo": Self.repo, "database-url": Self.db, "kek-file": kek.path], environment: [:])
+        }
+        #expect(badKEK?.setting == "--kek-file (ACCORD_KEK_FILE)")
+        #expect(badKEK.map { $0.description.contains(kek.path) && !$0.description.contains("secret-text") } == true)
+    }
+
+    @Test func keyFilesAreLoadedWithTheSharedLoaders() throws {
+        let keys = Harness.keys
+        let trusted = FileManager.default.temporaryDirectory.appendingPathComponent("trusted-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: trusted, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: trusted) }
+        try FileManager.default.copyItem(at: keys.appendingPathComponent("model-signing.pub.pem"),
+                                         to: trusted.appendingPathComponent("model-signing.pub.pem"))
+        let config = try ControllerConfig.resolve(
+            flags: ["repo": Self.repo, "database-url": Self.db, "signing-key-file": keys.appendingPathComponent("controller-signing.pem").path,
+                    "kek-file": keys.appendingPathComponent("kek.b64").path],
+            environment: ["ACCORD_TRUSTED_KEYS_DIR": trusted.path])
+        #expect(config.signingKey != nil && config.kek != nil)
+        #expect(config.trustedKeys?.keys.map(\.file) == ["model-signing.pub.pem"])
+        #expect(config.description.contains("signingKey=fingerprint \(config.signingKey!.fingerprint)"))
+        let pem = try String(contentsOf: keys.appendingPathComponent("controller-signing.pem"), encoding: .utf8)
+        let body = pem.split(separator: "\n").filter { !$0.hasPrefix("-----") }
+        #expect(body.allSatisfy { config.secrets.contains(String($0)) }, "the key's text is scrubbed from logs")
+
+        for (flag, setting) in [("signing-key-file", "--signing-key-file (ACCORD_SIGNING_KEY_FILE)"),
+                                ("trusted-keys-dir", "--trusted-keys-dir (ACCORD_TRUSTED_KEYS_DIR)")] {
+            let error = #expect(throws: ControllerConfig.Invalid.self) {
+                try ControllerConfig.resolve(flags: ["repo": Self.repo, "database-url": Self.db, flag: "/no/such/key"], environment: [:])
+            }
+            #expect(error?.setting == setting)
+        }
+    }
+
+    @Test func durations() {
+        #expect(DurationText.parse("250ms") == .milliseconds(250))
+        #expect(DurationText.parse("30s") == .seconds(30))
+        #expect(DurationText.parse("5m") == .seconds(300))
+        #expect(DurationText.parse("1h") == .seconds(3600))
+        #expect(DurationText.parse("1.5") == .milliseconds(1500))
+        #expect(DurationText.parse("-1s") == nil)
+        #expect(DurationText.parse("ms") == nil)
+        #expect(DurationText.format(.milliseconds(1500)) == "1.5s")
+        #expect(DurationText.format(.seconds(300)) == "5m")
+    }
+}

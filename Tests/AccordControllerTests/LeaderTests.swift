@@ -1,0 +1,132 @@
+@testable import AccordController
+import AccordCore
+import AccordHTTP
+import AccordStore
+import AccordTestSupport
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+/// Two replicas on one database: one leads, the other stands by and takes
+/// over within five seconds when the leader dies or loses its connection.
+@Suite(TestDatabase.required, .serialized)
+struct LeaderTests {
+    @Test func aStandbyTakesOverWhenTheLeaderDies() async throws {
+        let h = try await Harness()
+        let db = h.db
+        defer { Task { await db.drop() } }
+        let config = try h.config()
+        // A leads, in a task of its own that is then cancelled: its
+        // connections close as they do when the process dies.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            let started = AsyncStream<Running>.makeStream()
+            group.addTask {
+                try await withController(config) { a in
+                    started.continuation.yield(a)
+                    try await Task.sleep(for: .seconds(3600))
+                }
+            }
+            var iterator = started.stream.makeAsyncIterator()
+            let a = try #require(await iterator.next())
+            #expect(try await eventually { await a.isLeaderReady() })
+            try await withController(config) { b in
+                #expect(try await eventually { await b.state.current.role == .standby })
+                let died = ContinuousClock.now
+                group.cancelAll()
+                #expect(try await eventually(within: .seconds(5)) { await b.state.current.role == .leader })
+                #expect(ContinuousClock.now - died < .seconds(5))
+                #expect(try await eventually { await b.isLeaderReady() })
+                // The new leader reconciles: a commit is applied.
+                try h.push("workers/brightpath.yaml", "replicas: 1", "replicas: 2")
+                #expect(try await eventually {
+                    try await h.scalar("SELECT replicas::text FROM platform.workers WHERE name = 'support-triage'") == "2"
+                })
+            }
+            try? await group.waitForAll()
+        }
+    }
+
+    @Test func aLeaderWhoseConnectionDropsHandsOver() async throws {
+        let h = try await Harness()
+        let db = h.db
+        defer { Task { await db.drop() } }
+        let config = try h.config()
+        try await withController(config) { a in
+            #expect(try await eventually { await a.isLeaderReady() })
+            try await withController(config) { b in
+                #expect(try await eventually { await b.state.current.role == .standby })
+                let pid = try #require(try await h.db.withSession { try await LeaderLock.holderPID($0) })
+                let dropped = ContinuousClock.now
+                try await h.execute("SELECT pg_terminate_backend(\(pid))")
+                // Someone leads again, on another connection, within five seconds.
+                #expect(try await eventually(within: .seconds(5)) {
+                    let holder = try await h.db.withSession { try await LeaderLock.holderPID($0) }
+                    let roles = [await a.state.current.role, await b.state.current.role]
+                    return holder != nil && holder != pid && roles.filter { $0 == .leader }.count == 1
+                })
+                #expect(ContinuousClock.now - dropped < .seconds(5))
+                #expect(a.logs.text.contains("leadership lost"))
+                try h.push("workers/brightpath.yaml", "replicas: 1", "replicas: 4")
+                #expect(try await eventually {
+                    try await h.scalar("SELECT replicas::text FROM platform.workers WHERE name = 'support-triage'") == "4"
+                })
+            }
+        }
+    }
+}
+
+/// Secrets never reach a log line or an error: the controller runs with no
+/// redaction at all, through a pass, webhooks good and bad, a refused
+/// object and an unreachable database, and the logs are searched.
+@Suite(TestDatabase.required, .serialized)
+struct SecretTests {
+    @Test func noSecretInLogsOrErrors() async throws {
+        let h = try await Harness()
+        let db = h.db
+        defer { Task { await db.drop() } }
+        let password = "Pw-never-logged-93a1f"
+        var url = URLComponents(string: h.db.urlText)!
+        url.password = password // the test server trusts local connections: any password connects
+        let logs = LogBuffer()
+        let config = try h.config(["log-level": "trace"], databaseURL: url.string!)
+        try await withController(config, logs: logs) { c in
+            #expect(try await eventually { await c.isLeaderReady() })
+            let app = Application(router: HTTPServer.router(c.http))
+            let body = ByteBuffer(string: "{}")
+            let header = HTTPFields.Element.Name("X-Hub-Signature-256")!
+            try await app.test(.router) { client in
+                try await client.execute(uri: "/hooks/git", method: .post, headers: [header: "sha256=00"], body: body) { _ in }
+                let signed = WebhookSignature.sign(Array(buffer: body), secret: h.webhookSecret)
+                try await client.execute(uri: "/hooks/git", method: .post, headers: [header: signed], body: body) { _ in }
+                try await client.execute(uri: "/api/v1/objects", method: .get) { _ in }
+            }
+            try await h.execute("ALTER TABLE platform.workers ADD CONSTRAINT few_replicas CHECK (name <> 'support-triage' OR replicas < 3)")
+            try h.push("workers/brightpath.yaml", "replicas: 1", "replicas: 3")
+            #expect(try await eventually { await !c.state.current.retries.isEmpty })
+        }
+        // An unreachable database: the error names the URL without its password.
+        var unreachable = url
+        unreachable.port = 1
+        let failing = try h.config(["log-level": "trace"], databaseURL: unreachable.string!)
+        try await withController(failing, logs: logs) { c in
+            let failed = try await eventually { await c.state.current.lastError != nil }
+            #expect(failed)
+            let message = await c.state.current.lastError ?? ""
+            #expect(!message.isEmpty && !message.contains(password))
+        }
+        let text = logs.text
+        #expect(text.contains("database connection failed"))
+        #expect(text.contains("webhook refused"))
+        #expect(text.contains("few_replicas"))
+        let kek = Harness.kekBytes
+        for secret in [password, "hook-secret-for-e2e", Data(kek).base64EncodedString(), kek.map { String(format: "%02x", $0) }.joined()] {
+            #expect(!text.contains(secret), "a secret appears in the logs")
+        }
+        #expect(!text.contains(String(decoding: kek, as: UTF8.self)))
+        let pem = try String(contentsOfFile: Harness.signingKeyFile, encoding: .utf8)
+        for line in pem.split(separator: "\n") where !line.hasPrefix("-----") {
+            #expect(!text.contains(line), "the signing key appears in the logs")
+        }
+    }
+}

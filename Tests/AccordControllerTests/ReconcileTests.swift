@@ -1,0 +1,187 @@
+@testable import AccordController
+import AccordCore
+import AccordHTTP
+import AccordStore
+import AccordTestSupport
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+/// The controller end to end: a real bare repository, a real PostgreSQL.
+@Suite(TestDatabase.required, .serialized)
+struct ReconcileTests {
+    @Test func aPushedCommitIsAppliedWithoutRestart() async throws {
+        let h = try await Harness()
+        let db = h.db
+        defer { Task { await db.drop() } }
+        try await withController(try h.config()) { c in
+            #expect(try await eventually { await c.isLeaderReady() })
+            #expect(try await h.scalar("SELECT count(*)::text FROM platform.tenants") == "4")
+            #expect(try await h.scalar("SELECT count(*)::text FROM platform.workers") == "10")
+
+            let commit = try h.push("tenants/northwind.yaml", "  plan: pro\n", "  plan: pro\n  suspended: true\n", message: "suspend northwind")
+            #expect(try await eventually {
+                try await h.scalar("SELECT status FROM platform.tenants WHERE name = 'northwind'") == "suspended"
+            })
+            #expect(try await eventually {
+                try await h.scalar("SELECT string_agg(DISTINCT status, ',') FROM platform.workers WHERE tenant = 'northwind'") == "stopped"
+            })
+            #expect(try await eventually { await c.state.current.revision == commit })
+            let metrics = c.metricsText
+            #expect(metrics.contains(#"accord_reconciles_total{kind="Tenant",result="applied"} 5"#), "four created, one updated")
+            #expect(metrics.contains("accord_last_applied_revision_info{revision=\"\(commit)\"} 1"))
+            // The example erasure ran in the first pass (the controller has a signing key).
+            #expect(try await h.scalar("SELECT status FROM platform.erasures") == "completed")
+            #expect(metrics.contains("accord_erasures_open 0"))
+            #expect(metrics.contains("accord_leader 1"))
+
+            // The status API: accordctl status -o json's objects, with the controller's state.
+            let app = Application(router: HTTPServer.router(c.http))
+            try await app.test(.router) { client in
+                try await client.execute(uri: "/api/v1/objects", method: .get) { response in
+                    #expect(response.status == .ok)
+                    let json = try JSONParser.parse(String(buffer: response.body))
+                    guard case .object(let top) = json, case .array(let objects)? = top["objects"] else {
+                        Issue.record("unexpected body")
+                        return
+                    }
+                    #expect(top["formatVersion"] == .number(1))
+                    #expect(objects.count == 21)
+                    #expect(objects.contains { o in
+                        guard case .object(let f) = o else { return false }
+                        return f["id"] == .string("Tenant/northwind") && f["lastAppliedRevision"] == .string(commit) && f["retry"] == .null
+                    })
+                }
+            }
+        }
+    }
+
+    @Test func anInvalidCommitIsNotAppliedAndTheNextValidOneIs() async throws {
+        let h = try await Harness()
+        let db = h.db
+        defer { Task { await db.drop() } }
+        let logs = LogBuffer()
+        try await withController(try h.config(), logs: logs) { c in
+            #expect(try await eventually { await c.isLeaderReady() })
+            // A valid change and an invalid one in the same commit: nothing of it is applied.
+            try h.edit("workers/brightpath.yaml", "replicas: 1", "replicas: 2")
+            try h.edit("tenants/northwind.yaml", "  plan: pro\n", "  plan: gold\n")
+            try h.commitAndPush("scale triage, and a typo")
+            #expect(try await eventually { await c.state.current.lastPassResult == "invalid" })
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(logs.all.filter { $0.contains("the revision is invalid") }.count == 1, "one pass per commit, no retry loop")
+            #expect(try await h.scalar("SELECT replicas::text FROM platform.workers WHERE name = 'support-triage'") == "1")
+            #expect(await c.state.current.lastError?.contains("tenants/northwind.yaml:") == true)
+
+            try h.push("tenants/northwind.yaml", "  plan: gold\n", "  plan: pro\n", message: "fix the typo")
+            #expect(try await eventually {
+                try await h.scalar("SELECT replicas::text FROM platform.workers WHERE name = 'support-triage'") == "2"
+            })
+            #expect(try await eventually { await c.state.current.lastPassResult == "ok" })
+        }
+    }
+
+    @Test func aSignedWebhookFetchesAtOnceAndABadOneDoesNothing() async throws {
+        let h = try await Harness()
+        let db = h.db
+        defer { Task { await db.drop() } }
+        try await withController(try h.config(["interval": "1h"])) { c in
+            #expect(try await eventually { await c.isLeaderReady() })
+            try h.push("workers/brightpath.yaml", "replicas: 1", "replicas: 3")
+            let app = Application(router: HTTPServer.router(c.http))
+            let body = ByteBuffer(string: #"{"ref":"refs/heads/main"}"#)
+            let header = HTTPFields.Element.Name("X-Hub-Signature-256")!
+            try await app.test(.router) { client in
+                let forged = WebhookSignature.sign(Array(buffer: body), secret: Array("not-the-secret".utf8))
+                try await client.execute(uri: "/hooks/git", method: .post, headers: [header: forged], body: body) {
+                    #expect($0.status == .unauthorized)
+                }
+                try await client.execute(uri: "/hooks/git", method: .post, body: body) { #expect($0.status == .unauthorized) }
+                try await Task.sleep(for: .seconds(1))
+                #expect(try await h.scalar("SELECT replicas::text FROM platform.workers WHERE name = 'support-triage'") == "1",
+                        "nothing was fetched: the poll interval is an hour")
+
+                let signed = WebhookSignature.sign(Array(buffer: body), secret: h.webhookSecret)
+                try await client.execute(uri: "/hooks/git", method: .post, headers: [header: signed], body: body) {
+                    #expect($0.status == .accepted)
+                }
+            }
+            #expect(try await eventually(within: .seconds(60)) {
+                try await h.scalar("SELECT replicas::text FROM platform.workers WHERE name = 'support-triage'") == "3"
+            })
+        }
+    }
+
+    @Test func driftIsRevertedByTheResync() async throws {
+        let h = try await Harness()
+        let db = h.db
+        defer { Task { await db.drop() } }
+        try await withController(try h.config(["interval": "1h", "resync": "500ms"])) { c in
+            #expect(try await eventually { await c.isLeaderReady() })
+            // An edit the outside-write triggers do not see: only a full pass finds it.
+            try await h.execute("""
+                SET session_replication_role = replica;
+                UPDATE platform.workers SET replicas = 40 WHERE name = 'risk-analyst';
+                DELETE FROM platform.retention_policies WHERE name = 'strict-eu';
+                SET session_replication_role = origin
+                """)
+            #expect(try await eventually {
+                let replicas = try await h.scalar("SELECT replicas::text FROM platform.workers WHERE name = 'risk-analyst'")
+                let policies = try await h.scalar("SELECT count(*)::text FROM platform.retention_policies WHERE name = 'strict-eu'")
+                return replicas == "2" && policies == "1"
+            })
+        }
+    }
+
+    @Test func aFailingObjectIsRetriedWithBackoffWhileTheOthersApply() async throws {
+        let h = try await Harness()
+        let db = h.db
+        defer { Task { await db.drop() } }
+        try await withController(try h.config(["retry-min": "300ms", "retry-max": "1s"])) { c in
+            #expect(try await eventually { await c.isLeaderReady() })
+            try await h.execute("""
+                CREATE FUNCTION public.refuse_triage() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                  IF NEW.name = 'support-triage' THEN
+                    RAISE EXCEPTION 'support-triage is busy' USING ERRCODE = '40001';
+                  END IF;
+                  RETURN NEW;
+                END $$;
+                CREATE TRIGGER refuse_triage BEFORE UPDATE ON platform.workers FOR EACH ROW EXECUTE FUNCTION public.refuse_triage()
+                """)
+            try h.push("workers/brightpath.yaml", "replicas: 1", "replicas: 3", message: "scale triage")
+            let id = ObjectID(kind: .worker, tenant: "brightpath", name: "support-triage")
+            // The other objects go on: a later commit to another worker applies while triage waits.
+            try h.push("workers/northwind.yaml", "replicas: 4", "replicas: 5", message: "scale enricher")
+            #expect(try await eventually {
+                try await h.scalar("SELECT replicas::text FROM platform.workers WHERE name = 'lead-enricher'") == "5"
+            })
+            #expect(try await eventually { (await c.state.current.retries.first { $0.id == id }?.attempts ?? 0) >= 3 })
+            let entry = try #require(await c.state.current.retries.first { $0.id == id })
+            #expect(!entry.stalled)
+            #expect(entry.nextRetry != nil)
+            #expect(entry.message.contains("SQLSTATE 40001"))
+            #expect(try await h.scalar("SELECT replicas::text FROM platform.workers WHERE name = 'support-triage'") == "1")
+            #expect(c.metricsText.contains(#"accord_reconciles_total{kind="Worker",result="failed"}"#))
+            #expect(c.metricsText.contains("accord_queue_depth 1"))
+
+            // The status API shows when it is tried next.
+            let app = Application(router: HTTPServer.router(c.http))
+            try await app.test(.router) { client in
+                try await client.execute(uri: "/api/v1/objects", method: .get) { response in
+                    let text = String(buffer: response.body)
+                    #expect(text.contains(#""nextRetryAt":"#))
+                    #expect(text.contains(#""reason":"RetryScheduled""#))
+                }
+            }
+
+            // Once the database takes it, the retry applies it: no new commit needed.
+            try await h.execute("DROP TRIGGER refuse_triage ON platform.workers")
+            #expect(try await eventually {
+                try await h.scalar("SELECT replicas::text FROM platform.workers WHERE name = 'support-triage'") == "3"
+            })
+            #expect(try await eventually { await c.state.current.retries.isEmpty })
+        }
+    }
+}
