@@ -55,10 +55,11 @@ extension Session {
     func copy(into schema: String, _ table: String, columns: [String], _ rows: CopyRows) async throws {
         guard !rows.bytes.isEmpty else { return }
         try await execute("SELECT set_config('search_path', $1, true)", [schema])
+        let connection = self.connection, logger = self.logger, bytes = rows.bytes
         try await guarded {
             try await connection.copyFrom(table: table, columns: columns, logger: logger) { writer in
                 var buffer = ByteBuffer()
-                buffer.writeBytes(rows.bytes)
+                buffer.writeBytes(bytes)
                 try await writer.write(buffer)
             }
         }

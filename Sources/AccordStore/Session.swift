@@ -23,10 +23,14 @@ public struct Session: Sendable {
     public var isLost: Bool { health.isLost }
 
     /// Fails fast on a lost connection; marks it lost when `error` says so.
-    func guarded<T>(_ body: () async throws -> T) async throws -> T {
+    /// PostgresNIO may never answer a statement whose connection the server
+    /// closes (sent after the close, or in flight when it happens), so the
+    /// statement also ends when the connection is seen closed.
+    func guarded<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
         if let lost = health.lostReason { throw lost }
         do {
-            return try await body()
+            guard !connection.isClosed else { throw SQLFailure.connectionClosed }
+            return try await Self.unlessClosed(connection, body)
         } catch {
             let failure = SQLFailure(error)
             if failure.isConnectionLost { health.markLost(failure) }
@@ -34,21 +38,50 @@ public struct Session: Sendable {
         }
     }
 
+    /// The body's result, or `connectionClosed` once the connection has
+    /// been closed for a moment without the body answering.
+    static func unlessClosed<T: Sendable>(_ connection: PostgresConnection,
+                                          _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        let once = ResumeOnce<T>()
+        let work = Task {
+            do {
+                once.resume(.success(try await body()))
+            } catch {
+                once.resume(.failure(error))
+            }
+        }
+        let watch = Task {
+            while !once.isDone, !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(200))
+                if connection.isClosed {
+                    // An answer already on its way still wins.
+                    try? await Task.sleep(for: .milliseconds(200))
+                    if once.resume(.failure(SQLFailure.connectionClosed)) { work.cancel() }
+                    return
+                }
+            }
+        }
+        defer { watch.cancel() }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { once.arm($0) }
+        } onCancel: {
+            work.cancel()
+        }
+    }
+
     /// Runs a statement and returns its rows. Bind values are text; cast
     /// them in SQL (`$1::jsonb`, `$2::int`).
     @discardableResult
     public func rows(_ sql: String, _ values: [String?] = []) async throws -> [PostgresRow] {
-        // A statement sent on a connection the server already closed is
-        // never answered: fail it here (in-flight statements fail on their own).
-        guard !connection.isClosed else { throw SQLFailure.connectionClosed }
         var binds = PostgresBindings()
         for v in values {
             if let v { binds.append(v) } else { binds.appendNull() }
         }
         if Self.trace { FileHandle.standardError.write(Data("sql: \(sql.prefix(100).replacingOccurrences(of: "\n", with: " "))\n".utf8)) }
+        let connection = self.connection, logger = self.logger, query = PostgresQuery(unsafeSQL: sql, binds: binds)
         return try await guarded {
             var out: [PostgresRow] = []
-            for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger) {
+            for try await row in try await connection.query(query, logger: logger) {
                 out.append(row)
             }
             return out
@@ -211,5 +244,50 @@ final class ConnectionHealth: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if reason == nil { reason = failure }
+    }
+}
+
+/// A continuation resumed by whichever comes first, exactly once.
+final class ResumeOnce<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<T, any Error>?
+    private var early: Result<T, any Error>?
+    private var done = false
+
+    var isDone: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return done
+    }
+
+    func arm(_ c: CheckedContinuation<T, any Error>) {
+        lock.lock()
+        if let early {
+            lock.unlock()
+            c.resume(with: early)
+            return
+        }
+        continuation = c
+        lock.unlock()
+    }
+
+    /// True when this call resumed (the first result wins).
+    @discardableResult
+    func resume(_ result: Result<T, any Error>) -> Bool {
+        lock.lock()
+        guard !done else {
+            lock.unlock()
+            return false
+        }
+        done = true
+        if let c = continuation {
+            continuation = nil
+            lock.unlock()
+            c.resume(with: result)
+        } else {
+            early = result
+            lock.unlock()
+        }
+        return true
     }
 }
