@@ -68,6 +68,9 @@ let package = Package(
             name: "accord-controller",
             dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // Fuzz harness over manifest parsing and validation: hack/fuzz builds it
+        // with libFuzzer; an ordinary build makes a replayer of its inputs.
+        .executableTarget(name: "accord-fuzz", dependencies: ["AccordCore", "AccordManifests"]),
         .testTarget(name: "AccordManifestsTests", dependencies: ["AccordCore", "AccordManifests"]),
         .target(name: "AccordTestSupport", dependencies: ["AccordStore", "AccordEngine"], path: "Tests/AccordTestSupport"),
         .testTarget(name: "AccordGitTests", dependencies: ["AccordCore", "AccordGit", "AccordTestSupport"]),
