@@ -105,6 +105,9 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        // Fuzz harness over manifest parsing and validation: hack/fuzz builds it
+        // with libFuzzer; an ordinary build makes a replayer of its inputs.
+        .executableTarget(name: "accord-fuzz", dependencies: ["AccordCore", "AccordManifests"]),
         .testTarget(name: "AccordManifestsTests", dependencies: ["AccordCore", "AccordManifests"]),
         .target(name: "AccordTestSupport", dependencies: ["AccordStore", "AccordEngine"], path: "Tests/AccordTestSupport"),
         .testTarget(name: "AccordGitTests", dependencies: ["AccordCore", "AccordGit", "AccordTestSupport"]),

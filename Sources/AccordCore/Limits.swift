@@ -6,4 +6,8 @@ public enum ManifestLimits {
     public static let maxDepth = 64
     /// Nodes that aliases may add to one file once expanded.
     public static let maxAliasExpansion = 100_000
+    /// Bytes of scalar text that aliases may add to one file once expanded:
+    /// a short alias of a long string must not multiply into gigabytes when
+    /// the desired state is written out.
+    public static let maxAliasExpansionBytes = 4 * 1024 * 1024
 }

@@ -18,7 +18,9 @@ public enum Text {
             case "\t": out += "\\t"
             case "\r": out += "\\r"
             default:
-                if isControl(scalar) {
+                if isControl(scalar) || scalar.properties.generalCategory == .format {
+                    // Controls, and invisible format characters (zero-width joiners
+                    // and spaces, byte order marks) that would hide in a message.
                     out += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
                 } else {
                     out.unicodeScalars.append(scalar)
@@ -56,6 +58,14 @@ public enum Text {
             if allowingWhitespace, scalar == "\n" || scalar == "\t" || scalar == "\r" { return false }
             return isControl(scalar)
         }
+    }
+
+    /// `U+0430 CYRILLIC SMALL LETTER A`: a character named so that a look-alike
+    /// or an invisible one can be told apart in a message.
+    public static func describe(_ scalar: Unicode.Scalar) -> String {
+        let hex = String(scalar.value, radix: 16, uppercase: true)
+        let code = "U+" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+        return scalar.properties.name.map { "\(code) \($0)" } ?? code
     }
 
     /// `a, b, c or d`.

@@ -7,6 +7,15 @@ public enum WorktreeSource {
     public static func files(root: String, under directory: String) throws -> [SourceFile] {
         let fm = FileManager.default
         let start = directory.isEmpty ? root : root + "/" + directory
+        // --path itself is never followed through a symbolic link either.
+        var walked = root
+        for part in directory.split(separator: "/") {
+            walked += "/" + part
+            if (try? fm.attributesOfItem(atPath: walked))?[.type] as? FileAttributeType == .typeSymbolicLink {
+                throw GitError(operation: "read \(Text.quoted(directory))", code: -1,
+                               message: "\(Text.quoted(String(walked.dropFirst(root.count + 1)))) is a symbolic link; Accord does not follow symbolic links")
+            }
+        }
         var isDirectory: ObjCBool = false
         guard fm.fileExists(atPath: start, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw GitError(operation: "read \(Text.quoted(directory.isEmpty ? root : directory))", code: -1, message: "no such directory")

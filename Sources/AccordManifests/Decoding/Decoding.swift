@@ -46,6 +46,10 @@ struct Decoding {
             }
             keyNodes[key] = pair.key
             guard allowed.contains(key) else {
+                if key == "<<" {
+                    error(pair.key, fieldPath, "merge keys (<<) are not part of YAML 1.2 and are not supported; write the fields out")
+                    continue
+                }
                 error(pair.key, Self.join(path, Self.show(key, limit: 40).dropQuotesIfPlain()),
                       "unknown field; \(owner) has \(Text.list(allowed.map { "\"\($0)\"" }, conjunction: "and"))")
                 continue
@@ -213,9 +217,17 @@ struct Decoding {
         case .bool(let b)?: "boolean \(b)"
         case .null?: "null"
         case nil:
-            if case .scalar(_, _, let tag) = node.content { "a value with unsupported tag \(Decoding.show(tag ?? "", limit: 40))" } else { node.typeName }
+            if case .scalar(let text, _, let tag) = node.content {
+                if let tag, tag.hasPrefix(Self.coreTagPrefix), ["str", "int", "float", "bool", "null"].contains(tag.dropFirst(Self.coreTagPrefix.count)) {
+                    "\(Decoding.show(text, limit: 40)) tagged !!\(tag.dropFirst(Self.coreTagPrefix.count)), which it is not"
+                } else {
+                    "a value with unsupported tag \(Decoding.show(tag ?? "", limit: 40))"
+                }
+            } else { node.typeName }
         }
     }
+
+    static let coreTagPrefix = "tag:yaml.org,2002:"
 
     /// A value from a manifest as a message shows it: quoted and escaped,
     /// or withheld when it looks like an e-mail address (personal data is

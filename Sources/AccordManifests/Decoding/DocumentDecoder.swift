@@ -100,6 +100,12 @@ extension Decoding {
             error(node, path, "is \(s.unicodeScalars.count) characters long; a name has at most 63")
             return nil
         }
+        if let (offset, scalar) = s.unicodeScalars.enumerated().first(where: { !$0.element.isASCII }) {
+            // A look-alike (Cyrillic а, full-width ａ) or an invisible character
+            // (zero-width joiner) reads like a valid name: say which one it is.
+            error(node, path, "\(Decoding.show(s)) is not a DNS-1123 label: character \(offset + 1) is \(Text.describe(scalar)), not an ASCII letter or digit")
+            return nil
+        }
         guard Patterns.isDNSLabel(s) else {
             error(node, path, "\(Decoding.show(s)) is not a DNS-1123 label (lowercase letters, digits and '-', starting and ending with a letter or digit)")
             return nil

@@ -22,13 +22,16 @@ public struct YAMLNode: Sendable {
     let weight: Int
     /// Collection levels below and including this node (0 for a scalar).
     let height: Int
+    /// Bytes of scalar text this node stands for once aliases are expanded.
+    let textBytes: Int
 
-    init(_ content: Content, line: Int, column: Int, weight: Int, height: Int) {
+    init(_ content: Content, line: Int, column: Int, weight: Int, height: Int, textBytes: Int = 0) {
         self.content = content
         self.line = line
         self.column = column
         self.weight = weight
         self.height = height
+        self.textBytes = textBytes
     }
 
     /// Human name of the node's type, for error messages.

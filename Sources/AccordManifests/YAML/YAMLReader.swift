@@ -15,11 +15,22 @@ public enum YAMLReader {
     }
 
     public static func read(_ bytes: [UInt8], file: String) -> Result {
+        // A UTF-8 byte order mark is not content (editors on Windows write one);
+        // positions are counted after it, as editors show them.
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { return read(Array(bytes.dropFirst(3)), file: file) }
         if let bad = UTF8Check.firstInvalidByte(in: bytes) {
             let (line, column) = UTF8Check.lineAndColumn(of: bad, in: bytes)
             return Result(diagnostics: [Diagnostic(
                 SourcePosition(file: file, line: line, column: column),
                 "not valid UTF-8 (byte 0x\(String(bytes[bad], radix: 16, uppercase: true)) at offset \(bad))")])
+        }
+        if let (bad, scalar) = PrintableCheck.firstNonPrintable(in: bytes) {
+            let (line, column) = UTF8Check.lineAndColumn(of: bad, in: bytes)
+            let hex = String(scalar, radix: 16, uppercase: true)
+            let code = String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+            return Result(diagnostics: [Diagnostic(
+                SourcePosition(file: file, line: line, column: column),
+                "non-printable character U+\(code) is not allowed in YAML; write it escaped in a double-quoted string (\"\\u\(code)\")")])
         }
         return bytes.withUnsafeBufferPointer { buffer in
             var reader = EventReader(file: file)
@@ -42,11 +53,13 @@ private struct EventReader {
         var pendingKey: YAMLNode?
         var weight = 1
         var childHeight = 0
+        var textBytes = 0
     }
 
     private var stack: [Frame] = []
     private var anchors: [String: YAMLNode] = [:]
     private var aliasExpansion = 0
+    private var aliasExpansionBytes = 0
 
     init(file: String) { self.file = file }
 
@@ -85,7 +98,13 @@ private struct EventReader {
             let text = String(decoding: UnsafeBufferPointer(start: s.value, count: s.length), as: UTF8.self)
             let quoted = s.style != YAML_PLAIN_SCALAR_STYLE && s.style != YAML_ANY_SCALAR_STYLE
             let tag = Self.string(s.tag)
-            let node = YAMLNode(.scalar(text, quoted: quoted, tag: tag), line: line, column: column, weight: 1, height: 0)
+            // PostgreSQL cannot store NUL in text or jsonb; YAML can write it as "\0".
+            guard UnsafeBufferPointer(start: s.value, count: s.length).firstIndex(of: 0) == nil else {
+                fail(line, column, "a value holds a NUL character (\\0), which manifests cannot hold")
+                return false
+            }
+            let node = YAMLNode(.scalar(text, quoted: quoted, tag: tag), line: line, column: column, weight: 1, height: 0,
+                                textBytes: s.length)
             complete(node, anchor: Self.string(s.anchor))
         case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
             guard stack.count < ManifestLimits.maxDepth else {
@@ -94,11 +113,17 @@ private struct EventReader {
             }
             let isMapping = event.type == YAML_MAPPING_START_EVENT
             let anchor = isMapping ? Self.string(event.data.mapping_start.anchor) : Self.string(event.data.sequence_start.anchor)
+            let tag = isMapping ? Self.string(event.data.mapping_start.tag) : Self.string(event.data.sequence_start.tag)
+            if let tag, tag != "!", tag != (isMapping ? "tag:yaml.org,2002:map" : "tag:yaml.org,2002:seq") {
+                fail(line, column, "unsupported tag \(Text.quoted(tag, limit: 60)) on \(isMapping ? "a mapping" : "a list"); manifests are plain YAML 1.2 without application tags")
+                return false
+            }
             stack.append(Frame(isMapping: isMapping, anchor: anchor, line: line, column: column))
         case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
             let frame = stack.removeLast()
             let content: YAMLNode.Content = frame.isMapping ? .mapping(frame.pairs) : .sequence(frame.items)
-            let node = YAMLNode(content, line: frame.line, column: frame.column, weight: frame.weight, height: frame.childHeight + 1)
+            let node = YAMLNode(content, line: frame.line, column: frame.column, weight: frame.weight, height: frame.childHeight + 1,
+                                textBytes: frame.textBytes)
             complete(node, anchor: frame.anchor)
         case YAML_ALIAS_EVENT:
             let name = Self.string(event.data.alias.anchor) ?? ""
@@ -115,8 +140,14 @@ private struct EventReader {
                 fail(line, column, "YAML aliases expand to more than \(ManifestLimits.maxAliasExpansion) nodes")
                 return false
             }
+            aliasExpansionBytes += target.textBytes
+            guard aliasExpansionBytes <= ManifestLimits.maxAliasExpansionBytes else {
+                fail(line, column, "YAML aliases expand to more than \(ManifestLimits.maxAliasExpansionBytes) bytes of text (4 MiB)")
+                return false
+            }
             // The alias stands where it is written, with the target's content.
-            complete(YAMLNode(target.content, line: line, column: column, weight: target.weight, height: target.height), anchor: nil)
+            complete(YAMLNode(target.content, line: line, column: column, weight: target.weight, height: target.height,
+                              textBytes: target.textBytes), anchor: nil)
         default:
             break
         }
@@ -130,6 +161,7 @@ private struct EventReader {
             return
         }
         stack[stack.count - 1].weight += node.weight
+        stack[stack.count - 1].textBytes += node.textBytes
         stack[stack.count - 1].childHeight = max(stack[stack.count - 1].childHeight, node.height)
         if stack[stack.count - 1].isMapping {
             if let key = stack[stack.count - 1].pendingKey {
@@ -158,6 +190,13 @@ private struct EventReader {
         var message = "invalid YAML: \(problem)"
         if let context = Self.string(parser.context) {
             message += " (\(context) at line \(parser.context_mark.line + 1), column \(parser.context_mark.column + 1))"
+        }
+        // libyaml reads a key only within 1024 characters; say so, or a long
+        // key reads as a missing ':' or ','.
+        if problem == "could not find expected ':'"
+            || (problem.hasPrefix("did not find expected ',' or") && parser.problem_mark.index - parser.context_mark.index > 1024)
+            || (problem == "mapping values are not allowed in this context" && parser.problem_mark.column > 1024) {
+            message += "; a key must end with ':' within 1024 characters on its line"
         }
         fail(Int(parser.problem_mark.line) + 1, Int(parser.problem_mark.column) + 1, message)
     }
