@@ -50,7 +50,11 @@ import Testing
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         let errData = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Run(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+        let run = Run(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+        let urls = [environment["DATABASE_URL"], ProcessInfo.processInfo.environment["DATABASE_URL"]] + args.filter { $0.hasPrefix("postgres") }
+        let leaks = SecretScan.leaks(run.stdout + run.stderr, passwords: urls.compactMap { SecretScan.password(of: $0) })
+        #expect(leaks.isEmpty, "accordctl \(args.first ?? "") printed \(leaks.joined(separator: ", "))")
+        return run
     }
 
     /// A committed git repository holding a copy of `source` and `files`.

@@ -50,6 +50,9 @@ final class ControllerProcess {
             if ContinuousClock.now >= deadline { return nil }
             try await Task.sleep(for: .milliseconds(50))
         }
+        let urls = (process.arguments ?? []).filter { $0.hasPrefix("postgres") } + [process.environment?["DATABASE_URL"]].compactMap { $0 }
+        let leaks = SecretScan.leaks(logs, passwords: urls.compactMap { SecretScan.password(of: $0) })
+        #expect(leaks.isEmpty, "accord-controller logged \(leaks.joined(separator: ", "))")
         return process.terminationStatus
     }
 }

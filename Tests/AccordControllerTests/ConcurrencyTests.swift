@@ -9,7 +9,9 @@ import Testing
 /// every erasure runs once, every tenant gets one data key.
 @Suite(TestDatabase.required, .serialized)
 struct ConcurrencyTests {
-    /// `pg_locks.objid` of the apply lock (`ApplyLock.key`, a bigint below 2^32).
+    /// `pg_locks.objid` of the apply lock (`ApplyLock.key`, a bigint below
+    /// 2^32); advisory locks are per database, and other tests' databases
+    /// take the same key.
     static let applyLock = 0x4143_4344
 
     @Test func twoControllersAndACLIApplyNeverWriteAtOnce() async throws {
@@ -26,8 +28,8 @@ struct ConcurrencyTests {
             CREATE FUNCTION public.note_write() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
                 INSERT INTO public.writes (pid, at, holds, others) SELECT pg_backend_pid(), clock_timestamp(),
-                    (SELECT count(*) FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.objid = \(Self.applyLock) AND l.pid = pg_backend_pid()),
-                    (SELECT count(*) FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.objid = \(Self.applyLock) AND l.pid <> pg_backend_pid());
+                    (SELECT count(*) FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.objid = \(Self.applyLock) AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND l.pid = pg_backend_pid()),
+                    (SELECT count(*) FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.objid = \(Self.applyLock) AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND l.pid <> pg_backend_pid());
                 RETURN NULL;
             END $$;
             """ + watched.map { "CREATE TRIGGER note_write_test AFTER INSERT OR UPDATE OR DELETE ON \($0) FOR EACH STATEMENT EXECUTE FUNCTION public.note_write();" }.joined(separator: "\n"))
@@ -87,6 +89,9 @@ enum CLITestsAccess {
         let o = out.fileHandleForReading.readDataToEndOfFile()
         let e = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Run(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        let run = Run(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        let leaks = SecretScan.leaks(run.stdout + run.stderr, passwords: [SecretScan.password(of: databaseURL)].compactMap { $0 })
+        #expect(leaks.isEmpty, "accordctl printed \(leaks.joined(separator: ", "))")
+        return run
     }
 }
