@@ -20,19 +20,20 @@ struct KeyOptions: ParsableArguments {
     }
 
     static func signingKey(_ flag: String?) throws -> SigningKey? {
-        guard let path = flag ?? ProcessEnvironment.value("ACCORD_SIGNING_KEY_FILE"), !path.isEmpty else { return nil }
-        do {
-            return try SigningKey.load(file: path)
-        } catch {
-            Console.error(error)
-            throw ExitCode(2)
-        }
+        try load(flag, environment: "ACCORD_SIGNING_KEY_FILE", SigningKey.load(file:))
     }
 
     func kek() throws -> KeyEncryptionKey? {
-        guard let path = kekFile ?? ProcessEnvironment.value("ACCORD_KEK_FILE"), !path.isEmpty else { return nil }
+        try Self.load(kekFile, environment: "ACCORD_KEK_FILE", KeyEncryptionKey.load(file:))
+    }
+
+    /// The key the flag or else the environment variable names, loaded;
+    /// nil when neither names one. A named key that does not load is
+    /// reported and exits 2.
+    static func load<Key>(_ flag: String?, environment: String, _ loader: (String) throws -> Key) throws -> Key? {
+        guard let path = flag ?? ProcessEnvironment.value(environment), !path.isEmpty else { return nil }
         do {
-            return try KeyEncryptionKey.load(file: path)
+            return try loader(path)
         } catch {
             Console.error(error)
             throw ExitCode(2)
@@ -49,12 +50,6 @@ struct TrustedKeyOptions: ParsableArguments {
     var trustedKeysDir: String?
 
     func trustedKeys() throws -> TrustedKeys? {
-        guard let path = trustedKeysDir ?? ProcessEnvironment.value("ACCORD_TRUSTED_KEYS_DIR"), !path.isEmpty else { return nil }
-        do {
-            return try TrustedKeys.load(directory: path)
-        } catch {
-            Console.error(error)
-            throw ExitCode(2)
-        }
+        try KeyOptions.load(trustedKeysDir, environment: "ACCORD_TRUSTED_KEYS_DIR", TrustedKeys.load(directory:))
     }
 }

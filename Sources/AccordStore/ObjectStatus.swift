@@ -93,7 +93,7 @@ public struct ObjectStatus: Sendable {
         }
         try await attachLive(&out, session, kind: kind, id: id)
         if kind == nil || kind == .erasure, id == nil || id?.kind == .erasure {
-            try await attachErasures(&out, session, now: now)
+            try await attachErasures(&out, session, id: id, now: now)
         }
         return out.sorted { $0.sortKey < $1.sortKey }
     }
@@ -133,14 +133,15 @@ public struct ObjectStatus: Sendable {
     /// An erasure's run: status, deadline and SLA stage, attempts, the
     /// next retry, whether its certificate was issued. An open erasure past
     /// 48h says so in its message and an `OnSchedule` condition.
-    static func attachErasures(_ statuses: inout [ObjectStatus], _ session: Session, now: Date) async throws {
+    static func attachErasures(_ statuses: inout [ObjectStatus], _ session: Session, id: ObjectID?, now: Date) async throws {
         var runs: [ObjectID: (status: String, requested: Double, completed: Double?, attempts: Int, next: Double?, error: String?, certified: Bool)] = [:]
         for row in try await session.rows("""
             SELECT e.tenant, e.name, e.status, extract(epoch FROM e.requested_at)::float8, extract(epoch FROM e.completed_at)::float8,
                    coalesce(r.attempts, 0), extract(epoch FROM r.next_attempt_at)::float8, r.last_error,
                    EXISTS (SELECT 1 FROM accord.erasure_certificates c WHERE c.tenant = e.tenant AND c.name = e.name)
             FROM platform.erasures e LEFT JOIN accord.erasure_runs r ON r.tenant = e.tenant AND r.name = e.name
-            """) {
+            WHERE $1::text IS NULL OR (e.tenant = $1 AND e.name = $2)
+            """, [id?.tenant, id?.name]) {
             let v = try row.decode((String, String, String, Double, Double?, Int, Double?, String?, Bool).self)
             runs[ObjectID(kind: .erasure, tenant: v.0, name: v.1)] = (v.2, v.3, v.4, v.5, v.6, v.7, v.8)
         }

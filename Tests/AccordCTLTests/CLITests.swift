@@ -11,11 +11,7 @@ import Testing
 @Suite struct CLITests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    struct Run {
-        let status: Int32
-        let stdout: String
-        let stderr: String
-    }
+    typealias Run = ToolRun
 
     static func binary() throws -> URL {
         let candidates = [
@@ -37,24 +33,10 @@ import Testing
     }()
 
     static func accordctl(_ args: [String], environment: [String: String] = [:]) throws -> Run {
-        let process = Process()
-        process.executableURL = try binary()
-        process.arguments = args
-        process.environment = ProcessInfo.processInfo.environment.merging(["ACCORD_KEK_FILE": kekFile, "ACCORD_TRUSTED_KEYS_DIR": ExampleKeys.trustedDirectory,
-                                                                                  "ACCORD_SIGNING_KEY_FILE": ExampleKeys.path("controller-signing.pem")]) { $1 }
-            .merging(environment) { $1 }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let run = Run(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
-        let urls = [environment["DATABASE_URL"], ProcessInfo.processInfo.environment["DATABASE_URL"]] + args.filter { $0.hasPrefix("postgres") }
-        let leaks = SecretScan.leaks(run.stdout + run.stderr, passwords: urls.compactMap { SecretScan.password(of: $0) })
-        #expect(leaks.isEmpty, "accordctl \(args.first ?? "") printed \(leaks.joined(separator: ", "))")
-        return run
+        let keys = ["ACCORD_KEK_FILE": kekFile, "ACCORD_TRUSTED_KEYS_DIR": ExampleKeys.trustedDirectory,
+                    "ACCORD_SIGNING_KEY_FILE": ExampleKeys.path("controller-signing.pem")]
+        return try ToolRun.run(try binary(), args, environment: ProcessInfo.processInfo.environment
+            .merging(keys) { $1 }.merging(environment) { $1 })
     }
 
     /// A committed git repository holding a copy of `source` and `files`.

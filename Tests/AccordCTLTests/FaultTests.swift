@@ -112,15 +112,3 @@ struct FaultTests {
         #expect(diff.status == 0, "\(diff.stdout)")
     }
 }
-
-/// A deterministic generator, so a failing run can be repeated.
-struct SeededRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 | 1 }
-    mutating func next() -> UInt64 {
-        state ^= state << 13
-        state ^= state >> 7
-        state ^= state << 17
-        return state
-    }
-}

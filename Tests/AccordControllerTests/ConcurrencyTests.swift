@@ -65,33 +65,13 @@ struct ConcurrencyTests {
 
 /// Runs the built accordctl the way operators do, with the harness's keys.
 enum CLITestsAccess {
-    struct Run {
-        let status: Int32
-        let stdout: String
-        let stderr: String
-    }
-
-    static func accordctl(_ args: [String], databaseURL: String, _ h: Harness) throws -> Run {
+    static func accordctl(_ args: [String], databaseURL: String, _ h: Harness) throws -> ToolRun {
         let binary = try ControllerProcess.binary().deletingLastPathComponent().appendingPathComponent("accordctl")
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = args
         var env = ProcessInfo.processInfo.environment
         env["DATABASE_URL"] = databaseURL
         env["ACCORD_KEK_FILE"] = h.scratch.appendingPathComponent("kek").path
         env["ACCORD_TRUSTED_KEYS_DIR"] = h.scratch.appendingPathComponent("trusted").path
         env["ACCORD_SIGNING_KEY_FILE"] = Harness.signingKeyFile
-        process.environment = env
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let run = Run(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
-        let leaks = SecretScan.leaks(run.stdout + run.stderr, passwords: [SecretScan.password(of: databaseURL)].compactMap { $0 })
-        #expect(leaks.isEmpty, "accordctl printed \(leaks.joined(separator: ", "))")
-        return run
+        return try ToolRun.run(binary, args, environment: env)
     }
 }

@@ -13,7 +13,7 @@ struct ControllerFaultTests {
         let h = try await Harness()
         let db = h.db
         defer { Task { await db.drop() } }
-        var rng = SplitMix(seed: 21)
+        var rng = SeededRandom(seed: 21)
         var replicas = 4
         var killedWhileWorking = 0
         for run in 0..<20 {
@@ -42,18 +42,5 @@ struct ControllerFaultTests {
         let violations = try await db.withSession { try await FaultInvariants.violations($0) }
         #expect(violations.isEmpty, "\(violations)")
         #expect(try await h.scalar("SELECT count(*)::text FROM accord.audit_log WHERE action = 'erase'") == "1")
-    }
-}
-
-/// A deterministic generator, so a failing run can be repeated.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
