@@ -12,6 +12,7 @@ public final class ControllerMetrics: Sendable {
     let erasuresOpen: Gauge
     let erasuresOverdue: Gauge
     let leader: Gauge
+    let sourceUnavailable: Gauge
     let lastAppliedTime: Gauge
     private let lastRevision = Mutex<(String, Gauge)?>(nil)
 
@@ -22,8 +23,9 @@ public final class ControllerMetrics: Sendable {
         erasuresOpen = Gauge(label: "accord_erasures_open", factory: factory)
         erasuresOverdue = Gauge(label: "accord_erasures_overdue", factory: factory)
         leader = Gauge(label: "accord_leader", factory: factory)
+        sourceUnavailable = Gauge(label: "accord_source_unavailable", factory: factory)
         lastAppliedTime = Gauge(label: "accord_last_applied_timestamp_seconds", factory: factory)
-        for g in [queueDepth, erasuresOpen, erasuresOverdue, leader] { g.record(0) }
+        for g in [queueDepth, erasuresOpen, erasuresOverdue, leader, sourceUnavailable] { g.record(0) }
         gitFetchFailures.increment(by: 0)
     }
 
@@ -54,7 +56,12 @@ public final class ControllerMetrics: Sendable {
 
     public func setQueueDepth(_ n: Int) { queueDepth.record(n) }
     public func gitFetchFailed() { gitFetchFailures.increment() }
-    public func setLeader(_ isLeader: Bool) { leader.record(isLeader ? 1 : 0) }
+    /// 1 while the leader's fetches of the repository fail (SourceUnavailable), else 0.
+    public func setSourceUnavailable(_ down: Bool) { sourceUnavailable.record(down ? 1 : 0) }
+    public func setLeader(_ isLeader: Bool) {
+        leader.record(isLeader ? 1 : 0)
+        if !isLeader { sourceUnavailable.record(0) } // only the leader fetches
+    }
     public func setErasures(open: Int, overdue: Int) {
         erasuresOpen.record(open)
         erasuresOverdue.record(overdue)

@@ -23,6 +23,25 @@ public actor ControllerState {
         public var lastError: String?
         public var retries: [RetryBook.Entry] = []
         public var reconciling = false
+        /// The repository's fetch state; nil before the first fetch.
+        public var source: SourceCondition?
+    }
+
+    /// The `SourceUnavailable` condition: whether the last fetch of the
+    /// repository failed. While it does, the last fetched revision stays
+    /// applied (resyncs go on against it) and fetches back off.
+    public struct SourceCondition: Sendable {
+        public var unavailable: Bool
+        /// `FetchFailed` or `Fetched`.
+        public var reason: String
+        public var message: String
+        /// When `unavailable` last changed.
+        public var since: Date
+        /// Fetches failed in a row.
+        public var failures: Int
+        public var lastFetchAt: Date
+        /// The next fetch while unavailable (a webhook fetches at once).
+        public var nextFetchAt: Date?
     }
 
     private var snapshot = Snapshot()
@@ -35,10 +54,28 @@ public actor ControllerState {
         snapshot.role = role
         // A standby is ready to take over; a leader once its first pass ran.
         snapshot.ready = role == .standby
-        if role != .leader { snapshot.retries = [] }
+        if role != .leader {
+            snapshot.retries = []
+            snapshot.source = nil // only the leader fetches
+        }
     }
 
     func failed(_ message: String) { snapshot.lastError = message }
+
+    func fetched(_ message: String) {
+        let now = Date()
+        let since = snapshot.source.map { $0.unavailable ? now : $0.since } ?? now
+        snapshot.source = SourceCondition(unavailable: false, reason: "Fetched", message: message, since: since,
+                                          failures: 0, lastFetchAt: now, nextFetchAt: nil)
+    }
+
+    func fetchFailed(_ message: String, failures: Int, nextFetchAt: Date) {
+        let now = Date()
+        let since = snapshot.source.map { $0.unavailable ? $0.since : now } ?? now
+        snapshot.source = SourceCondition(unavailable: true, reason: "FetchFailed", message: message, since: since,
+                                          failures: failures, lastFetchAt: now, nextFetchAt: nextFetchAt)
+        snapshot.lastError = message
+    }
 
     func reconciling(_ on: Bool) { snapshot.reconciling = on }
 

@@ -11,6 +11,11 @@ import Logging
 /// pass every `resync` (drift), and a pass when a held object's retry is
 /// due. Each pass is `ApplyPass` — the same code as `accordctl apply`.
 /// Shutdown is honoured between passes: the pass in hand finishes.
+///
+/// A fetch that fails (the remote is unreachable, credentials are refused)
+/// sets `SourceUnavailable`, and fetches back off (retry-min doubling to
+/// retry-max); the last fetched revision stays applied and resyncs go on
+/// against it. A pass that cannot read the mirror has it cloned anew.
 actor Reconciler {
     let config: ControllerConfig
     let state: ControllerState
@@ -27,6 +32,12 @@ actor Reconciler {
     /// The commit the last pass settled (applied, or found invalid).
     private var settled: String?
     private var passErrors = 0
+    private var fetchFailures = 0
+    private var nextPoll: ContinuousClock.Instant
+    /// Why the mirror must be cloned anew at the next fetch.
+    private var damaged: String?
+    /// The commit a damaged mirror was last cloned anew for (once per commit).
+    private var recloneTriedFor: String?
     private var passRetryAt: ContinuousClock.Instant?
     /// When the last pass started: retries due before it were its to take.
     private var lastPassStart = Date.distantPast
@@ -42,6 +53,7 @@ actor Reconciler {
         self.storeLogger = store
         self.watcher = RepositoryWatcher(repo: config.repo, branch: config.branch, cacheDirectory: config.cacheDirectory)
         self.book = RetryBook(backoff: Backoff(min: config.retryMin, max: config.retryMax))
+        self.nextPoll = clock.now
     }
 
     /// Runs while this replica leads: returns on shutdown or cancellation.
@@ -51,13 +63,12 @@ actor Reconciler {
         passErrors = 0
         passRetryAt = nil
         lastPassStart = .distantPast
-        var nextPoll = clock.now
+        nextPoll = clock.now
         var nextResync = clock.now.advanced(by: config.resync)
         var fetchNow = true
         while !doorbell.isShuttingDown && !Task.isCancelled {
             if fetchNow || clock.now >= nextPoll {
-                await fetch()
-                nextPoll = clock.now.advanced(by: config.interval)
+                nextPoll = clock.now.advanced(by: await fetch())
             }
             let resyncDue = clock.now >= nextResync
             let retryDue = book.nextDue(after: lastPassStart).map { $0 <= Date() } ?? false
@@ -75,17 +86,37 @@ actor Reconciler {
         }
     }
 
-    private func fetch() async {
+    /// Fetches and resolves the branch; returns the wait until the next
+    /// fetch: the poll interval, or the backoff after a failure.
+    private func fetch() async -> Duration {
         do {
-            let (repository, commit) = try await watcher.head()
-            if commit != head { logger.info("new revision", metadata: ["revision": "\(commit)", "repo": "\(watcher.shown)"]) }
-            self.repository = repository
-            self.head = commit
+            let fetched = try await watcher.head(damaged: damaged)
+            damaged = nil
+            if let why = fetched.recloned {
+                logger.warning("the mirror was damaged and has been cloned anew", metadata: ["repo": "\(watcher.shown)", "reason": "\(why)"])
+            }
+            if fetchFailures > 0 {
+                logger.info("the repository is reachable again", metadata: ["repo": "\(watcher.shown)", "failedFetches": "\(fetchFailures)"])
+            }
+            if fetched.commit != head { logger.info("new revision", metadata: ["revision": "\(fetched.commit)", "repo": "\(watcher.shown)"]) }
+            fetchFailures = 0
+            metrics.setSourceUnavailable(false)
+            repository = fetched.repository
+            head = fetched.commit
+            await state.fetched("fetched \(watcher.shown) at \(fetched.commit)")
+            return config.interval
         } catch {
+            fetchFailures += 1
+            let delay = book.backoff.delay(attempt: fetchFailures)
             metrics.gitFetchFailed()
-            logger.warning("fetching the repository failed; retrying at the next poll",
-                           metadata: ["repo": "\(watcher.shown)", "error": "\(error)"])
-            await state.failed("fetch \(watcher.shown): \(error)")
+            metrics.setSourceUnavailable(true)
+            let kept = head.map { "; \($0.prefix(12)) stays applied" } ?? ""
+            logger.warning("fetching the repository failed; retrying with backoff\(kept)", metadata: [
+                "repo": "\(watcher.shown)", "error": "\(error)", "failures": "\(fetchFailures)",
+                "retryIn": "\(DurationText.format(delay))"])
+            await state.fetchFailed("fetch \(watcher.shown): \(error)", failures: fetchFailures,
+                                    nextFetchAt: Date().addingTimeInterval(delay.seconds))
+            return delay
         }
     }
 
@@ -120,6 +151,12 @@ actor Reconciler {
                 "revision": "\(commit)", "errors": "\(invalid.set.diagnostics.count)",
                 "first": "\(invalid.set.diagnostics.first.map(\.description) ?? "")"])
         } catch {
+            // The mirror could not be read: clone it anew at once (once per commit).
+            if let gitError = error as? GitError, watcher.isRemote, recloneTriedFor != commit {
+                recloneTriedFor = commit
+                damaged = "reading \(commit.prefix(12)) failed: \(gitError)"
+                nextPoll = clock.now
+            }
             passErrors += 1
             let delay = book.backoff.delay(attempt: passErrors)
             passRetryAt = clock.now.advanced(by: delay)

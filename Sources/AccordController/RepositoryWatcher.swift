@@ -2,8 +2,9 @@ import AccordGit
 import Foundation
 
 /// The repository the controller watches: a remote URL kept as a bare
-/// mirror (fetched on every poll and webhook), or a local repository read
-/// in place. `head()` fetches and resolves the branch to a commit.
+/// mirror (fetched on every poll and webhook, cloned anew when damaged), or
+/// a local repository read in place. `head()` fetches and resolves the
+/// branch to a commit.
 struct RepositoryWatcher: Sendable {
     let repo: String
     let branch: String?
@@ -14,14 +15,22 @@ struct RepositoryWatcher: Sendable {
     /// Where the manifests are shown in logs: the URL without user info.
     var shown: String { RemoteURL.redacted(repo) }
 
-    func head() async throws -> (GitRepository, String) {
+    struct Head: Sendable {
         let repository: GitRepository
+        let commit: String
+        /// Why the mirror was cloned anew during this fetch.
+        let recloned: String?
+    }
+
+    /// `damaged`: why the mirror must be cloned anew (reading it failed).
+    func head(damaged: String? = nil) async throws -> Head {
         if isRemote {
-            repository = try await GitMirror.sync(url: repo, cacheDirectory: cacheDirectory,
-                                                  credentials: try GitCredentials.fromEnvironment())
-        } else {
-            repository = try await GitRepository.open(at: repo)
+            let synced = try await GitMirror.synchronize(url: repo, cacheDirectory: cacheDirectory,
+                                                         credentials: try GitCredentials.fromEnvironment(), fresh: damaged)
+            return Head(repository: synced.repository, commit: try await synced.repository.resolve(branch ?? "HEAD"),
+                        recloned: synced.recloned)
         }
-        return (repository, try await repository.resolve(branch ?? "HEAD"))
+        let repository = try await GitRepository.open(at: repo)
+        return Head(repository: repository, commit: try await repository.resolve(branch ?? "HEAD"), recloned: nil)
     }
 }

@@ -14,6 +14,16 @@ enum Views {
             "ready": .bool(s.ready), "role": .string(s.role.rawValue), "reconciling": .bool(s.reconciling),
             "revision": JSONValue(s.revision), "lastPassAt": time(s.lastPassAt), "lastPassResult": JSONValue(s.lastPassResult),
             "lastError": JSONValue(s.lastError),
+            "conditions": .array(s.source.map { [source($0)] } ?? []),
+        ])
+    }
+
+    /// The `SourceUnavailable` condition (kstatus style, with the fetch backoff).
+    static func source(_ c: ControllerState.SourceCondition) -> JSONValue {
+        .object([
+            "type": .string("SourceUnavailable"), "status": .string(c.unavailable ? "True" : "False"),
+            "reason": .string(c.reason), "message": .string(c.message), "lastTransitionTime": time(c.since),
+            "failures": JSONValue(c.failures), "lastFetchAt": time(c.lastFetchAt), "nextFetchAt": time(c.nextFetchAt),
         ])
     }
 

@@ -19,7 +19,8 @@ struct AccordControllerCommand: AsyncParsableCommand {
             one), reconciles once at start, on every new commit of --branch, on a signed webhook \
             (POST /hooks/git) and every --resync with a full pass that reverts drift. Objects the database \
             refuses are retried with per-object exponential backoff (--retry-min to --retry-max) while the \
-            others apply. Replicas sharing a database elect one leader through a PostgreSQL advisory lock; \
+            others apply; failed fetches back off the same way (condition SourceUnavailable), and a damaged \
+            mirror is cloned anew. Replicas sharing a database elect one leader through a PostgreSQL advisory lock; \
             the others stand by. HTTP: /healthz, /readyz, /metrics, /hooks/git, /api/v1/objects. SIGTERM or \
             SIGINT finishes the pass in hand, releases the lock and exits 0. See docs/controller.md. \
             Exit status: 0 after a clean shutdown, 1 when the HTTP server or the service group fails, \
@@ -57,9 +58,9 @@ struct AccordControllerCommand: AsyncParsableCommand {
     var logLevel: String?
     @Option(name: .customLong("log-format"), help: "json or logfmt (default json) [ACCORD_LOG_FORMAT].")
     var logFormat: String?
-    @Option(name: .customLong("retry-min"), help: "First retry delay of a failed object (default 1s) [ACCORD_RETRY_MIN].")
+    @Option(name: .customLong("retry-min"), help: "First retry delay of a failed object or fetch (default 1s) [ACCORD_RETRY_MIN].")
     var retryMin: String?
-    @Option(name: .customLong("retry-max"), help: "Longest retry delay of a failed object (default 5m) [ACCORD_RETRY_MAX].")
+    @Option(name: .customLong("retry-max"), help: "Longest retry delay of a failed object or fetch (default 5m) [ACCORD_RETRY_MAX].")
     var retryMax: String?
     @Option(name: .customLong("leader-poll"), help: "How often a standby tries the leader lock and the leader checks it (default 1s) [ACCORD_LEADER_POLL].")
     var leaderPoll: String?

@@ -68,3 +68,26 @@ public final class GitFixture: Sendable {
 
     public struct FixtureError: Error, CustomStringConvertible { public let description: String }
 }
+
+/// Damage done to a bare mirror by the mirror fault tests.
+public enum MirrorDamage {
+    /// Removes every object file of the bare repository at `path` (loose and packed): its refs point at nothing.
+    public static func deleteObjects(_ path: String) throws {
+        let objects = path + "/objects"
+        for entry in try FileManager.default.contentsOfDirectory(atPath: objects) where entry != "info" {
+            try FileManager.default.removeItem(atPath: objects + "/" + entry)
+        }
+    }
+
+    /// Copies the loose objects `revisions` name in `source` (whose objects are loose, as
+    /// `git commit` writes them) into the bare repository at `path`.
+    public static func copyLooseObjects(_ revisions: [String], from source: GitFixture, into path: String) throws {
+        for revision in revisions {
+            let id = try source.git("rev-parse", revision).trimmingCharacters(in: .whitespacesAndNewlines)
+            let dir = path + "/objects/" + id.prefix(2)
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: source.root.path + "/.git/objects/" + id.prefix(2) + "/" + id.dropFirst(2),
+                                             toPath: dir + "/" + id.dropFirst(2))
+        }
+    }
+}

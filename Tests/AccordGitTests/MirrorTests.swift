@@ -1,0 +1,118 @@
+@testable import AccordGit
+import AccordTestSupport
+import Foundation
+import Testing
+
+/// The mirror a remote repository is kept in: an unreachable remote leaves
+/// it alone; a damaged or deleted one is cloned anew.
+@Suite struct MirrorTests {
+    struct Fixture {
+        let origin: GitFixture
+        let cache: URL
+        let url: String
+        let first: String
+
+        init() throws {
+            origin = try GitFixture()
+            try origin.write("tenants/a.yaml", "a\n")
+            try origin.write("tenants/b.yaml", "b\n")
+            first = try origin.commit("first")
+            cache = FileManager.default.temporaryDirectory.appendingPathComponent("accord-cache-\(UUID().uuidString)")
+            url = "file://" + origin.root.path
+        }
+
+        func sync(fresh: String? = nil) async throws -> GitMirror.Synced {
+            try await GitMirror.synchronize(url: url, cacheDirectory: cache.path, credentials: GitCredentials(), fresh: fresh)
+        }
+
+        var mirrorPath: String { cache.path + "/mirrors/" + RemoteURL.mirrorDirectoryName(url) }
+
+        /// The mirror directories left beside the mirror (a clone in progress or a swapped-out one).
+        func leftovers() throws -> [String] {
+            try FileManager.default.contentsOfDirectory(atPath: cache.path + "/mirrors").filter { $0.contains(".new-") || $0.contains(".old-") }
+        }
+    }
+
+    @Test func aFetchIntoAHealthyMirrorDoesNotCloneAgain() async throws {
+        let fx = try Fixture()
+        defer { try? FileManager.default.removeItem(at: fx.cache) }
+        let created = try await fx.sync()
+        #expect(created.recloned == nil)
+        try fx.origin.write("tenants/c.yaml", "c\n")
+        let second = try fx.origin.commit("second")
+        let fetched = try await fx.sync()
+        #expect(fetched.recloned == nil)
+        #expect(try await fetched.repository.resolve("HEAD") == second)
+    }
+
+    @Test func aMirrorWithoutItsObjectsIsClonedAnew() async throws {
+        let fx = try Fixture()
+        defer { try? FileManager.default.removeItem(at: fx.cache) }
+        _ = try await fx.sync()
+        try MirrorDamage.deleteObjects(fx.mirrorPath)
+        let healed = try await fx.sync()
+        let why = try #require(healed.recloned)
+        #expect(why.contains("damaged") || why.contains("fetching into it failed"), "\(why)")
+        #expect(try await healed.repository.files(at: fx.first, under: "").map(\.path) == ["tenants/a.yaml", "tenants/b.yaml"])
+        #expect(try fx.leftovers().isEmpty)
+    }
+
+    @Test func aMirrorThatIsNotARepositoryIsClonedAnew() async throws {
+        let fx = try Fixture()
+        defer { try? FileManager.default.removeItem(at: fx.cache) }
+        _ = try await fx.sync()
+        try FileManager.default.removeItem(atPath: fx.mirrorPath)
+        try Data("not a repository".utf8).write(to: URL(fileURLWithPath: fx.mirrorPath))
+        let healed = try await fx.sync()
+        #expect(healed.recloned?.contains("cannot be opened") == true, "\(healed.recloned ?? "nil")")
+        #expect(try await healed.repository.resolve("HEAD") == fx.first)
+    }
+
+    @Test func aDeletedMirrorIsClonedAgain() async throws {
+        let fx = try Fixture()
+        defer { try? FileManager.default.removeItem(at: fx.cache) }
+        _ = try await fx.sync()
+        try FileManager.default.removeItem(atPath: fx.mirrorPath)
+        let again = try await fx.sync()
+        #expect(try await again.repository.resolve("HEAD") == fx.first)
+    }
+
+    @Test func aMirrorItsReaderFoundDamagedIsClonedAnewOnRequest() async throws {
+        let fx = try Fixture()
+        defer { try? FileManager.default.removeItem(at: fx.cache) }
+        _ = try await fx.sync()
+        // Keep only the objects the tips reach through their commit and trees (copied loose
+        // from the origin): a fetch finds nothing wrong, a reader of tenants/a.yaml does.
+        try MirrorDamage.deleteObjects(fx.mirrorPath)
+        try MirrorDamage.copyLooseObjects(["HEAD", "HEAD^{tree}", "HEAD:tenants"], from: fx.origin, into: fx.mirrorPath)
+        let fetched = try await fx.sync()
+        #expect(fetched.recloned == nil)
+        await #expect(throws: GitError.self) { _ = try await fetched.repository.files(at: fx.first, under: "") }
+
+        let healed = try await fx.sync(fresh: "reading \(fx.first.prefix(12)) failed")
+        #expect(healed.recloned == "reading \(fx.first.prefix(12)) failed")
+        #expect(try await healed.repository.files(at: fx.first, under: "").count == 2)
+        #expect(try fx.leftovers().isEmpty)
+    }
+
+    @Test func anUnreachableRemoteLeavesTheMirrorAsItWas() async throws {
+        let fx = try Fixture()
+        defer { try? FileManager.default.removeItem(at: fx.cache) }
+        _ = try await fx.sync()
+        let moved = fx.origin.root.deletingLastPathComponent().appendingPathComponent("moved-\(UUID().uuidString)")
+        try FileManager.default.moveItem(at: fx.origin.root, to: moved)
+        await #expect(throws: GitError.self) { _ = try await fx.sync() }
+        // Still there, still readable: the last fetched revision stays usable.
+        let kept = try await GitRepository.open(at: fx.mirrorPath)
+        #expect(try await kept.resolve("HEAD") == fx.first)
+        // Even a request to clone anew keeps the old mirror when the remote cannot be reached.
+        await #expect(throws: GitError.self) { _ = try await fx.sync(fresh: "suspect") }
+        #expect(try await kept.resolve("HEAD") == fx.first)
+        #expect(try fx.leftovers().isEmpty)
+
+        try FileManager.default.moveItem(at: moved, to: fx.origin.root)
+        let back = try await fx.sync()
+        #expect(back.recloned == nil)
+        #expect(try await back.repository.resolve("HEAD") == fx.first)
+    }
+}
