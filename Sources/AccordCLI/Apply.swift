@@ -125,7 +125,9 @@ struct ApplyReport {
         if report.refusal != nil { return "refused by the deletion guard: nothing was written (\(plan.summary))" }
         if dryRun { return "dry run: nothing was written (\(plan.summary))" }
         let applied = report.outcome?.applied ?? []
-        let n = { (a: Action) in applied.filter { $0.action == a }.count }
+        var counts: [Action: Int] = [:]
+        for step in applied { counts[step.action, default: 0] += 1 }
+        let n = { (a: Action) in counts[a] ?? 0 }
         var text = "applied \(revision.map { String($0.prefix(12)) } ?? "work tree"): \(n(.create)) created, \(n(.update)) updated, \(n(.delete)) deleted"
         if n(.retain) > 0 { text += ", \(n(.retain)) retained" }
         if !failed.isEmpty { text += "; \(failed.count) failed" }

@@ -290,6 +290,7 @@ public enum Migrations {
         ModelRegistry.migration,
         ErasureRuns.migration,
         Retention.migration,
+        Retention.skipEmptyMigration,
     ]
 
     /// Every registry table; each counts writes made outside Accord (`FastPath`).

@@ -44,9 +44,14 @@ enum RegistryWriter {
     static func ensureStores(_ json: String, _ objects: [DesiredObject], created: Set<ObjectID>, _ effects: inout Effects,
                              _ session: Session) async throws {
         guard !objects.isEmpty else { return }
+        // The shared stores are one set of tables for every shared tenant: checked once per batch.
         for row in try await session.rows("""
-            SELECT x.name, accord.ensure_stores(x.name, x.isolation)
-            FROM json_to_recordset($1::json) AS x(name text, isolation text)
+            WITH x AS (SELECT * FROM json_to_recordset($1::json) AS x(name text, isolation text)),
+                 s AS MATERIALIZED (SELECT accord.ensure_stores('', 'shared') AS changed
+                                    WHERE EXISTS (SELECT 1 FROM x WHERE isolation = 'shared'))
+            SELECT x.name, CASE WHEN x.isolation = 'shared' THEN coalesce((SELECT changed FROM s), false)
+                                ELSE accord.ensure_stores(x.name, x.isolation) END
+            FROM x
             """, [json]) {
             let (name, changed) = try row.decode((String, Bool).self)
             let id = ObjectID(kind: .tenant, name: name)

@@ -69,6 +69,69 @@ public enum Retention {
         END $$;
         """)
 
+    /// A store table of zero size holds no row at all: the run skips it
+    /// without planning a statement (a first apply's stores are all empty).
+    static let skipEmptyMigration = Migrations.Migration(version: 7, name: "retention skips empty store tables", sql: """
+        CREATE OR REPLACE FUNCTION accord.retention_run(policies text[], now timestamptz, budget bigint, dry boolean)
+        RETURNS TABLE (out_policy text, out_tenant text, out_store text, out_rows bigint) LANGUAGE plpgsql AS $$
+        DECLARE
+            t record;
+            r jsonb;
+            rel regclass;
+            target text;
+            cond text;
+            k text;
+            v text;
+            n bigint;
+            remaining bigint := budget;
+        BEGIN
+            -- Every (policy, tenant) pair in one join, keeping only tenants with a rule whose store
+            -- table holds anything: set-based, before any statement is planned.
+            FOR t IN SELECT rp.name AS policy, rp.rules, tn.name, tn.isolation
+                     FROM platform.retention_policies rp
+                     JOIN platform.tenants tn ON tn.retention_policy = rp.name
+                     WHERE rp.name = ANY (policies)
+                       AND EXISTS (SELECT 1 FROM jsonb_array_elements(rp.rules) AS e
+                                   WHERE coalesce(pg_relation_size(to_regclass(format('%I.%I',
+                                             accord.store_schema(tn.name, tn.isolation), e->>'store'))), 0) > 0)
+                     ORDER BY rp.name, tn.name LOOP
+                target := accord.store_schema(t.name, t.isolation);
+                PERFORM set_config('accord.tenant', t.name, true);
+                FOR r IN SELECT e FROM jsonb_array_elements(t.rules) AS e LOOP
+                    rel := to_regclass(format('%I.%I', target, r->>'store'));
+                    CONTINUE WHEN rel IS NULL;
+                    -- A table without a single page holds no row, committed or not: nothing to delete or count.
+                    CONTINUE WHEN pg_relation_size(rel) = 0;
+                    cond := format('created_at < %L::timestamptz - make_interval(secs => %s)', now, (r->>'maxAgeSeconds')::float8);
+                    IF t.isolation = 'shared' THEN
+                        cond := cond || format(' AND tenant_id = %L', t.name);
+                    END IF;
+                    FOR k, v IN SELECT key, value FROM jsonb_each_text(coalesce(r->'match', '{}'::jsonb)) LOOP
+                        cond := cond || format(' AND %I = %L', k, v);
+                    END LOOP;
+                    IF dry THEN
+                        EXECUTE format('SELECT count(*) FROM %I.%I WHERE %s', target, r->>'store', cond) INTO n;
+                    ELSE
+                        EXECUTE format('DELETE FROM %I.%I WHERE ctid = ANY (ARRAY(SELECT ctid FROM %I.%I WHERE %s LIMIT %s))',
+                                       target, r->>'store', target, r->>'store', cond, remaining);
+                        GET DIAGNOSTICS n = ROW_COUNT;
+                        remaining := remaining - n;
+                    END IF;
+                    IF n > 0 THEN
+                        out_policy := t.policy;
+                        out_tenant := t.name;
+                        out_store := r->>'store';
+                        out_rows := n;
+                        RETURN NEXT;
+                    END IF;
+                    IF NOT dry AND remaining <= 0 THEN
+                        RETURN;
+                    END IF;
+                END LOOP;
+            END LOOP;
+        END $$;
+        """)
+
     public struct Count: Sendable, Hashable {
         public let policy: String
         public let tenant: String
