@@ -19,59 +19,15 @@ public enum Retention {
             policy text PRIMARY KEY,
             last_run_at timestamptz NOT NULL
         );
-        CREATE FUNCTION accord.retention_run(policies text[], now timestamptz, budget bigint, dry boolean)
-        RETURNS TABLE (out_policy text, out_tenant text, out_store text, out_rows bigint) LANGUAGE plpgsql AS $$
-        DECLARE
-            p record;
-            t record;
-            r jsonb;
-            target text;
-            cond text;
-            k text;
-            v text;
-            n bigint;
-            remaining bigint := budget;
-        BEGIN
-            FOR p IN SELECT rp.name, rp.rules FROM platform.retention_policies rp WHERE rp.name = ANY (policies) ORDER BY rp.name LOOP
-                FOR t IN SELECT tn.name, tn.isolation FROM platform.tenants tn WHERE tn.retention_policy = p.name ORDER BY tn.name LOOP
-                    target := accord.store_schema(t.name, t.isolation);
-                    PERFORM set_config('accord.tenant', t.name, true);
-                    FOR r IN SELECT e FROM jsonb_array_elements(p.rules) AS e LOOP
-                        CONTINUE WHEN to_regclass(format('%I.%I', target, r->>'store')) IS NULL;
-                        cond := format('created_at < %L::timestamptz - make_interval(secs => %s)', now, (r->>'maxAgeSeconds')::float8);
-                        IF t.isolation = 'shared' THEN
-                            cond := cond || format(' AND tenant_id = %L', t.name);
-                        END IF;
-                        FOR k, v IN SELECT key, value FROM jsonb_each_text(coalesce(r->'match', '{}'::jsonb)) LOOP
-                            cond := cond || format(' AND %I = %L', k, v);
-                        END LOOP;
-                        IF dry THEN
-                            EXECUTE format('SELECT count(*) FROM %I.%I WHERE %s', target, r->>'store', cond) INTO n;
-                        ELSE
-                            EXECUTE format('DELETE FROM %I.%I WHERE ctid = ANY (ARRAY(SELECT ctid FROM %I.%I WHERE %s LIMIT %s))',
-                                           target, r->>'store', target, r->>'store', cond, remaining);
-                            GET DIAGNOSTICS n = ROW_COUNT;
-                            remaining := remaining - n;
-                        END IF;
-                        IF n > 0 THEN
-                            out_policy := p.name;
-                            out_tenant := t.name;
-                            out_store := r->>'store';
-                            out_rows := n;
-                            RETURN NEXT;
-                        END IF;
-                        IF NOT dry AND remaining <= 0 THEN
-                            RETURN;
-                        END IF;
-                    END LOOP;
-                END LOOP;
-            END LOOP;
-        END $$;
+        \(runFunction)
         """)
 
-    /// A store table of zero size holds no row at all: the run skips it
-    /// without planning a statement (a first apply's stores are all empty).
-    static let skipEmptyMigration = Migrations.Migration(version: 7, name: "retention skips empty store tables", sql: """
+    /// `accord.retention_run`: deletes (or counts) the rows older than each
+    /// rule's `maxAge` in the stores of each policy's tenants, at most
+    /// `budget` rows per call. Store tables with no page at all are skipped
+    /// before any statement is planned. Migration 6 created it; migration 7
+    /// brings databases created before that skip to the same definition.
+    static let runFunction = """
         CREATE OR REPLACE FUNCTION accord.retention_run(policies text[], now timestamptz, budget bigint, dry boolean)
         RETURNS TABLE (out_policy text, out_tenant text, out_store text, out_rows bigint) LANGUAGE plpgsql AS $$
         DECLARE
@@ -130,6 +86,12 @@ public enum Retention {
                 END LOOP;
             END LOOP;
         END $$;
+        """
+
+    /// A store table of zero size holds no row at all: the run skips it
+    /// without planning a statement (a first apply's stores are all empty).
+    static let skipEmptyMigration = Migrations.Migration(version: 7, name: "retention skips empty store tables", sql: """
+        \(runFunction)
         """)
 
     public struct Count: Sendable, Hashable {
