@@ -50,19 +50,26 @@ struct CopyRows {
 
 extension Session {
     /// `COPY schema.table (columns) FROM STDIN` inside the caller's
-    /// transaction. PostgresNIO quotes the table name as one identifier,
-    /// so the schema is chosen by a transaction-local search_path.
+    /// transaction. PostgresNIO wraps the table name in double quotes as
+    /// given, so the schema-qualified name is passed as `schema"."table`
+    /// (both are Accord's own plain names, never input): no round trips to
+    /// set and reset a transaction-local search_path around each COPY.
     func copy(into schema: String, _ table: String, columns: [String], _ rows: CopyRows) async throws {
         guard !rows.bytes.isEmpty else { return }
-        try await execute("SELECT set_config('search_path', $1, true)", [schema])
+        precondition(([schema, table] + columns).allSatisfy(Self.isPlainName), "COPY target names must be plain identifiers")
         let connection = self.connection, logger = self.logger, bytes = rows.bytes
         try await guarded {
-            try await connection.copyFrom(table: table, columns: columns, logger: logger) { writer in
+            try await connection.copyFrom(table: schema + "\".\"" + table, columns: columns, logger: logger) { writer in
                 var buffer = ByteBuffer()
                 buffer.writeBytes(bytes)
                 try await writer.write(buffer)
             }
         }
-        try await execute("SELECT set_config('search_path', '\"$user\", public', true)")
+    }
+
+    /// Lower-case letters, digits and underscores, not starting with a digit.
+    static func isPlainName(_ name: String) -> Bool {
+        guard let first = name.utf8.first, !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) else { return false }
+        return name.utf8.allSatisfy { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "_") }
     }
 }
