@@ -4,10 +4,11 @@ import Foundation
 
 /// A bare mirror of a remote repository under a cache directory: cloned on
 /// first use, fetched (branches and tags, pruned) afterwards. A mirror that
-/// is damaged — it cannot be opened, a fetch into it fails once the remote
-/// answered, or a branch tip's commit or tree cannot be read — is cloned
-/// anew beside it and swapped in; the damaged one is removed. An
-/// unreachable remote leaves the mirror as it was.
+/// is damaged — it cannot be opened, a fetch into it fails for a reason
+/// other than the network once the remote answered, or a branch tip's
+/// commit or tree cannot be read — is cloned anew beside it and swapped in;
+/// the damaged one is removed. An unreachable remote (or a network failure
+/// mid-transfer) leaves the mirror as it was.
 public enum GitMirror {
     /// `$ACCORD_CACHE_DIR`, else `$XDG_CACHE_HOME/accord`, else `~/.cache/accord`; mirrors live in `mirrors/` below it.
     public static func defaultCacheDirectory(_ env: [String: String] = ProcessInfo.processInfo.environment) -> String {
@@ -75,6 +76,8 @@ public enum GitMirror {
             try fetch(repo.pointer, url: url, credentials: credentials)
         } catch FetchFailure.connect(let error) {
             throw error
+        } catch FetchFailure.transfer(let error) where error.isTransport {
+            throw error // the network failed mid-transfer: the mirror is not at fault
         } catch FetchFailure.transfer(let error) {
             return "fetching into it failed: \(error)"
         }

@@ -115,4 +115,25 @@ import Testing
         #expect(back.recloned == nil)
         #expect(try await back.repository.resolve("HEAD") == fx.first)
     }
+
+    @Test func networkFailuresAreToldApartFromDamage() async throws {
+        // libgit2's classes: NET 12, SSL 16, SSH 23, HTTP 34 (transport); OS 2, ODB 9, ZLIB 5 (may be local).
+        for klass: Int32 in [12, 16, 23, 34] {
+            #expect(GitError(operation: "fetch", code: -1, message: "m", errorClass: klass).isTransport, "class \(klass)")
+        }
+        for klass: Int32 in [0, 2, 5, 9] {
+            #expect(!GitError(operation: "fetch", code: -1, message: "m", errorClass: klass).isTransport, "class \(klass)")
+        }
+        // A mirror without its objects fails to read with a local class: damage, cloned anew.
+        let fx = try Fixture()
+        defer { try? FileManager.default.removeItem(at: fx.cache) }
+        let mirror = try await fx.sync().repository
+        try MirrorDamage.deleteObjects(fx.mirrorPath)
+        do {
+            _ = try await mirror.files(at: fx.first, under: "")
+            Issue.record("expected an error")
+        } catch let error as GitError {
+            #expect(!error.isTransport, "\(error) (class \(error.errorClass))")
+        }
+    }
 }
