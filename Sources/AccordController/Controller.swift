@@ -69,7 +69,11 @@ public struct Controller: Service {
         logger.info("standby: waiting for the leader lock")
         while !(try await LeaderLock.tryAcquire(session)) {
             if doorbell.isShuttingDown || Task.isCancelled { return }
-            _ = await doorbell.wait(for: config.leaderPoll)
+            // A webhook that reached this standby is passed on to the leader.
+            if await doorbell.wait(for: config.leaderPoll).contains(.webhook), !doorbell.isShuttingDown {
+                try await LeaderLock.requestFetch(session)
+                logger.info("standby: webhook passed on to the leader")
+            }
         }
         await state.become(.leader)
         metrics.setLeader(true)
@@ -78,6 +82,21 @@ public struct Controller: Service {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await reconciler.lead() }
                 group.addTask { try await holdLease(session) }
+                let doorbell = self.doorbell, logger = self.logger
+                group.addTask {
+                    // Webhooks a standby received. Ends with the connection (the lease notices
+                    // that); until the group is cancelled this task must not end the leadership.
+                    do {
+                        try await LeaderLock.fetchRequests(session) {
+                            logger.info("webhook passed on by a standby: fetching now")
+                            doorbell.ring(.webhook)
+                        }
+                    } catch where !Task.isCancelled {
+                        logger.warning("cannot listen for webhooks passed on by standbys; they wait for the next poll",
+                                       metadata: ["error": "\(error)"])
+                    }
+                    while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
+                }
                 try await group.next()
                 group.cancelAll()
             }

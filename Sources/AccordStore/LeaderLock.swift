@@ -27,6 +27,23 @@ public enum LeaderLock {
         try await session.execute("SELECT pg_advisory_unlock($1::bigint)", [String(key)])
     }
 
+    /// The channel a standby uses to pass a webhook on to the leader (a
+    /// load balancer sends webhooks to any replica; only the leader fetches).
+    static let fetchChannel = "accord_fetch"
+
+    /// Asks the leader, whichever replica it is, to fetch now.
+    public static func requestFetch(_ session: Session) async throws {
+        try await session.execute("SELECT pg_notify($1, '')", [fetchChannel])
+    }
+
+    /// Calls `onRequest` for every fetch a standby asks for, until the
+    /// connection ends (throws) or the task is cancelled.
+    public static func fetchRequests(_ session: Session, _ onRequest: @Sendable () -> Void) async throws {
+        try await session.connection.listen(on: fetchChannel) { requests in
+            for try await _ in requests { onRequest() }
+        }
+    }
+
     /// The database backend holding the lock, if any (for tests and messages).
     public static func holderPID(_ session: Session) async throws -> Int? {
         try await session.scalar("""

@@ -47,6 +47,39 @@ struct LeaderTests {
         }
     }
 
+    @Test func aWebhookThatReachesTheStandbyIsPassedOnToTheLeader() async throws {
+        let h = try await Harness()
+        let db = h.db
+        defer { Task { await db.drop() } }
+        let config = try h.config(["interval": "1h"])
+        try await withController(config) { a in
+            let leading = try await eventually { await a.isLeaderReady() }
+            #expect(leading)
+            try await withController(config) { b in
+                let standing = try await eventually { await b.state.current.role == .standby }
+                #expect(standing)
+                try h.push("workers/brightpath.yaml", "replicas: 1", "replicas: 3")
+                try await Task.sleep(for: .seconds(1))
+                #expect(try await h.scalar("SELECT replicas::text FROM platform.workers WHERE name = 'support-triage'") == "1",
+                        "nothing was fetched: the poll interval is an hour")
+                let app = Application(router: HTTPServer.router(b.http))
+                let body = ByteBuffer(string: #"{"ref":"refs/heads/main"}"#)
+                let signed = WebhookSignature.sign(Array(buffer: body), secret: h.webhookSecret)
+                try await app.test(.router) { client in
+                    try await client.execute(uri: "/hooks/git", method: .post,
+                                             headers: [HTTPFields.Element.Name("X-Hub-Signature-256")!: signed], body: body) {
+                        #expect($0.status == .accepted)
+                    }
+                }
+                #expect(try await eventually(within: .seconds(30)) {
+                    try await h.scalar("SELECT replicas::text FROM platform.workers WHERE name = 'support-triage'") == "3"
+                }, "the leader fetched on the standby's webhook")
+                #expect(b.logs.text.contains("standby: webhook passed on to the leader"))
+                #expect(a.logs.text.contains("webhook passed on by a standby"))
+            }
+        }
+    }
+
     @Test func aLeaderWhoseConnectionDropsHandsOver() async throws {
         let h = try await Harness()
         let db = h.db
