@@ -217,7 +217,7 @@ public struct ApplyPass: Sendable {
         var executor = try await makeExecutor(session)
         let heldIDs = Set(held.map(\.id))
         let outcome = try await executor.run(plan, desired: heldIDs.isEmpty ? desired : desired.filter { !heldIDs.contains($0.id) },
-                                             inventory: live.inventory)
+                                             inventory: live.inventory, inventoryIsComplete: true)
         timings.lap("execute (\(outcome.applied.count) applied, \(outcome.bookkeeping) bookkeeping)")
         if outcome.applied.count + outcome.bookkeeping >= Self.analyzeAfter {
             // Fresh statistics, so the next passes' lookups use the indexes.

@@ -32,6 +32,10 @@ public struct Executor: Sendable {
     let now: Date
     /// Set when a step created, moved or dropped store tables.
     private(set) var storesChanged = false
+    /// Objects known to have an inventory entry, when the run was given the
+    /// whole inventory (a full pass): the others get theirs by a plain COPY
+    /// instead of a merge. nil: every entry is merged.
+    private var recorded: Set<ObjectID>?
 
     public init(session: Session, revision: String?, audit: AuditChain, kek: KeyEncryptionKey? = nil, now: Date = Date()) {
         self.session = session
@@ -52,8 +56,10 @@ public struct Executor: Sendable {
 
     /// Runs every step, then brings the inventory up to date for desired
     /// objects whose rows already matched (adopted, moved, or re-hashed).
-    public mutating func run(_ plan: Plan, desired: [DesiredObject], inventory: [InventoryEntry]) async throws -> Outcome {
+    public mutating func run(_ plan: Plan, desired: [DesiredObject], inventory: [InventoryEntry],
+                             inventoryIsComplete: Bool = false) async throws -> Outcome {
         var outcome = Outcome()
+        recorded = inventoryIsComplete ? Set(inventory.map(\.id)) : nil
         var failedIDs = Set<ObjectID>()
         for group in Self.groups(plan.steps) {
             var ready: [PlanStep] = []
@@ -193,6 +199,7 @@ public struct Executor: Sendable {
         let revision = self.revision
         let chain = self.audit
         let now = self.now
+        let recorded = self.recorded
         let (sealed, effects) = try await session.transaction(asApplier: true) {
             let effects = try await RegistryWriter.write(first.id.kind, first.action, batch, session)
             try await TenantKeys.insert(keys, now: now, session)
@@ -200,7 +207,12 @@ public struct Executor: Sendable {
             case .create, .update:
                 let desired = batch.compactMap(\.desired)
                 if first.id.kind == .model { try await ModelRegistry.record(desired, revision: revision, session) }
-                try await InventoryWriter.record(desired, revision: revision, session)
+                if let recorded {
+                    try await InventoryWriter.insert(desired.filter { !recorded.contains($0.id) }, revision: revision, session)
+                    try await InventoryWriter.record(desired.filter { recorded.contains($0.id) }, revision: revision, session)
+                } else {
+                    try await InventoryWriter.record(desired, revision: revision, session)
+                }
             case .delete: try await InventoryWriter.forget(batch.map(\.id), session)
             case .retain: try await InventoryWriter.markRetained(batch.map(\.id), session)
             }
@@ -213,6 +225,11 @@ public struct Executor: Sendable {
             return (sealed, effects)
         }
         audit.advance(to: sealed.head)
+        switch first.action {
+        case .create, .update: for step in batch { self.recorded?.insert(step.id) }
+        case .delete: for step in batch { self.recorded?.remove(step.id) }
+        case .retain: break
+        }
         if effects.storesChanged { storesChanged = true }
         for k in keys { outcome.keysCreated["Tenant/\(k.tenant)"] = k.version }
     }

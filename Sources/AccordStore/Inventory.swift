@@ -9,6 +9,31 @@ enum InventoryWriter {
     /// then merged in one statement.
     static func record(_ objects: [DesiredObject], revision: String?, _ session: Session) async throws {
         guard !objects.isEmpty else { return }
+        let rows = Self.rows(objects, revision: revision)
+        try await session.execute("""
+            CREATE TEMP TABLE IF NOT EXISTS inventory_stage (
+                kind text, tenant text, name text, manifest_hash text, record_hash text,
+                blob_id text, source_path text, applied_revision text
+            ) ON COMMIT DELETE ROWS
+            """)
+        try await session.copy(into: "pg_temp", "inventory_stage", columns: columns, rows)
+        try await session.execute("""
+            INSERT INTO accord.inventory AS i (kind, tenant, name, manifest_hash, record_hash, blob_id, source_path, applied_revision)
+            SELECT kind, tenant, name, manifest_hash, record_hash, blob_id, source_path, applied_revision
+            FROM pg_temp.inventory_stage
+            ON CONFLICT (kind, tenant, name) DO UPDATE SET
+                generation = i.generation + CASE WHEN i.manifest_hash = EXCLUDED.manifest_hash THEN 0 ELSE 1 END,
+                observed_generation = i.generation + CASE WHEN i.manifest_hash = EXCLUDED.manifest_hash THEN 0 ELSE 1 END,
+                manifest_hash = EXCLUDED.manifest_hash, record_hash = EXCLUDED.record_hash,
+                blob_id = EXCLUDED.blob_id, source_path = EXCLUDED.source_path,
+                applied_revision = EXCLUDED.applied_revision, retained_at = NULL, updated_at = now()
+            """)
+        try await clearFailures(objects.map(\.id), session)
+    }
+
+    static let columns = ["kind", "tenant", "name", "manifest_hash", "record_hash", "blob_id", "source_path", "applied_revision"]
+
+    static func rows(_ objects: [DesiredObject], revision: String?) -> CopyRows {
         var rows = CopyRows(capacity: objects.count * 200)
         for d in objects {
             rows.text(d.id.kind.rawValue)
@@ -21,26 +46,14 @@ enum InventoryWriter {
             rows.text(revision)
             rows.endRow()
         }
-        try await session.execute("""
-            CREATE TEMP TABLE IF NOT EXISTS inventory_stage (
-                kind text, tenant text, name text, manifest_hash text, record_hash text,
-                blob_id text, source_path text, applied_revision text
-            ) ON COMMIT DELETE ROWS
-            """)
-        try await session.copy(into: "pg_temp", "inventory_stage", columns: [
-            "kind", "tenant", "name", "manifest_hash", "record_hash", "blob_id", "source_path", "applied_revision",
-        ], rows)
-        try await session.execute("""
-            INSERT INTO accord.inventory AS i (kind, tenant, name, manifest_hash, record_hash, blob_id, source_path, applied_revision)
-            SELECT kind, tenant, name, manifest_hash, record_hash, blob_id, source_path, applied_revision
-            FROM pg_temp.inventory_stage
-            ON CONFLICT (kind, tenant, name) DO UPDATE SET
-                generation = i.generation + CASE WHEN i.manifest_hash = EXCLUDED.manifest_hash THEN 0 ELSE 1 END,
-                observed_generation = i.generation + CASE WHEN i.manifest_hash = EXCLUDED.manifest_hash THEN 0 ELSE 1 END,
-                manifest_hash = EXCLUDED.manifest_hash, record_hash = EXCLUDED.record_hash,
-                blob_id = EXCLUDED.blob_id, source_path = EXCLUDED.source_path,
-                applied_revision = EXCLUDED.applied_revision, retained_at = NULL, updated_at = now()
-            """)
+        return rows
+    }
+
+    /// New entries for objects known to have none (generation 1), by a
+    /// plain COPY: no staging and no merge.
+    static func insert(_ objects: [DesiredObject], revision: String?, _ session: Session) async throws {
+        guard !objects.isEmpty else { return }
+        try await session.copy(into: "accord", "inventory", columns: columns, rows(objects, revision: revision))
         try await clearFailures(objects.map(\.id), session)
     }
 

@@ -62,11 +62,14 @@ public enum TenantKeys {
                      "wrapped_key": .string(k.wrapped), "kek_fingerprint": .string(k.fingerprint)])
         }).canonical
         let at = String(now.timeIntervalSince1970)
-        try await session.execute("""
-            UPDATE accord.tenant_keys k SET retired_at = to_timestamp($2::float8)
-            FROM json_to_recordset($1::json) AS x(tenant text)
-            WHERE k.tenant = x.tenant AND k.retired_at IS NULL
-            """, [json, at])
+        // A first key (version 1) has no earlier one to retire.
+        if keys.contains(where: { $0.version > 1 }) {
+            try await session.execute("""
+                UPDATE accord.tenant_keys k SET retired_at = to_timestamp($2::float8)
+                FROM json_to_recordset($1::json) AS x(tenant text)
+                WHERE k.tenant = x.tenant AND k.retired_at IS NULL
+                """, [json, at])
+        }
         try await session.execute("""
             INSERT INTO accord.tenant_keys (tenant, version, key_id, algorithm, wrapped_key, kek_fingerprint, created_at)
             SELECT x.tenant, x.version, x.key_id, $2, x.wrapped_key, x.kek_fingerprint, to_timestamp($3::float8)
