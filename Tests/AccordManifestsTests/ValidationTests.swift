@@ -77,6 +77,18 @@ import Testing
         #expect(messages(load(["t.yaml": text])) == ["t.yaml:9:3: spec.plan: duplicate key; first written at line 7, column 3"])
     }
 
+    @Test func duplicateKeysInALargeMappingAreErrorsToo() {
+        // More than 16 keys: duplicates are found through a dictionary rather than a list.
+        let extra = (0..<20).map { "  x\($0): 1\n" }.joined()
+        let text = tenantYAML + extra + "  x3: 2\n  plan: starter\n"
+        let found = messages(load(["t.yaml": text]))
+        #expect(found.filter { $0.contains("duplicate key") } == [
+            "t.yaml:29:3: spec.x3: duplicate key; first written at line 12, column 3",
+            "t.yaml:30:3: spec.plan: duplicate key; first written at line 7, column 3",
+        ], "\(found)")
+        #expect(found.filter { $0.contains("unknown field") }.count == 20)
+    }
+
     @Test func hostileNamesAreEscapedInMessages() {
         let text = tenantYAML.replacingOccurrences(of: "name: acme", with: "name: \"ac\\u001B[31mme\"")
         let message = messages(load(["t.yaml": text])).first ?? ""

@@ -8,7 +8,10 @@ struct Decoding {
     private(set) var diagnostics: [Diagnostic] = []
     private(set) var positions: [String: SourcePosition] = [:]
 
-    init(file: String) { self.file = file }
+    init(file: String) {
+        self.file = file
+        positions.reserveCapacity(32)
+    }
 
     func position(_ node: YAMLNode) -> SourcePosition {
         SourcePosition(file: file, line: node.line, column: node.column)
@@ -33,18 +36,20 @@ struct Decoding {
     /// required fields.
     mutating func fields(
         _ node: YAMLNode, _ path: String, allowed: [String], required: [String] = [], owner: String
-    ) -> [String: YAMLNode]? {
+    ) -> Fields? {
         guard let pairs = mappingPairs(node, path) else { return nil }
-        var result: [String: YAMLNode] = [:]
-        var keyNodes: [String: YAMLNode] = [:]
+        var result = Fields()
+        // Keys seen so far, for duplicates: a list for the usual small
+        // mapping, a dictionary for a large one (a hostile file's).
+        var seen = KeyNodes(large: pairs.count > 16)
         for pair in pairs {
             guard let key = mappingKey(pair.key, path) else { continue }
             let fieldPath = Self.join(path, key)
-            if let first = keyNodes[key] {
+            if let first = seen[key] {
                 error(pair.key, fieldPath, "duplicate key; first written at line \(first.line), column \(first.column)")
                 continue
             }
-            keyNodes[key] = pair.key
+            seen[key] = pair.key
             guard allowed.contains(key) else {
                 if key == "<<" {
                     error(pair.key, fieldPath, "merge keys (<<) are not part of YAML 1.2 and are not supported; write the fields out")
@@ -54,13 +59,45 @@ struct Decoding {
                       "unknown field; \(owner) has \(Text.list(allowed.map { "\"\($0)\"" }, conjunction: "and"))")
                 continue
             }
-            result[key] = pair.value
+            result.entries.append((key, pair.value))
             record(fieldPath, pair.value)
         }
-        for key in required where keyNodes[key] == nil {
+        for key in required where seen[key] == nil {
             error(node, path, "missing required field \"\(key)\"")
         }
         return result
+    }
+
+    /// A mapping's allowed fields, by key: a handful at most, so a list.
+    struct Fields {
+        fileprivate(set) var entries: [(key: String, node: YAMLNode)] = []
+
+        subscript(key: String) -> YAMLNode? {
+            for e in entries where e.key == key { return e.node }
+            return nil
+        }
+
+        var count: Int { entries.count }
+        var first: (key: String, node: YAMLNode)? { entries.first }
+    }
+
+    private struct KeyNodes {
+        var list: [(key: String, node: YAMLNode)] = []
+        var dictionary: [String: YAMLNode]?
+
+        init(large: Bool) { if large { dictionary = [:] } }
+
+        subscript(key: String) -> YAMLNode? {
+            get {
+                if let dictionary { return dictionary[key] }
+                for e in list where e.key == key { return e.node }
+                return nil
+            }
+            set {
+                guard let newValue else { return }
+                if dictionary != nil { dictionary![key] = newValue } else { list.append((key, newValue)) }
+            }
+        }
     }
 
     mutating func mappingPairs(_ node: YAMLNode, _ path: String) -> [YAMLNode.Pair]? {

@@ -67,6 +67,8 @@ public struct ManifestSet: Sendable {
 
     /// Objects per kind, in apply order.
     public var countsByKind: [(Kind, Int)] {
-        Kind.allCases.sorted().map { kind in (kind, manifests.filter { $0.kind == kind }.count) }
+        var counts: [Kind: Int] = [:]
+        for m in manifests { counts[m.kind, default: 0] += 1 }
+        return Kind.allCases.sorted().map { kind in (kind, counts[kind] ?? 0) }
     }
 }
