@@ -61,17 +61,21 @@ public enum Base64 {
 }
 
 public enum Hex {
-    private static let digits = Array("0123456789abcdef".utf8)
-
+    /// Inlinable, so that it is specialized for the caller's sequence (a
+    /// digest's bytes) instead of walking it through protocol witnesses.
+    @inlinable
     public static func encode<S: Sequence>(_ bytes: S) -> String where S.Element == UInt8 {
         var out: [UInt8] = []
         out.reserveCapacity(64)
         for b in bytes {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 0x0F)])
+            out.append(digit(b >> 4))
+            out.append(digit(b & 0x0F))
         }
         return String(decoding: out, as: UTF8.self)
     }
+
+    @inlinable
+    static func digit(_ n: UInt8) -> UInt8 { n < 10 ? 48 + n : 87 + n }
 }
 
 /// UTC timestamps as RFC 3339 text (`2026-11-18T09:00:00Z`), computed
