@@ -17,12 +17,37 @@ public struct Executor: Sendable {
         public var keysCreated: [String: Int] = [:]
     }
 
-    /// Objects per transaction; tenants go in smaller batches because each
-    /// may create a schema of tables, and a transaction's locks are bounded.
+    /// Objects per transaction. Tenants go in smaller batches, and at most
+    /// `schemaTenantsPerBatch` of them with their own schema: each of those
+    /// creates 37 relations, every one locked until commit, and the
+    /// server's lock table is shared and bounded (64 per connection by
+    /// default).
     public static let batchSize = 2_000
-    public static let tenantBatchSize = 50
+    public static let tenantBatchSize = 200
+    public static let schemaTenantsPerBatch = 20
 
-    static func batchSize(_ kind: Kind) -> Int { kind == .tenant ? tenantBatchSize : batchSize }
+    /// The steps of one group cut into transactions.
+    static func batches(_ steps: [PlanStep]) -> [[PlanStep]] {
+        guard let kind = steps.first?.id.kind else { return [] }
+        guard kind == .tenant else {
+            return stride(from: 0, to: steps.count, by: batchSize).map { Array(steps[$0..<min($0 + batchSize, steps.count)]) }
+        }
+        var out: [[PlanStep]] = []
+        var current: [PlanStep] = []
+        var schemas = 0
+        for step in steps {
+            let ownSchema = step.desired?.record["isolation"] == .string("schema")
+            if current.count == tenantBatchSize || (ownSchema && schemas == schemaTenantsPerBatch) {
+                out.append(current)
+                current = []
+                schemas = 0
+            }
+            current.append(step)
+            if ownSchema { schemas += 1 }
+        }
+        if !current.isEmpty { out.append(current) }
+        return out
+    }
 
     let session: Session
     let revision: String?
@@ -93,11 +118,7 @@ public struct Executor: Sendable {
                 outcome.failed.append(failure)
                 if Self.blocksDependents(step) { failedIDs.insert(step.id) }
             }
-            let size = Self.batchSize(group[0].id.kind)
-            var start = 0
-            while start < ready.count {
-                let batch = Array(ready[start..<min(start + size, ready.count)])
-                start += size
+            for batch in Self.batches(ready) {
                 do {
                     try await commit(batch, newKeys: newKeys, &outcome)
                     outcome.applied += batch
