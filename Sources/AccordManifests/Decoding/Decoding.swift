@@ -8,10 +8,7 @@ struct Decoding {
     private(set) var diagnostics: [Diagnostic] = []
     private(set) var positions: [String: SourcePosition] = [:]
 
-    init(file: String) {
-        self.file = file
-        positions.reserveCapacity(32)
-    }
+    init(file: String) { self.file = file }
 
     func position(_ node: YAMLNode) -> SourcePosition {
         SourcePosition(file: file, line: node.line, column: node.column)
