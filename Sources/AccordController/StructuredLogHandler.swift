@@ -1,3 +1,4 @@
+import AccordCore
 import Foundation
 import Logging
 
@@ -81,19 +82,9 @@ public struct StructuredLogHandler: LogHandler {
     }
 
     static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
+        var out: [UInt8] = []
+        JSONValue.writeString(s, to: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 
     static func logfmt(_ pairs: [(String, String)]) -> String {

@@ -23,6 +23,11 @@ public enum GitMirror {
         public let recloned: String?
     }
 
+    /// Where the mirror of `url` lives under `cacheDirectory`.
+    public static func path(of url: String, cacheDirectory: String) -> String {
+        cacheDirectory + "/mirrors/" + RemoteURL.mirrorDirectoryName(url)
+    }
+
     public static func sync(url: String, cacheDirectory: String, credentials: GitCredentials) async throws -> GitRepository {
         try await synchronize(url: url, cacheDirectory: cacheDirectory, credentials: credentials).repository
     }
@@ -31,9 +36,9 @@ public enum GitMirror {
     /// damaged, or when `fresh` (its reader found it damaged).
     public static func synchronize(url: String, cacheDirectory: String, credentials: GitCredentials,
                                    fresh reason: String? = nil) async throws -> Synced {
-        let mirrors = cacheDirectory + "/mirrors"
-        let name = RemoteURL.mirrorDirectoryName(url)
-        let path = mirrors + "/" + name
+        let path = Self.path(of: url, cacheDirectory: cacheDirectory)
+        let mirrors = (path as NSString).deletingLastPathComponent
+        let name = (path as NSString).lastPathComponent
         let recloned: String? = try await GitThread.shared.run {
             let files = FileManager.default
             try files.createDirectory(atPath: mirrors, withIntermediateDirectories: true)

@@ -220,7 +220,7 @@ public struct Executor: Sendable {
         let revision = self.revision
         let chain = self.audit
         let now = self.now
-        let recorded = self.recorded
+        let known = self.recorded
         let (sealed, effects) = try await session.transaction(asApplier: true) {
             let effects = try await RegistryWriter.write(first.id.kind, first.action, batch, session)
             try await TenantKeys.insert(keys, now: now, session)
@@ -228,9 +228,9 @@ public struct Executor: Sendable {
             case .create, .update:
                 let desired = batch.compactMap(\.desired)
                 if first.id.kind == .model { try await ModelRegistry.record(desired, revision: revision, session) }
-                if let recorded {
-                    try await InventoryWriter.insert(desired.filter { !recorded.contains($0.id) }, revision: revision, session)
-                    try await InventoryWriter.record(desired.filter { recorded.contains($0.id) }, revision: revision, session)
+                if let known {
+                    try await InventoryWriter.insert(desired.filter { !known.contains($0.id) }, revision: revision, session)
+                    try await InventoryWriter.record(desired.filter { known.contains($0.id) }, revision: revision, session)
                 } else {
                     try await InventoryWriter.record(desired, revision: revision, session)
                 }
@@ -247,8 +247,8 @@ public struct Executor: Sendable {
         }
         audit.advance(to: sealed.head)
         switch first.action {
-        case .create, .update: for step in batch { self.recorded?.insert(step.id) }
-        case .delete: for step in batch { self.recorded?.remove(step.id) }
+        case .create, .update: for step in batch { recorded?.insert(step.id) }
+        case .delete: for step in batch { recorded?.remove(step.id) }
         case .retain: break
         }
         if effects.storesChanged { storesChanged = true }

@@ -14,7 +14,7 @@ struct FaultTests {
     /// 60 tenants with 10 workers each, one erasure per tenant; revision
     /// `a` and `b` differ in every worker's replicas.
     static func platform(replicas: Int) -> [String: String] {
-        var files = KilledApplyTests.platform(tenants: 0)
+        var files = GeneratedPlatform.files(tenants: 0)
         for t in 0..<60 {
             var text = "apiVersion: accord.dev/v1\nkind: Tenant\nmetadata: {name: t\(t)}\nspec: {displayName: T\(t), plan: pro, region: eu, gdpr: {retentionPolicy: std}}\n"
             for w in 0..<10 {
@@ -82,7 +82,7 @@ struct FaultTests {
     @Test func aPostgresCrashRestartMidApplyLosesNothingAndTheNextApplyConverges() async throws {
         let cluster = try PrivateCluster.start()
         defer { cluster.stop() }
-        let fx = try CLITests.repo(files: KilledApplyTests.platform(tenants: 200))
+        let fx = try CLITests.repo(files: GeneratedPlatform.files(tenants: 200))
         let env = ["DATABASE_URL": cluster.url]
         let process = Process()
         process.executableURL = try CLITests.binary()

@@ -178,12 +178,10 @@ import Testing
 /// chain verifies, and the next apply converges.
 @Suite(TestDatabase.required)
 struct KilledApplyTests {
-    static func platform(tenants: Int) -> [String: String] { GeneratedPlatform.files(tenants: tenants) }
-
     @Test func aKilledApplyLeavesEveryObjectAsBeforeOrAsAfter() async throws {
         let db = try await TestDatabase.scratch()
         defer { Task { await db.drop() } }
-        let fx = try CLITests.repo(files: Self.platform(tenants: 300))
+        let fx = try CLITests.repo(files: GeneratedPlatform.files(tenants: 300))
         let env = ProcessInfo.processInfo.environment.merging(["DATABASE_URL": db.urlText]) { $1 }
         var killedAt: [String] = []
         for delay in [0, 40, 120, 300, 600, 900] {

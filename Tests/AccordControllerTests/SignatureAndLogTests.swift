@@ -35,7 +35,7 @@ final class LogBuffer: LogSink {
 
     @Test func jsonAndLogfmtLines() throws {
         let buffer = LogBuffer()
-        var json = Logger(label: "t") { StructuredLogHandler(label: $0, level: .info, format: .json, sink: buffer, redactor: LogRedactor(secrets: [])) }
+        let json = Logger(label: "t") { StructuredLogHandler(label: $0, level: .info, format: .json, sink: buffer, redactor: LogRedactor(secrets: [])) }
         json.info("hello \"world\"", metadata: ["revision": "abc", "n": "2"])
         json.debug("not shown")
         var logfmt = Logger(label: "t") { StructuredLogHandler(label: $0, level: .info, format: .logfmt, sink: buffer, redactor: LogRedactor(secrets: [])) }

@@ -1,6 +1,6 @@
 @testable import AccordController
 import AccordCore
-@testable import AccordGit
+import AccordGit
 import AccordHTTP
 import AccordTestSupport
 import Foundation
@@ -13,10 +13,6 @@ import Testing
 /// says so and backs off, and it recovers by itself.
 @Suite(TestDatabase.required, .serialized)
 struct SourceFaultTests {
-    func mirrorPath(_ h: Harness, _ config: ControllerConfig) -> String {
-        config.cacheDirectory + "/mirrors/" + RemoteURL.mirrorDirectoryName(config.repo)
-    }
-
     /// The controller's SourceUnavailable condition, as `/readyz` shows it.
     func sourceCondition(_ c: Running) async throws -> [String: JSONValue]? {
         let app = Application(router: HTTPServer.router(c.http))
@@ -88,7 +84,7 @@ struct SourceFaultTests {
         let db = h.db
         defer { Task { await db.drop() } }
         let config = try h.config()
-        let mirror = mirrorPath(h, config)
+        let mirror = GitMirror.path(of: config.repo, cacheDirectory: config.cacheDirectory)
         try await withController(config) { c in
             #expect(try await eventually { await c.isLeaderReady() })
 
@@ -111,7 +107,7 @@ struct SourceFaultTests {
         let db = h.db
         defer { Task { await db.drop() } }
         let config = try h.config()
-        let mirror = mirrorPath(h, config)
+        let mirror = GitMirror.path(of: config.repo, cacheDirectory: config.cacheDirectory)
         // A mirror whose tips look whole (commit and root tree) but whose subtrees and blobs are gone:
         // only the pass that reads the manifests finds out.
         _ = try await GitMirror.sync(url: config.repo, cacheDirectory: config.cacheDirectory, credentials: GitCredentials())

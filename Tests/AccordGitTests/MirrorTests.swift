@@ -25,7 +25,7 @@ import Testing
             try await GitMirror.synchronize(url: url, cacheDirectory: cache.path, credentials: GitCredentials(), fresh: fresh)
         }
 
-        var mirrorPath: String { cache.path + "/mirrors/" + RemoteURL.mirrorDirectoryName(url) }
+        var mirrorPath: String { GitMirror.path(of: url, cacheDirectory: cache.path) }
 
         /// The mirror directories left beside the mirror (a clone in progress or a swapped-out one).
         func leftovers() throws -> [String] {
