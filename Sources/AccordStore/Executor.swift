@@ -92,7 +92,7 @@ public struct Executor: Sendable {
             /// Applied as planned, and still reported (a blocked promotion).
             var held: [(PlanStep, ObjectFailure)] = []
             for step in group {
-                if let blocker = Self.dependencies(step).first(where: failedIDs.contains) {
+                if !failedIDs.isEmpty, let blocker = Self.dependencies(step).first(where: failedIDs.contains) {
                     waiting.append((step, ObjectFailure(id: step.id, action: step.action, reason: .dependencyNotReady,
                                                         message: "\(blocker) was not applied", stalled: false)))
                 } else if let stall = step.desired?.stall {
@@ -118,14 +118,34 @@ public struct Executor: Sendable {
                 outcome.failed.append(failure)
                 if Self.blocksDependents(step) { failedIDs.insert(step.id) }
             }
-            for batch in Self.batches(ready) {
+            // Each batch's client-side work (rows, COPY text, keys, audit
+            // entries sealed on the chain as the previous batch leaves it)
+            // is done while the previous batch's transaction runs; a batch
+            // sent after a failure, or whose audit details turned out
+            // different, is sealed again on the chain as it really stands.
+            let batches = Self.batches(ready)
+            var next: Task<Prepared, Error>?
+            defer { next?.cancel() }
+            for (i, batch) in batches.enumerated() {
+                let prepared: Prepared
+                if let pending = next {
+                    prepared = try await pending.value
+                } else {
+                    prepared = try prepare(batch, newKeys: newKeys, after: audit)
+                }
+                next = nil
+                if i + 1 < batches.count {
+                    let context = PrepareContext(self, chain: prepared.chainAfter)
+                    let following = batches[i + 1], fresh = freshEntries(batches[i + 1])
+                    next = Task.detached { [newKeys] in try context.prepare(following, newKeys: newKeys, fresh: fresh) }
+                }
                 do {
-                    try await commit(batch, newKeys: newKeys, &outcome)
+                    try await send(prepared, &outcome)
                     outcome.applied += batch
                 } catch let error as SQLFailure where batch.count > 1 && !Self.isConnectionLost(error) {
                     for step in batch {
                         do {
-                            try await commit([step], newKeys: newKeys, &outcome)
+                            try await send(prepare([step], newKeys: newKeys, after: audit), &outcome)
                             outcome.applied.append(step)
                         } catch let error as SQLFailure where !Self.isConnectionLost(error) {
                             try await fail(step, error, &outcome, &failedIDs)
@@ -208,40 +228,111 @@ public struct Executor: Sendable {
         error.isConnectionLost || error.sqlState?.hasPrefix("57") == true
     }
 
+    /// What preparing a batch needs from the executor, copied so that it
+    /// can run beside the executor's transaction.
+    struct PrepareContext: Sendable {
+        let revision: String?
+        let kek: KeyEncryptionKey?
+        let chain: AuditChain?
+
+        init(_ executor: Executor, chain: AuditChain?) {
+            revision = executor.revision
+            kek = executor.kek
+            self.chain = chain
+        }
+
+        func prepare(_ batch: [PlanStep], newKeys: [String: Int], fresh: [Bool]) throws -> Prepared {
+            let keys = try batch.compactMap { step -> TenantKeys.NewKey? in
+                guard let version = newKeys[step.id.name], let kek else { return nil }
+                return try TenantKeys.generate(tenant: step.id.name, version: version, kek: kek)
+            }
+            let registry = RegistryWriter.Prepared(batch[0].id.kind, batch[0].action, batch)
+            var details = registry.knownDetails
+            for k in keys {
+                details[ObjectID(kind: .tenant, name: k.tenant), default: [:]]["dataKey"] = Executor.keyDetail(k)
+            }
+            var newEntries: [DesiredObject] = [], knownEntries: [DesiredObject] = []
+            for (step, isFresh) in zip(batch, fresh) {
+                guard let d = step.desired else { continue }
+                if isFresh { newEntries.append(d) } else { knownEntries.append(d) }
+            }
+            let sealed = chain.map { chain in
+                chain.seal(batch.map { Executor.auditEntry(revision, $0, details[$0.id] ?? [:]) })
+            }
+            return Prepared(batch: batch, registry: registry, keys: keys,
+                            newEntries: InventoryWriter.NewEntries(newEntries, revision: revision), knownEntries: knownEntries,
+                            details: details, sealed: sealed, sealedOn: chain)
+        }
+    }
+
+    /// A batch with everything computed that does not need the database.
+    struct Prepared: Sendable {
+        let batch: [PlanStep]
+        let registry: RegistryWriter.Prepared
+        let keys: [TenantKeys.NewKey]
+        /// Objects without an inventory entry (a plain COPY) and with one (a merge).
+        let newEntries: InventoryWriter.NewEntries
+        let knownEntries: [DesiredObject]
+        /// The audit details the entries were sealed with.
+        let details: [ObjectID: [String: JSONValue]]
+        /// The audit entries, sealed on the chain as it stood at `sealedOn`.
+        let sealed: AuditChain.Sealed?
+        let sealedOn: AuditChain?
+
+        /// The chain as it stands once this batch commits, when known now.
+        var chainAfter: AuditChain? {
+            guard let sealed, var chain = sealedOn else { return nil }
+            chain.advance(to: sealed.head)
+            return chain
+        }
+    }
+
+    static func keyDetail(_ key: TenantKeys.NewKey) -> JSONValue {
+        .object(["keyId": .string(key.keyID), "version": JSONValue(key.version)])
+    }
+
+    /// Which of a batch's objects have no inventory entry yet (a full pass
+    /// knows the whole inventory); each step in order.
+    private func freshEntries(_ batch: [PlanStep]) -> [Bool] {
+        batch.map { step in recorded.map { !$0.contains(step.id) } ?? false }
+    }
+
+    /// A batch prepared on the chain as it stands now.
+    private func prepare(_ batch: [PlanStep], newKeys: [String: Int], after chain: AuditChain) throws -> Prepared {
+        try PrepareContext(self, chain: chain).prepare(batch, newKeys: newKeys, fresh: freshEntries(batch))
+    }
+
     /// One transaction: the batch's registry rows and what comes with them
     /// (stores, keys), inventory, and audit entries that say what was done.
-    private mutating func commit(_ batch: [PlanStep], newKeys: [String: Int], _ outcome: inout Outcome) async throws {
-        guard let first = batch.first else { return }
-        let keys = try batch.compactMap { step -> TenantKeys.NewKey? in
-            guard let version = newKeys[step.id.name], let kek else { return nil }
-            return try TenantKeys.generate(tenant: step.id.name, version: version, kek: kek)
-        }
+    private mutating func send(_ prepared: Prepared, _ outcome: inout Outcome) async throws {
+        let batch = prepared.batch
+        let first = batch[0]
         let session = self.session
         let revision = self.revision
         let chain = self.audit
         let now = self.now
-        let known = self.recorded
         let (sealed, effects) = try await session.transaction(asApplier: true) {
-            let effects = try await RegistryWriter.write(first.id.kind, first.action, batch, session)
-            try await TenantKeys.insert(keys, now: now, session)
+            let effects = try await RegistryWriter.write(prepared.registry, session)
+            try await TenantKeys.insert(prepared.keys, now: now, session)
             switch first.action {
             case .create, .update:
-                let desired = batch.compactMap(\.desired)
-                if first.id.kind == .model { try await ModelRegistry.record(desired, revision: revision, session) }
-                if let known {
-                    try await InventoryWriter.insert(desired.filter { !known.contains($0.id) }, revision: revision, session)
-                    try await InventoryWriter.record(desired.filter { known.contains($0.id) }, revision: revision, session)
-                } else {
-                    try await InventoryWriter.record(desired, revision: revision, session)
-                }
+                if first.id.kind == .model { try await ModelRegistry.record(batch.compactMap(\.desired), revision: revision, session) }
+                try await InventoryWriter.insert(prepared.newEntries, session)
+                try await InventoryWriter.record(prepared.knownEntries, revision: revision, session)
             case .delete: try await InventoryWriter.forget(batch.map(\.id), session)
             case .retain: try await InventoryWriter.markRetained(batch.map(\.id), session)
             }
             var details = effects.details
-            for k in keys {
-                details[ObjectID(kind: .tenant, name: k.tenant), default: [:]]["dataKey"] = .object(["keyId": .string(k.keyID), "version": JSONValue(k.version)])
+            for k in prepared.keys {
+                details[ObjectID(kind: .tenant, name: k.tenant), default: [:]]["dataKey"] = Self.keyDetail(k)
             }
-            let sealed = chain.seal(batch.map { Self.auditEntry(revision, $0, details[$0.id] ?? [:]) })
+            let sealed: AuditChain.Sealed
+            if let early = prepared.sealed, let on = prepared.sealedOn, on.seq == chain.seq, on.hash == chain.hash,
+               details == prepared.details {
+                sealed = early
+            } else {
+                sealed = chain.seal(batch.map { Self.auditEntry(revision, $0, details[$0.id] ?? [:]) })
+            }
             try await AuditChain.write(sealed, session)
             return (sealed, effects)
         }
@@ -252,7 +343,7 @@ public struct Executor: Sendable {
         case .retain: break
         }
         if effects.storesChanged { storesChanged = true }
-        for k in keys { outcome.keysCreated["Tenant/\(k.tenant)"] = k.version }
+        for k in prepared.keys { outcome.keysCreated["Tenant/\(k.tenant)"] = k.version }
     }
 
     /// Records why a step was not applied; the audit log gets an entry

@@ -49,12 +49,26 @@ enum InventoryWriter {
         return rows
     }
 
-    /// New entries for objects known to have none (generation 1), by a
-    /// plain COPY: no staging and no merge.
-    static func insert(_ objects: [DesiredObject], revision: String?, _ session: Session) async throws {
-        guard !objects.isEmpty else { return }
-        try await session.copy(into: "accord", "inventory", columns: columns, rows(objects, revision: revision))
-        try await clearFailures(objects.map(\.id), session)
+    /// New entries for objects known to have none (generation 1), built
+    /// before the transaction that writes them.
+    struct NewEntries: Sendable {
+        let rows: CopyRows
+        /// The objects' keys, for clearing their failures.
+        let keys: String
+        let isEmpty: Bool
+
+        init(_ objects: [DesiredObject], revision: String?) {
+            rows = InventoryWriter.rows(objects, revision: revision)
+            keys = objects.isEmpty ? "" : RegistryWriter.keysJSON(objects.map(\.id))
+            isEmpty = objects.isEmpty
+        }
+    }
+
+    /// Writes new entries by a plain COPY: no staging and no merge.
+    static func insert(_ entries: NewEntries, _ session: Session) async throws {
+        guard !entries.isEmpty else { return }
+        try await session.copy(into: "accord", "inventory", columns: columns, entries.rows)
+        try await clearFailures(keys: entries.keys, session)
     }
 
     static func forget(_ ids: [ObjectID], _ session: Session) async throws {
@@ -77,10 +91,14 @@ enum InventoryWriter {
     }
 
     static func clearFailures(_ ids: [ObjectID], _ session: Session) async throws {
+        try await clearFailures(keys: RegistryWriter.keysJSON(ids), session)
+    }
+
+    static func clearFailures(keys: String, _ session: Session) async throws {
         try await session.execute("""
             DELETE FROM accord.object_status s USING json_to_recordset($1::json) AS x(kind text, tenant text, name text)
             WHERE s.kind = x.kind AND s.tenant = x.tenant AND s.name = x.name
-            """, [RegistryWriter.keysJSON(ids)])
+            """, [keys])
     }
 
     /// Records why an object was not applied, in one transaction with its

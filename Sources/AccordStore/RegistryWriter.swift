@@ -13,53 +13,99 @@ enum RegistryWriter {
         var storesChanged = false
     }
 
-    static func write(_ kind: Kind, _ action: Action, _ steps: [PlanStep], _ session: Session) async throws -> Effects {
+    /// A batch's client-side share of the write, built before its
+    /// transaction opens (in a full pass, while the previous batch's
+    /// transaction runs): the rows as JSON for set-based statements and as
+    /// COPY text for new rows, and the audit details known in advance.
+    struct Prepared: Sendable {
+        let kind: Kind
+        let action: Action
+        let ids: [ObjectID]
+        /// Tenant batches: every tenant's row, for the store statements.
+        var tenantsJSON = ""
+        /// Rows to upsert (a tenant update only those that change more than stores).
+        var upsert: [DesiredObject] = []
+        var upsertJSON = ""
+        /// New rows (and a new model's versions) by COPY.
+        var copyRows = CopyRows()
+        var copyVersions = CopyRows()
+        /// Tenant batches: each tenant's store schema.
+        var stores: [ObjectID: String] = [:]
+        /// Audit details the write reports whatever the database finds: a
+        /// new tenant's stores (an existing one's only when they changed).
+        var knownDetails: [ObjectID: [String: JSONValue]] {
+            action == .create ? stores.mapValues { ["stores": .string($0)] } : [:]
+        }
+
+        init(_ kind: Kind, _ action: Action, _ steps: [PlanStep]) {
+            self.kind = kind
+            self.action = action
+            ids = steps.map(\.id)
+            let objects = steps.compactMap(\.desired)
+            if kind == .tenant, action == .create || action == .update {
+                tenantsJSON = rowsJSON(objects)
+                for d in objects { if case .string(let schema) = d.record["stores"] { stores[d.id] = schema } }
+            }
+            switch action {
+            case .create where kind != .workflow:
+                (copyRows, copyVersions) = RegistryWriter.copyRows(kind, objects)
+            case .update where kind == .tenant:
+                // A step that only repairs stores leaves the tenant's row alone.
+                upsert = steps.filter { $0.changes.contains { $0.path != "stores" } }.compactMap(\.desired)
+            case .create, .update:
+                upsert = objects
+            case .delete, .retain:
+                break
+            }
+            if !upsert.isEmpty { upsertJSON = rowsJSON(upsert) }
+        }
+    }
+
+    static func write(_ batch: Prepared, _ session: Session) async throws -> Effects {
         var effects = Effects()
-        // A tenant batch's rows as JSON, for the store statements.
-        let tenants = kind == .tenant ? rowsJSON(steps.compactMap(\.desired)) : ""
+        effects.details = batch.knownDetails
+        let kind = batch.kind, action = batch.action
         if kind == .tenant, action == .update {
-            effects = try await moveStores(tenants, session)
+            effects = try await moveStores(batch.tenantsJSON, session)
         }
         if kind == .tenant, action == .delete {
-            effects = try await dropStores(steps.map(\.id), session)
+            effects = try await dropStores(batch.ids, session)
         }
         switch action {
-        case .create where kind != .workflow: try await insertByCopy(kind, steps.compactMap(\.desired), session)
-        case .update where kind == .tenant:
-            // A step that only repairs stores leaves the tenant's row alone.
-            try await upsert(kind, steps.filter { $0.changes.contains { $0.path != "stores" } }.compactMap(\.desired), session)
-        case .create, .update: try await upsert(kind, steps.compactMap(\.desired), session)
-        case .delete: try await delete(kind, steps.map(\.id), session)
-        case .retain: try await retain(kind, steps.map(\.id), session)
+        case .create where kind != .workflow:
+            try await session.copy(into: "platform", Registry.table(kind), columns: Registry.keyColumns(kind) + ownColumns(kind).map(\.name),
+                                   batch.copyRows)
+            if kind == .model {
+                try await session.copy(into: "platform", "model_versions",
+                                       columns: ["model", "version", "digest", "artifact", "evaluation", "signature"], batch.copyVersions)
+            }
+        case .create, .update: try await upsert(kind, batch.upsertJSON, session)
+        case .delete: try await delete(kind, batch.ids, session)
+        case .retain: try await retain(kind, batch.ids, session)
         }
         if kind == .tenant, action == .create || action == .update {
-            try await ensureStores(tenants, steps.compactMap(\.desired), created: action == .create ? Set(steps.map(\.id)) : [],
-                                   &effects, session)
+            try await ensureStores(batch, &effects, session)
         }
         return effects
     }
 
     /// Creates whatever of the tenants' stores is missing (all of it for a
     /// new tenant; a table dropped outside Accord for an existing one).
-    static func ensureStores(_ json: String, _ objects: [DesiredObject], created: Set<ObjectID>, _ effects: inout Effects,
-                             _ session: Session) async throws {
-        guard !objects.isEmpty else { return }
+    /// A tenant whose stores changed gets its schema in its audit details.
+    static func ensureStores(_ batch: Prepared, _ effects: inout Effects, _ session: Session) async throws {
+        guard !batch.stores.isEmpty else { return }
         // The shared stores are one set of tables for every shared tenant: checked once per batch.
         for row in try await session.rows("""
             WITH x AS (SELECT * FROM json_to_recordset($1::json) AS x(name text, isolation text)),
                  s AS MATERIALIZED (SELECT accord.ensure_stores('', 'shared') AS changed
                                     WHERE EXISTS (SELECT 1 FROM x WHERE isolation = 'shared'))
-            SELECT x.name, CASE WHEN x.isolation = 'shared' THEN coalesce((SELECT changed FROM s), false)
-                                ELSE accord.ensure_stores(x.name, x.isolation) END
-            FROM x
-            """, [json]) {
-            let (name, changed) = try row.decode((String, Bool).self)
-            let id = ObjectID(kind: .tenant, name: name)
-            guard changed || created.contains(id) else { continue }
-            if changed { effects.storesChanged = true }
-            if case .string(let schema)? = objects.first(where: { $0.id == id })?.record["stores"] {
-                effects.details[id, default: [:]]["stores"] = .string(schema)
-            }
+            SELECT x.name FROM x
+            WHERE CASE WHEN x.isolation = 'shared' THEN coalesce((SELECT changed FROM s), false)
+                       ELSE accord.ensure_stores(x.name, x.isolation) END
+            """, [batch.tenantsJSON]) {
+            let id = ObjectID(kind: .tenant, name: try row.decode(String.self))
+            effects.storesChanged = true
+            if let schema = batch.stores[id] { effects.details[id, default: [:]]["stores"] = .string(schema) }
         }
     }
 
@@ -144,9 +190,8 @@ enum RegistryWriter {
         }
     }
 
-    static func upsert(_ kind: Kind, _ objects: [DesiredObject], _ session: Session) async throws {
-        guard !objects.isEmpty else { return }
-        let json = rowsJSON(objects)
+    static func upsert(_ kind: Kind, _ json: String, _ session: Session) async throws {
+        guard !json.isEmpty else { return }
         let table = "platform.\(Registry.table(kind))"
         let keys = Registry.keyColumns(kind)
         if kind == .workflow {
@@ -171,9 +216,7 @@ enum RegistryWriter {
     /// fastest way into PostgreSQL. A row inserted meanwhile by someone
     /// else makes the batch fail on its key and the executor retries each
     /// object alone, reporting that one.
-    static func insertByCopy(_ kind: Kind, _ objects: [DesiredObject], _ session: Session) async throws {
-        guard !objects.isEmpty else { return }
-        let keys = Registry.keyColumns(kind)
+    static func copyRows(_ kind: Kind, _ objects: [DesiredObject]) -> (rows: CopyRows, versions: CopyRows) {
         let columns = ownColumns(kind)
         var rows = CopyRows(capacity: objects.count * 256)
         var versions = CopyRows()
@@ -194,11 +237,7 @@ enum RegistryWriter {
                 }
             }
         }
-        try await session.copy(into: "platform", Registry.table(kind), columns: keys + columns.map(\.name), rows)
-        if kind == .model {
-            try await session.copy(into: "platform", "model_versions",
-                                   columns: ["model", "version", "digest", "artifact", "evaluation", "signature"], versions)
-        }
+        return (rows, versions)
     }
 
     /// A model's versions become exactly the ones in git.

@@ -250,6 +250,35 @@ struct ApplyTests {
         #expect(report.outcome?.applied.count == 19)
     }
 
+    /// Each batch is prepared, its audit entries sealed on the chain as the
+    /// batch before leaves it, while that batch's transaction runs. When
+    /// that batch fails and is retried object by object, the chain moves
+    /// differently: the prepared batch is sealed again, and the log still
+    /// verifies.
+    @Test func aBatchPreparedBehindOneThatFailsIsSealedAgain() async throws {
+        let db = try await TestDatabase.scratch()
+        defer { Task { await db.drop() } }
+        try await db.withSession { session in
+            try await Migrations.run(session)
+            try await session.execute("ALTER TABLE platform.tenants ADD CONSTRAINT no_t100 CHECK (name <> 't100')")
+        }
+        // 450 tenants: three batches of tenants (t100 in the first, by name), 4,500 workers in three.
+        let desired = try Manifests(files: GeneratedPlatform.files(tenants: 450)).desired()
+        let report = try await Self.apply(desired, db)
+        let failed = report.outcome?.failed.map { "\($0.id) \($0.reason.rawValue)" }.sorted()
+        #expect(failed == ["Tenant/t100 ApplyFailed"] + (0..<10).map { "Worker/t100/w\($0) DependencyNotReady" })
+        #expect(report.outcome?.applied.count == desired.count - 11)
+        #expect(try await Self.scalar(db, "SELECT count(*)::text FROM platform.tenants") == "449")
+        #expect(try await Self.scalar(db, "SELECT count(*)::text FROM platform.workers") == "4490")
+        #expect(try await Self.scalar(db, "SELECT count(*)::text FROM accord.tenant_keys") == "449")
+        let verification = try await db.withSession { try await AuditChain.verify($0) }
+        #expect(verification.isIntact, "\(verification.problems)")
+        // One entry per object applied, one per failure, one for the pass.
+        #expect(verification.entries == desired.count - 11 + 11 + 1)
+        #expect(try await Self.scalar(db, "SELECT count(DISTINCT object)::text FROM accord.audit_log WHERE action = 'create'")
+            == String(desired.count - 11))
+    }
+
     @Test func twoConcurrentAppliersNeverBothWrite() async throws {
         let db = try await TestDatabase.scratch()
         defer { Task { await db.drop() } }
