@@ -42,9 +42,9 @@ public struct Manifest: Hashable, Sendable {
     public let source: SourcePosition
     /// Where each field was written, by dotted path (`spec.model`,
     /// `spec.steps[1].worker`), so later checks can point at it.
-    public let positions: [String: SourcePosition]
+    public let positions: FieldPositions
 
-    public init(metadata: Metadata, spec: Spec, source: SourcePosition, positions: [String: SourcePosition]) {
+    public init(metadata: Metadata, spec: Spec, source: SourcePosition, positions: FieldPositions) {
         self.metadata = metadata
         self.spec = spec
         self.source = source
@@ -59,7 +59,7 @@ public struct Manifest: Hashable, Sendable {
     public func position(of path: String) -> SourcePosition {
         var path = path
         while true {
-            if let found = positions[path] { return found }
+            if let found = positions[path] { return SourcePosition(file: source.file, line: found.line, column: found.column) }
             guard let cut = path.lastIndex(where: { $0 == "." || $0 == "[" }) else { return source }
             path = String(path[..<cut])
         }
@@ -105,4 +105,29 @@ public struct DurationValue: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { text }
+}
+
+/// Where each field of a document was written, in the order recorded: a
+/// list, not a dictionary, because every document records a dozen or so
+/// and only the few that a problem is reported at are ever looked up.
+public struct FieldPositions: Hashable, Sendable {
+    public struct Entry: Hashable, Sendable {
+        public let path: String
+        public let line: Int32
+        public let column: Int32
+    }
+
+    public private(set) var entries: [Entry] = []
+
+    public init() {}
+
+    public mutating func record(_ path: String, line: Int, column: Int) {
+        entries.append(Entry(path: path, line: Int32(clamping: line), column: Int32(clamping: column)))
+    }
+
+    /// The position last recorded for the path.
+    public subscript(path: String) -> (line: Int, column: Int)? {
+        for e in entries.reversed() where e.path == path { return (Int(e.line), Int(e.column)) }
+        return nil
+    }
 }

@@ -6,7 +6,7 @@ import AccordCore
 struct Decoding {
     let file: String
     private(set) var diagnostics: [Diagnostic] = []
-    private(set) var positions: [String: SourcePosition] = [:]
+    private(set) var positions = FieldPositions()
 
     init(file: String) { self.file = file }
 
@@ -19,7 +19,7 @@ struct Decoding {
     }
 
     mutating func record(_ path: String, _ node: YAMLNode) {
-        positions[path] = position(node)
+        positions.record(path, line: node.line, column: node.column)
     }
 
     static func join(_ path: String, _ key: String) -> String {
@@ -149,7 +149,7 @@ struct Decoding {
     mutating func string(_ node: YAMLNode, _ path: String, nonEmpty: Bool = true) -> String? {
         switch node.scalar {
         case .string(let s)?:
-            if nonEmpty && s.trimmingSpaces.isEmpty {
+            if nonEmpty && s.isBlank {
                 error(node, path, "must not be empty")
                 return nil
             }
@@ -276,11 +276,14 @@ struct Decoding {
 }
 
 extension String {
-    var trimmingSpaces: Substring {
-        let scalars = unicodeScalars
-        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
-              let last = scalars.lastIndex(where: { !$0.properties.isWhitespace }) else { return "" }
-        return Substring(scalars[first...last])
+    /// Nothing but Unicode whitespace, or nothing at all. ASCII is
+    /// decided without the Unicode property tables (the usual case).
+    var isBlank: Bool {
+        for scalar in unicodeScalars {
+            let blank = scalar.isASCII ? scalar == " " || (0x09...0x0D).contains(scalar.value) : scalar.properties.isWhitespace
+            if !blank { return false }
+        }
+        return true
     }
 
     /// `"name"` → `name` when the quoted form adds nothing but the quotes.

@@ -23,19 +23,35 @@ public struct ManifestSet: Sendable {
     /// identities (defined in the files not given) hold.
     public static func load(_ files: [SourceFile], outside: Set<ObjectID>) -> ManifestSet {
         var diagnostics: [Diagnostic] = []
+        let parts = ParallelMap.run(files.sorted(by: { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }), read)
         var documents: [DecodedDocument] = []
-        for part in ParallelMap.run(files.sorted(by: { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }), read) {
+        documents.reserveCapacity(parts.reduce(0) { $0 + $1.documents.count })
+        for part in parts {
             diagnostics += part.diagnostics
             documents += part.documents
         }
         diagnostics += ReferenceCheck.run(documents, outside: outside)
-        let manifests = documents.compactMap(\.manifest)
-        // Sorted through their identities: moving large values in a sort costs more than the comparisons.
-        let order = manifests.indices.map { (manifests[$0].id, $0) }.sorted { $0.0 < $1.0 }
-        return ManifestSet(
-            manifests: order.map { manifests[$0.1] },
-            diagnostics: diagnostics.sorted(),
-            fileCount: files.count)
+        return ManifestSet(manifests: sortedByIdentity(documents), diagnostics: diagnostics.sorted(), fileCount: files.count)
+    }
+
+    /// The documents' manifests in identity order. Sorted through their
+    /// identities (moving large values costs more than comparing), kind by
+    /// kind: within a kind, files read in path order mostly already give
+    /// identity order, runs the sort finds and merges.
+    static func sortedByIdentity(_ documents: [DecodedDocument]) -> [Manifest] {
+        var byKind: [Kind: [(ObjectID, Int)]] = [:]
+        var count = 0
+        for (i, doc) in documents.enumerated() {
+            guard let id = doc.manifest?.id else { continue }
+            byKind[id.kind, default: []].append((id, i))
+            count += 1
+        }
+        var out: [Manifest] = []
+        out.reserveCapacity(count)
+        for kind in byKind.keys.sorted() {
+            for (_, i) in byKind[kind]!.sorted(by: { $0.0 < $1.0 }) { out.append(documents[i].manifest!) }
+        }
+        return out
     }
 
     /// One file's documents and problems.

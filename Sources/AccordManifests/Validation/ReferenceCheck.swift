@@ -7,34 +7,56 @@ enum ReferenceCheck {
     /// incremental pass reads only changed files); references to them hold.
     static func run(_ documents: [DecodedDocument], outside: Set<ObjectID> = []) -> [Diagnostic] {
         var out: [Diagnostic] = []
-        var firstPlace: [ObjectID: SourcePosition] = [:]
-        for doc in documents {
-            guard let id = doc.identity else { continue }
-            let place = doc.manifest?.position(of: "metadata.name") ?? doc.diagnostics.first?.position
-            guard let place else { continue }
-            if let first = firstPlace[id] {
-                out.append(Diagnostic(place, "metadata.name: duplicate \(id); first defined at \(first)"))
+        // Where each identity is first defined; a position is worked out
+        // only for the duplicates reported.
+        var first: [ObjectID: Int] = [:]
+        first.reserveCapacity(documents.count)
+        for (i, doc) in documents.enumerated() {
+            guard let id = doc.identity, doc.manifest != nil || !doc.diagnostics.isEmpty else { continue }
+            if let j = first[id] {
+                out.append(Diagnostic(place(documents[i]), "metadata.name: duplicate \(id); first defined at \(place(documents[j]))"))
             } else {
-                firstPlace[id] = place
+                first[id] = i
             }
         }
-        let known = Set(firstPlace.keys).union(outside)
-        for manifest in documents.compactMap(\.manifest) {
-            out += references(of: manifest, known: known)
-            if case .workflow(let spec) = manifest.spec {
-                out += StepGraph.cycles(spec.steps).map { cycle in
-                    let first = spec.steps.firstIndex { $0.name == cycle[0] }!
-                    let next = spec.steps[first].dependsOn.firstIndex(of: cycle[1])!
-                    let path = "spec.steps[\(first)].dependsOn[\(next)]"
-                    return Diagnostic(manifest.position(of: path),
-                        "\(path): steps depend on each other in a cycle: \((cycle + [cycle[0]]).joined(separator: " -> ")) (each step depends on the next)")
-                }
+        let known = Known(first: first, outside: outside)
+        // Each manifest's references, on every core.
+        for found in ParallelMap.run(documents, { doc in doc.manifest.map { check($0, known) } ?? [] }) {
+            out += found
+        }
+        return out
+    }
+
+    /// Where a document's identity is written (or its first problem).
+    private static func place(_ doc: DecodedDocument) -> SourcePosition {
+        doc.manifest?.position(of: "metadata.name") ?? doc.diagnostics[0].position
+    }
+
+    /// The identities defined in the repository.
+    struct Known: Sendable {
+        let first: [ObjectID: Int]
+        let outside: Set<ObjectID>
+
+        func contains(_ id: ObjectID) -> Bool { first[id] != nil || outside.contains(id) }
+        var all: [ObjectID] { Array(first.keys) + outside }
+    }
+
+    /// A manifest's references, and its workflow's cycles.
+    private static func check(_ manifest: Manifest, _ known: Known) -> [Diagnostic] {
+        var out = references(of: manifest, known: known)
+        if case .workflow(let spec) = manifest.spec {
+            out += StepGraph.cycles(spec.steps).map { cycle in
+                let first = spec.steps.firstIndex { $0.name == cycle[0] }!
+                let next = spec.steps[first].dependsOn.firstIndex(of: cycle[1])!
+                let path = "spec.steps[\(first)].dependsOn[\(next)]"
+                return Diagnostic(manifest.position(of: path),
+                    "\(path): steps depend on each other in a cycle: \((cycle + [cycle[0]]).joined(separator: " -> ")) (each step depends on the next)")
             }
         }
         return out
     }
 
-    private static func references(of m: Manifest, known: Set<ObjectID>) -> [Diagnostic] {
+    private static func references(of m: Manifest, known: Known) -> [Diagnostic] {
         var out: [Diagnostic] = []
         func require(_ target: ObjectID, _ path: String, hint: () -> String = { "" }) {
             guard !known.contains(target) else { return }
@@ -56,7 +78,7 @@ enum ReferenceCheck {
             for (i, step) in spec.steps.enumerated() {
                 require(ObjectID(kind: .worker, tenant: tenant, name: step.worker), "spec.steps[\(i)].worker") {
                     // Only for a missing worker: is there one of that name in another tenant?
-                    let elsewhere = known.filter { $0.kind == .worker && $0.name == step.worker && $0.tenant != tenant }
+                    let elsewhere = known.all.filter { $0.kind == .worker && $0.name == step.worker && $0.tenant != tenant }
                         .compactMap(\.tenant).sorted()
                     return elsewhere.isEmpty ? "" :
                         " (tenant \(elsewhere[0]) has a Worker of that name; steps may use only workers of their own tenant)"
