@@ -71,7 +71,7 @@ struct PlanReport {
     }
 
     func lines(for step: PlanStep) -> [String] {
-        [Self.heading(step)] + step.changes.map { Self.changeLine($0, step.action) }
+        [Self.heading(step)] + step.fieldChanges.map { Self.changeLine($0, step.action) }
     }
 
     func text(palette: Palette) -> String {
@@ -105,7 +105,7 @@ struct PlanReport {
                     "kind": .string(step.id.kind.rawValue), "tenant": JSONValue(step.id.tenant), "name": .string(step.id.name),
                     "cause": .string(step.cause.rawValue),
                     "stalled": step.desired?.stall.map { .object(["reason": .string($0.reason), "message": .string($0.message), "appliesRest": .bool($0.appliesRest)]) } ?? .null,
-                    "changes": .array(step.changes.map { c in
+                    "changes": .array(step.fieldChanges.map { c in
                         .object(["path": .string(c.path), "old": c.old ?? .null, "new": c.new ?? .null])
                     }),
                 ])

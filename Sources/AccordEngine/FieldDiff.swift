@@ -1,5 +1,14 @@
 import AccordCore
 
+extension PlanStep {
+    /// What the step changes, field by field: a create's fields are its
+    /// desired row's (worked out here, when shown: applying never needs
+    /// them), an update's those the plan found.
+    public var fieldChanges: [FieldChange] {
+        action == .create && changes.isEmpty ? FieldDiff.changes(kind: id.kind, old: nil, new: desired?.record) : changes
+    }
+}
+
 /// Field-level differences between two records of the same kind: one change
 /// per column, or per leaf inside a JSON column (`definition.steps[1].sla`).
 public enum FieldDiff {

@@ -25,40 +25,29 @@ public enum Planner {
         inventory.reserveCapacity(input.inventory.count)
         for e in input.inventory { inventory[e.id] = e }
 
-        var applies: [PlanStep] = []
         var removals: [PlanStep] = []
         var orphaned: [ObjectID] = []
         var unmanaged: [ObjectID] = []
-        var unchanged = 0
         var desiredIDs = Set<ObjectID>()
         desiredIDs.reserveCapacity(input.desired.count)
+        for d in input.desired { desiredIDs.insert(d.id) }
 
-        for d in input.desired {
-            desiredIDs.insert(d.id)
-            let entry = inventory[d.id]
-            guard let row = live[d.id] else {
-                let cause: StepCause = entry != nil && entry?.retained == false && entry?.recordHash == d.recordHash ? .drift : .manifest
-                applies.append(PlanStep(id: d.id, action: .create, cause: cause,
-                                        changes: FieldDiff.changes(kind: d.id.kind, old: nil, new: d.record), desired: d))
-                continue
+        // Each desired object is paired on its own: on every core.
+        let desired = input.desired, rows = live, entries = inventory
+        let parts = ParallelMap.ranges(desired.count) { range in
+            var applies: [PlanStep] = []
+            var unchanged = 0
+            for d in desired[range] {
+                if let step = pair(d, live: rows[d.id], entry: entries[d.id]) { applies.append(step) } else { unchanged += 1 }
             }
-            let changes = row.fields == d.record.fields ? [] : FieldDiff.changes(kind: d.id.kind, old: row, new: d.record)
-            // A stalled object stays in the plan, so it is reported rather than counted as in sync.
-            if changes.isEmpty && d.stall == nil {
-                unchanged += 1
-                continue
-            }
-            let cause: StepCause
-            if entry == nil {
-                cause = .adopt
-            } else if entry?.recordHash == d.recordHash, entry?.retained == false {
-                cause = changes.isEmpty ? .manifest : .drift
-            } else if entry?.manifestHash == d.manifestHash, entry?.retained == false {
-                cause = .dependency
-            } else {
-                cause = .manifest
-            }
-            applies.append(PlanStep(id: d.id, action: .update, cause: cause, changes: changes, desired: d))
+            return (applies, unchanged)
+        }
+        var applies: [PlanStep] = []
+        applies.reserveCapacity(parts.reduce(0) { $0 + $1.0.count })
+        var unchanged = 0
+        for (steps, n) in parts {
+            applies += steps
+            unchanged += n
         }
 
         for e in input.inventory where !e.retained && !desiredIDs.contains(e.id) {
@@ -80,6 +69,30 @@ public enum Planner {
         removals.sort { ($0.id.kind.applyRank, $1.id) > ($1.id.kind.applyRank, $0.id) }
         return Plan(steps: applies + removals, orphaned: orphaned.sorted(), unmanaged: unmanaged.sorted(),
                     unchanged: unchanged, managed: input.inventory.filter { !$0.retained }.count)
+    }
+
+    /// The step that makes a desired object's row match, or nil when it
+    /// already does.
+    static func pair(_ d: DesiredObject, live row: Record?, entry: InventoryEntry?) -> PlanStep? {
+        guard let row else {
+            let cause: StepCause = entry != nil && entry?.retained == false && entry?.recordHash == d.recordHash ? .drift : .manifest
+            // A create's changes are its row's fields, worked out only when shown (`fieldChanges`).
+            return PlanStep(id: d.id, action: .create, cause: cause, changes: [], desired: d)
+        }
+        let changes = row.fields == d.record.fields ? [] : FieldDiff.changes(kind: d.id.kind, old: row, new: d.record)
+        // A stalled object stays in the plan, so it is reported rather than counted as in sync.
+        if changes.isEmpty && d.stall == nil { return nil }
+        let cause: StepCause
+        if entry == nil {
+            cause = .adopt
+        } else if entry?.recordHash == d.recordHash, entry?.retained == false {
+            cause = changes.isEmpty ? .manifest : .drift
+        } else if entry?.manifestHash == d.manifestHash, entry?.retained == false {
+            cause = .dependency
+        } else {
+            cause = .manifest
+        }
+        return PlanStep(id: d.id, action: .update, cause: cause, changes: changes, desired: d)
     }
 
     /// Tenants are dropped only with `deletionPolicy: Delete`; the workers

@@ -61,6 +61,9 @@ public struct Executor: Sendable {
     /// whole inventory (a full pass): the others get theirs by a plain COPY
     /// instead of a merge. nil: every entry is merged.
     private var recorded: Set<ObjectID>?
+    /// Objects with a recorded failure (`accord.object_status`) when the
+    /// run began: a new inventory entry clears only those.
+    private var failing: Set<ObjectID> = []
 
     public init(session: Session, revision: String?, audit: AuditChain, kek: KeyEncryptionKey? = nil, now: Date = Date()) {
         self.session = session
@@ -85,6 +88,7 @@ public struct Executor: Sendable {
                              inventoryIsComplete: Bool = false) async throws -> Outcome {
         var outcome = Outcome()
         recorded = inventoryIsComplete ? Set(inventory.map(\.id)) : nil
+        failing = try await InventoryWriter.failing(session)
         var failedIDs = Set<ObjectID>()
         for group in Self.groups(plan.steps) {
             var ready: [PlanStep] = []
@@ -100,7 +104,7 @@ public struct Executor: Sendable {
                                                 reason: FailureReason(rawValue: stall.reason) ?? .applyFailed,
                                                 message: stall.message, stalled: true, detail: stall.detail)
                     if stall.appliesRest {
-                        if !step.changes.isEmpty { ready.append(step) }
+                        if step.action == .create || !step.changes.isEmpty { ready.append(step) }
                         held.append((step, failure))
                     } else {
                         waiting.append((step, failure))
@@ -234,10 +238,12 @@ public struct Executor: Sendable {
         let revision: String?
         let kek: KeyEncryptionKey?
         let chain: AuditChain?
+        let failing: Set<ObjectID>
 
         init(_ executor: Executor, chain: AuditChain?) {
             revision = executor.revision
             kek = executor.kek
+            failing = executor.failing
             self.chain = chain
         }
 
@@ -260,7 +266,8 @@ public struct Executor: Sendable {
                 chain.seal(batch.map { Executor.auditEntry(revision, $0, details[$0.id] ?? [:]) })
             }
             return Prepared(batch: batch, registry: registry, keys: keys,
-                            newEntries: InventoryWriter.NewEntries(newEntries, revision: revision), knownEntries: knownEntries,
+                            newEntries: InventoryWriter.NewEntries(newEntries, revision: revision, failing: failing),
+                            knownEntries: knownEntries,
                             details: details, sealed: sealed, sealedOn: chain)
         }
     }
@@ -370,6 +377,8 @@ public struct Executor: Sendable {
     /// nothing in `platform` is written.
     private func syncInventory(_ plan: Plan, desired: [DesiredObject], inventory: [InventoryEntry],
                                failed: Set<ObjectID>) async throws -> Int {
+        // Every desired object had a step (a first apply): nothing else to bring up to date.
+        if plan.steps.reduce(0, { $0 + ($1.desired == nil ? 0 : 1) }) == desired.count { return 0 }
         var known: [ObjectID: InventoryEntry] = [:]
         for e in inventory { known[e.id] = e }
         let stepped = Set(plan.steps.map(\.id))

@@ -119,8 +119,7 @@ extension ApplyPass {
               AND i.source_path NOT IN (SELECT json_array_elements_text($2::json))
             """, [keys, touchedJSON]) {
             let (kind, tenant, name) = try row.decode((String, String, String).self)
-            guard let k = Kind(rawValue: kind) else { continue }
-            let id = ObjectID(kind: k, tenant: tenant.isEmpty ? nil : tenant, name: name)
+            guard let id = ObjectID(stored: kind, tenant, name) else { continue }
             if !orphans.contains(id) { existing.insert(id) }
         }
         var context = DesiredState.Context()
@@ -153,7 +152,7 @@ extension ApplyPass {
             WHERE i.retained_at IS NULL
             """, [JSONValue(strings: prefixes).canonical]) {
             let (kind, tenant, name, hash) = try row.decode((String, String, String, String).self)
-            if let k = Kind(rawValue: kind), orphaned.contains(ObjectID(kind: k, tenant: tenant.isEmpty ? nil : tenant, name: name)) {
+            if let id = ObjectID(stored: kind, tenant, name), orphaned.contains(id) {
                 continue
             }
             hashes.append(hash)

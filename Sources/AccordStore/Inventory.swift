@@ -53,13 +53,14 @@ enum InventoryWriter {
     /// before the transaction that writes them.
     struct NewEntries: Sendable {
         let rows: CopyRows
-        /// The objects' keys, for clearing their failures.
-        let keys: String
+        /// Those of the objects with a recorded failure, to clear.
+        let failed: [ObjectID]
         let isEmpty: Bool
 
-        init(_ objects: [DesiredObject], revision: String?) {
+        /// `failing`: the objects with a recorded failure.
+        init(_ objects: [DesiredObject], revision: String?, failing: Set<ObjectID>) {
             rows = InventoryWriter.rows(objects, revision: revision)
-            keys = objects.isEmpty ? "" : RegistryWriter.keysJSON(objects.map(\.id))
+            failed = failing.isEmpty ? [] : objects.map(\.id).filter(failing.contains)
             isEmpty = objects.isEmpty
         }
     }
@@ -68,7 +69,17 @@ enum InventoryWriter {
     static func insert(_ entries: NewEntries, _ session: Session) async throws {
         guard !entries.isEmpty else { return }
         try await session.copy(into: "accord", "inventory", columns: columns, entries.rows)
-        try await clearFailures(keys: entries.keys, session)
+        if !entries.failed.isEmpty { try await clearFailures(entries.failed, session) }
+    }
+
+    /// The objects with a recorded failure.
+    static func failing(_ session: Session) async throws -> Set<ObjectID> {
+        var out = Set<ObjectID>()
+        for row in try await session.rows("SELECT kind, tenant, name FROM accord.object_status") {
+            let (kind, tenant, name) = try row.decode((String, String, String).self)
+            if let id = ObjectID(stored: kind, tenant, name) { out.insert(id) }
+        }
+        return out
     }
 
     static func forget(_ ids: [ObjectID], _ session: Session) async throws {
@@ -91,14 +102,10 @@ enum InventoryWriter {
     }
 
     static func clearFailures(_ ids: [ObjectID], _ session: Session) async throws {
-        try await clearFailures(keys: RegistryWriter.keysJSON(ids), session)
-    }
-
-    static func clearFailures(keys: String, _ session: Session) async throws {
         try await session.execute("""
             DELETE FROM accord.object_status s USING json_to_recordset($1::json) AS x(kind text, tenant text, name text)
             WHERE s.kind = x.kind AND s.tenant = x.tenant AND s.name = x.name
-            """, [keys])
+            """, [RegistryWriter.keysJSON(ids)])
     }
 
     /// Records why an object was not applied, in one transaction with its

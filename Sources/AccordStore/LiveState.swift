@@ -150,9 +150,18 @@ extension LiveState {
     static func inventoryEntry(_ row: PostgresRow) throws -> InventoryEntry? {
         let (kind, tenant, name, manifestHash, recordHash, blob, path, generation, retained) =
             try row.decode((String, String, String, String, String, String?, String, Int, Bool).self)
-        guard let k = Kind(rawValue: kind) else { return nil }
-        return InventoryEntry(id: ObjectID(kind: k, tenant: tenant.isEmpty ? nil : tenant, name: name),
+        guard let id = ObjectID(stored: kind, tenant, name) else { return nil }
+        return InventoryEntry(id: id,
                               manifestHash: manifestHash, recordHash: recordHash, blobID: blob,
                               sourcePath: path, generation: generation, retained: retained)
+    }
+}
+
+extension ObjectID {
+    /// The identity of a row of Accord's tables, which keep a cluster-scoped
+    /// object's tenant as ''; nil for a kind this binary does not know.
+    init?(stored kind: String, _ tenant: String, _ name: String) {
+        guard let kind = Kind(rawValue: kind) else { return nil }
+        self.init(kind: kind, tenant: tenant.isEmpty ? nil : tenant, name: name)
     }
 }

@@ -248,6 +248,15 @@ struct ApplyTests {
         let failed = report.outcome?.failed.map { "\($0.id) \($0.reason.rawValue)" }
         #expect(failed == ["Tenant/kestrel-health ApplyFailed", "Worker/kestrel-health/intake-summarizer DependencyNotReady"])
         #expect(report.outcome?.applied.count == 19)
+
+        // Once the database accepts it, the tenant and its worker are created and their failures cleared.
+        try await db.withSession { try await $0.execute("ALTER TABLE platform.tenants DROP CONSTRAINT no_kestrel") }
+        let retry = try await Self.apply(try Manifests.examples().desired(), db, revision: "r2")
+        #expect(retry.outcome?.applied.map(\.id.description).sorted() == ["Tenant/kestrel-health", "Worker/kestrel-health/intake-summarizer"])
+        #expect(retry.outcome?.failed.isEmpty == true)
+        #expect(try await Self.scalar(db, "SELECT count(*)::text FROM accord.object_status") == "0")
+        let status = try await db.withSession { try await ObjectStatus.read($0, id: ObjectID(kind: .tenant, name: "kestrel-health")) }
+        #expect(status.first?.ready == true)
     }
 
     /// Each batch is prepared, its audit entries sealed on the chain as the

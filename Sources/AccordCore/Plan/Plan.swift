@@ -55,6 +55,8 @@ public struct PlanStep: Sendable, Hashable {
     public let id: ObjectID
     public let action: Action
     public let cause: StepCause
+    /// An update's changed fields. A create's are its desired row's fields,
+    /// left empty here and worked out when shown (`fieldChanges`).
     public let changes: [FieldChange]
     /// The row to write for create and update.
     public let desired: DesiredObject?

@@ -4,16 +4,27 @@ import Foundation
 /// Maps independent items on every core, keeping their order. Each worker
 /// writes only its own slots; the lock orders those writes with the read
 /// at the end.
-enum ParallelMap {
-    static func run<T: Sendable, R: Sendable>(_ items: [T], _ transform: @Sendable (T) -> R) -> [R] {
+public enum ParallelMap {
+    public static func run<T: Sendable, R: Sendable>(_ items: [T], _ transform: @Sendable (T) -> R) -> [R] {
+        let parts = ranges(items.count) { range in items[range].map(transform) }
+        guard parts.count > 1 else { return parts.first ?? [] }
+        var out: [R] = []
+        out.reserveCapacity(items.count)
+        for part in parts { out += part }
+        return out
+    }
+
+    /// `0..<count` cut into ranges, each handed to `body` on some core;
+    /// the results in range order. Small counts (64 or fewer) or a single
+    /// core: one range, on the calling thread.
+    public static func ranges<R: Sendable>(_ count: Int, _ body: @Sendable (Range<Int>) -> R) -> [R] {
         let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
-        guard items.count > 64, workers > 1 else { return items.map(transform) }
+        guard count > 64, workers > 1 else { return [body(0..<count)] }
         let chunks = workers * 8
-        let box = Results<R>(count: items.count)
+        let box = Results<R>(count: chunks)
         DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-            let range = (items.count * chunk / chunks)..<(items.count * (chunk + 1) / chunks)
-            let mapped = items[range].map(transform)
-            box.store(mapped, at: range.lowerBound)
+            let range = (count * chunk / chunks)..<(count * (chunk + 1) / chunks)
+            box.store([body(range)], at: chunk)
         }
         return box.values()
     }
