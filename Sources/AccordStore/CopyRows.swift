@@ -36,6 +36,14 @@ struct CopyRows {
     }
 
     private mutating func escape(_ s: String) {
+        // Most text needs no escape: copied whole.
+        var s = s
+        let copied = s.withUTF8 { buffer in
+            guard !buffer.contains(where: { $0 == UInt8(ascii: "\\") || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) else { return false }
+            bytes.append(contentsOf: buffer)
+            return true
+        }
+        if copied { return }
         for byte in s.utf8 {
             switch byte {
             case UInt8(ascii: "\\"): bytes += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]

@@ -291,6 +291,7 @@ public enum Migrations {
         ErasureRuns.migration,
         Retention.migration,
         Retention.skipEmptyMigration,
+        Retention.sizeOnceMigration,
     ]
 
     /// Every registry table; each counts writes made outside Accord (`FastPath`).

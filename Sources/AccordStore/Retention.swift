@@ -25,8 +25,8 @@ public enum Retention {
     /// `accord.retention_run`: deletes (or counts) the rows older than each
     /// rule's `maxAge` in the stores of each policy's tenants, at most
     /// `budget` rows per call. Store tables with no page at all are skipped
-    /// before any statement is planned. Migration 6 created it; migration 7
-    /// brings databases created before that skip to the same definition.
+    /// before any statement is planned. Migration 6 created it; migrations
+    /// 7 and 8 bring older databases to the same definition.
     static let runFunction = """
         CREATE OR REPLACE FUNCTION accord.retention_run(policies text[], now timestamptz, budget bigint, dry boolean)
         RETURNS TABLE (out_policy text, out_tenant text, out_store text, out_rows bigint) LANGUAGE plpgsql AS $$
@@ -42,14 +42,20 @@ public enum Retention {
             remaining bigint := budget;
         BEGIN
             -- Every (policy, tenant) pair in one join, keeping only tenants with a rule whose store
-            -- table holds anything: set-based, before any statement is planned.
-            FOR t IN SELECT rp.name AS policy, rp.rules, tn.name, tn.isolation
+            -- table holds anything: set-based, before any statement is planned. Each store table
+            -- is sized once, however many tenants share it.
+            FOR t IN WITH filled AS MATERIALIZED (
+                         SELECT n.nspname AS target, c.relname AS store
+                         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                         WHERE c.relkind = 'r' AND (n.nspname = 'shared' OR n.nspname LIKE 'tenant\\_%')
+                           AND c.relname = ANY (accord.store_tables()) AND pg_relation_size(c.oid) > 0)
+                     SELECT rp.name AS policy, rp.rules, tn.name, tn.isolation
                      FROM platform.retention_policies rp
                      JOIN platform.tenants tn ON tn.retention_policy = rp.name
                      WHERE rp.name = ANY (policies)
                        AND EXISTS (SELECT 1 FROM jsonb_array_elements(rp.rules) AS e
-                                   WHERE coalesce(pg_relation_size(to_regclass(format('%I.%I',
-                                             accord.store_schema(tn.name, tn.isolation), e->>'store'))), 0) > 0)
+                                   JOIN filled f ON f.target = accord.store_schema(tn.name, tn.isolation)
+                                                AND f.store = e->>'store')
                      ORDER BY rp.name, tn.name LOOP
                 target := accord.store_schema(t.name, t.isolation);
                 PERFORM set_config('accord.tenant', t.name, true);
@@ -91,6 +97,12 @@ public enum Retention {
     /// A store table of zero size holds no row at all: the run skips it
     /// without planning a statement (a first apply's stores are all empty).
     static let skipEmptyMigration = Migrations.Migration(version: 7, name: "retention skips empty store tables", sql: """
+        \(runFunction)
+        """)
+
+    /// Each store table is sized once, not once per tenant and rule (the
+    /// shared stores were sized for every shared tenant).
+    static let sizeOnceMigration = Migrations.Migration(version: 8, name: "retention sizes each store table once", sql: """
         \(runFunction)
         """)
 
