@@ -33,6 +33,9 @@ public struct ApplyPass: Sendable {
         /// object whose manifest changed is attempted. A pass that holds
         /// anything back is not a complete one (no fast path after it).
         public var holdBack: [ObjectID: String] = [:]
+        /// Creates into an empty inventory from which a pass defers some
+        /// secondary indexes to the end (`BulkLoad`).
+        var bulkLoadThreshold = BulkLoad.threshold
 
         public init() {}
     }
@@ -145,6 +148,12 @@ public struct ApplyPass: Sendable {
         var timings = Stopwatch()
         try await Migrations.run(session)
         try await ApplyLock.acquire(session, holder: Self.holder(options.actor), timeout: options.lockTimeout)
+        do {
+            try await BulkLoad.ensure(session)
+        } catch {
+            try? await ApplyLock.release(session)
+            throw error
+        }
         timings.lap("migrate and lock")
         do {
             var report = try await locked(session, started: started, timings: timings)
@@ -218,9 +227,12 @@ public struct ApplyPass: Sendable {
         let bucketsTask = Task.detached { [desired] in Merkle.bucketRoots(desired.map(\.manifestHash)) }
         var executor = try await makeExecutor(session)
         let heldIDs = Set(held.map(\.id))
+        let bulk = live.inventory.isEmpty && plan.count(.create) >= options.bulkLoadThreshold
+        if bulk { try await BulkLoad.begin(session) }
         let outcome = try await executor.run(plan, desired: heldIDs.isEmpty ? desired : desired.filter { !heldIDs.contains($0.id) },
                                              inventory: live.inventory, inventoryIsComplete: true)
-        timings.lap("execute (\(outcome.applied.count) applied, \(outcome.bookkeeping) bookkeeping)")
+        if bulk { try await BulkLoad.ensure(session) }
+        timings.lap("execute (\(outcome.applied.count) applied, \(outcome.bookkeeping) bookkeeping)" + (bulk ? ", then the deferred indexes built" : ""))
         if outcome.applied.count + outcome.bookkeeping >= Self.analyzeAfter {
             try await Self.analyze(session)
             timings.lap("analyze")

@@ -288,6 +288,38 @@ struct ApplyTests {
             == String(desired.count - 11))
     }
 
+    /// A first load of many objects builds the deferred indexes after its
+    /// rows (they are built anew); a smaller one keeps them; a pass that
+    /// finds them missing (a load killed halfway) builds them first.
+    @Test func aBulkFirstLoadBuildsItsSecondaryIndexesAtTheEnd() async throws {
+        let indexes = "SELECT string_agg(c.relname || '=' || c.oid::text, ',' ORDER BY c.relname) FROM pg_class c WHERE c.relname IN ('inventory_source_path', 'inventory_manifest_hash', 'workers_model') AND c.relkind = 'i'"
+        for bulk in [true, false] {
+            let db = try await TestDatabase.scratch()
+            defer { Task { await db.drop() } }
+            try await db.withSession { try await Migrations.run($0) }
+            let before = try #require(try await Self.scalar(db, indexes))
+            let definitions = try await Self.scalar(db, indexes.replacingOccurrences(of: "c.oid::text", with: "pg_get_indexdef(c.oid)"))
+            let report = try await Self.apply(try Manifests.examples().desired(), db) { $0.bulkLoadThreshold = bulk ? 21 : 22 }
+            #expect(report.outcome?.applied.count == 21)
+            let after = try #require(try await Self.scalar(db, indexes))
+            #expect(after.split(separator: ",").count == 3)
+            #expect((before != after) == bulk, "rebuilt only by a bulk load: \(before) → \(after)")
+            #expect(try await Self.scalar(db, indexes.replacingOccurrences(of: "c.oid::text", with: "pg_get_indexdef(c.oid)")) == definitions,
+                    "built as the migrations define them")
+        }
+
+        let db = try await TestDatabase.scratch()
+        defer { Task { await db.drop() } }
+        _ = try await Self.apply(try Manifests.examples().desired(), db)
+        try await db.withSession { session in
+            try await session.execute("DROP INDEX accord.inventory_manifest_hash")
+            try await session.execute("DROP INDEX platform.workers_model")
+        }
+        let again = try await Self.apply(try Manifests.examples().desired(), db)
+        #expect(again.outcome?.applied.isEmpty == true)
+        #expect(try await Self.scalar(db, indexes)?.split(separator: ",").count == 3)
+    }
+
     @Test func twoConcurrentAppliersNeverBothWrite() async throws {
         let db = try await TestDatabase.scratch()
         defer { Task { await db.drop() } }
