@@ -328,7 +328,7 @@ public struct ApplyPass: Sendable {
     static func analyze(_ session: Session) async throws {
         try await session.transaction {
             try await session.execute("SET LOCAL default_statistics_target = 10")
-            try await session.execute("ANALYZE accord.inventory, " + Migrations.platformTables.map { "platform.\($0)" }.joined(separator: ", "))
+            try await session.execute("ANALYZE accord.inventory, accord.tenant_keys, " + Migrations.platformTables.map { "platform.\($0)" }.joined(separator: ", "))
         }
     }
 
