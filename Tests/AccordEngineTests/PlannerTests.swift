@@ -128,6 +128,13 @@ import Testing
         #expect(Merkle.root([]) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         #expect(Merkle.root([a, b]) != Merkle.root([a, c]))
         #expect(Merkle.root([a, b, c]).count == 64)
+
+        // Values worked out independently: SHA-256 over the concatenated raw
+        // 32-byte digests, neighbours paired, an odd last node moving up.
+        let x = "00" + String(repeating: "1", count: 62), y = "ff" + String(repeating: "2", count: 62)
+        let z = "0a" + String(repeating: "3", count: 62)
+        #expect(Merkle.root([y, x]) == "27afe0ec2ba582b03b9e7201809bc551f06799efa3b54357194173ca271df1a1")
+        #expect(Merkle.root([y, z, x]) == "9dbe745a4dbb2207091b0c202a7c0882f3034566083e99274754f84890700372")
     }
 
     @Test func merkleBucketsRecomputeOnlyWhatChanged() {
