@@ -34,6 +34,9 @@ public enum FastPath {
         public let revision: String?
         public let objects: Int
         public let orphaned: [ObjectID]
+        /// The marker read to prove the state holds: a pass that goes on
+        /// from this state takes it as the marker read before it.
+        public let marker: Marker
     }
 
     /// What tells a later pass that nothing changed the live state meanwhile.
@@ -71,7 +74,8 @@ public enum FastPath {
         let (stored, storedPath, storedPrune, revision, objects, orphanedText, writes, stores) =
             try row.decode((String, String, Bool, String?, Int, String, Int64, String).self)
         guard storedPath == path, storedPrune == prune else { return nil }
-        guard try await marker(session) == Marker(writes: writes, stores: stores) else { return nil }
+        let now = try await marker(session)
+        guard now == Marker(writes: writes, stores: stores) else { return nil }
         // Erasure runs report into object_status too, but they are not part of
         // the plan: they are retried after every pass, the fast path included.
         guard try await session.scalar("""
@@ -81,7 +85,7 @@ public enum FastPath {
         if case .array(let items) = try JSONParser.parse(orphanedText) {
             orphaned = items.compactMap { $0.stringValue.flatMap(ObjectID.init(parsing:)) }
         }
-        return State(digest: stored, revision: revision, objects: objects, orphaned: orphaned)
+        return State(digest: stored, revision: revision, objects: objects, orphaned: orphaned, marker: now)
     }
 
     /// Records a pass that completed without failures; `marker` was read

@@ -34,7 +34,8 @@ extension ApplyPass {
         let touched = changed.map(\.path) + removed
         guard !touched.isEmpty, Double(touched.count) <= max(64, Self.incrementalShare * Double(listing.count)) else { return nil }
 
-        let markerBefore = try await FastPath.marker(session)
+        // Read when the base was proved, before anything else was read.
+        let markerBefore = base.marker
         let orphans = Set(base.orphaned)
         let touchedJSON = JSONValue(strings: touched).canonical
         let lookup: Input.Lookup = { ids in
