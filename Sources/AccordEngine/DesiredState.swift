@@ -108,7 +108,11 @@ public enum DesiredState {
 }
 
 public func sha256Hex(_ text: String) -> String {
-    Hex.encode(SHA256.hash(data: Array(text.utf8)))
+    sha256Hex(bytes: Array(text.utf8))
+}
+
+public func sha256Hex(bytes: [UInt8]) -> String {
+    Hex.encode(SHA256.hash(data: bytes))
 }
 
 /// SHA-256 (hex) of a value's canonical JSON.

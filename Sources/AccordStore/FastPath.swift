@@ -22,11 +22,15 @@ public enum FastPath {
     /// SHA-256 over the engine format, the path, and each `path blob` line
     /// sorted by path.
     public static func listingDigest(_ entries: [(path: String, blobID: String)], path: String) -> String {
-        var text = "accord-desired-format \(DesiredState.formatVersion)\npath \(path)\n"
+        var bytes = Array("accord-desired-format \(DesiredState.formatVersion)\npath \(path)\n".utf8)
+        bytes.reserveCapacity(bytes.count + entries.count * 80)
         for e in entries.sorted(by: { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }) {
-            text += "\(e.path)\t\(e.blobID)\n"
+            bytes += e.path.utf8
+            bytes.append(0x09)
+            bytes += e.blobID.utf8
+            bytes.append(0x0A)
         }
-        return sha256Hex(text)
+        return sha256Hex(bytes: bytes)
     }
 
     public struct State: Sendable {

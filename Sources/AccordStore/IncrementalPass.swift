@@ -27,10 +27,9 @@ extension ApplyPass {
         guard let paths = await changedSince(baseRevision) else { return nil }
         timings.lap("incremental: git diff from \(baseRevision.prefix(12))")
         let touchedPaths = Set(paths)
-        var current = Set<String>()
-        for e in listing { current.insert(e.path) }
         let changed = listing.filter { touchedPaths.contains($0.path) }
-        let removed = touchedPaths.subtracting(current).sorted()
+        // Changed paths no longer in the listing were removed.
+        let removed = touchedPaths.subtracting(changed.map(\.path)).sorted()
         let touched = changed.map(\.path) + removed
         guard !touched.isEmpty, Double(touched.count) <= max(64, Self.incrementalShare * Double(listing.count)) else { return nil }
 
