@@ -150,12 +150,7 @@ public struct ApplyPass: Sendable {
         try await ApplyLock.acquire(session, holder: Self.holder(options.actor), timeout: options.lockTimeout)
         do {
             try await BulkLoad.ensure(session)
-        } catch {
-            try? await ApplyLock.release(session)
-            throw error
-        }
-        timings.lap("migrate and lock")
-        do {
+            timings.lap("migrate and lock")
             var report = try await locked(session, started: started, timings: timings)
             if !options.dryRun, report.refusal == nil {
                 report.rotation = try await KeyRotation.run(session, kek: options.kek, now: options.clock(),

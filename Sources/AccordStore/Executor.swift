@@ -237,10 +237,10 @@ public struct Executor: Sendable {
     struct PrepareContext: Sendable {
         let revision: String?
         let kek: KeyEncryptionKey?
-        let chain: AuditChain?
+        let chain: AuditChain
         let failing: Set<ObjectID>
 
-        init(_ executor: Executor, chain: AuditChain?) {
+        init(_ executor: Executor, chain: AuditChain) {
             revision = executor.revision
             kek = executor.kek
             failing = executor.failing
@@ -253,18 +253,13 @@ public struct Executor: Sendable {
                 return try TenantKeys.generate(tenant: step.id.name, version: version, kek: kek)
             }
             let registry = RegistryWriter.Prepared(batch[0].id.kind, batch[0].action, batch)
-            var details = registry.knownDetails
-            for k in keys {
-                details[ObjectID(kind: .tenant, name: k.tenant), default: [:]]["dataKey"] = Executor.keyDetail(k)
-            }
+            let details = Executor.details(registry.knownDetails, keys)
             var newEntries: [DesiredObject] = [], knownEntries: [DesiredObject] = []
             for (step, isFresh) in zip(batch, fresh) {
                 guard let d = step.desired else { continue }
                 if isFresh { newEntries.append(d) } else { knownEntries.append(d) }
             }
-            let sealed = chain.map { chain in
-                chain.seal(batch.map { Executor.auditEntry(revision, $0, details[$0.id] ?? [:]) })
-            }
+            let sealed = chain.seal(batch.map { Executor.auditEntry(revision, $0, details[$0.id] ?? [:]) })
             return Prepared(batch: batch, registry: registry, keys: keys,
                             newEntries: InventoryWriter.NewEntries(newEntries, revision: revision, failing: failing),
                             knownEntries: knownEntries,
@@ -283,19 +278,25 @@ public struct Executor: Sendable {
         /// The audit details the entries were sealed with.
         let details: [ObjectID: [String: JSONValue]]
         /// The audit entries, sealed on the chain as it stood at `sealedOn`.
-        let sealed: AuditChain.Sealed?
-        let sealedOn: AuditChain?
+        let sealed: AuditChain.Sealed
+        let sealedOn: AuditChain
 
-        /// The chain as it stands once this batch commits, when known now.
-        var chainAfter: AuditChain? {
-            guard let sealed, var chain = sealedOn else { return nil }
+        /// The chain as it stands once this batch commits.
+        var chainAfter: AuditChain {
+            var chain = sealedOn
             chain.advance(to: sealed.head)
             return chain
         }
     }
 
-    static func keyDetail(_ key: TenantKeys.NewKey) -> JSONValue {
-        .object(["keyId": .string(key.keyID), "version": JSONValue(key.version)])
+    /// A write's audit details with each new data key's id and version.
+    static func details(_ details: [ObjectID: [String: JSONValue]], _ keys: [TenantKeys.NewKey]) -> [ObjectID: [String: JSONValue]] {
+        var out = details
+        for k in keys {
+            out[ObjectID(kind: .tenant, name: k.tenant), default: [:]]["dataKey"] =
+                .object(["keyId": .string(k.keyID), "version": JSONValue(k.version)])
+        }
+        return out
     }
 
     /// Which of a batch's objects have no inventory entry yet (a full pass
@@ -329,14 +330,10 @@ public struct Executor: Sendable {
             case .delete: try await InventoryWriter.forget(batch.map(\.id), session)
             case .retain: try await InventoryWriter.markRetained(batch.map(\.id), session)
             }
-            var details = effects.details
-            for k in prepared.keys {
-                details[ObjectID(kind: .tenant, name: k.tenant), default: [:]]["dataKey"] = Self.keyDetail(k)
-            }
+            let details = Self.details(effects.details, prepared.keys)
             let sealed: AuditChain.Sealed
-            if let early = prepared.sealed, let on = prepared.sealedOn, on.seq == chain.seq, on.hash == chain.hash,
-               details == prepared.details {
-                sealed = early
+            if prepared.sealedOn.seq == chain.seq, prepared.sealedOn.hash == chain.hash, details == prepared.details {
+                sealed = prepared.sealed
             } else {
                 sealed = chain.seal(batch.map { Self.auditEntry(revision, $0, details[$0.id] ?? [:]) })
             }

@@ -55,13 +55,12 @@ enum InventoryWriter {
         let rows: CopyRows
         /// Those of the objects with a recorded failure, to clear.
         let failed: [ObjectID]
-        let isEmpty: Bool
+        var isEmpty: Bool { rows.bytes.isEmpty }
 
         /// `failing`: the objects with a recorded failure.
         init(_ objects: [DesiredObject], revision: String?, failing: Set<ObjectID>) {
             rows = InventoryWriter.rows(objects, revision: revision)
             failed = failing.isEmpty ? [] : objects.map(\.id).filter(failing.contains)
-            isEmpty = objects.isEmpty
         }
     }
 

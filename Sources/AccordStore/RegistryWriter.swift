@@ -23,8 +23,7 @@ enum RegistryWriter {
         let ids: [ObjectID]
         /// Tenant batches: every tenant's row, for the store statements.
         var tenantsJSON = ""
-        /// Rows to upsert (a tenant update only those that change more than stores).
-        var upsert: [DesiredObject] = []
+        /// Rows to upsert, as JSON (a tenant update only those that change more than stores).
         var upsertJSON = ""
         /// New rows (and a new model's versions) by COPY.
         var copyRows = CopyRows()
@@ -46,6 +45,7 @@ enum RegistryWriter {
                 tenantsJSON = rowsJSON(objects)
                 for d in objects { if case .string(let schema) = d.record["stores"] { stores[d.id] = schema } }
             }
+            var upsert: [DesiredObject] = []
             switch action {
             case .create where kind != .workflow:
                 (copyRows, copyVersions) = RegistryWriter.copyRows(kind, objects)

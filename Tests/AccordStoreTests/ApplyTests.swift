@@ -237,20 +237,26 @@ struct ApplyTests {
         #expect(healed.first?.observedGeneration == 2)
     }
 
-    @Test func dependentsOfAFailedObjectWaitForIt() async throws {
+    /// A scratch database whose tenants table refuses one tenant (constraint `refused`).
+    static func scratch(refusingTenant name: String) async throws -> ScratchDatabase {
         let db = try await TestDatabase.scratch()
-        defer { Task { await db.drop() } }
         try await db.withSession { session in
             try await Migrations.run(session)
-            try await session.execute("ALTER TABLE platform.tenants ADD CONSTRAINT no_kestrel CHECK (name <> 'kestrel-health')")
+            try await session.execute("ALTER TABLE platform.tenants ADD CONSTRAINT refused CHECK (name <> '\(name)')")
         }
+        return db
+    }
+
+    @Test func dependentsOfAFailedObjectWaitForIt() async throws {
+        let db = try await Self.scratch(refusingTenant: "kestrel-health")
+        defer { Task { await db.drop() } }
         let report = try await Self.apply(try Manifests.examples().desired(), db)
         let failed = report.outcome?.failed.map { "\($0.id) \($0.reason.rawValue)" }
         #expect(failed == ["Tenant/kestrel-health ApplyFailed", "Worker/kestrel-health/intake-summarizer DependencyNotReady"])
         #expect(report.outcome?.applied.count == 19)
 
         // Once the database accepts it, the tenant and its worker are created and their failures cleared.
-        try await db.withSession { try await $0.execute("ALTER TABLE platform.tenants DROP CONSTRAINT no_kestrel") }
+        try await db.withSession { try await $0.execute("ALTER TABLE platform.tenants DROP CONSTRAINT refused") }
         let retry = try await Self.apply(try Manifests.examples().desired(), db, revision: "r2")
         #expect(retry.outcome?.applied.map(\.id.description).sorted() == ["Tenant/kestrel-health", "Worker/kestrel-health/intake-summarizer"])
         #expect(retry.outcome?.failed.isEmpty == true)
@@ -265,12 +271,8 @@ struct ApplyTests {
     /// differently: the prepared batch is sealed again, and the log still
     /// verifies.
     @Test func aBatchPreparedBehindOneThatFailsIsSealedAgain() async throws {
-        let db = try await TestDatabase.scratch()
+        let db = try await Self.scratch(refusingTenant: "t100")
         defer { Task { await db.drop() } }
-        try await db.withSession { session in
-            try await Migrations.run(session)
-            try await session.execute("ALTER TABLE platform.tenants ADD CONSTRAINT no_t100 CHECK (name <> 't100')")
-        }
         // 450 tenants: three batches of tenants (t100 in the first, by name), 4,500 workers in three.
         let desired = try Manifests(files: GeneratedPlatform.files(tenants: 450)).desired()
         let report = try await Self.apply(desired, db)
