@@ -6,7 +6,8 @@ import ServiceLifecycle
 /// One controller replica, as a `Service`: it connects to the database,
 /// stands by until it holds the leader lock, then reconciles until it loses
 /// the lock or shuts down. Graceful shutdown (SIGTERM, SIGINT) lets the
-/// pass in hand finish, releases the lock and returns.
+/// transaction in hand commit, stops the pass there (every object whole),
+/// releases the lock and returns.
 public struct Controller: Service {
     public let config: ControllerConfig
     public let state: ControllerState
@@ -50,6 +51,9 @@ public struct Controller: Service {
                     failures = 0
                     try await serve(Session(connection, logger: storeLogger), reconciler)
                 }
+            } catch where doorbell.isShuttingDown || Task.isCancelled {
+                logger.info("stopping", metadata: ["while": "\(error)"])
+                break
             } catch {
                 failures += 1
                 metrics.setLeader(false)

@@ -133,7 +133,13 @@ actor Reconciler {
             settled = commit
             passErrors = 0
             passRetryAt = nil
-            if let refusal = report.refusal {
+            if report.interrupted {
+                settled = nil
+                result = "interrupted"
+                logger.notice("shutting down: the pass stopped between two transactions; every object is whole, and the ones it did not reach are left for the next pass", metadata: [
+                    "revision": "\(commit)", "applied": "\(report.outcome?.applied.count ?? 0)",
+                    "left": "\(report.outcome?.interrupted.count ?? 0)"])
+            } else if let refusal = report.refusal {
                 result = "refused"
                 failure = "deletion guard: \(refusal)"
                 logger.error("the deletion guard refused the plan; nothing was written", metadata: [
@@ -185,6 +191,7 @@ actor Reconciler {
         options.guardrail = DeletionGuard(maxShare: config.maxDeletePercent / 100, allowed: false)
         options.lockTimeout = .seconds(5)
         options.holdBack = book.holdBack(now: Date())
+        options.stopRequested = { [doorbell] in doorbell.isShuttingDown }
         let pass = ApplyPass(input: input, revision: commit, path: config.path, options: options)
         return try await Self.execute(pass, config.databaseURL, storeLogger, metrics)
     }

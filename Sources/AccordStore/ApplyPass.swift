@@ -28,6 +28,10 @@ public struct ApplyPass: Sendable {
         public var runErasuresAndRetention = true
         /// The time keys are created and rotated at (tests move it).
         public var clock: @Sendable () -> Date = { Date() }
+        /// Asked between transactions: true ends the pass there, every
+        /// object whole, and skips its tail (key rotation, erasures,
+        /// retention). The daemon's shutdown.
+        public var stopRequested: @Sendable () -> Bool = { false }
         /// Objects not to attempt in this pass, each with the manifest hash
         /// it is held at (the controller's per-object backoff): a held
         /// object whose manifest changed is attempted. A pass that holds
@@ -113,6 +117,9 @@ public struct ApplyPass: Sendable {
         public var retention = Retention.Outcome()
         /// Steps left out because `Options.holdBack` held their objects.
         public var held: [PlanStep] = []
+        /// The pass stopped between transactions when asked to
+        /// (`Options.stopRequested`); `outcome.interrupted` lists what it left.
+        public var interrupted: Bool { !(outcome?.interrupted.isEmpty ?? true) }
     }
 
     public let input: Input
@@ -152,7 +159,7 @@ public struct ApplyPass: Sendable {
             try await BulkLoad.ensure(session)
             timings.lap("migrate and lock")
             var report = try await locked(session, started: started, timings: timings)
-            if !options.dryRun, report.refusal == nil {
+            if !options.dryRun, report.refusal == nil, !report.interrupted, !options.stopRequested() {
                 report.rotation = try await KeyRotation.run(session, kek: options.kek, now: options.clock(),
                                                             revision: revision, actor: options.actor)
                 report.timings.lap("key rotation (\(report.rotation.rotated.count) rotated)")
@@ -235,7 +242,7 @@ public struct ApplyPass: Sendable {
 
         let buckets = await bucketsTask.value
         timings.lap("Merkle buckets")
-        if outcome.failed.isEmpty && held.isEmpty {
+        if outcome.isComplete && held.isEmpty {
             if input.listing != nil {
                 try await FastPath.storeMerkleBuckets(buckets, replacing: true, session)
             }
@@ -274,13 +281,14 @@ public struct ApplyPass: Sendable {
         var timings = timings
         var audit = audit
         let last = try await History.lastRevision(session)
-        let changed = !outcome.applied.isEmpty || !outcome.failed.isEmpty || outcome.bookkeeping > 0
+        let changed = !outcome.applied.isEmpty || !outcome.isComplete || outcome.bookkeeping > 0
         guard changed || last?.revision != revision || last?.root != merkleRoot else {
             return Report(plan: plan, refusal: nil, outcome: outcome, recorded: false, objects: objects,
                           incremental: incremental, timings: timings)
         }
         var pass = History.Pass(revision: revision, path: path, startedAt: started,
-                                result: !outcome.failed.isEmpty ? .partial : outcome.applied.isEmpty ? .unchanged : .applied,
+                                result: !outcome.interrupted.isEmpty ? .interrupted : !outcome.failed.isEmpty ? .partial
+                                    : outcome.applied.isEmpty ? .unchanged : .applied,
                                 merkleRoot: merkleRoot, objects: objects, actor: options.actor)
         for step in outcome.applied {
             switch step.action {
@@ -306,8 +314,10 @@ public struct ApplyPass: Sendable {
     }
 
     func makeExecutor(_ session: Session) async throws -> Executor {
-        Executor(session: session, revision: revision, audit: try await AuditChain.load(session, actor: options.actor),
-                 kek: options.kek, now: options.clock())
+        var executor = Executor(session: session, revision: revision, audit: try await AuditChain.load(session, actor: options.actor),
+                                kek: options.kek, now: options.clock())
+        executor.shouldStop = options.stopRequested
+        return executor
     }
 
     /// A pass that writes at least this many objects refreshes the planner

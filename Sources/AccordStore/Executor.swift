@@ -15,6 +15,13 @@ public struct Executor: Sendable {
         public var bookkeeping = 0
         /// Tenant data keys created, as `Tenant/name` → key version.
         public var keysCreated: [String: Int] = [:]
+        /// Steps not reached because a stop was asked for (shutdown): each
+        /// is untouched, left for the next pass.
+        public var interrupted: [PlanStep] = []
+
+        /// Every step was either applied or skipped as in sync: nothing
+        /// failed and nothing was left for later.
+        public var isComplete: Bool { failed.isEmpty && interrupted.isEmpty }
     }
 
     /// Objects per transaction. Tenants go in smaller batches, and at most
@@ -55,6 +62,9 @@ public struct Executor: Sendable {
     /// Wraps new tenant data keys; nil when none is configured.
     let kek: KeyEncryptionKey?
     let now: Date
+    /// Asked before each transaction: true stops the run there (the
+    /// transaction in hand has committed; no object is left half-applied).
+    var shouldStop: @Sendable () -> Bool = { false }
     /// Set when a step created, moved or dropped store tables.
     private(set) var storesChanged = false
     /// Objects known to have an inventory entry, when the run was given the
@@ -90,7 +100,8 @@ public struct Executor: Sendable {
         recorded = inventoryIsComplete ? Set(inventory.map(\.id)) : nil
         failing = try await InventoryWriter.failing(session)
         var failedIDs = Set<ObjectID>()
-        for group in Self.groups(plan.steps) {
+        let groups = Self.groups(plan.steps)
+        groupLoop: for (g, group) in groups.enumerated() {
             var ready: [PlanStep] = []
             var waiting: [(PlanStep, ObjectFailure)] = []
             /// Applied as planned, and still reported (a blocked promotion).
@@ -131,6 +142,11 @@ public struct Executor: Sendable {
             var next: Task<Prepared, Error>?
             defer { next?.cancel() }
             for (i, batch) in batches.enumerated() {
+                if shouldStop() {
+                    outcome.interrupted += batches[i...].joined()
+                    outcome.interrupted += groups[(g + 1)...].joined()
+                    break groupLoop
+                }
                 let prepared: Prepared
                 if let pending = next {
                     prepared = try await pending.value
@@ -164,7 +180,9 @@ public struct Executor: Sendable {
                 outcome.failed.append(failure)
             }
         }
-        outcome.bookkeeping = try await syncInventory(plan, desired: desired, inventory: inventory, failed: failedIDs)
+        if outcome.interrupted.isEmpty {
+            outcome.bookkeeping = try await syncInventory(plan, desired: desired, inventory: inventory, failed: failedIDs)
+        }
         return outcome
     }
 

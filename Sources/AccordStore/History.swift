@@ -11,6 +11,9 @@ public enum History {
         case partial
         /// Nothing needed a change.
         case unchanged
+        /// Stopped at shutdown between two transactions: what it applied
+        /// is whole, the objects it did not reach wait for the next pass.
+        case interrupted
     }
 
     public struct Entry: Sendable, Codable {

@@ -89,7 +89,7 @@ extension ApplyPass {
         let recomputed = try await Self.bucketRoots(touchedBuckets, excluding: Set(orphaned), session)
         for b in touchedBuckets { buckets[b] = recomputed[b] }
         let merkleRoot = Merkle.combine(buckets)
-        if outcome.failed.isEmpty {
+        if outcome.isComplete {
             try await FastPath.storeMerkleBuckets(recomputed, replacing: false,
                                                   emptied: touchedBuckets.filter { recomputed[$0] == nil }.sorted(), session)
             try await FastPath.record(session, digest: input.listingDigest, path: path, prune: options.prune, revision: revision,

@@ -10,6 +10,26 @@ import ServiceLifecycle
 /// its HTTP endpoints once, and runs them until SIGTERM or SIGINT.
 @main
 struct AccordControllerCommand: AsyncParsableCommand {
+    /// Parses and runs; a usage error (an unknown option, a missing value)
+    /// exits 2 like every bad setting, not ArgumentParser's 64.
+    static func main() async {
+        do {
+            var command = try parseAsRoot(nil)
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                let text = "accord-controller: error: \(message(for: error)) (see accord-controller --help)\n"
+                FileHandle.standardError.write(Data(text.utf8))
+                exit(withError: ExitCode(2))
+            }
+            exit(withError: error)
+        }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "accord-controller",
         abstract: "Accord's daemon: watch a manifests repository and reconcile it into PostgreSQL continuously.",
@@ -22,7 +42,8 @@ struct AccordControllerCommand: AsyncParsableCommand {
             others apply; failed fetches back off the same way (condition SourceUnavailable), and a damaged \
             mirror is cloned anew. Replicas sharing a database elect one leader through a PostgreSQL advisory lock; \
             the others stand by. HTTP: /healthz, /readyz, /metrics, /hooks/git, /api/v1/objects. SIGTERM or \
-            SIGINT finishes the pass in hand, releases the lock and exits 0. See docs/controller.md. \
+            SIGINT lets the transaction in hand commit, stops the pass there (every object whole; \
+            the rest waits for the next pass), releases the lock and exits 0 within 10 s. See docs/controller.md. \
             Exit status: 0 after a clean shutdown, 1 when the HTTP server or the service group fails, \
             2 for a bad setting (nothing is started).
             """
@@ -50,8 +71,8 @@ struct AccordControllerCommand: AsyncParsableCommand {
     var signingKeyFile: String?
     @Option(name: .customLong("trusted-keys-dir"), help: "Directory of Ed25519 public keys for model signatures: *.pem or *.pub [ACCORD_TRUSTED_KEYS_DIR].")
     var trustedKeysDir: String?
-    @Flag(help: "Delete managed objects removed from git (tenants only with deletionPolicy: Delete) [ACCORD_PRUNE=true].")
-    var prune = false
+    @Flag(inversion: .prefixedNo, help: "Delete managed objects removed from git (tenants only with deletionPolicy: Delete); --no-prune overrides ACCORD_PRUNE [ACCORD_PRUNE=true].")
+    var prune: Bool?
     @Option(name: .customLong("max-delete-percent"), help: "Deletion guard: refuse plans removing more than this share of managed objects (default 10) [ACCORD_MAX_DELETE_PERCENT].")
     var maxDeletePercent: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info) [ACCORD_LOG_LEVEL].")
@@ -70,7 +91,7 @@ struct AccordControllerCommand: AsyncParsableCommand {
         let pairs: [(String, String?)] = [
             ("repo", repo), ("branch", branch), ("path", path), ("interval", interval), ("resync", resync),
             ("database-url", databaseURL), ("listen", listen), ("webhook-secret-file", webhookSecretFile),
-            ("kek-file", kekFile), ("signing-key-file", signingKeyFile), ("trusted-keys-dir", trustedKeysDir), ("prune", prune ? "true" : nil), ("max-delete-percent", maxDeletePercent),
+            ("kek-file", kekFile), ("signing-key-file", signingKeyFile), ("trusted-keys-dir", trustedKeysDir), ("prune", prune.map { $0 ? "true" : "false" }), ("max-delete-percent", maxDeletePercent),
             ("log-level", logLevel), ("log-format", logFormat), ("retry-min", retryMin), ("retry-max", retryMax),
             ("leader-poll", leaderPoll),
         ]

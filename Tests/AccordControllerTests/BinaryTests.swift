@@ -69,7 +69,7 @@ extension Harness {
 
 @Suite struct BinarySettingsTests {
     @Test func aBadSettingExitsTwoBeforeAnythingStarts() async throws {
-        let run = try ControllerProcess(["--repo", "/", "--interval", "soon"], environment: ["DATABASE_URL": "postgres://u:pw-not-shown-123@127.0.0.1:1/db"])
+        let run = try ControllerProcess(["--repo", "/", "--no-prune", "--interval", "soon"], environment: ["DATABASE_URL": "postgres://u:pw-not-shown-123@127.0.0.1:1/db"])
         #expect(try await run.exit(within: .seconds(10)) == 2)
         #expect(run.logs == "accord-controller: error: --interval (ACCORD_INTERVAL): must be a duration such as 30s, 5m or 250ms; got \"soon\"\n")
 
@@ -80,6 +80,13 @@ extension Harness {
         let env = try ControllerProcess([], environment: ["ACCORD_REPO": "/", "DATABASE_URL": "postgres://h/db", "ACCORD_LOG_FORMAT": "yaml"])
         #expect(try await env.exit(within: .seconds(10)) == 2)
         #expect(env.logs.contains("--log-format (ACCORD_LOG_FORMAT): must be json or logfmt"))
+
+        // What the argument parser refuses is a bad setting too: 2, not 64.
+        for args in [["--repo", "/", "--resyc", "5m"], ["--repo", "/", "--interval"], ["--bogus"]] {
+            let usage = try ControllerProcess(args, environment: ["DATABASE_URL": "postgres://h/db"])
+            #expect(try await usage.exit(within: .seconds(10)) == 2, "\(args)")
+            #expect(usage.logs.hasPrefix("accord-controller: error: "), "\(args): \(usage.logs)")
+        }
     }
 }
 
@@ -119,6 +126,79 @@ struct BinaryTests {
         #expect(try await h.scalar("SELECT revision FROM accord.revisions ORDER BY id DESC LIMIT 1") == changed)
         #expect(try await h.scalar("SELECT count(*)::text FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())") == "0", "every lock released")
         #expect(second.logs.contains("\"msg\":\"stopped\""))
+    }
+
+    /// A pass far longer than the 10 s shutdown bound (2,000 new tenants in
+    /// ten transactions, each slowed by 1.5 s): SIGTERM stops it between
+    /// two transactions, the process exits 0 within 10 s, every tenant is
+    /// whole or absent, and the next run finishes the rest.
+    @Test func sigtermStopsALongPassBetweenTransactionsWithinTenSeconds() async throws {
+        let h = try await Harness()
+        let db = h.db
+        defer { Task { await db.drop() } }
+        let first = try ControllerProcess(h.arguments(["--log-format", "logfmt"]))
+        #expect(try await eventually { first.logs.contains("msg=reconciled") })
+        first.signal(SIGTERM)
+        #expect(try await first.exit(within: .seconds(10)) == 0)
+        let before = try #require(Int(try await h.scalar("SELECT count(*)::text FROM platform.tenants") ?? ""))
+
+        try await h.execute("""
+            CREATE FUNCTION public.slow_tenants() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN PERFORM pg_sleep(1.5); RETURN NULL; END $$;
+            CREATE TRIGGER slow_tenants AFTER INSERT ON platform.tenants FOR EACH STATEMENT EXECUTE FUNCTION public.slow_tenants()
+            """)
+        let bulk = 2_000
+        let yaml = (0..<bulk).map { i in
+            """
+            apiVersion: accord.dev/v1
+            kind: Tenant
+            metadata:
+              name: bulk-\(i)
+            spec:
+              displayName: Bulk \(i)
+              plan: starter
+              region: eu
+
+            """
+        }.joined(separator: "---\n")
+        try yaml.write(to: h.work.root.appendingPathComponent("tenants/bulk.yaml"), atomically: true, encoding: .utf8)
+        let commit = try h.work.commit("2,000 tenants")
+
+        let second = try ControllerProcess(h.arguments(["--log-format", "logfmt"]))
+        // Wait until the pass is inside its second transaction's sleep.
+        #expect(try await eventually(within: .seconds(60)) {
+            let started = try await h.scalar("SELECT count(*)::text FROM platform.tenants WHERE name LIKE 'bulk-%'") != "0"
+            let sleeping = try await h.scalar("SELECT count(*)::text FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()") == "1"
+            return started && sleeping
+        })
+        let signalled = ContinuousClock.now
+        second.signal(SIGTERM)
+        #expect(try await second.exit(within: .seconds(10)) == 0)
+        #expect(ContinuousClock.now - signalled < .seconds(10))
+        #expect(second.logs.contains("the pass stopped between two transactions"))
+
+        let written = try #require(Int(try await h.scalar("SELECT count(*)::text FROM platform.tenants WHERE name LIKE 'bulk-%'") ?? ""))
+        #expect(written > 0 && written < bulk, "stopped mid-pass: \(written) of \(bulk)")
+        #expect(written % Executor.tenantBatchSize == 0, "whole transactions only: \(written)")
+        #expect(try await h.scalar("""
+            SELECT count(*)::text FROM platform.tenants t
+            LEFT JOIN accord.inventory i ON i.kind = 'Tenant' AND i.name = t.name
+            LEFT JOIN accord.tenant_keys k ON k.tenant = t.name
+            WHERE i.name IS NULL OR k.tenant IS NULL
+            """) == "0", "every tenant written has its inventory entry and its data key")
+        #expect(try await h.scalar("SELECT count(*)::text FROM accord.inventory WHERE kind = 'Tenant' AND name LIKE 'bulk-%'") == String(written))
+        #expect(try await h.scalar("SELECT result || ' ' || revision FROM accord.revisions ORDER BY id DESC LIMIT 1") == "interrupted \(commit)")
+        #expect(try await h.scalar("SELECT count(*)::text FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())") == "0", "every lock released")
+
+        // The next run takes up the rest.
+        try await h.execute("DROP TRIGGER slow_tenants ON platform.tenants")
+        let third = try ControllerProcess(h.arguments(["--log-format", "logfmt"]))
+        #expect(try await eventually(within: .seconds(60)) {
+            try await h.scalar("SELECT result FROM accord.revisions ORDER BY id DESC LIMIT 1") == "applied"
+        })
+        #expect(try await h.scalar("SELECT count(*)::text FROM platform.tenants") == String(before + bulk))
+        third.signal(SIGTERM)
+        #expect(try await third.exit(within: .seconds(10)) == 0)
     }
 
     /// Two processes: the leader is killed with SIGKILL; the standby leads within five seconds.

@@ -29,6 +29,11 @@ import Testing
         #expect(config.listenHost == "0.0.0.0" && config.listenPort == 9090)
         #expect(config.prune)
         #expect(config.logFormat == .logfmt)
+
+        // --no-prune turns off ACCORD_PRUNE=true.
+        let off = try ControllerConfig.resolve(flags: ["prune": "false"],
+                                               environment: ["ACCORD_REPO": Self.repo, "DATABASE_URL": Self.db, "ACCORD_PRUNE": "true"])
+        #expect(!off.prune)
     }
 
     @Test(arguments: [
