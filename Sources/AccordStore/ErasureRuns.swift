@@ -99,12 +99,17 @@ public enum ErasureRuns {
         for e in open {
             let stage = ErasureSLA.stage(requestedAt: e.requestedAt, now: now)
             if stage > e.stage {
-                let entry = AuditEntry(action: "erasure-sla", object: e.id.description, revision: revision, detail: .object([
-                    "stage": .string(stage.rawValue), "meaning": .string(stage.meaning),
-                    "requestedAt": .string(Timestamp.rfc3339(epochSeconds: Int64(e.requestedAt.timeIntervalSince1970))),
-                    "due": .string(Timestamp.rfc3339(epochSeconds: Int64(ErasureSLA.due(requestedAt: e.requestedAt).timeIntervalSince1970))),
-                ]))
-                let sealed = audit.seal([entry], at: now)
+                // One entry per threshold crossed since the last pass, even when a pass comes late and crosses several.
+                let crossed = ErasureSLA.Stage.allCases.filter { $0 > e.stage && $0 <= stage }
+                let entries = crossed.map { crossed in
+                    AuditEntry(action: "erasure-sla", object: e.id.description, revision: revision, detail: .object([
+                        "stage": .string(crossed.rawValue), "meaning": .string(crossed.meaning),
+                        "requestedAt": .string(Timestamp.rfc3339(epochSeconds: Int64(e.requestedAt.timeIntervalSince1970))),
+                        "due": .string(Timestamp.rfc3339(epochSeconds: Int64(ErasureSLA.due(requestedAt: e.requestedAt).timeIntervalSince1970))),
+                        "crossedAt": .string(Timestamp.rfc3339(epochSeconds: Int64(e.requestedAt.addingTimeInterval(crossed.hours * 3600).timeIntervalSince1970))),
+                    ]))
+                }
+                let sealed = audit.seal(entries, at: now)
                 try await session.transaction {
                     try await session.execute("""
                         INSERT INTO accord.erasure_runs (tenant, name, sla_stage) VALUES ($1, $2, $3)
@@ -113,7 +118,7 @@ public enum ErasureRuns {
                     try await AuditChain.write(sealed, session)
                 }
                 audit.advance(to: sealed.head)
-                outcome.escalated.append((e.id, stage))
+                outcome.escalated += crossed.map { (e.id, $0) }
             }
             if let next = e.nextAttemptAt, next > now { continue }
             guard let key else {

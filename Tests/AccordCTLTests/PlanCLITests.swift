@@ -146,8 +146,9 @@ import Testing
 
         let audit = try CLI.accordctl(["audit", "verify"], environment: env)
         #expect(audit.status == 0)
-        // 27: the erasure ran (one entry) after crossing its SLA (one entry; it was requested on 2026-11-18).
-        #expect(audit.stdout.hasPrefix("audit log intact: 27 entries"))
+        // 29: the erasure ran (one entry) after crossing its three SLA thresholds (one entry each:
+        // it was requested on 2026-11-18, more than 72 hours before any run of this test).
+        #expect(audit.stdout.hasPrefix("audit log intact: 29 entries"))
     }
 
     @Test func markdownOfAHugePlanStaysUnder60000CharactersInWholeLines() {

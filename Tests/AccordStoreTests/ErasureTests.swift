@@ -16,6 +16,7 @@ struct ErasureTests {
     /// 2026-11-18T09:00:00Z, the example erasure's requestedAt.
     static let requested = Date(timeIntervalSince1970: 1_794_992_400)
     static func at(hours: Double) -> Date { requested.addingTimeInterval(hours * 3600) }
+    static func rfc3339(hours: Double) -> String { Timestamp.rfc3339(epochSeconds: Int64(at(hours: hours).timeIntervalSince1970)) }
 
     static let brightpathErasure = """
         apiVersion: accord.dev/v1
@@ -204,6 +205,21 @@ struct ErasureTests {
         let done = try await T.apply(manifests.desired(), db, configure: { $0.clock = { Self.at(hours: 73) } })
         #expect(done.erasures.completed.count == 1)
         #expect(try await status(80)?.conditions.contains { $0.type == "OnSchedule" } == false, "a completed erasure has no deadline")
+    }
+
+    /// A pass that first sees an erasure past several thresholds (the
+    /// controller was down from 47h to 73h) audits each one it crossed.
+    @Test func aLatePassAuditsEveryThresholdItCrossed() async throws {
+        let (db, manifests) = try await Self.seeded()
+        defer { Task { await db.drop() } }
+        func pass(_ hours: Double) async throws -> ApplyPass.Report {
+            try await T.apply(manifests.desired(), db, configure: { $0.clock = { Self.at(hours: hours) }; $0.signingKey = nil })
+        }
+        #expect(try await pass(47).erasures.escalated.isEmpty)
+        #expect(try await pass(73).erasures.escalated.map(\.stage) == [.warning, .escalation, .overdue])
+        #expect(try await pass(74).erasures.escalated.isEmpty, "each crossed once")
+        #expect(try await T.scalar(db, "SELECT string_agg((body::json->'detail'->>'stage') || '@' || (body::json->'detail'->>'crossedAt'), ',' ORDER BY seq) FROM accord.audit_log WHERE action = 'erasure-sla'")
+                == "warning@\(Self.rfc3339(hours: 48)),escalation@\(Self.rfc3339(hours: 60)),overdue@\(Self.rfc3339(hours: 72))")
     }
 }
 
