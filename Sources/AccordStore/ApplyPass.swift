@@ -307,7 +307,10 @@ public struct ApplyPass: Sendable {
 
     /// The desired objects after the model promotion gate (`ModelGate`),
     /// judged against the live registry.
+    /// Completed erasures whose manifest changed what they erased are held
+    /// (`ErasureRuns.holdingCompleted`).
     func gated(_ desired: [DesiredObject], _ session: Session) async throws -> [DesiredObject] {
+        let desired = try await ErasureRuns.holdingCompleted(desired, session)
         let models = desired.filter { $0.id.kind == .model }.map(\.id.name)
         guard !models.isEmpty else { return desired }
         return ModelGate.resolve(desired, ledger: try await ModelRegistry.ledger(models, session), trusted: options.trustedKeys)

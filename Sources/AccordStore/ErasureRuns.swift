@@ -271,6 +271,41 @@ extension ErasureRuns {
         case unknown
     }
 
+    /// A completed erasure is fixed by its signed certificate: a manifest
+    /// that changes what it erased (subject, legal basis, request time) is
+    /// Stalled (`ErasureCompleted`) and its row stays as it is. Another
+    /// subject needs an Erasure of its own.
+    static func holdingCompleted(_ desired: [DesiredObject], _ session: Session) async throws -> [DesiredObject] {
+        let erasures = desired.indices.filter { desired[$0].id.kind == .erasure }
+        guard !erasures.isEmpty else { return desired }
+        let keys = JSONValue(strings: erasures.map { "\(desired[$0].id.tenant ?? "")/\(desired[$0].id.name)" }).canonical
+        var certified: [String: (fields: [String: JSONValue], completedAt: String)] = [:]
+        for row in try await session.rows("""
+            SELECT tenant || '/' || name, c->>'subjectEmailHash', c->>'legalBasis', c->>'requestedAt', c->>'completedAt'
+            FROM (SELECT tenant, name, certificate::json AS c FROM accord.erasure_certificates
+                  WHERE tenant || '/' || name IN (SELECT json_array_elements_text($1::json))) issued
+            """, [keys]) {
+            let (key, subject, basis, requested, completed) = try row.decode((String, String, String, String, String).self)
+            certified[key] = (["subject_email_hash": .string(subject), "legal_basis": .string(basis), "requested_at": .string(requested)],
+                              completed)
+        }
+        guard !certified.isEmpty else { return desired }
+        let fieldNames = ["subject_email_hash": "subjectEmailHash", "legal_basis": "legalBasis", "requested_at": "requestedAt"]
+        var out = desired
+        for i in erasures {
+            let d = desired[i]
+            guard let issued = certified["\(d.id.tenant ?? "")/\(d.id.name)"] else { continue }
+            let changed = issued.fields.keys.filter { d.record[$0] != issued.fields[$0] }.compactMap { fieldNames[$0] }.sorted()
+            guard !changed.isEmpty else { continue }
+            let stall = Stall(
+                reason: FailureReason.erasureCompleted.rawValue,
+                message: "\(d.id) completed at \(issued.completedAt) and its signed certificate fixes what was erased; the change of \(changed.joined(separator: ", ")) is refused and nothing changes (to erase another subject, add a new Erasure)",
+                detail: .object(["changed": JSONValue(strings: changed), "completedAt": .string(issued.completedAt)]))
+            out[i] = d.with(record: d.record, recordHash: d.recordHash, stall: stall, auditDetail: d.auditDetail)
+        }
+        return out
+    }
+
     public static func certificate(_ session: Session, tenant: String, name: String) async throws -> Lookup {
         guard try await Migrations.isCurrent(session) else { return .unknown }
         if let row = try await session.rows("""

@@ -168,6 +168,8 @@ public enum FailureReason: String, Sendable, Codable {
     case signingKeyMissing = "SigningKeyMissing"
     /// An erasure run the database refused (rolled back, retried with backoff).
     case erasureFailed = "ErasureFailed"
+    /// A completed erasure whose manifest changes what its certificate says was erased.
+    case erasureCompleted = "ErasureCompleted"
 }
 
 public struct ObjectFailure: Sendable {

@@ -132,6 +132,41 @@ struct ErasureTests {
         #expect(try await T.scalar(db, "SELECT count(*)::text FROM accord.audit_log WHERE action = 'erase'") == "1")
     }
 
+    /// A completed erasure's manifest edited to name another subject (or
+    /// legal basis, or request time): refused, Stalled, nothing changes; put
+    /// back, the object is in sync and Ready again.
+    @Test func aCompletedErasureRefusesAChangeOfWhatItErased() async throws {
+        let (db, manifests) = try await Self.seeded()
+        defer { Task { await db.drop() } }
+        _ = try await T.apply(manifests.desired(), db, revision: "r2", configure: { $0.clock = { Self.at(hours: 2) } })
+        let row = "SELECT subject_email_hash || ' ' || legal_basis || ' ' || status FROM platform.erasures"
+        let before = try await T.scalar(db, row)
+        let id = ObjectID(kind: .erasure, tenant: "acme-corp", name: "dsr-2026-11-0007")
+
+        var edited = manifests
+        let file = "erasures/acme-corp.yaml"
+        edited.files[file] = try #require(manifests.files[file]).replacingOccurrences(of: Self.subject, with: Self.other)
+            .replacingOccurrences(of: "legalBasis: gdpr-art17", with: "legalBasis: ccpa")
+        try await db.withSession { try await $0.execute("INSERT INTO tenant_acme_corp.users (subject_email_hash) VALUES ('\(Self.other)')") }
+        let refused = try await T.apply(edited.desired(), db, revision: "r3", configure: { $0.clock = { Self.at(hours: 3) } })
+        let failure = try #require(refused.outcome?.failed.first { $0.id == id })
+        #expect(failure.reason == .erasureCompleted && failure.stalled)
+        #expect(failure.message.contains("completed at 2026-11-18T11:00:00Z"))
+        #expect(failure.message.contains("the change of legalBasis, subjectEmailHash is refused and nothing changes"))
+        #expect(!failure.message.contains(Self.other), "the subject is never echoed")
+        #expect(refused.erasures.completed.isEmpty)
+        #expect(try await T.scalar(db, row) == before)
+        #expect(try await Self.count(db, "tenant_acme_corp.users", subject: Self.other) == "2", "the other subject is not erased")
+        let status = try await db.withSession { try await ObjectStatus.read($0, id: id, now: Self.at(hours: 3)) }.first
+        #expect(status?.conditions.first { $0.type == "Stalled" }?.reason == "ErasureCompleted")
+
+        let back = try await T.apply(manifests.desired(), db, revision: "r4", configure: { $0.clock = { Self.at(hours: 4) } })
+        #expect(back.outcome?.failed.isEmpty == true)
+        let ready = try await db.withSession { try await ObjectStatus.read($0, id: id, now: Self.at(hours: 4)) }.first
+        #expect(ready?.conditions.first { $0.type == "Ready" }?.status == "True")
+        #expect(try await T.scalar(db, "SELECT count(*)::text FROM accord.erasure_certificates") == "1")
+    }
+
     @Test func twoConcurrentAppliersRunAnErasureOnce() async throws {
         let (db, manifests) = try await Self.seeded()
         defer { Task { await db.drop() } }
