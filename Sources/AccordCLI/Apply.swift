@@ -10,8 +10,10 @@ struct Apply: AsyncParsableCommand {
         abstract: "Reconcile once: make the live state match the manifests, and print what was done.",
         discussion: """
             Runs Accord's migrations, takes the database's apply lock (one applier at a time), plans \
-            exactly as `accordctl diff` does and executes the plan: each object's change commits in one \
-            transaction with its inventory and audit entries, or not at all. Prune is opt-in; only \
+            exactly as `accordctl diff` does and executes the plan in transactions of whole objects: each \
+            object's rows commit with its inventory and audit entries, or not at all, and a transaction \
+            the database refuses is redone one object per transaction, so only the failing objects stay \
+            unapplied. Prune is opt-in; only \
             objects Accord created are pruned, and the deletion guard refuses a plan that would remove \
             more than --max-delete-percent of the managed objects, or all of them. When nothing outside \
             Accord wrote to the platform tables since the last complete apply, unchanged files are not \
@@ -37,7 +39,7 @@ struct Apply: AsyncParsableCommand {
     @Flag(help: "Delete managed objects that were removed from git (tenants only with deletionPolicy: Delete).")
     var prune = false
 
-    @Flag(name: .customLong("dry-run"), help: "Plan and check the deletion guard under the lock, but write nothing.")
+    @Flag(name: .customLong("dry-run"), help: "Plan and check the deletion guard under the lock; change no object (Accord's own schema is still brought up to date).")
     var dryRun = false
 
     @Option(name: .customLong("max-delete-percent"),
@@ -123,7 +125,7 @@ struct ApplyReport {
     var summary: String {
         let plan = report.plan
         if report.refusal != nil { return "refused by the deletion guard: nothing was written (\(plan.summary))" }
-        if dryRun { return "dry run: nothing was written (\(plan.summary))" }
+        if dryRun { return "dry run: no object was changed (\(plan.summary))" }
         let applied = report.outcome?.applied ?? []
         var counts: [Action: Int] = [:]
         for step in applied { counts[step.action, default: 0] += 1 }

@@ -9,7 +9,7 @@ struct HistoryCommand: AsyncParsableCommand {
         abstract: "List applied revisions: time, commit, result and the Merkle root of the applied manifests.",
         discussion: """
             The Merkle root is computed over the SHA-256 hashes of the revision's manifests \
-            (canonical JSON of kind, metadata and spec) in 4,096 buckets by prefix, pairing \
+            (canonical JSON of apiVersion, kind, metadata and spec) in 4,096 buckets by prefix, pairing \
             neighbours with SHA-256; see docs/engine.md. Newest first. Exit status: 0, or 2 on error.
             """
     )

@@ -146,6 +146,9 @@ public struct ApplyPass: Sendable {
         if try await Migrations.isCurrent(session) {
             desired = try await gated(desired, session)
             live = try await LiveState.read(session)
+        } else {
+            // Nothing registered yet: the gate judges every model as a first promotion, as apply will.
+            desired = ModelGate.resolve(desired, ledger: ModelLedger(), trusted: options.trustedKeys)
         }
         return Planner.plan(.init(desired: desired, live: live.records, inventory: live.inventory, prune: options.prune))
     }

@@ -95,7 +95,7 @@ import Testing
 
         let dry = try CLI.accordctl(["apply", "--dry-run", "--prune"] + repo, environment: env)
         #expect(dry.status == 0)
-        #expect(dry.stdout.hasSuffix("dry run: nothing was written (0 to create, 1 to update, 1 to delete)\n"))
+        #expect(dry.stdout.hasSuffix("dry run: no object was changed (0 to create, 1 to update, 1 to delete)\n"))
 
         let second = try CLI.accordctl(["apply", "--prune", "-o", "json"] + repo, environment: env)
         #expect(second.status == 0, "\(second.stderr)")

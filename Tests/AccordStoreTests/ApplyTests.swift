@@ -72,6 +72,26 @@ struct ApplyTests {
         #expect(try await Self.scalar(db, "SELECT count(*)::text FROM accord.revisions") == "1")
     }
 
+    /// On a database Accord never ran on, `diff` judges the models as
+    /// `apply` will: without trusted keys no production version passes, and
+    /// both plans say so for the same objects.
+    @Test func aFreshDatabaseIsPlannedThroughThePromotionGateToo() async throws {
+        let db = try await TestDatabase.scratch()
+        defer { Task { await db.drop() } }
+        let desired = try Manifests.examples().desired()
+        var options = ApplyPass.Options()
+        options.trustedKeys = nil
+        let preview = try await db.withSession { try await ApplyPass(desired: desired, revision: nil, path: "", options: options).preview($0) }
+        func stalls(_ plan: Plan) -> [String] {
+            plan.steps.compactMap { step in step.desired?.stall.map { "\(step.id) \($0.reason)" } }.sorted()
+        }
+        #expect(stalls(preview).contains { $0.hasPrefix("Model/") && $0.hasSuffix("PromotionBlocked") })
+        #expect(stalls(preview).contains { $0.hasPrefix("Worker/") && $0.hasSuffix("ModelNotPromoted") })
+        let applied = try await Self.apply(desired, db, configure: { $0.trustedKeys = nil; $0.dryRun = true })
+        #expect(stalls(applied.plan) == stalls(preview))
+        #expect(applied.plan.steps.map(\.id) == preview.steps.map(\.id))
+    }
+
     @Test func awkwardTextSurvivesTheWayIn() async throws {
         let db = try await TestDatabase.scratch()
         defer { Task { await db.drop() } }
