@@ -74,6 +74,7 @@ public enum Planner {
     /// The step that makes a desired object's row match, or nil when it
     /// already does.
     static func pair(_ d: DesiredObject, live row: Record?, entry: InventoryEntry?) -> PlanStep? {
+        if let row, let kept = d.stall?.keepingLive(d, live: row) { return pair(kept, live: row, entry: entry) }
         guard let row else {
             let cause: StepCause = entry != nil && entry?.retained == false && entry?.recordHash == d.recordHash ? .drift : .manifest
             // A create's changes are its row's fields, worked out only when shown (`fieldChanges`).
@@ -135,5 +136,17 @@ public struct DeletionGuard: Sendable {
             return "the plan would remove \(removals) of \(plan.managed) managed objects, more than the \(percent)% the deletion guard allows; refusing. Pass --allow-mass-deletion if this is intended."
         }
         return nil
+    }
+}
+
+extension Stall {
+    /// The object as it applies over `live`: the waiting columns as the
+    /// row has them, the rest as desired. nil when nothing is kept.
+    public func keepingLive(_ d: DesiredObject, live row: Record) -> DesiredObject? {
+        guard !keepsLive.isEmpty else { return nil }
+        var record = d.record
+        for column in keepsLive { record.fields[column] = row.fields[column] ?? .null }
+        let stall = Stall(reason: reason, message: message, appliesRest: true, detail: detail)
+        return d.with(record: record, recordHash: sha256Hex(canonicalOf: .object(record.fields)), stall: stall, auditDetail: d.auditDetail)
     }
 }

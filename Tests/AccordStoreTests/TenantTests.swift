@@ -266,6 +266,18 @@ struct TenantTests {
         let status = try await db.withSession { try await ObjectStatus.read($0, id: ObjectID(kind: .worker, tenant: "brightpath", name: "support-triage")) }
         #expect(status.first?.stalled == true)
         #expect(status.first?.conditions.first?.reason == "ModelNotPromoted")
+
+        // The kill switch reaches stalled workers too: they stop, keeping their version.
+        manifests.edit("tenants/brightpath.yaml", "spec:\n", "spec:\n  suspended: true\n")
+        let suspended = try await T.apply(manifests.desired(), db, revision: "r4")
+        #expect(try await T.scalar(db, "SELECT string_agg(DISTINCT status || ' ' || model_version, ',') FROM platform.workers WHERE tenant = 'brightpath'")
+                == "stopped 4")
+        #expect(suspended.outcome?.applied.contains { $0.id == ObjectID(kind: .worker, tenant: "brightpath", name: "support-triage") } == true)
+        #expect((suspended.outcome?.failed ?? []).contains { $0.id.name == "support-triage" && $0.reason == .modelNotPromoted },
+                "still reported as waiting for a production version")
+        // A second pass writes nothing more.
+        let again = try await T.apply(manifests.desired(), db, revision: "r4")
+        #expect(again.outcome?.applied.isEmpty == true)
     }
 
     @Test func offboardingWithRetainKeepsDataKeysAndRowsAndStopsWorkers() async throws {

@@ -81,12 +81,18 @@ public struct Stall: Sendable, Hashable {
     public let appliesRest: Bool
     /// Structured facts for the audit entry (versions, metric values).
     public let detail: JSONValue?
+    /// Columns that wait: an object with a live row keeps these as the row
+    /// has them and applies the rest (`appliesRest`); one without a row is
+    /// not created. A worker whose model has no production version keeps
+    /// the version it runs while its tenant's kill switch still reaches it.
+    public let keepsLive: [String]
 
-    public init(reason: String, message: String, appliesRest: Bool = false, detail: JSONValue? = nil) {
+    public init(reason: String, message: String, appliesRest: Bool = false, detail: JSONValue? = nil, keepsLive: [String] = []) {
         self.reason = reason
         self.message = message
         self.appliesRest = appliesRest
         self.detail = detail
+        self.keepsLive = keepsLive
     }
 }
 

@@ -27,7 +27,8 @@ enum WorkerRecord {
     static func stall(model: String, productionVersion: String?) -> Stall? {
         guard productionVersion == nil else { return nil }
         return Stall(reason: "ModelNotPromoted",
-                     message: "Model/\(model) has no production version; the worker is deployed once one is promoted")
+                     message: "Model/\(model) has no production version; the worker is deployed once one is promoted",
+                     keepsLive: ["model_version"])
     }
 
     static func spec(_ spec: WorkerSpec) -> JSONValue {
