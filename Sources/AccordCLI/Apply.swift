@@ -14,8 +14,9 @@ struct Apply: AsyncParsableCommand {
             object's rows commit with its inventory and audit entries, or not at all, and a transaction \
             the database refuses is redone one object per transaction, so only the failing objects stay \
             unapplied. Prune is opt-in; only \
-            objects Accord created are pruned, and the deletion guard refuses a plan that would remove \
-            more than --max-delete-percent of the managed objects, or all of them. When nothing outside \
+            objects Accord created are pruned, and the deletion guard refuses a plan that would delete \
+            more than --max-delete-percent of the managed objects, or keep none of them (a tenant \
+            removed with deletionPolicy Retain is offboarded, which deletes nothing). When nothing outside \
             Accord wrote to the platform tables since the last complete apply, unchanged files are not \
             read again (see docs/engine.md; --full reads everything). Tenants are onboarded with \
             their data stores and a data key wrapped by the key-encryption key (--kek-file); without \
@@ -36,7 +37,7 @@ struct Apply: AsyncParsableCommand {
     @OptionGroup var trusted: TrustedKeyOptions
     @OptionGroup var output: OutputOptions
 
-    @Flag(help: "Delete managed objects that were removed from git (tenants only with deletionPolicy: Delete).")
+    @Flag(help: "Delete managed objects that were removed from git (tenants only with deletionPolicy: Delete; a Retain tenant is offboarded with or without it).")
     var prune = false
 
     @Flag(name: .customLong("dry-run"), help: "Plan and check the deletion guard under the lock; change no object (Accord's own schema is still brought up to date).")

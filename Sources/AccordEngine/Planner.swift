@@ -51,14 +51,16 @@ public enum Planner {
         }
 
         for e in input.inventory where !e.retained && !desiredIDs.contains(e.id) {
-            guard input.prune else {
+            let row = live[e.id]
+            let tenantRow = e.id.kind.isTenantScoped && !desiredIDs.contains(e.id.tenantID) ? live[e.id.tenantID] : nil
+            let action = removal(e.id, live: row, tenantLeaving: tenantRow)
+            // Deleting needs prune; offboarding a tenant with `Retain` (and
+            // stopping its workers) deletes nothing and happens without it.
+            guard input.prune || (action == .retain && e.id.kind != .erasure) else {
                 orphaned.append(e.id)
                 continue
             }
-            let row = live[e.id]
-            let tenantRow = e.id.kind.isTenantScoped && !desiredIDs.contains(e.id.tenantID) ? live[e.id.tenantID] : nil
-            removals.append(PlanStep(id: e.id, action: removal(e.id, live: row, tenantLeaving: tenantRow),
-                                     cause: row == nil ? .drift : .manifest, changes: [], desired: nil))
+            removals.append(PlanStep(id: e.id, action: action, cause: row == nil ? .drift : .manifest, changes: [], desired: nil))
         }
 
         for r in input.live where !desiredIDs.contains(r.id) && inventory[r.id] == nil {
@@ -124,16 +126,20 @@ public struct DeletionGuard: Sendable {
         self.allowed = allowed
     }
 
-    /// Why the plan is refused, or nil when it may run.
+    /// Why the plan is refused, or nil when it may run. The share counts
+    /// deletions; retained objects (a tenant offboarded with `Retain`, its
+    /// workers stopped) lose nothing, but a plan that acts on a desired
+    /// state without any managed object (every one deleted, offboarded or
+    /// left orphaned) is refused, with or without prune.
     public func refusal(_ plan: Plan) -> String? {
-        let removals = plan.removals
+        let removals = plan.removals, deletions = plan.count(.delete)
         guard !allowed, removals > 0 else { return nil }
         let percent = Int((maxShare * 100).rounded())
-        if removals >= plan.managed {
-            return "the plan would remove all \(plan.managed) managed objects; refusing (an empty or wrong --path, or a broken branch, is never a reason to delete the platform). Pass --allow-mass-deletion if this is intended."
+        if removals + plan.orphaned.count >= plan.managed {
+            return "the plan would remove all \(plan.managed) managed objects; refusing (an empty or wrong --path, or a broken branch, is never a reason to delete or offboard the platform). Pass --allow-mass-deletion if this is intended."
         }
-        if Double(removals) > maxShare * Double(plan.managed) {
-            return "the plan would remove \(removals) of \(plan.managed) managed objects, more than the \(percent)% the deletion guard allows; refusing. Pass --allow-mass-deletion if this is intended."
+        if Double(deletions) > maxShare * Double(plan.managed) {
+            return "the plan would delete \(deletions) of \(plan.managed) managed objects, more than the \(percent)% the deletion guard allows; refusing. Pass --allow-mass-deletion if this is intended."
         }
         return nil
     }

@@ -71,7 +71,7 @@ struct AccordControllerCommand: AsyncParsableCommand {
     var signingKeyFile: String?
     @Option(name: .customLong("trusted-keys-dir"), help: "Directory of Ed25519 public keys for model signatures: *.pem or *.pub [ACCORD_TRUSTED_KEYS_DIR].")
     var trustedKeysDir: String?
-    @Flag(inversion: .prefixedNo, help: "Delete managed objects removed from git (tenants only with deletionPolicy: Delete); --no-prune overrides ACCORD_PRUNE [ACCORD_PRUNE=true].")
+    @Flag(inversion: .prefixedNo, help: "Delete managed objects removed from git (tenants only with deletionPolicy: Delete; a Retain tenant is offboarded with or without it); --no-prune overrides ACCORD_PRUNE [ACCORD_PRUNE=true].")
     var prune: Bool?
     @Option(name: .customLong("max-delete-percent"), help: "Deletion guard: refuse plans removing more than this share of managed objects (default 10) [ACCORD_MAX_DELETE_PERCENT].")
     var maxDeletePercent: String?
