@@ -105,8 +105,8 @@ struct Apply: AsyncParsableCommand {
             Console.error(CLIError("deletion guard: \(refusal)"))
             throw ExitCode(2)
         }
-        let erasuresWaiting = !report.erasures.failed.isEmpty || !report.erasures.blocked.isEmpty
-        throw ExitCode(report.outcome?.failed.isEmpty == false || erasuresWaiting ? 1 : 0)
+        let waiting = !report.erasures.failed.isEmpty || !report.erasures.blocked.isEmpty || !report.rotation.blocked.isEmpty
+        throw ExitCode(report.outcome?.failed.isEmpty == false || waiting ? 1 : 0)
     }
 }
 

@@ -40,9 +40,9 @@ public struct KeyEncryptionKey: Sendable, CustomStringConvertible {
 }
 
 /// A tenant's 256-bit data-encryption key in plain form. Exists only in
-/// memory, between generation and wrapping or after unwrapping; its
-/// description never shows the bytes.
-public struct DataKey: Sendable, CustomStringConvertible {
+/// memory, between generation and wrapping or after unwrapping; neither
+/// its description nor its mirror (`dump`, debuggers) shows the bytes.
+public struct DataKey: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     public let bytes: [UInt8]
 
     public static func generate() -> DataKey {
@@ -50,6 +50,8 @@ public struct DataKey: Sendable, CustomStringConvertible {
     }
 
     public var description: String { "DataKey(redacted)" }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror { Mirror(self, children: ["bytes": "redacted"]) }
 }
 
 /// How data keys are wrapped: AES-256-GCM under the KEK with a random

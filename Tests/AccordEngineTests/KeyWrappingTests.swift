@@ -43,6 +43,11 @@ import Testing
         let key = DataKey.generate()
         #expect(key.bytes.count == 32)
         #expect(key.description == "DataKey(redacted)")
+        var dumped = ""
+        dump(key, to: &dumped)
+        let hex = key.bytes.map { String(format: "%02x", $0) }.joined()
+        #expect(!dumped.contains(hex) && !dumped.contains(key.bytes.map(String.init).joined(separator: ", ")) && dumped.contains("redacted"))
+        #expect(String(reflecting: key) == "DataKey(redacted)")
         let wrapped = try TenantKeyWrapping.wrap(key, tenant: "acme", version: 1, keyID: "dek-1", with: kek)
         #expect(Base64.decode(wrapped)?.count == 12 + 32 + 16, "nonce, ciphertext, tag")
         #expect(try TenantKeyWrapping.unwrap(wrapped, tenant: "acme", version: 1, keyID: "dek-1", with: kek).bytes == key.bytes)

@@ -140,8 +140,17 @@ struct TenantTests {
         #expect(try await T.scalar(db, "SELECT count(*)::text FROM accord.tenant_keys") == "4")
         #expect(try await T.scalar(db, "SELECT count(*)::text FROM accord.audit_log") == auditBefore)
 
-        // 91 days on: acme-corp (90 days) rotates, northwind (180) does not.
+        // 91 days on with no KEK: the due rotations wait, each tenant Stalled saying why, no key is made.
         let later = t0.addingTimeInterval(91 * 86_400)
+        let blocked = try await T.apply(desired, db) { $0.clock = { later }; $0.kek = nil }
+        #expect(blocked.rotation.blocked.sorted() == ["acme-corp", "brightpath", "kestrel-health"])
+        #expect(blocked.rotation.rotated.isEmpty)
+        #expect(try await T.scalar(db, "SELECT count(*)::text FROM accord.tenant_keys") == "4")
+        let waiting = try await db.withSession { try await ObjectStatus.read($0, id: ObjectID(kind: .tenant, name: "acme-corp")) }.first
+        #expect(waiting?.stalled == true)
+        #expect(waiting?.message.contains("due for rotation, but no key-encryption key is configured") == true)
+
+        // With the KEK back, 91 days on: acme-corp (90 days) rotates, northwind (180) does not, the stall clears.
         let rotated = try await T.apply(desired, db) { $0.clock = { later } }
         #expect(rotated.rotation.rotated.map { "\($0.tenant) \($0.from)→\($0.to)" }.sorted()
             == ["acme-corp 1→2", "brightpath 1→2", "kestrel-health 1→2"])
@@ -155,7 +164,9 @@ struct TenantTests {
         }
         #expect(v1.bytes == original.bytes, "the retired version still decrypts")
         #expect(v2.bytes != original.bytes)
-        #expect(try await T.scalar(db, "SELECT count(*)::text FROM accord.audit_log WHERE action = 'rotate-key'") == "3")
+        #expect(try await T.scalar(db, "SELECT count(*)::text FROM accord.audit_log WHERE action = 'rotate-key' AND body::json->'detail'->>'keyId' IS NOT NULL") == "3")
+        let cleared = try await db.withSession { try await ObjectStatus.read($0, id: ObjectID(kind: .tenant, name: "acme-corp")) }.first
+        #expect(cleared?.stalled == false)
 
         // A wrapped key moved onto another tenant's row does not unwrap.
         try await db.withSession { try await $0.execute("""
