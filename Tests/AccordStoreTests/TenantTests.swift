@@ -315,6 +315,33 @@ struct TenantTests {
         #expect(try await T.scalar(db, "SELECT count(*)::text FROM accord.tenant_keys WHERE tenant = 'northwind'") == "1")
         #expect(try await T.scalar(db, "SELECT count(*)::text FROM accord.audit_log WHERE action = 'retain' AND object LIKE '%northwind%'") == "6")
         #expect(try await T.preview(manifests.desired(), db, prune: true).isEmpty)
+
+        // Back in git: active again, with the stores, rows and key it kept; its workers run again.
+        let returning = try Manifests.examples()
+        let back = try await T.apply(returning.desired(), db, revision: "r3")
+        #expect(back.outcome?.failed.isEmpty == true)
+        #expect(try await T.scalar(db, "SELECT status FROM platform.tenants WHERE name = 'northwind'") == "active")
+        #expect(try await T.scalar(db, "SELECT string_agg(DISTINCT status, ',' ORDER BY status) FROM platform.workers WHERE tenant = 'northwind'") == "paused,running")
+        #expect(try await Self.count(db, "shared", tenant: "northwind") == 12)
+        #expect(try await T.scalar(db, "SELECT count(*)::text || ' ' || max(version)::text FROM accord.tenant_keys WHERE tenant = 'northwind'") == "1 1",
+                "the kept key, no new one")
+    }
+
+    /// An enterprise tenant that does not say its isolation gets its own schema.
+    @Test func anEnterpriseTenantGetsItsOwnSchemaByDefault() async throws {
+        let db = try await TestDatabase.scratch()
+        defer { Task { await db.drop() } }
+        var manifests = try Manifests.examples()
+        manifests.files["tenants/orbital.yaml"] = """
+            apiVersion: accord.dev/v1
+            kind: Tenant
+            metadata: {name: orbital}
+            spec: {displayName: Orbital, plan: enterprise, region: eu}
+            """
+        let report = try await T.apply(manifests.desired(), db)
+        #expect(report.outcome?.failed.isEmpty == true)
+        #expect(try await T.scalar(db, "SELECT isolation FROM platform.tenants WHERE name = 'orbital'") == "schema")
+        #expect(try await T.scalar(db, "SELECT count(*)::text FROM information_schema.tables WHERE table_schema = 'tenant_orbital'") == "6")
     }
 
     @Test func offboardingWithDeleteDropsTheSchemaOrTheSharedRowsAndTheKeys() async throws {
