@@ -416,6 +416,52 @@ struct ApplyTests {
         }
     }
 
+    /// The contract other services read (SPEC §2): each registry table's
+    /// key and the columns that must exist, written out here by hand so a
+    /// rename in the code cannot pass by renaming the readers with it.
+    @Test func theRegistryTablesHaveTheKeysAndColumnsOfTheContract() async throws {
+        let db = try await TestDatabase.scratch()
+        defer { Task { await db.drop() } }
+        let contract: [(table: String, key: [String], columns: [String])] = [
+            ("tenants", ["name"], ["plan", "region", "isolation", "status"]),
+            ("workers", ["tenant", "name"], ["role", "model", "model_version", "replicas", "status"]),
+            ("workflows", ["tenant", "name"], ["version"]),
+            ("workflow_versions", ["tenant", "name", "version"], ["definition"]),
+            ("models", ["name"], ["production_version", "shadow_version", "shadow_traffic_percent"]),
+            ("model_versions", ["model", "version"], ["digest", "artifact"]),
+            ("retention_policies", ["name"], ["rules"]),
+            ("erasures", ["tenant", "name"], ["status", "completed_at"]),
+        ]
+        try await db.withSession { session in
+            _ = try await Migrations.run(session)
+            for (table, key, columns) in contract {
+                let present = try await session.rows("""
+                    SELECT column_name FROM information_schema.columns WHERE table_schema = 'platform' AND table_name = $1
+                    """, [table]).map { try $0.decode(String.self) }
+                #expect(Set(columns + key).isSubset(of: Set(present)), "platform.\(table): \(present)")
+                let primaryKey = try await session.rows("""
+                    SELECT k.column_name FROM information_schema.table_constraints c
+                    JOIN information_schema.key_column_usage k ON k.constraint_name = c.constraint_name AND k.table_schema = c.table_schema
+                    WHERE c.table_schema = 'platform' AND c.table_name = $1 AND c.constraint_type = 'PRIMARY KEY'
+                    ORDER BY k.ordinal_position
+                    """, [table]).map { try $0.decode(String.self) }
+                #expect(primaryKey == key, "platform.\(table) keyed by \(primaryKey)")
+            }
+            let types = try await session.rows("""
+                SELECT table_name || '.' || column_name || ' ' || data_type FROM information_schema.columns
+                WHERE table_schema = 'platform' AND (table_name, column_name) IN
+                    (('workflow_versions', 'definition'), ('retention_policies', 'rules'), ('erasures', 'completed_at'))
+                ORDER BY 1
+                """).map { try $0.decode(String.self) }
+            #expect(types == ["erasures.completed_at timestamp with time zone", "retention_policies.rules jsonb", "workflow_versions.definition jsonb"])
+        }
+        // The status values of the contract, as an apply writes them.
+        _ = try await Self.apply(try Manifests.examples().desired(), db)
+        #expect(try await Self.scalar(db, "SELECT string_agg(DISTINCT status, ',' ORDER BY status) FROM platform.workers") == "paused,running")
+        #expect(try await Self.scalar(db, "SELECT string_agg(DISTINCT status, ',') FROM platform.tenants") == "active")
+        #expect(try await Self.scalar(db, "SELECT string_agg(DISTINCT status, ',') FROM platform.erasures") == "completed")
+    }
+
     @Test func migrationsAreIdempotentAndANewerDatabaseIsRefused() async throws {
         let db = try await TestDatabase.scratch()
         defer { Task { await db.drop() } }
