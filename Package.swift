@@ -114,7 +114,7 @@ let package = Package(
         .testTarget(
             name: "AccordCTLTests",
             dependencies: [
-                "AccordCLI", "AccordCore", "AccordGit", "AccordManifests", "AccordStore", "AccordTestSupport",
+                "AccordCLI", "AccordCore", "AccordEngine", "AccordGit", "AccordManifests", "AccordStore", "AccordTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

@@ -16,7 +16,9 @@ struct Certificate: AsyncParsableCommand {
             over exactly those UTF-8 bytes; it carries the SHA-256 of the evidence (the per-store \
             deletes and re-checks). The signature is checked against --public-key when given, else \
             the public half of the signing key (--signing-key-file / ACCORD_SIGNING_KEY_FILE), else \
-            the public key stored with the certificate (which proves integrity, not origin). \
+            the public key stored with the certificate, which must then also match what the \
+            hash-chained audit log sealed when the certificate was issued (its SHA-256 and key \
+            fingerprint) and the audit log must verify; that proves integrity, not origin. \
             --export-public-key prints the signing key's public key (PEM) for verifying offline. \
             Exit status: 0 verified, 2 altered, missing or error.
             """
@@ -58,7 +60,14 @@ struct Certificate: AsyncParsableCommand {
         }
         let parts = (target ?? "").split(separator: "/").map(String.init)
         let (tenant, name) = (parts[0], parts[1])
-        let lookup = try await database.withSession { try await ErasureRuns.certificate($0, tenant: tenant, name: name) }
+        let trusted = try trustedKey()
+        // Without a trusted key, the key stored with the certificate is bound to it by the audit chain.
+        let (lookup, binding) = try await database.withSession { session in
+            let lookup = try await ErasureRuns.certificate(session, tenant: tenant, name: name)
+            guard trusted == nil, case .issued = lookup else { return (lookup, nil as AuditBinding?) }
+            return (lookup, AuditBinding(sealed: try await ErasureRuns.sealed(session, tenant: tenant, name: name),
+                                         chain: try await AuditChain.verify(session)))
+        }
         guard case .issued(let stored) = lookup else {
             if case .open(let status, let error) = lookup {
                 Console.error(CLIError("Erasure/\(tenant)/\(name) has no certificate yet: it is \(status)" + (error.map { " (last error: \($0))" } ?? "")))
@@ -67,9 +76,11 @@ struct Certificate: AsyncParsableCommand {
             }
             throw ExitCode(2)
         }
-        let (key, source) = try verificationKey(stored)
+        let (key, source) = try trusted ?? storedKey(stored)
         let check = ErasureCertificate.verify(certificate: stored.certificate, signature: stored.signature,
                                               evidence: stored.evidence, publicKey: key)
+        let problems = check.problems + (binding?.problems(stored, key: key) ?? [])
+        let verified = check.verified && problems.isEmpty
         let certificate = (try? JSONParser.parse(stored.certificate)) ?? .string(stored.certificate)
         switch output.format {
         case .json:
@@ -80,8 +91,8 @@ struct Certificate: AsyncParsableCommand {
                 "signature": .string(stored.signature),
                 "evidence": (try? JSONParser.parse(stored.evidence)) ?? .string(stored.evidence),
                 "evidenceText": .string(stored.evidence),
-                "verified": .bool(check.verified), "signatureValid": .bool(check.signatureValid),
-                "evidenceValid": .bool(check.evidenceValid), "problems": JSONValue(strings: check.problems),
+                "verified": .bool(verified), "signatureValid": .bool(check.signatureValid),
+                "evidenceValid": .bool(check.evidenceValid), "problems": JSONValue(strings: problems),
                 "verifiedWith": .object(["source": .string(source), "fingerprint": .string(Ed25519Keys.fingerprint(key))]),
             ])))
         case .text, .markdown:
@@ -90,16 +101,41 @@ struct Certificate: AsyncParsableCommand {
                 for (k, v) in fields.sorted(by: { $0.key < $1.key }) { out += "  \(k): \(v.canonical)\n" }
             }
             out += "  signature: \(stored.signature)\n"
-            out += check.verified
+            out += verified
                 ? "verified: signature and evidence hash check out (key \(Ed25519Keys.fingerprint(key)), \(source))\n"
-                : "NOT VERIFIED: \(check.problems.joined(separator: "; ")) (key \(Ed25519Keys.fingerprint(key)), \(source))\n"
+                : "NOT VERIFIED: \(problems.joined(separator: "; ")) (key \(Ed25519Keys.fingerprint(key)), \(source))\n"
             Console.write(out)
         }
-        if !check.verified { throw ExitCode(2) }
+        if !verified { throw ExitCode(2) }
     }
 
-    /// The key to verify with, and where it came from.
-    func verificationKey(_ stored: ErasureRuns.Stored) throws -> (Curve25519.Signing.PublicKey, String) {
+    /// The audit log's record of the certificate, checked when the key
+    /// that verifies comes from the certificate's own row: a certificate
+    /// re-signed with another key and stored with it differs from what the
+    /// hash-chained `erase` entry sealed when it was issued.
+    struct AuditBinding {
+        let sealed: ErasureRuns.Sealed?
+        let chain: AuditChain.Verification
+
+        func problems(_ stored: ErasureRuns.Stored, key: Curve25519.Signing.PublicKey) -> [String] {
+            guard let sealed else { return ["no erase entry in the audit log records this certificate"] }
+            var out: [String] = []
+            if sealed.certificateSha256 != sha256Hex(stored.certificate) {
+                out.append("the certificate is not the one audit entry \(sealed.seq) sealed when it was issued")
+            }
+            if sealed.signingKey != Ed25519Keys.fingerprint(key) {
+                out.append("the stored public key is not the key audit entry \(sealed.seq) recorded")
+            }
+            if let broken = chain.problems.first {
+                out.append("the audit log that records it does not verify (\(broken))")
+            }
+            return out
+        }
+    }
+
+    /// The trusted key to verify with, and where it came from: --public-key,
+    /// else the signing key's public half; nil when neither is configured.
+    func trustedKey() throws -> (Curve25519.Signing.PublicKey, String)? {
         do {
             if let publicKey {
                 return (try Ed25519Keys.publicKey(file: publicKey), "--public-key \(publicKey)")
@@ -107,8 +143,18 @@ struct Certificate: AsyncParsableCommand {
             if let key = try KeyOptions.signingKey(signingKeyFile) {
                 return (key.publicKey, "the signing key's public half")
             }
+            return nil
+        } catch let error as Ed25519Keys.Invalid {
+            Console.error(error)
+            throw ExitCode(2)
+        }
+    }
+
+    /// The public key stored with the certificate, for when no trusted key is configured.
+    func storedKey(_ stored: ErasureRuns.Stored) throws -> (Curve25519.Signing.PublicKey, String) {
+        do {
             return (try Ed25519Keys.publicKey(bytes: Array(stored.publicKeyPEM.utf8), source: "the certificate's stored public key"),
-                    "the public key stored with the certificate; pass --public-key to check its origin")
+                    "the public key stored with the certificate, as the audit log recorded it; pass --public-key to check its origin")
         } catch let error as Ed25519Keys.Invalid {
             Console.error(error)
             throw ExitCode(2)

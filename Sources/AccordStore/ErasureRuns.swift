@@ -306,6 +306,24 @@ extension ErasureRuns {
         return out
     }
 
+    /// What the `erase` audit entry sealed when the erasure's certificate
+    /// was issued: its SHA-256 and the signing key's fingerprint.
+    public struct Sealed: Sendable {
+        public let seq: Int64
+        public let certificateSha256: String
+        public let signingKey: String
+    }
+
+    public static func sealed(_ session: Session, tenant: String, name: String) async throws -> Sealed? {
+        guard let row = try await session.rows("""
+            SELECT seq, d->>'certificateSha256', d->>'signingKey'
+            FROM (SELECT seq, body::json->'detail' AS d FROM accord.audit_log WHERE action = 'erase' AND object = $1) e
+            WHERE d->>'certificateSha256' IS NOT NULL ORDER BY seq DESC LIMIT 1
+            """, [ObjectID(kind: .erasure, tenant: tenant, name: name).description]).first else { return nil }
+        let (seq, hash, key) = try row.decode((Int64, String, String).self)
+        return Sealed(seq: seq, certificateSha256: hash, signingKey: key)
+    }
+
     public static func certificate(_ session: Session, tenant: String, name: String) async throws -> Lookup {
         guard try await Migrations.isCurrent(session) else { return .unknown }
         if let row = try await session.rows("""

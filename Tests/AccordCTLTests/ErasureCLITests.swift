@@ -1,5 +1,7 @@
 import AccordCore
+import AccordEngine
 import AccordTestSupport
+import Crypto
 import Foundation
 import Testing
 
@@ -33,6 +35,34 @@ struct ErasureCLITests {
         #expect(offline.status == 0 && offline.stdout.contains("--public-key"))
         let wrongKey = try CLITests.accordctl(["certificate", target, "--public-key", ExampleKeys.path("model-signing.pub.pem")], environment: env)
         #expect(wrongKey.status == 2 && wrongKey.stdout.contains("NOT VERIFIED: the signature does not verify"))
+
+        // No trusted key configured: the key stored with the certificate, as the audit log recorded it.
+        let noKey = env.merging(["ACCORD_SIGNING_KEY_FILE": ""]) { $1 }
+        let bound = try CLITests.accordctl(["certificate", target], environment: noKey)
+        #expect(bound.status == 0 && bound.stdout.contains("as the audit log recorded it"), "\(bound.stdout)\(bound.stderr)")
+        // Altered, re-signed with another key and stored with that key: the signature checks out
+        // against the stored key, but the hash-chained audit log sealed another certificate and key.
+        let original = try #require(try await db.withSession { try await $0.scalar("SELECT certificate || chr(10) || signature || chr(10) || public_key || chr(10) || key_fingerprint FROM accord.erasure_certificates") })
+        let forger = try Ed25519Keys.privateKey(file: ExampleKeys.path("model-signing.pem"))
+        let forged = try #require(original.split(separator: "\n").first).replacingOccurrences(of: "gdpr-art17", with: "gdpr-art16")
+        let forgedSignature = Data(try forger.signature(for: Data(forged.utf8))).base64EncodedString()
+        try await db.withSession { try await $0.execute(
+            "UPDATE accord.erasure_certificates SET certificate = $1, signature = $2, public_key = $3, key_fingerprint = $4",
+            [forged, forgedSignature, Ed25519Keys.pem(forger.publicKey), Ed25519Keys.fingerprint(forger.publicKey)]) }
+        let caught = try CLITests.accordctl(["certificate", target, "-o", "json"], environment: noKey)
+        #expect(caught.status == 2)
+        let caughtVerdict = try JSONParser.parse(caught.stdout)
+        #expect(caughtVerdict["signatureValid"] == .bool(true) && caughtVerdict["verified"] == .bool(false))
+        #expect(caughtVerdict["problems"] == JSONValue(strings: [
+            "the certificate is not the one audit entry 26 sealed when it was issued",
+            "the stored public key is not the key audit entry 26 recorded",
+        ]))
+        let lines = original.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let publicKey = lines[2..<(lines.count - 1)].joined(separator: "\n")
+        try await db.withSession { try await $0.execute(
+            "UPDATE accord.erasure_certificates SET certificate = $1, signature = $2, public_key = $3, key_fingerprint = $4",
+            [lines[0], lines[1], publicKey, lines[lines.count - 1]]) }
+        #expect(try CLITests.accordctl(["certificate", target], environment: noKey).status == 0, "restored")
 
         try await db.withSession { try await $0.execute("UPDATE accord.erasure_certificates SET certificate = replace(certificate, 'gdpr-art17', 'gdpr-art16')") }
         let altered = try CLITests.accordctl(["certificate", target], environment: env)
