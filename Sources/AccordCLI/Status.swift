@@ -63,10 +63,11 @@ struct Status: AsyncParsableCommand {
     }
 
     static func table(_ statuses: [ObjectStatus], markdown: Bool) -> String {
-        let header = ["OBJECT", "READY", "STALLED", "GEN", "OBSERVED", "REVISION", "MESSAGE"]
+        let header = ["OBJECT", "READY", "STALLED", "GEN", "OBSERVED", "APPLIED", "ATTEMPTED", "MESSAGE"]
         let rows = statuses.map { s in
             [s.id, s.ready ? "True" : "False", s.stalled ? "True" : "False", String(s.generation), String(s.observedGeneration),
-             s.lastAppliedRevision.map { String($0.prefix(12)) } ?? "-", Text.escapingControls(s.message)]
+             s.lastAppliedRevision.map { String($0.prefix(12)) } ?? "-", s.lastAttemptedRevision.map { String($0.prefix(12)) } ?? "-",
+             Text.escapingControls(s.message)]
         }
         if markdown {
             return ([header] + rows).enumerated().map { i, r in

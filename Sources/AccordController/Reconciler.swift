@@ -146,6 +146,7 @@ actor Reconciler {
                     "revision": "\(commit)", "reason": "\(refusal)"])
             } else {
                 record(report, commit: commit, kind: kind, duration: clock.now - started)
+                await scheduleRetries()
             }
         } catch let invalid as InvalidRevision {
             settled = commit
@@ -205,6 +206,24 @@ actor Reconciler {
             let erasures = try await ErasureCounts.read(session)
             metrics.setErasures(open: erasures.open, overdue: erasures.overdue)
             return report
+        }
+    }
+
+    /// Writes each failed object's next retry beside its failure, for
+    /// `accordctl status`; a failure to write it only loses that display.
+    private func scheduleRetries() async {
+        let retries = book.entries.values.compactMap { e in e.nextRetry.map { (id: e.id, at: $0) } }
+        guard !retries.isEmpty else { return }
+        do {
+            try await Self.record(retries, config.databaseURL, storeLogger)
+        } catch {
+            logger.warning("could not record the next retry times", metadata: ["error": "\(error)"])
+        }
+    }
+
+    nonisolated static func record(_ retries: [(id: ObjectID, at: Date)], _ url: DatabaseURL, _ logger: Logger) async throws {
+        try await Database.withConnection(url, logger: logger) { connection in
+            try await RetrySchedule.record(retries, Session(connection, logger: logger))
         }
     }
 

@@ -1,4 +1,5 @@
 import AccordCore
+import Foundation
 import AccordEngine
 
 /// Accord's record of what it manages (`accord.inventory`) and of objects
@@ -138,7 +139,7 @@ enum InventoryWriter {
             INSERT INTO accord.object_status (kind, tenant, name, reason, message, stalled, revision, attempted_at)
             VALUES ($1, $2, $3, $4, $5, $6::boolean, $7, now())
             ON CONFLICT (kind, tenant, name) DO UPDATE SET reason = EXCLUDED.reason, message = EXCLUDED.message,
-                stalled = EXCLUDED.stalled, revision = EXCLUDED.revision, attempted_at = now()
+                stalled = EXCLUDED.stalled, revision = EXCLUDED.revision, attempted_at = now(), next_attempt_at = NULL
             """, [id.kind.rawValue, id.tenant ?? "", id.name, failure.reason.rawValue, failure.message,
                   failure.stalled ? "true" : "false", revision])
         if let manifestHash {
@@ -148,6 +149,27 @@ enum InventoryWriter {
                 """, [id.kind.rawValue, id.tenant ?? "", id.name, manifestHash])
         }
     }
+}
+
+/// When the daemon tries each failed object again (its per-object
+/// backoff), kept beside the failure so `accordctl status` shows it.
+public enum RetrySchedule {
+    public static func record(_ retries: [(id: ObjectID, at: Date)], _ session: Session) async throws {
+        guard !retries.isEmpty else { return }
+        let rows = JSONValue.array(retries.map { r in
+            .object(["kind": .string(r.id.kind.rawValue), "tenant": .string(r.id.tenant ?? ""), "name": .string(r.id.name),
+                     "at": .string(Timestamp.rfc3339(epochSeconds: Int64(r.at.timeIntervalSince1970.rounded(.up))))])
+        })
+        try await session.execute("""
+            UPDATE accord.object_status s SET next_attempt_at = j.at::timestamptz
+            FROM json_to_recordset($1::json) AS j(kind text, tenant text, name text, at text)
+            WHERE s.kind = j.kind AND s.tenant = j.tenant AND s.name = j.name AND NOT s.stalled
+            """, [rows.canonical])
+    }
+
+    static let migration = Migrations.Migration(version: 10, name: "object status keeps the daemon's next retry", sql: """
+        ALTER TABLE accord.object_status ADD COLUMN next_attempt_at timestamptz;
+        """)
 }
 
 /// Why an object was not applied.

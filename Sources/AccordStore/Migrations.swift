@@ -297,6 +297,7 @@ public enum Migrations {
             ALTER TABLE accord.revisions ADD CONSTRAINT revisions_result_check
                 CHECK (result IN ('applied', 'partial', 'unchanged', 'interrupted'));
             """),
+        RetrySchedule.migration,
     ]
 
     /// Every registry table; each counts writes made outside Accord (`FastPath`).

@@ -26,6 +26,8 @@ public struct ObjectStatus: Sendable {
     /// for a worker its model version, replicas, status), and for a tenant
     /// its active data key's id, version and dates — never the key.
     public var live: [String: JSONValue] = [:]
+    /// When the daemon tries a failed (not stalled) object again.
+    public var nextAttemptAt: Date?
 
     public var id: String {
         ObjectID(kind: Kind(rawValue: kind) ?? .tenant, tenant: tenant, name: name).description
@@ -41,7 +43,7 @@ public struct ObjectStatus: Sendable {
         let rows = try await session.rows("""
             SELECT coalesce(i.kind, s.kind), coalesce(i.tenant, s.tenant), coalesce(i.name, s.name),
                    i.generation, i.observed_generation, i.applied_revision, i.source_path, i.retained_at IS NOT NULL,
-                   s.reason, s.message, s.stalled, s.revision
+                   s.reason, s.message, s.stalled, s.revision, extract(epoch FROM s.next_attempt_at)::float8
             FROM accord.inventory i
             FULL JOIN accord.object_status s ON s.kind = i.kind AND s.tenant = i.tenant AND s.name = i.name
             WHERE ($1::text IS NULL OR coalesce(i.kind, s.kind) = $1)
@@ -63,11 +65,12 @@ public struct ObjectStatus: Sendable {
             let failure = try c[9].decode(String?.self)
             let stalled = try c[10].decode(Bool?.self) ?? false
             let failedRevision = try c[11].decode(String?.self)
+            let nextAttempt = try c[12].decode(Double?.self).map { Date(timeIntervalSince1970: $0) }
 
             var conditions: [Condition] = []
             let message: String
             if let reason, let failure {
-                message = failure
+                message = failure + (nextAttempt.map { "; next attempt at \(Timestamp.rfc3339(epochSeconds: Int64($0.timeIntervalSince1970)))" } ?? "")
                 conditions.append(Condition(type: "Ready", status: "False", reason: reason, message: failure))
                 conditions.append(Condition(type: "Stalled", status: stalled ? "True" : "False", reason: stalled ? reason : "",
                                             message: stalled ? "needs a change in git or in the live schema; not retried until then" : ""))
@@ -89,7 +92,7 @@ public struct ObjectStatus: Sendable {
                 generation: generation ?? 0, observedGeneration: observed ?? 0,
                 lastAppliedRevision: reason == nil && !retained ? (lastAttempted ?? appliedRevision) : appliedRevision,
                 lastAttemptedRevision: failedRevision ?? lastAttempted, sourcePath: path, message: message,
-                conditions: conditions))
+                conditions: conditions, nextAttemptAt: reason == nil ? nil : nextAttempt))
         }
         try await attachLive(&out, session, kind: kind, id: id)
         if kind == nil || kind == .erasure, id == nil || id?.kind == .erasure {

@@ -1,4 +1,5 @@
 import AccordCore
+import Foundation
 
 extension ObjectStatus {
     /// One object as `accordctl status -o json` and the controller's
@@ -13,6 +14,7 @@ extension ObjectStatus {
                 .object(["type": .string(c.type), "status": .string(c.status), "reason": .string(c.reason), "message": .string(c.message)])
             }),
             "live": live.isEmpty ? .null : .object(live),
+            "nextAttemptAt": JSONValue(nextAttemptAt.map { Timestamp.rfc3339(epochSeconds: Int64($0.timeIntervalSince1970)) }),
         ])
     }
 }

@@ -176,6 +176,17 @@ struct ReconcileTests {
                 }
             }
 
+            // So does `accordctl status`, from the database: the retry time is kept beside the failure.
+            #expect(try await eventually {
+                try await h.scalar("SELECT (next_attempt_at > attempted_at)::text FROM accord.object_status WHERE name = 'support-triage'") == "true"
+            })
+            let statusCLI = try CLITestsAccess.accordctl(["status", "Worker/brightpath/support-triage", "-o", "json"],
+                                                         databaseURL: h.db.urlText, h)
+            var shown: JSONValue?
+            if case .array(let objects)? = try JSONParser.parse(statusCLI.stdout)["objects"] { shown = objects.first }
+            #expect(shown?["nextAttemptAt"]?.stringValue?.hasPrefix("20") == true, "\(statusCLI.stdout)")
+            #expect(shown?["message"]?.stringValue?.contains("; next attempt at ") == true)
+
             // Once the database takes it, the retry applies it: no new commit needed.
             try await h.execute("DROP TRIGGER refuse_triage ON platform.workers")
             #expect(try await eventually {
