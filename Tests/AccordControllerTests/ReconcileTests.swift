@@ -195,4 +195,39 @@ struct ReconcileTests {
             #expect(try await eventually { await c.state.current.retries.isEmpty })
         }
     }
+
+    /// An object refused for a reason only a change can fix (a CHECK
+    /// violation) is Stalled: not retried while its manifest stays, tried
+    /// at once when a commit changes it; the others apply meanwhile.
+    @Test func aStalledObjectWaitsForItsManifestToChange() async throws {
+        let h = try await Harness()
+        let db = h.db
+        defer { Task { await db.drop() } }
+        try await withController(try h.config(["retry-min": "200ms", "retry-max": "400ms"])) { c in
+            #expect(try await eventually { await c.isLeaderReady() })
+            try await h.execute("ALTER TABLE platform.workers ADD CONSTRAINT triage_at_most_two CHECK (name <> 'support-triage' OR replicas <= 2) NOT VALID")
+            try h.push("workers/brightpath.yaml", "replicas: 1", "replicas: 3", message: "scale triage past the limit")
+            let id = ObjectID(kind: .worker, tenant: "brightpath", name: "support-triage")
+            #expect(try await eventually { await c.state.current.retries.first { $0.id == id }?.stalled == true })
+            let stalled = try #require(await c.state.current.retries.first { $0.id == id })
+            #expect(stalled.nextRetry == nil && stalled.message.contains("SQLSTATE 23514"))
+            // Several retry intervals later it has not been tried again, while another commit applies.
+            try h.push("workers/northwind.yaml", "replicas: 4", "replicas: 5", message: "scale enricher")
+            #expect(try await eventually {
+                try await h.scalar("SELECT replicas::text FROM platform.workers WHERE name = 'lead-enricher'") == "5"
+            })
+            try await Task.sleep(for: .seconds(1.5))
+            #expect(await c.state.current.retries.first { $0.id == id }?.attempts == stalled.attempts, "not retried")
+            let status = try await h.scalar("SELECT stalled::text || ' ' || coalesce(next_attempt_at::text, 'none') FROM accord.object_status WHERE name = 'support-triage'")
+            #expect(status == "true none")
+
+            // A commit that changes its manifest is tried at once.
+            try h.push("workers/brightpath.yaml", "replicas: 3", "replicas: 2", message: "scale triage within the limit")
+            #expect(try await eventually {
+                try await h.scalar("SELECT replicas::text FROM platform.workers WHERE name = 'support-triage'") == "2"
+            })
+            #expect(try await eventually { await c.state.current.retries.isEmpty })
+            #expect(try await h.scalar("SELECT count(*)::text FROM accord.object_status WHERE name = 'support-triage'") == "0")
+        }
+    }
 }
