@@ -138,6 +138,20 @@ public struct ControllerConfig: Sendable, CustomStringConvertible {
             do { signingKey = try SigningKey.load(file: file) } catch { throw fail("signing-key-file", String(describing: error)) }
             secrets += keyTexts(file)
         }
+        // Git credentials are read when a fetch needs them; a file that cannot be read is a bad
+        // setting now, and what they hold is never logged.
+        do {
+            let git = try GitCredentials.fromEnvironment(environment)
+            secrets += [git.password, git.sshPassphrase].compactMap { $0 }.filter { !$0.isEmpty }
+            if let key = git.sshKeyFile {
+                guard FileManager.default.isReadableFile(atPath: key) else {
+                    throw Invalid(setting: "ACCORD_GIT_SSH_KEY_FILE", reason: "cannot read \(quoted(key))")
+                }
+                secrets += keyTexts(key)
+            }
+        } catch let error as GitError {
+            throw Invalid(setting: error.operation.replacingOccurrences(of: "read ", with: ""), reason: error.message)
+        }
         var trustedKeys: TrustedKeys?
         if let directory = values["trusted-keys-dir"] {
             do { trustedKeys = try TrustedKeys.load(directory: directory) } catch { throw fail("trusted-keys-dir", String(describing: error)) }

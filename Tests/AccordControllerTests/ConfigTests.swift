@@ -30,6 +30,24 @@ import Testing
         #expect(config.prune)
         #expect(config.logFormat == .logfmt)
 
+        // Git credentials: their contents are secrets for the logs; a file that cannot be read is a bad setting.
+        let token = FileManager.default.temporaryDirectory.appendingPathComponent("git-token-\(UUID().uuidString)")
+        try Data("ghp_not-a-real-token-4d1c\n".utf8).write(to: token)
+        defer { try? FileManager.default.removeItem(at: token) }
+        let git = try ControllerConfig.resolve(flags: [:], environment: [
+            "ACCORD_REPO": Self.repo, "DATABASE_URL": Self.db, "ACCORD_GIT_PASSWORD_FILE": token.path])
+        #expect(git.secrets.contains("ghp_not-a-real-token-4d1c"))
+        for variable in ["ACCORD_GIT_PASSWORD_FILE", "ACCORD_GIT_SSH_PASSPHRASE_FILE", "ACCORD_GIT_SSH_KEY_FILE"] {
+            #expect(throws: ControllerConfig.Invalid.self) {
+                try ControllerConfig.resolve(flags: [:], environment: ["ACCORD_REPO": Self.repo, "DATABASE_URL": Self.db, variable: "/no/such/file"])
+            }
+            do {
+                _ = try ControllerConfig.resolve(flags: [:], environment: ["ACCORD_REPO": Self.repo, "DATABASE_URL": Self.db, variable: "/no/such/file"])
+            } catch {
+                #expect("\(error)".hasPrefix("\(variable): "), "\(error)")
+            }
+        }
+
         // --no-prune turns off ACCORD_PRUNE=true.
         let off = try ControllerConfig.resolve(flags: ["prune": "false"],
                                                environment: ["ACCORD_REPO": Self.repo, "DATABASE_URL": Self.db, "ACCORD_PRUNE": "true"])
