@@ -45,7 +45,7 @@ import Testing
 
         let typeError = try CLI.accordctl(args + ["--context", json.path])
         #expect(typeError.status == 2)
-        #expect(typeError.stderr.contains("workflows/acme-corp-monthly-risk-report.yaml: Workflow/acme-corp/monthly-risk-report: step analyze: when[0] (context.exposure.total gte 1000): gte orders two numbers or two strings; the context holds a string (\"lots\") and the rule a number"))
+        #expect(typeError.stderr.contains("workflows/acme-corp-monthly-risk-report.yaml: Workflow/acme-corp/monthly-risk-report: step analyze: when[0] (context.exposure.total gte 1000): gte orders numbers only; the context holds a string (\"lots\") and the rule a number"))
 
         let missing = try CLI.accordctl(["simulate", "workflow", "acme-corp/nope", "--repo", fx.root.path])
         #expect(missing.status == 2)
