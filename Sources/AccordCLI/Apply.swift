@@ -21,9 +21,10 @@ struct Apply: AsyncParsableCommand {
             read again (see docs/engine.md; --full reads everything). Tenants are onboarded with \
             their data stores and a data key wrapped by the key-encryption key (--kek-file); without \
             one, tenants that need a key are stalled and everything else applies (docs/tenants.md). A model's \
-            production version moves forward only when its signature verifies against a trusted key \
-            (--trusted-keys-dir) and its promotion metric beats the current one; otherwise it stays and \
-            the model reports why (docs/models.md). After the plan, open erasures run (certificates \
+            production version moves to a version that was never production only when its signature \
+            verifies against a trusted key (--trusted-keys-dir) and its promotion metric beats the current \
+            one; otherwise it stays and the model reports why. Moving back to a former production version \
+            is a rollback, without gate (docs/models.md). After the plan, open erasures run (certificates \
             signed with --signing-key-file) and retention policies whose schedule is due are enforced \
             (docs/erasures.md). \
             Exit status: 0 done, 1 some objects failed (the rest applied), 2 error (invalid manifests, \

@@ -43,7 +43,7 @@ struct KeyOptions: ParsableArguments {
 
 /// The directory of public keys model signatures are checked against, for
 /// the commands that judge promotions (`apply`, and `diff`, which shows
-/// the same verdict). Without it no production version moves forward.
+/// the same verdict). Without it no version is promoted; rollbacks still apply.
 struct TrustedKeyOptions: ParsableArguments {
     @Option(name: .customLong("trusted-keys-dir"),
             help: "Directory of Ed25519 public keys for model signatures: *.pem (SubjectPublicKeyInfo) or *.pub (32 raw bytes) (default: $ACCORD_TRUSTED_KEYS_DIR).")

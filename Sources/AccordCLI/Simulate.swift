@@ -59,7 +59,8 @@ struct SimulateWorkflow: AsyncParsableCommand {
         }
         switch output.format {
         case .json: Console.write(Self.json(simulation, id: id, revision: loaded.revision))
-        case .text, .markdown: Console.write(Self.text(simulation, id: id))
+        case .markdown: Console.write(Self.markdown(simulation, id: id, revision: loaded.revision))
+        case .text: Console.write(Self.text(simulation, id: id))
         }
     }
 
@@ -101,28 +102,33 @@ struct SimulateWorkflow: AsyncParsableCommand {
             case .integer(let i)?: return .number(Double(i))
             case .number(let d)?: return .number(d)
             case .bool(let b)?: return .bool(b)
-            case .null?, nil: return node.scalarText.map { .string($0) } ?? .null
+            case .null?: return .null
+            // A tag outside the core schema: its text, as written.
+            case nil: return node.scalarText.map { .string($0) } ?? .null
             }
         }
     }
 
     static func text(_ s: WorkflowSimulation, id: ObjectID) -> String {
         var out = "\(id): \(s.groups.count) parallel group(s)\n"
-        for (i, group) in s.groups.enumerated() {
-            out += "group \(i + 1): \(group.joined(separator: ", "))\n"
-            for r in s.steps where r.group == i + 1 {
-                var line = "  \(r.runs ? "✓ runs" : "✗ skipped") \(r.step.name) (worker \(r.step.worker)"
-                if let sla = r.step.sla { line += ", SLA \(sla.text)" }
-                line += ")"
-                if let reason = r.skipReason { line += ": \(reason)" }
-                out += line + "\n"
-                for rule in r.rules {
-                    out += "      when \(rule.rule.field) \(rule.rule.op.rawValue)\(WorkflowSimulation.operandText(rule.rule.operand)): "
-                        + "\(rule.holds ? "true" : "false") (\(WorkflowSimulation.seenText(rule.seen)))\n"
-                }
-                if let below = r.step.approvalBelow {
-                    out += "      approval gate: output with confidence below \(JSONValue.number(below).display) goes to a human\n"
-                }
+        var group = 0
+        // The steps come in group order.
+        for r in s.steps {
+            if r.group != group {
+                group = r.group
+                out += "group \(group): \(s.groups[group - 1].joined(separator: ", "))\n"
+            }
+            var line = "  \(r.runs ? "✓ runs" : "✗ skipped") \(r.step.name) (worker \(r.step.worker)"
+            if let sla = r.step.sla { line += ", SLA \(sla.text)" }
+            line += ")"
+            if let reason = r.skipReason { line += ": \(reason)" }
+            out += line + "\n"
+            for rule in r.rules {
+                out += "      when \(rule.rule.field) \(rule.rule.op.rawValue)\(WorkflowSimulation.operandText(rule.rule.operand)): "
+                    + "\(rule.holds ? "true" : "false") (\(WorkflowSimulation.seenText(rule.seen)))\n"
+            }
+            if let below = r.step.approvalBelow {
+                out += "      approval gate: output with confidence below \(JSONValue.number(below).display) goes to a human\n"
             }
         }
         let path = s.criticalPath.isEmpty ? "no step runs" : s.criticalPath.joined(separator: " → ")
@@ -145,8 +151,12 @@ struct SimulateWorkflow: AsyncParsableCommand {
                     "sla": JSONValue(r.step.sla?.text),
                     "approval": r.step.approvalBelow.map { .object(["confidenceBelow": .number($0)]) } ?? .null,
                     "when": .array(r.rules.map { rule in
-                        .object(["field": .string(rule.rule.field), "operator": .string(rule.rule.op.rawValue),
-                                 "seen": rule.seen ?? .null, "missing": .bool(rule.seen == nil), "holds": .bool(rule.holds)])
+                        var entry: [String: JSONValue] = [
+                            "field": .string(rule.rule.field), "operator": .string(rule.rule.op.rawValue),
+                            "seen": rule.seen ?? .null, "missing": .bool(rule.seen == nil), "holds": .bool(rule.holds),
+                        ]
+                        entry["value"] = operandJSON(rule.rule.operand)
+                        return .object(entry)
                     }),
                 ])
             }),
@@ -156,5 +166,51 @@ struct SimulateWorkflow: AsyncParsableCommand {
                 "sla": .string(WorkflowSimulation.durationText(s.criticalPathSeconds)),
             ]),
         ]))
+    }
+
+    /// What a rule compares with; nil for `exists`, which takes no value.
+    static func operandJSON(_ operand: Rule.Operand) -> JSONValue? {
+        switch operand {
+        case .none: nil
+        case .scalar(let s): JSONValue(s)
+        case .list(let items): .array(items.map(JSONValue.init))
+        }
+    }
+
+    /// A pull-request comment: a table of the steps in group order, whole
+    /// rows only and under `limit` characters (the steps that do not fit are
+    /// counted, not cut).
+    static func markdown(_ s: WorkflowSimulation, id: ObjectID, revision: String?, limit: Int = 60_000) -> String {
+        let ran = s.steps.filter(\.runs).count
+        let steps = s.criticalPath
+        let path = steps.isEmpty ? "no step runs"
+            : steps.count <= 12 ? steps.joined(separator: " → ")
+            : (steps.prefix(3) + ["… \(steps.count - 6) more …"] + steps.suffix(3)).joined(separator: " → ")
+        var head = "### Simulation of \(id)\n\n"
+        if let revision { head += "Revision `\(revision.prefix(12))`. " }
+        head += "\(ran) of \(s.steps.count) steps run, in \(s.groups.count) parallel group(s). "
+        head += "Critical path: \(ValidationReport.escapeCell(path)), SLA \(WorkflowSimulation.durationText(s.criticalPathSeconds)).\n\n"
+        head += "| group | step | worker | SLA | outcome | rules and gates |\n|---|---|---|---|---|---|\n"
+        var out = head
+        for (i, r) in s.steps.enumerated() {
+            var notes = r.rules.map { rule in
+                "\(rule.rule.field) \(rule.rule.op.rawValue)\(WorkflowSimulation.operandText(rule.rule.operand)): "
+                    + "\(rule.holds ? "true" : "false") (\(WorkflowSimulation.seenText(rule.seen)))"
+            }
+            if let below = r.step.approvalBelow {
+                notes.append("approval gate: confidence below \(JSONValue.number(below).display) goes to a human")
+            }
+            let outcome = r.runs ? "✓ runs" : "✗ skipped: \(r.skipReason ?? "")"
+            let cells = [String(r.group), r.step.name, r.step.worker, r.step.sla?.text ?? "-", outcome,
+                         notes.isEmpty ? "-" : notes.joined(separator: "<br>")]
+            let row = "| " + cells.map { ValidationReport.escapeCell(Text.escapingControls($0)) }.joined(separator: " | ") + " |\n"
+            let rest = s.steps.count - i
+            let footer = "\n…and \(rest) more step(s) not shown; run `accordctl simulate workflow \(id.tenant ?? "")/\(id.name)` for all of them.\n"
+            if out.utf8.count + row.utf8.count + footer.utf8.count > limit - 200 {
+                return out + footer
+            }
+            out += row
+        }
+        return out
     }
 }

@@ -26,7 +26,7 @@ public struct ControllerConfig: Sendable, CustomStringConvertible {
     /// Signs erasure certificates; without it open erasures wait, saying so.
     public var signingKey: SigningKey?
     /// Model signatures are checked against these; without them no
-    /// production version moves forward.
+    /// version is promoted (rollbacks still apply).
     public var trustedKeys: TrustedKeys?
     public var prune: Bool
     public var maxDeletePercent: Double

@@ -36,11 +36,13 @@ public struct ModelLedger: Sendable {
 }
 
 /// SPEC §1 Model: registered versions are immutable, and `production`
-/// moves forward only through the gate — the target's signature verifies
-/// against a trusted key and its `promotion.metric` beats the current
-/// production's by `minImprovement` (the first production version needs
-/// the signature only); moving back to a version that was production
-/// before is a rollback, without gate. Pure: the ledger and the trusted
+/// moves to a version that was never production only through the gate —
+/// the target's signature verifies against a trusted key and its
+/// `promotion.metric` beats the current production's by `minImprovement`
+/// (the first production version needs the signature only), whether its
+/// name sorts before or after production's; moving back to a version that
+/// was production before is a rollback, without gate. Every move carries
+/// both versions and both metric values. Pure: the ledger and the trusted
 /// keys come in as values.
 ///
 /// A blocked promotion keeps the live production version in the model's
@@ -120,32 +122,27 @@ public enum ModelGate {
         let target = record["production_version"].stringValue
         let current = known.production
         guard target != current else { return .none }
+        // Every move carries both versions and their metric values.
         var detail: [String: JSONValue] = ["from": JSONValue(current), "to": JSONValue(target)]
+        detail.merge(values(record, versions, from: current, to: target, known)) { $1 }
         guard let target, let version = versions[target] else {
             detail["outcome"] = .string("withdrawal")
             return .move(.object(detail))
         }
+        // Only a version that was production before is a rollback; any
+        // other target, whatever its name, goes through the whole gate.
         if current != nil, known.formerProduction.contains(target) {
             detail["outcome"] = .string("rollback")
             return .move(.object(detail))
         }
-        // Back to an earlier version that was never production: a rollback
-        // too (no metric gate), but it must be signed.
-        let earlier = current.map { precedes(target, $0) } ?? false
 
         var problems: [String] = []
         switch signer(version, name: target, trusted) {
         case .success(let key): detail["signedBy"] = .string("\(key.file) (\(key.fingerprint))")
         case .failure(let problem): problems.append(problem.description)
         }
-        if earlier, problems.isEmpty {
-            detail["outcome"] = .string("rollback")
-            return .move(.object(detail))
-        }
-        if let current, !earlier {
-            let comparison = compare(record, versions, from: current, to: target, known)
-            detail.merge(comparison.detail) { $1 }
-            if let problem = comparison.problem { problems.append(problem) }
+        if let current, let problem = compare(record, versions, from: current, to: target, known) {
+            problems.append(problem)
         }
         guard problems.isEmpty else {
             detail["outcome"] = .string("blocked")
@@ -176,62 +173,37 @@ public enum ModelGate {
         return .success(key)
     }
 
+    /// The promotion metric and its value for both ends of a move: the
+    /// target's from git, the current production's from git or else from
+    /// the live registry (it may have left git); null where the model has no
+    /// `spec.promotion` or a version no evaluation of the metric.
+    static func values(_ record: Record, _ versions: [String: Version], from current: String?, to target: String?,
+                       _ known: ModelLedger.Model) -> [String: JSONValue] {
+        let metric = record["promotion_metric"].stringValue
+        let from = metric.flatMap { m in current.flatMap { versions[$0]?.evaluation[m] ?? known.evaluation[$0]?[m] } }
+        let to = metric.flatMap { m in target.flatMap { versions[$0]?.evaluation[m] } }
+        return ["metric": JSONValue(metric), "minImprovement": JSONValue(record["promotion_min_improvement"].numberValue),
+                "fromValue": JSONValue(from), "toValue": JSONValue(to)]
+    }
+
+    /// Why `target` does not beat production `current` on the promotion
+    /// metric by `minImprovement`; nil when it does.
     static func compare(_ record: Record, _ versions: [String: Version], from current: String, to target: String,
-                        _ known: ModelLedger.Model) -> (problem: String?, detail: [String: JSONValue]) {
+                        _ known: ModelLedger.Model) -> String? {
         guard let metric = record["promotion_metric"].stringValue,
               let minImprovement = record["promotion_min_improvement"].numberValue else {
-            return ("the model has no spec.promotion, so there is no metric to compare version \(target) with production \(current)", [:])
+            return "the model has no spec.promotion, so there is no metric to compare version \(target) with production \(current)"
         }
-        var detail: [String: JSONValue] = ["metric": .string(metric), "minImprovement": .number(minImprovement)]
-        let old = versions[current]?.evaluation[metric] ?? known.evaluation[current]?[metric]
-        let new = versions[target]?.evaluation[metric]
-        detail["fromValue"] = JSONValue(old)
-        detail["toValue"] = JSONValue(new)
-        guard let new else { return ("version \(target) has no evaluation.\(metric)", detail) }
-        guard let old else { return ("production version \(current) has no evaluation.\(metric) to compare with", detail) }
+        let found = values(record, versions, from: current, to: target, known)
+        guard let new = found["toValue"]?.numberValue else { return "version \(target) has no evaluation.\(metric)" }
+        guard let old = found["fromValue"]?.numberValue else {
+            return "production version \(current) has no evaluation.\(metric) to compare with"
+        }
         // A tolerance far below any metric's precision, so 0.92 - 0.91 counts as 0.01.
         guard new - old + 1e-9 >= minImprovement else {
-            return ("\(metric) \(number(new)) of version \(target) does not beat \(number(old)) of version \(current) by \(number(minImprovement)) (needs at least \(number(old + minImprovement)))", detail)
+            return "\(metric) \(number(new)) of version \(target) does not beat \(number(old)) of version \(current) by \(number(minImprovement)) (needs at least \(number(old + minImprovement)))"
         }
-        return (nil, detail)
-    }
-
-    /// Natural version order: runs of digits compare as numbers, the rest
-    /// as text ("2" < "10", "1.0" < "1.1", "1.1" < "1.1.1").
-    public static func precedes(_ a: String, _ b: String) -> Bool {
-        let x = parts(a), y = parts(b)
-        for (p, q) in zip(x, y) where p != q {
-            switch (p, q) {
-            case (.number(let m), .number(let n)): return m < n
-            case (.number, .text): return true
-            case (.text, .number): return false
-            case (.text(let m), .text(let n)): return m < n
-            }
-        }
-        return x.count < y.count
-    }
-
-    enum Part: Equatable {
-        case number(Decimal)
-        case text(String)
-    }
-
-    static func parts(_ s: String) -> [Part] {
-        var out: [Part] = []
-        var run = ""
-        var digits = false
-        func flush() {
-            guard !run.isEmpty else { return }
-            out.append(digits ? .number(Decimal(string: run) ?? 0) : .text(run))
-            run = ""
-        }
-        for c in s {
-            let d = c.isASCII && c.isNumber
-            if d != digits { flush(); digits = d }
-            run.append(c)
-        }
-        flush()
-        return out
+        return nil
     }
 
     static func versions(_ value: JSONValue) -> [String: Version] {

@@ -11,11 +11,12 @@ import AccordCore
 ///   dependencies were skipped is skipped too, saying so.
 /// - Rules compare the context value at `field` with `value`: `eq`/`ne` and
 ///   `in` compare values of the same type (numbers with numbers, strings
-///   with strings, booleans with booleans); `gt gte lt lte` order two
-///   numbers or two strings (by Unicode scalars, which orders ISO dates);
-///   `exists` holds when the field is present and not null. A field the
-///   context lacks makes a rule false. Any other pairing of types is a type
-///   error, reported with the step, the rule and both types — never guessed.
+///   with strings, booleans with booleans); `gt gte lt lte` order numbers
+///   only (validation admits nothing else as their value, so a string in the
+///   context is a type error); `exists` holds when the field is present and
+///   not null. A field the context lacks makes a rule false. Any other
+///   pairing of types is a type error, reported with the step, the rule and
+///   both types — never guessed.
 /// - The critical path is the chain of running steps, along `dependsOn`,
 ///   with the largest sum of step SLAs (a step without an SLA adds nothing).
 public struct WorkflowSimulation: Sendable {
@@ -58,21 +59,7 @@ public struct WorkflowSimulation: Sendable {
         }
         guard problems.isEmpty else { throw Failure(problems: problems) }
 
-        // Groups by longest dependency chain; a cycle is an error.
-        var group: [String: Int] = [:]
-        var visiting = Set<String>()
-        func level(_ name: String) throws -> Int {
-            if let g = group[name] { return g }
-            guard visiting.insert(name).inserted else {
-                throw Failure(problems: ["steps depend on each other in a cycle through \(name)"])
-            }
-            let deps = byName[name]!.dependsOn
-            let g = try deps.map(level).max().map { $0 + 1 } ?? 1
-            visiting.remove(name)
-            group[name] = g
-            return g
-        }
-        for step in spec.steps { _ = try level(step.name) }
+        let group = try levels(spec.steps)
         let ordered = spec.steps.enumerated().sorted { (group[$0.element.name]!, $0.offset) < (group[$1.element.name]!, $1.offset) }
             .map(\.element)
 
@@ -114,13 +101,52 @@ public struct WorkflowSimulation: Sendable {
             total = best[end.step.name]!.seconds
             var cursor: String? = end.step.name
             while let name = cursor {
-                path.insert(name, at: 0)
+                path.append(name)
                 cursor = best[name]?.previous
             }
+            path.reverse()
         }
-        let groupCount = group.values.max() ?? 0
-        let groups = (1...max(groupCount, 1)).map { g in out.filter { $0.group == g }.map(\.step.name) }.filter { !$0.isEmpty }
+        // `out` is in group order, and every group below a step's holds one
+        // of its dependencies: one pass splits it.
+        var groups: [[String]] = []
+        for r in out {
+            while groups.count < r.group { groups.append([]) }
+            groups[r.group - 1].append(r.step.name)
+        }
         return WorkflowSimulation(steps: out, groups: groups, criticalPath: path, criticalPathSeconds: total)
+    }
+
+    /// Each step's group: 1 without dependencies, else one more than the
+    /// highest group among them. Iterative (Kahn's algorithm), so a chain
+    /// as long as validation admits needs no deep stack; a step left over
+    /// lies on a cycle or after one, which is an error.
+    static func levels(_ steps: [Step]) throws -> [String: Int] {
+        var waiting: [String: Int] = [:]
+        var dependents: [String: [String]] = [:]
+        var group: [String: Int] = [:]
+        var ready: [String] = []
+        for step in steps {
+            waiting[step.name] = step.dependsOn.count
+            for dep in step.dependsOn { dependents[dep, default: []].append(step.name) }
+            if step.dependsOn.isEmpty {
+                group[step.name] = 1
+                ready.append(step.name)
+            }
+        }
+        while let name = ready.popLast() {
+            let next = group[name]! + 1
+            for dependent in dependents[name] ?? [] {
+                group[dependent] = max(group[dependent] ?? 0, next)
+                waiting[dependent]! -= 1
+                if waiting[dependent] == 0 { ready.append(dependent) }
+            }
+        }
+        let stuck = steps.map(\.name).filter { waiting[$0]! > 0 }
+        guard stuck.isEmpty else {
+            let shown = stuck.prefix(10).joined(separator: ", ") + (stuck.count > 10 ? " and \(stuck.count - 10) more" : "")
+            throw Failure(problems: ["steps on a dependency cycle, or depending on one: \(shown)"])
+        }
+        return group
     }
 
     struct RuleTypeError: Error { let text: String }
@@ -156,10 +182,8 @@ public struct WorkflowSimulation: Sendable {
             switch (seen, s) {
             case (.number(let a), .integer(let b)): order = a < Double(b) ? -1 : a > Double(b) ? 1 : 0
             case (.number(let a), .number(let b)): order = a < b ? -1 : a > b ? 1 : 0
-            case (.string(let a), .string(let b)):
-                order = a.unicodeScalars.lexicographicallyPrecedes(b.unicodeScalars) ? -1 : a == b ? 0 : 1
             default:
-                throw RuleTypeError(text: "\(rule.op.rawValue) orders two numbers or two strings; the context holds \(typeName(seen)) (\(seen.display)) and the rule \(scalarTypeName(s))")
+                throw RuleTypeError(text: "\(rule.op.rawValue) orders numbers only; the context holds \(typeName(seen)) (\(seen.display)) and the rule \(scalarTypeName(s))")
             }
             return result(rule.op == .gt ? order > 0 : rule.op == .gte ? order >= 0 : rule.op == .lt ? order < 0 : order <= 0)
         default:

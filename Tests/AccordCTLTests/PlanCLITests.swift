@@ -325,8 +325,9 @@ struct IncrementalApplyTests {
         try await apply(expect: "incremental")
 
         // A promotion changes workers in other files: a full pass.
-        try change("models/lead-scorer.yaml", "production: \"1.1\"", "production: \"1.0\"")
-        _ = try fx.commit("roll back lead-scorer")
+        try change("models/support-drafter.yaml", "production: \"3\"", "production: \"4\"")
+        try change("models/support-drafter.yaml", "version: \"4\"\n    trafficPercent", "version: \"2\"\n    trafficPercent")
+        _ = try fx.commit("promote support-drafter")
         try await apply(expect: "full")
 
         // A suspension stops workers in other files: a full pass.

@@ -102,13 +102,50 @@ struct ModelGateTests {
         #expect(unsigned[1].record["model_version"] == .null && unsigned[1].stall?.reason == "ModelNotPromoted")
     }
 
-    @Test func rollbacksSkipTheMetricGate() {
+    @Test func onlyAFormerProductionVersionIsARollbackWithoutGate() throws {
         let former = Self.resolve([Self.model(production: "2", unsigned: ["2"])], Self.ledger(production: "4", former: ["2"]), trusted: nil)
-        #expect(former[0].stall == nil && former[0].auditDetail["promotion"]?["outcome"] == .string("rollback"))
-        let earlier = Self.resolve([Self.model(production: "1")], Self.ledger(production: "4"))
-        #expect(earlier[0].stall == nil && earlier[0].auditDetail["promotion"]?["outcome"] == .string("rollback"))
-        let earlierUnsigned = Self.resolve([Self.model(production: "1", unsigned: ["1"])], Self.ledger(production: "4"))
-        #expect(earlierUnsigned[0].stall?.reason == ModelGate.blocked, "a version never in production must be signed")
+        #expect(former[0].stall == nil)
+        let move = try #require(former[0].auditDetail["promotion"])
+        #expect(move["outcome"] == .string("rollback") && move["from"] == .string("4") && move["to"] == .string("2"))
+        #expect(move["metric"] == .string("faithfulness") && move["fromValue"] == .number(0.95) && move["toValue"] == .number(0.85))
+
+        // Version 1 sorts before production but never was production: the
+        // whole gate, and 0.80 does not beat 0.95.
+        let earlier = Self.resolve([Self.model(production: "1"), Self.worker("1")], Self.ledger(production: "4"))
+        let stall = try #require(earlier[0].stall)
+        #expect(stall.reason == ModelGate.blocked)
+        #expect(stall.message == "promotion of production from version 4 to 1 blocked: faithfulness 0.8 of version 1 does not beat 0.95 of version 4 by 0.05 (needs at least 1); production stays at version 4")
+        #expect(earlier[0].record["production_version"] == .string("4") && earlier[1].record["model_version"] == .string("4"))
+        let unsigned = Self.resolve([Self.model(production: "1", unsigned: ["1"])], Self.ledger(production: "4"))
+        #expect(unsigned[0].stall?.message.contains("version 1 is not signed") == true)
+
+        // Better by the margin and signed, it is a promotion, not a rollback.
+        var better = Self.model(production: "1")
+        var fields = better.record.fields
+        fields["versions"] = .object(["4": fields["versions"]!["4"]!, "1": .object([
+            "artifact": .string("s3://m/1"), "digest": .string(Self.digest(1)),
+            "evaluation": .object(["faithfulness": .number(1.0)]), "signature": .string(Self.sign(Self.digest(1))),
+        ])])
+        better = better.with(record: Record(id: better.id, fields: fields), recordHash: "x", stall: nil, auditDetail: [:])
+        let promoted = Self.resolve([better], Self.ledger(production: "4"))
+        #expect(promoted[0].stall == nil)
+        #expect(promoted[0].auditDetail["promotion"]?["outcome"] == .string("promotion"))
+        #expect(promoted[0].auditDetail["promotion"]?["toValue"] == .number(1.0))
+    }
+
+    @Test func everyMoveCarriesBothMetricValues() throws {
+        let initial = try #require(Self.resolve([Self.model(production: "1")], Self.ledger(production: nil))[0].auditDetail["promotion"])
+        #expect(initial["outcome"] == .string("initial") && initial["fromValue"] == .null && initial["toValue"] == .number(0.8))
+        #expect(initial["metric"] == .string("faithfulness") && initial["minImprovement"] == .number(0.05))
+
+        let withdrawn = try #require(Self.resolve([Self.model(production: nil)], Self.ledger(production: "3"))[0].auditDetail["promotion"])
+        #expect(withdrawn["outcome"] == .string("withdrawal") && withdrawn["fromValue"] == .number(0.9) && withdrawn["toValue"] == .null)
+
+        // Without spec.promotion there is no metric: the values are null, not absent.
+        let plain = try #require(Self.resolve([Self.model(production: "2", promotion: false)], Self.ledger(production: "3", former: ["2"]))[0]
+            .auditDetail["promotion"])
+        #expect(plain["outcome"] == .string("rollback") && plain["metric"] == .null)
+        #expect(plain["fromValue"] == .null && plain["toValue"] == .null)
     }
 
     @Test func aModelWithoutPromotionSettingsCannotMoveForward() {
@@ -123,14 +160,6 @@ struct ModelGateTests {
         #expect(stall.reason == ModelGate.immutable && !stall.appliesRest)
         #expect(stall.message.contains("version 2: digest \(Self.digest(7)) → \(Self.digest(2))"))
         #expect(out[1].record["model_version"] == .string("3"))
-    }
-
-    @Test func versionsOrderNaturally() {
-        #expect(ModelGate.precedes("2", "10"))
-        #expect(ModelGate.precedes("1.0", "1.1"))
-        #expect(ModelGate.precedes("1.1", "1.1.1"))
-        #expect(!ModelGate.precedes("v10", "v9"))
-        #expect(ModelGate.precedes("2026-01", "2026-02"))
     }
 
     @Test func keyFilesAreReadInTheirDocumentedFormsAndOthersAreErrorsNamingTheFile() throws {

@@ -60,7 +60,7 @@ import Testing
         let cases: [(Rule, Bool)] = [
             (Self.rule("n", .eq, .scalar(.integer(5))), true), (Self.rule("n", .ne, .scalar(.number(5.5))), true),
             (Self.rule("n", .lt, .scalar(.integer(6))), true), (Self.rule("n", .lte, .scalar(.integer(4))), false),
-            (Self.rule("s", .gte, .scalar(.string("2026-10-31"))), true), (Self.rule("flag", .eq, .scalar(.bool(true))), true),
+            (Self.rule("n", .gt, .scalar(.number(4.5))), true), (Self.rule("flag", .eq, .scalar(.bool(true))), true),
             (Self.rule("nested.x", .in, .list([.string("y"), .string("z")])), true), (Self.rule("nothing", .exists), false),
             (Self.rule("nested", .exists), true), (Self.rule("absent", .gt, .scalar(.integer(1))), false),
         ]
@@ -71,6 +71,8 @@ import Testing
         let wrong: [Rule] = [
             Self.rule("s", .gt, .scalar(.integer(1))), Self.rule("n", .eq, .scalar(.string("5"))),
             Self.rule("flag", .in, .list([.integer(1)])), Self.rule("nested", .eq, .scalar(.string("y"))),
+            // Validation admits only numbers for the ordering operators: a string never orders.
+            Self.rule("s", .gte, .scalar(.string("2026-10-31"))), Self.rule("flag", .lt, .scalar(.integer(1))),
         ]
         for rule in wrong {
             let spec = WorkflowSpec(trigger: .manual, steps: [Self.step("only", when: [rule])])
@@ -80,15 +82,46 @@ import Testing
             _ = try WorkflowSimulation.run(WorkflowSpec(trigger: .manual, steps: [Self.step("only", when: [wrong[0]])]), context: ctx)
         } catch let failure as WorkflowSimulation.Failure {
             #expect(failure.problems == [
-                "step only: when[0] (context.s gt 1): gt orders two numbers or two strings; the context holds a string (\"2026-11-01\") and the rule a number",
+                "step only: when[0] (context.s gt 1): gt orders numbers only; the context holds a string (\"2026-11-01\") and the rule a number",
             ])
         }
     }
 
+    @Test func aChainAsLongAsValidationAdmitsIsSimulatedWithoutDeepRecursion() throws {
+        // 50,000 steps in one line of dependencies: a 4 MiB file holds that
+        // many, and validation's cycle check takes them (ValidationTests).
+        let count = 50_000
+        let steps = (0..<count).map { Self.step("s\($0)", after: $0 == 0 ? [] : ["s\($0 - 1)"], sla: 1) }
+        let s = try WorkflowSimulation.run(WorkflowSpec(trigger: .manual, steps: Array(steps.reversed())), context: .object([:]))
+        #expect(s.groups.count == count)
+        #expect(s.groups.first == ["s0"] && s.groups.last == ["s\(count - 1)"])
+        #expect(s.steps.allSatisfy { $0.runs })
+        #expect(s.criticalPath.count == count && s.criticalPath.first == "s0")
+        #expect(s.criticalPathSeconds == count * 3600)
+
+        // The same chain with the first step skipped: the skip travels down it.
+        var skipped = steps
+        skipped[0].when = [Self.rule("go", .exists)]
+        let t = try WorkflowSimulation.run(WorkflowSpec(trigger: .manual, steps: skipped), context: .object([:]))
+        #expect(t.steps.allSatisfy { !$0.runs })
+        #expect(t.steps.last?.skipReason == "every step it depends on was skipped (s\(count - 2))")
+        #expect(t.criticalPath.isEmpty)
+    }
+
     @Test func cyclesAndStepsThatCannotBeReachedAreErrors() {
-        let cycle = WorkflowSpec(trigger: .manual, steps: [Self.step("a", after: ["b"]), Self.step("b", after: ["a"])])
-        #expect(throws: WorkflowSimulation.Failure.self) { try WorkflowSimulation.run(cycle, context: .object([:])) }
+        let cycle = WorkflowSpec(trigger: .manual, steps: [Self.step("start"), Self.step("a", after: ["b", "start"]),
+                                                           Self.step("b", after: ["a"]), Self.step("c", after: ["b"])])
+        #expect(Self.problems(cycle) == ["steps on a dependency cycle, or depending on one: a, b, c"])
         let dangling = WorkflowSpec(trigger: .manual, steps: [Self.step("a", after: ["ghost"])])
-        #expect(throws: WorkflowSimulation.Failure.self) { try WorkflowSimulation.run(dangling, context: .object([:])) }
+        #expect(Self.problems(dangling) == ["step a depends on ghost, which is not a step of this workflow (unreachable)"])
+    }
+
+    static func problems(_ spec: WorkflowSpec) -> [String]? {
+        do {
+            _ = try WorkflowSimulation.run(spec, context: .object([:]))
+            return nil
+        } catch {
+            return (error as? WorkflowSimulation.Failure)?.problems
+        }
     }
 }

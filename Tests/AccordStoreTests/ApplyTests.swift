@@ -493,6 +493,30 @@ struct ApplyTests {
         #expect(try await Self.scalar(db, "SELECT string_agg(version::text, ',' ORDER BY version) FROM platform.workflow_versions WHERE name = 'lead-followup'") == "1,2")
         #expect(try await Self.scalar(db, "SELECT version::text FROM platform.workflows WHERE name = 'lead-followup'") == "2")
     }
+
+    @Test func editingAWorkflowWithoutChangingItsSpecMakesNoVersion() async throws {
+        let db = try await TestDatabase.scratch()
+        defer { Task { await db.drop() } }
+        var manifests = try Manifests.examples()
+        let file = "workflows/northwind-lead-followup.yaml"
+        _ = try await Self.apply(manifests.desired(), db)
+        let versions = "SELECT string_agg(version::text || ':' || md5(definition::text), ',' ORDER BY version) FROM platform.workflow_versions WHERE name = 'lead-followup'"
+        let current = "SELECT version::text FROM platform.workflows WHERE name = 'lead-followup'"
+        let before = try await Self.scalar(db, versions)
+        #expect(before?.hasPrefix("1:") == true && before?.contains(",") == false)
+        #expect(try await Self.scalar(db, current) == "1")
+
+        // Labels and annotations, comments, key order, flow style and
+        // quoting: the same spec written differently.
+        manifests.edit(file, "    accord.dev/team: revops\n", "    accord.dev/team: growth\n  annotations:\n    accord.dev/owner: revops\n")
+        manifests.edit(file, "spec:\n  trigger:\n    event: lead_enriched\n", "# routed by the CRM\nspec:\n  trigger: {event: \"lead_enriched\"}  # the enrichment hook\n")
+        manifests.edit(file, "    - name: qualify\n      worker: lead-qualifier\n      sla: 30m\n", "    - sla: 30m\n      worker: 'lead-qualifier'\n      name: qualify\n")
+        manifests.edit(file, "        - {field: context.lead.crmId, operator: exists}\n", "        - operator: exists\n          field: context.lead.crmId\n")
+        _ = try await Self.apply(manifests.desired(), db, revision: "r2")
+        #expect(try await Self.scalar(db, versions) == before, "no new version, and version 1 is untouched")
+        #expect(try await Self.scalar(db, current) == "1")
+        #expect(try await Self.scalar(db, "SELECT count(*)::text FROM platform.workflow_versions") == "2", "one version for each example workflow")
+    }
 }
 
 /// The no-op fast path: proved from file ids and live hashes, never trusted

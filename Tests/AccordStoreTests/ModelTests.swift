@@ -135,18 +135,29 @@ struct ModelTests {
         #expect(try await T.scalar(db, Self.workerVersions) == "3")
         let move = try #require(try await Self.audit(db, "update").last?["detail"]?["promotion"])
         #expect(move["outcome"] == .string("rollback") && move["from"] == .string("4") && move["to"] == .string("3"))
+        #expect(move["metric"] == .string("faithfulness") && move["fromValue"] == .number(0.93) && move["toValue"] == .number(0.91),
+                "a rollback carries the metric values of both versions")
+        #expect(try await T.scalar(db, "SELECT detail->>'fromValue' || '>' || (detail->>'toValue') FROM accord.model_promotions WHERE model = 'support-drafter' AND outcome = 'rollback'")
+                == "0.93>0.91")
 
-        // Version 2 is earlier but was never production: a rollback without
-        // the metric gate, but only with a signature that verifies.
+        // Version 2 sorts before 3 but was never production: not a
+        // rollback. It goes through the whole gate, and 0.86 does not beat
+        // 0.91 — with or without trusted keys, production stays.
         manifests.edit(Self.drafter, "production: \"3\"", "production: \"2\"")
         manifests.edit(Self.drafter, "version: \"2\"\n    trafficPercent", "version: \"4\"\n    trafficPercent")
         let unchecked = try await T.apply(manifests.desired(), db, revision: "r4") { $0.trustedKeys = nil }
-        #expect(unchecked.outcome?.failed.first?.reason == .promotionBlocked)
+        let both = try #require(unchecked.outcome?.failed.first { $0.id.kind == .model })
+        #expect(both.reason == .promotionBlocked)
+        #expect(both.message.contains("no trusted model-signing keys are configured") && both.message.contains("does not beat"))
         #expect(try await T.scalar(db, Self.production) == "3")
         let down = try await T.apply(manifests.desired(), db, revision: "r5")
-        #expect(down.outcome?.failed.isEmpty == true)
-        #expect(try await T.scalar(db, Self.production) == "2")
-        #expect(try await Self.audit(db, "update").last?["detail"]?["promotion"]?["outcome"] == .string("rollback"))
+        let blocked = try #require(down.outcome?.failed.first { $0.id.kind == .model })
+        #expect(blocked.message == "promotion of production from version 3 to 2 blocked: faithfulness 0.86 of version 2 does not beat 0.91 of version 3 by 0.01 (needs at least 0.92); production stays at version 3")
+        #expect(try await T.scalar(db, Self.production) == "3")
+        #expect(try await T.scalar(db, Self.workerVersions) == "3")
+        let facts = try #require(try await Self.audit(db, "update-failed").last?["detail"]?["facts"])
+        #expect(facts["outcome"] == .string("blocked") && facts["from"] == .string("3") && facts["to"] == .string("2"))
+        #expect(facts["fromValue"] == .number(0.91) && facts["toValue"] == .number(0.86))
     }
 
     @Test func aChangedDigestOrArtifactOfARegisteredVersionIsRefusedAndNothingChanges() async throws {

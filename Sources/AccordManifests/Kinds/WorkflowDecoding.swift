@@ -112,21 +112,45 @@ extension Decoding {
                     error(item, "\(valuePath)[\(i)]", "must be a string, number or boolean; got \(describe(item))")
                     return nil
                 }
+                guard comparable(s, item, "\(valuePath)[\(i)]") else { return nil }
                 scalars.append(s)
             }
             operand = .list(scalars)
         case (.gt, let v?), (.gte, let v?), (.lt, let v?), (.lte, let v?):
-            guard let n = number(v, valuePath) else { return nil }
-            operand = .scalar(v.scalar == .integer(Int(n)) ? .integer(Int(n)) : .number(n))
+            guard number(v, valuePath) != nil, let s = v.scalar, comparable(s, v, valuePath) else { return nil }
+            operand = .scalar(s)
         case (_, let v?):
             guard let s = v.scalar else {
                 error(v, valuePath, "must be a string, number, boolean or null; got \(describe(v))")
                 return nil
             }
+            guard comparable(s, v, valuePath) else { return nil }
             operand = .scalar(s)
         }
         guard let fieldPath else { return nil }
         return Rule(path: fieldPath, op: op, operand: operand)
+    }
+
+    /// The largest magnitude up to which every integer is a double: rules
+    /// compare with context values read as IEEE doubles, so a number beyond
+    /// it could not be compared exactly.
+    static let exactNumberLimit = 9_007_199_254_740_992
+
+    /// Whether a rule's value is one the simulator compares exactly: a
+    /// finite number within ±2^53 (strings, booleans and null always are).
+    private mutating func comparable(_ s: Scalar, _ node: YAMLNode, _ path: String) -> Bool {
+        let limit = Self.exactNumberLimit
+        switch s {
+        case .integer(let i) where i.magnitude <= UInt(limit): return true
+        case .number(let d) where d.isFinite && d.magnitude <= Double(limit): return true
+        case .number(let d) where !d.isFinite:
+            error(node, path, "must be a finite number; got \(describe(node))")
+            return false
+        case .integer, .number:
+            error(node, path, "must be between -\(limit) and \(limit) (±2^53, the range in which rules compare numbers exactly); got \(describe(node))")
+            return false
+        default: return true
+        }
     }
 
     private func isContextKey(_ key: String) -> Bool {
