@@ -61,9 +61,7 @@ struct Apply: AsyncParsableCommand {
         guard (0...100).contains(maxDeletePercent) else {
             throw ValidationError("--max-delete-percent must be between 0 and 100, not \(maxDeletePercent)")
         }
-        guard lockTimeout >= 0, lockTimeout.isFinite else {
-            throw ValidationError("--lock-timeout must be a number of seconds ≥ 0")
-        }
+        try LockTimeout.validate(lockTimeout)
     }
 
     func run() async throws {
@@ -87,7 +85,7 @@ struct Apply: AsyncParsableCommand {
         options.prune = prune
         options.dryRun = dryRun
         options.guardrail = DeletionGuard(maxShare: maxDeletePercent / 100, allowed: allowMassDeletion)
-        options.lockTimeout = .milliseconds(Int64(lockTimeout * 1000))
+        options.lockTimeout = LockTimeout.duration(lockTimeout)
         options.actor = "accordctl apply"
         options.full = full
         options.kek = kek
@@ -234,4 +232,17 @@ struct ApplyReport {
     func markdown() -> String {
         planReport.markdown() + "\n**\(summary)**\n"
     }
+}
+
+/// `--lock-timeout SECONDS`: from 0 to a year, so it always fits a duration.
+enum LockTimeout {
+    static let maximum: Double = 365 * 86_400
+
+    static func validate(_ seconds: Double) throws {
+        guard seconds.isFinite, (0...maximum).contains(seconds) else {
+            throw ValidationError("--lock-timeout must be a number of seconds from 0 to \(Int(maximum)), not \(seconds)")
+        }
+    }
+
+    static func duration(_ seconds: Double) -> Duration { .milliseconds(Int64(seconds * 1000)) }
 }

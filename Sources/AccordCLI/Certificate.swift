@@ -191,9 +191,11 @@ struct RetentionCommand: AsyncParsableCommand {
         @Option(name: .customLong("lock-timeout"), help: "Seconds to wait for an applier to finish.")
         var lockTimeout: Double = 30
 
+        func validate() throws { try LockTimeout.validate(lockTimeout) }
+
         func run() async throws {
             let outcome = try await database.withSession {
-                try await Retention.runNow($0, now: Date(), dryRun: dryRun, lockTimeout: .milliseconds(Int64(lockTimeout * 1000)),
+                try await Retention.runNow($0, now: Date(), dryRun: dryRun, lockTimeout: LockTimeout.duration(lockTimeout),
                                            actor: "accordctl retention")
             }
             switch output.format {

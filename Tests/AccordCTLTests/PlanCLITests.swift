@@ -77,6 +77,69 @@ import Testing
         #expect(none.stderr.contains("no database: pass --database-url or set DATABASE_URL"))
     }
 
+    /// The refusals operators meet, with the exit status and the message
+    /// SPEC §5 promises: the deletion guard and its flags, the apply lock,
+    /// a tampered audit log, a database newer than the binary, an unknown
+    /// revision, a lock timeout out of range.
+    @Test(TestDatabase.required)
+    func refusalsExitAsDocumented() async throws {
+        let db = try await TestDatabase.scratch()
+        defer { Task { await db.drop() } }
+        let fx = try Self.twoRevisions()
+        let env = ["DATABASE_URL": db.urlText, "NO_COLOR": "1"]
+        let repo = ["--repo", fx.root.path]
+        func scalar(_ sql: String) async throws -> String? { try await db.withSession { try await $0.scalar(sql) } }
+        #expect(try CLI.accordctl(["apply", "--ref", "HEAD~1"] + repo, environment: env).status == 0)
+
+        // HEAD drops one workflow: 1 of 21 managed objects is more than 4%.
+        let refused = try CLI.accordctl(["apply", "--prune", "--max-delete-percent", "4"] + repo, environment: env)
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("deletion guard: the plan would delete 1 of 21 managed objects, more than the 4% the deletion guard allows"))
+        #expect(refused.stdout.contains("refused by the deletion guard: nothing was written"))
+        #expect(try await scalar("SELECT count(*)::text FROM platform.workflows") == "2")
+        let allowed = try CLI.accordctl(["apply", "--prune", "--max-delete-percent", "4", "--allow-mass-deletion"] + repo, environment: env)
+        #expect(allowed.status == 0, "\(allowed.stderr)")
+        #expect(try await scalar("SELECT count(*)::text FROM platform.workflows") == "1")
+        let badShare = try CLI.accordctl(["apply", "--max-delete-percent", "150"] + repo, environment: env)
+        #expect(badShare.status == 2 && badShare.stderr.contains("--max-delete-percent must be between 0 and 100"))
+        let badTimeout = try CLI.accordctl(["apply", "--lock-timeout", "1e300"] + repo, environment: env)
+        #expect(badTimeout.status == 2 && badTimeout.stderr.contains("--lock-timeout must be a number of seconds from 0 to 31536000"))
+
+        // Another applier holds the lock: wait --lock-timeout, then exit 2 naming the holder.
+        try await db.withSession { session in
+            try await ApplyLock.acquire(session, holder: "a maintenance script on ops-1", timeout: .seconds(1))
+            let busy = try CLI.accordctl(["apply", "--lock-timeout", "0.5"] + repo, environment: env)
+            #expect(busy.status == 2)
+            #expect(busy.stderr.contains("a maintenance script on ops-1"), "\(busy.stderr)")
+            let retention = try CLI.accordctl(["retention", "run", "--lock-timeout", "0.5"], environment: env)
+            #expect(retention.status == 2 && retention.stderr.contains("a maintenance script on ops-1"))
+            try await ApplyLock.release(session)
+        }
+
+        // A tampered audit log: `audit verify` exits 1 and says where.
+        // (The log is append-only: the edit needs its guard switched off, as only an owner could.)
+        try await db.withSession { try await $0.script("""
+            ALTER TABLE accord.audit_log DISABLE TRIGGER audit_log_append_only;
+            UPDATE accord.audit_log SET body = replace(body, '"action":', '"action" :') WHERE seq = 1;
+            ALTER TABLE accord.audit_log ENABLE TRIGGER audit_log_append_only;
+            """) }
+        let tampered = try CLI.accordctl(["audit", "verify"], environment: env)
+        #expect(tampered.status == 1)
+        #expect((tampered.stdout + tampered.stderr).contains("entry 1: its content does not match its hash (edited)"), "\(tampered.stdout)\(tampered.stderr)")
+
+        // A database newer than this binary: exit 2 for every command that reads it, nothing written.
+        try await db.withSession { try await $0.execute("INSERT INTO accord.schema_migrations (version, name) VALUES (999, 'from the future')") }
+        for command in [["diff"] + repo, ["apply"] + repo, ["status"], ["history"]] {
+            let run = try CLI.accordctl(command, environment: env)
+            #expect(run.status == 2, "\(command[0])")
+            #expect(run.stderr.contains("newer than this binary knows"), "\(command[0]): \(run.stderr)")
+        }
+
+        // An unknown revision: exit 2, naming it.
+        let unknown = try CLI.accordctl(["diff", "--against", "no-such-ref"] + repo, environment: ["DATABASE_URL": "", "NO_COLOR": "1"])
+        #expect(unknown.status == 2 && unknown.stderr.contains("no-such-ref"), "\(unknown.stderr)")
+    }
+
     @Test(TestDatabase.required)
     func applyStatusHistoryAndAuditAgainstADatabase() async throws {
         let db = try await TestDatabase.scratch()
