@@ -40,6 +40,12 @@ public struct ObjectStatus: Sendable {
     /// `filter` keeps one kind, or one object.
     public static func read(_ session: Session, kind: Kind? = nil, id: ObjectID? = nil, now: Date = Date()) async throws -> [ObjectStatus] {
         let lastAttempted = try await History.lastRevision(session)?.revision
+        // Objects the last complete pass found removed from git and kept (no prune).
+        var orphans = Set<String>()
+        if let text = try await session.rows("SELECT orphaned::text FROM accord.sync_state").first.map({ try $0.decode(String.self) }),
+           case .array(let items)? = try? JSONParser.parse(text) {
+            orphans = Set(items.compactMap(\.stringValue))
+        }
         let rows = try await session.rows("""
             SELECT coalesce(i.kind, s.kind), coalesce(i.tenant, s.tenant), coalesce(i.name, s.name),
                    i.generation, i.observed_generation, i.applied_revision, i.source_path, i.retained_at IS NOT NULL,
@@ -80,17 +86,22 @@ public struct ObjectStatus: Sendable {
                     : "removed from git; its record is kept"
                 conditions.append(Condition(type: "Ready", status: "True", reason: "Retained", message: message))
                 conditions.append(Condition(type: "Stalled", status: "False", reason: "", message: ""))
+            } else if orphans.contains(ObjectID(kind: Kind(rawValue: kindName) ?? .tenant, tenant: tenant.isEmpty ? nil : tenant, name: name).description) {
+                message = "removed from git and kept: not pruned (apply --prune deletes it)"
+                conditions.append(Condition(type: "Ready", status: "True", reason: "Orphaned", message: message))
+                conditions.append(Condition(type: "Stalled", status: "False", reason: "", message: ""))
             } else {
                 message = "applied"
                 conditions.append(Condition(type: "Ready", status: "True", reason: "Applied", message: "the live rows match git"))
                 conditions.append(Condition(type: "Stalled", status: "False", reason: "", message: ""))
             }
+            let orphaned = conditions.first?.reason == "Orphaned"
             // A one-shot apply is never in progress when status is read; the daemon sets this while it works.
             conditions.insert(Condition(type: "Reconciling", status: "False", reason: "", message: ""), at: 1)
             out.append(ObjectStatus(
                 kind: kindName, tenant: tenant.isEmpty ? nil : tenant, name: name,
                 generation: generation ?? 0, observedGeneration: observed ?? 0,
-                lastAppliedRevision: reason == nil && !retained ? (lastAttempted ?? appliedRevision) : appliedRevision,
+                lastAppliedRevision: reason == nil && !retained && !orphaned ? (lastAttempted ?? appliedRevision) : appliedRevision,
                 lastAttemptedRevision: failedRevision ?? lastAttempted, sourcePath: path, message: message,
                 conditions: conditions, nextAttemptAt: reason == nil ? nil : nextAttempt))
         }

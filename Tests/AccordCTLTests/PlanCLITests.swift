@@ -90,8 +90,16 @@ import Testing
         let repo = ["--repo", fx.root.path]
         func scalar(_ sql: String) async throws -> String? { try await db.withSession { try await $0.scalar(sql) } }
         #expect(try CLI.accordctl(["apply", "--ref", "HEAD~1"] + repo, environment: env).status == 0)
+        let firstRevision = String(try fx.git("rev-parse", "HEAD~1").prefix(12))
 
-        // HEAD drops one workflow: 1 of 21 managed objects is more than 4%.
+        // HEAD drops one workflow: without --prune it is kept, and status says so.
+        #expect(try CLI.accordctl(["apply"] + repo, environment: env).status == 0)
+        let orphan = try CLI.accordctl(["status", "Workflow/northwind/lead-followup"], environment: env)
+        #expect(orphan.status == 0)
+        #expect(orphan.stdout.contains("removed from git and kept: not pruned (apply --prune deletes it)"), "\(orphan.stdout)")
+        #expect(orphan.stdout.contains("  \(firstRevision)  "), "last applied at the revision that still had it")
+
+        // 1 of 21 managed objects is more than 4%.
         let refused = try CLI.accordctl(["apply", "--prune", "--max-delete-percent", "4"] + repo, environment: env)
         #expect(refused.status == 2)
         #expect(refused.stderr.contains("deletion guard: the plan would delete 1 of 21 managed objects, more than the 4% the deletion guard allows"))
