@@ -1,4 +1,5 @@
 import AccordCore
+import AccordStore
 import Foundation
 import Metrics
 import Synchronization
@@ -11,6 +12,8 @@ public final class ControllerMetrics: Sendable {
     let gitFetchFailures: Counter
     let erasuresOpen: Gauge
     let erasuresOverdue: Gauge
+    let erasuresWarning: Gauge
+    let erasuresEscalated: Gauge
     let leader: Gauge
     let sourceUnavailable: Gauge
     let lastAppliedTime: Gauge
@@ -22,10 +25,12 @@ public final class ControllerMetrics: Sendable {
         gitFetchFailures = Counter(label: "accord_git_fetch_failures_total", factory: factory)
         erasuresOpen = Gauge(label: "accord_erasures_open", factory: factory)
         erasuresOverdue = Gauge(label: "accord_erasures_overdue", factory: factory)
+        erasuresWarning = Gauge(label: "accord_erasures_sla_warning", factory: factory)
+        erasuresEscalated = Gauge(label: "accord_erasures_sla_escalated", factory: factory)
         leader = Gauge(label: "accord_leader", factory: factory)
         sourceUnavailable = Gauge(label: "accord_source_unavailable", factory: factory)
         lastAppliedTime = Gauge(label: "accord_last_applied_timestamp_seconds", factory: factory)
-        for g in [queueDepth, erasuresOpen, erasuresOverdue, leader, sourceUnavailable] { g.record(0) }
+        for g in [queueDepth, erasuresOpen, erasuresOverdue, erasuresWarning, erasuresEscalated, leader, sourceUnavailable] { g.record(0) }
         gitFetchFailures.increment(by: 0)
     }
 
@@ -62,8 +67,10 @@ public final class ControllerMetrics: Sendable {
         leader.record(isLeader ? 1 : 0)
         if !isLeader { sourceUnavailable.record(0) } // only the leader fetches
     }
-    public func setErasures(open: Int, overdue: Int) {
-        erasuresOpen.record(open)
-        erasuresOverdue.record(overdue)
+    public func setErasures(_ counts: ErasureCounts.Counts) {
+        erasuresOpen.record(counts.open)
+        erasuresWarning.record(counts.warning)
+        erasuresEscalated.record(counts.escalation)
+        erasuresOverdue.record(counts.overdue)
     }
 }

@@ -204,7 +204,7 @@ actor Reconciler {
             let session = Session(connection, logger: logger)
             let report = try await pass.run(session)
             let erasures = try await ErasureCounts.read(session)
-            metrics.setErasures(open: erasures.open, overdue: erasures.overdue)
+            metrics.setErasures(erasures)
             return report
         }
     }
@@ -243,6 +243,9 @@ actor Reconciler {
         ]
         if let next = book.nextDue { fields["nextRetry"] = "\(Timestamp.rfc3339(epochSeconds: Int64(next.timeIntervalSince1970)))" }
         logger.info("reconciled", metadata: fields)
+        for (id, stage) in report.erasures.escalated {
+            logger.warning("erasure SLA: \(stage.meaning)", metadata: ["object": "\(id)", "stage": "\(stage.rawValue)"])
+        }
         for f in failures {
             let entry = book.entries[f.id]
             logger.warning("object not applied", metadata: [

@@ -1,3 +1,4 @@
+import AccordEngine
 import Foundation
 
 /// Leader election among controller replicas: a session-level advisory
@@ -57,15 +58,32 @@ public enum LeaderLock {
 /// Open erasures, for the controller's gauges: those not completed, and of
 /// them those past the platform's 72-hour deadline after `requestedAt`.
 public enum ErasureCounts {
-    public static let deadlineHours = 72
+    /// Managed erasures without a certificate, by SLA stage (SPEC §1:
+    /// warning from 48h, escalation from 60h, overdue after 72h).
+    public struct Counts: Sendable, Equatable {
+        public var open = 0
+        public var warning = 0
+        public var escalation = 0
+        public var overdue = 0
+        public init(open: Int = 0, warning: Int = 0, escalation: Int = 0, overdue: Int = 0) {
+            self.open = open
+            self.warning = warning
+            self.escalation = escalation
+            self.overdue = overdue
+        }
+    }
 
-    public static func read(_ session: Session) async throws -> (open: Int, overdue: Int) {
-        guard let row = try await session.rows("""
-            SELECT count(*)::int,
-                   count(*) FILTER (WHERE requested_at + make_interval(hours => $1::int) < now())::int
-            FROM platform.erasures WHERE status IS DISTINCT FROM 'completed'
-            """, [String(deadlineHours)]).first else { return (0, 0) }
-        let (open, overdue) = try row.decode((Int, Int).self)
-        return (open, overdue)
+    public static func read(_ session: Session, now: Date = Date()) async throws -> Counts {
+        var counts = Counts()
+        for open in try await ErasureRuns.openErasures(session) {
+            counts.open += 1
+            switch ErasureSLA.stage(requestedAt: open.requestedAt, now: now) {
+            case .onTime: break
+            case .warning: counts.warning += 1
+            case .escalation: counts.escalation += 1
+            case .overdue: counts.overdue += 1
+            }
+        }
+        return counts
     }
 }

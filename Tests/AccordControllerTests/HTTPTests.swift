@@ -1,5 +1,6 @@
 @testable import AccordController
 import AccordHTTP
+import AccordStore
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -100,7 +101,7 @@ import Testing
         fx.metrics.appliedRevision("0123abcd")
         fx.metrics.appliedRevision("4567ef01")
         fx.metrics.gitFetchFailed()
-        fx.metrics.setErasures(open: 2, overdue: 1)
+        fx.metrics.setErasures(ErasureCounts.Counts(open: 4, warning: 1, escalation: 1, overdue: 1))
         try await fx.app.test(.router) { client in
             try await client.execute(uri: "/metrics", method: .get) { response in
                 let text = String(buffer: response.body)
@@ -111,7 +112,8 @@ import Testing
                 #expect(text.contains(#"accord_last_applied_revision_info{revision="4567ef01"} 1"#))
                 #expect(!text.contains("0123abcd"), "the previous revision's series is gone")
                 #expect(text.contains("accord_git_fetch_failures_total 1"))
-                #expect(text.contains("accord_erasures_open 2") && text.contains("accord_erasures_overdue 1"))
+                #expect(text.contains("accord_erasures_open 4") && text.contains("accord_erasures_overdue 1"))
+                #expect(text.contains("accord_erasures_sla_warning 1") && text.contains("accord_erasures_sla_escalated 1"))
                 #expect(text.contains("accord_queue_depth 0"))
             }
         }

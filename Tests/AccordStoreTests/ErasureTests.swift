@@ -251,6 +251,14 @@ struct ErasureTests {
             try await T.apply(manifests.desired(), db, configure: { $0.clock = { Self.at(hours: hours) }; $0.signingKey = nil })
         }
         #expect(try await pass(47).erasures.escalated.isEmpty)
+        // The daemon's gauges count open erasures by stage.
+        func counts(_ hours: Double) async throws -> ErasureCounts.Counts {
+            try await db.withSession { try await ErasureCounts.read($0, now: Self.at(hours: hours)) }
+        }
+        #expect(try await counts(47) == ErasureCounts.Counts(open: 1))
+        #expect(try await counts(49) == ErasureCounts.Counts(open: 1, warning: 1))
+        #expect(try await counts(61) == ErasureCounts.Counts(open: 1, escalation: 1))
+        #expect(try await counts(73) == ErasureCounts.Counts(open: 1, overdue: 1))
         #expect(try await pass(73).erasures.escalated.map(\.stage) == [.warning, .escalation, .overdue])
         #expect(try await pass(74).erasures.escalated.isEmpty, "each crossed once")
         #expect(try await T.scalar(db, "SELECT string_agg((body::json->'detail'->>'stage') || '@' || (body::json->'detail'->>'crossedAt'), ',' ORDER BY seq) FROM accord.audit_log WHERE action = 'erasure-sla'")
