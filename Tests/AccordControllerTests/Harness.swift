@@ -97,9 +97,12 @@ struct Running: Sendable {
     let registry: PrometheusCollectorRegistry
     let logs: LogBuffer
     let httpLogger: Logger
+    /// One per controller, as in the process.
+    let deliveries = DeliveryLog()
 
     var http: HTTPServer.Dependencies {
-        HTTPServer.Dependencies(config: config, state: state, doorbell: doorbell, registry: registry, logger: httpLogger)
+        HTTPServer.Dependencies(config: config, state: state, doorbell: doorbell, registry: registry, logger: httpLogger,
+                                deliveries: deliveries)
     }
 
     var metricsText: String { registry.emitToString() }
