@@ -176,7 +176,7 @@ import Testing
 /// An apply killed with SIGKILL at an arbitrary moment leaves every object
 /// as before or as after: registry rows and inventory agree, the audit
 /// chain verifies, and the next apply converges.
-@Suite(TestDatabase.required)
+@Suite(TestDatabase.required, .timeLimit(.minutes(10)))
 struct KilledApplyTests {
     @Test func aKilledApplyLeavesEveryObjectAsBeforeOrAsAfter() async throws {
         let db = try await TestDatabase.scratch()
@@ -206,7 +206,7 @@ struct KilledApplyTests {
             }
             try await Task.sleep(for: .milliseconds(delay))
             kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            guard await process.exited(within: .seconds(60), "the killed apply") else { return }
 
             try await db.withSession { session in
                 guard try await session.scalar("SELECT to_regclass('platform.workers')::text") != nil else { return }

@@ -10,7 +10,7 @@ import Testing
 
 /// Two replicas on one database: one leads, the other stands by and takes
 /// over within five seconds when the leader dies or loses its connection.
-@Suite(TestDatabase.required, .serialized)
+@Suite(TestDatabase.required, .serialized, .timeLimit(.minutes(5)))
 struct LeaderTests {
     @Test func aStandbyTakesOverWhenTheLeaderDies() async throws {
         let h = try await Harness()
@@ -112,7 +112,7 @@ struct LeaderTests {
 /// Secrets never reach a log line or an error: the controller runs with no
 /// redaction at all, through a pass, webhooks good and bad, a refused
 /// object and an unreachable database, and the logs are searched.
-@Suite(TestDatabase.required, .serialized)
+@Suite(TestDatabase.required, .serialized, .timeLimit(.minutes(5)))
 struct SecretTests {
     @Test func noSecretInLogsOrErrors() async throws {
         let h = try await Harness()

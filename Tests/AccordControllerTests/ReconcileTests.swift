@@ -9,7 +9,7 @@ import HummingbirdTesting
 import Testing
 
 /// The controller end to end: a real bare repository, a real PostgreSQL.
-@Suite(TestDatabase.required, .serialized)
+@Suite(TestDatabase.required, .serialized, .timeLimit(.minutes(10)))
 struct ReconcileTests {
     @Test func aPushedCommitIsAppliedWithoutRestart() async throws {
         let h = try await Harness()

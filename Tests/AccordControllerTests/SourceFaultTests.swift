@@ -11,7 +11,7 @@ import Testing
 /// The repository fails the controller: the remote cannot be reached, the
 /// mirror is damaged or gone. The last applied state stays, the controller
 /// says so and backs off, and it recovers by itself.
-@Suite(TestDatabase.required, .serialized)
+@Suite(TestDatabase.required, .serialized, .timeLimit(.minutes(10)))
 struct SourceFaultTests {
     /// The controller's SourceUnavailable condition, as `/readyz` shows it.
     func sourceCondition(_ c: Running) async throws -> [String: JSONValue]? {
