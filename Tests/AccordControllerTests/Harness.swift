@@ -107,6 +107,14 @@ struct Running: Sendable {
 
     var metricsText: String { registry.emitToString() }
 
+    /// Fails the test when an answer of the HTTP API shows a secret: the
+    /// suite's keys, the webhook secret, or this controller's database
+    /// password.
+    func expectNoSecret(_ body: String, _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        let leaks = SecretScan.leaks(body, passwords: [config.databaseURL.password].compactMap { $0 })
+        #expect(leaks.isEmpty, "\(what) shows \(leaks.joined(separator: ", "))", sourceLocation: sourceLocation)
+    }
+
     func isLeaderReady() async -> Bool {
         let s = await state.current
         return s.role == .leader && s.ready

@@ -18,6 +18,7 @@ struct SourceFaultTests {
         let app = Application(router: HTTPServer.router(c.http))
         return try await app.test(.router) { client in
             try await client.execute(uri: "/readyz", method: .get) { response -> [String: JSONValue]? in
+                c.expectNoSecret(String(buffer: response.body), "/readyz")
                 guard case .object(let top) = try JSONParser.parse(String(buffer: response.body)),
                       case .array(let conditions)? = top["conditions"] else { return nil }
                 for case .object(let c) in conditions where c["type"] == .string("SourceUnavailable") { return c }
