@@ -109,7 +109,7 @@ let package = Package(
         // with libFuzzer; an ordinary build makes a replayer of its inputs.
         .executableTarget(name: "accord-fuzz", dependencies: ["AccordCore", "AccordManifests"]),
         .testTarget(name: "AccordManifestsTests", dependencies: ["AccordCore", "AccordManifests"]),
-        .target(name: "AccordTestSupport", dependencies: ["AccordStore", "AccordEngine"], path: "Tests/AccordTestSupport"),
+        .target(name: "AccordTestSupport", dependencies: ["AccordCore", "AccordStore", "AccordEngine"], path: "Tests/AccordTestSupport"),
         .testTarget(name: "AccordGitTests", dependencies: ["AccordCore", "AccordGit", "AccordTestSupport"]),
         .testTarget(
             name: "AccordCTLTests",

@@ -13,7 +13,8 @@ import Prometheus
 ///   the database, or a leader past its first pass), 503 otherwise; the body
 ///   names the role;
 /// - `GET /metrics` — Prometheus text;
-/// - `POST /hooks/git` — a GitHub-style webhook that triggers a fetch;
+/// - `POST /hooks/git` — a GitHub-style webhook that triggers a fetch
+///   (`Webhook`);
 /// - `GET /api/v1/objects` — every object's status, with retry times.
 public enum HTTPServer {
     public struct Dependencies: Sendable {
@@ -22,14 +23,18 @@ public enum HTTPServer {
         public let doorbell: Doorbell
         public let registry: PrometheusCollectorRegistry
         public let logger: Logger
+        /// The webhook deliveries this process has accepted (one log per
+        /// process: the server's dependencies are made once).
+        public let deliveries: DeliveryLog
 
         public init(config: ControllerConfig, state: ControllerState, doorbell: Doorbell,
-                    registry: PrometheusCollectorRegistry, logger: Logger) {
+                    registry: PrometheusCollectorRegistry, logger: Logger, deliveries: DeliveryLog = DeliveryLog()) {
             self.config = config
             self.state = state
             self.doorbell = doorbell
             self.registry = registry
             self.logger = logger
+            self.deliveries = deliveries
         }
     }
 

@@ -248,7 +248,7 @@ import Testing
 /// An apply killed with SIGKILL at an arbitrary moment leaves every object
 /// as before or as after: registry rows and inventory agree, the audit
 /// chain verifies, and the next apply converges.
-@Suite(TestDatabase.required)
+@Suite(TestDatabase.required, .timeLimit(.minutes(10)))
 struct KilledApplyTests {
     @Test func aKilledApplyLeavesEveryObjectAsBeforeOrAsAfter() async throws {
         let db = try await TestDatabase.scratch()
@@ -278,7 +278,7 @@ struct KilledApplyTests {
             }
             try await Task.sleep(for: .milliseconds(delay))
             kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            guard await process.exited(within: .seconds(60), "the killed apply") else { return }
 
             try await db.withSession { session in
                 guard try await session.scalar("SELECT to_regclass('platform.workers')::text") != nil else { return }
@@ -295,6 +295,8 @@ struct KilledApplyTests {
                 #expect(orphanRows == "0", "after a kill at \(delay) ms every worker row has its inventory entry")
                 #expect(missingRows == "0", "after a kill at \(delay) ms every inventory entry has its row")
                 #expect(try await AuditChain.verify(session).isIntact, "after a kill at \(delay) ms")
+                let violations = try await FaultInvariants.violations(session)
+                #expect(violations.isEmpty, "after a kill at \(delay) ms: \(violations.joined(separator: "; "))")
                 killedAt.append(try await session.scalar("SELECT count(*)::text FROM accord.inventory") ?? "?")
             }
         }

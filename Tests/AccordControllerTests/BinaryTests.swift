@@ -67,7 +67,7 @@ extension Harness {
     }
 }
 
-@Suite struct BinarySettingsTests {
+@Suite(.timeLimit(.minutes(3))) struct BinarySettingsTests {
     @Test func aBadSettingExitsTwoBeforeAnythingStarts() async throws {
         let run = try ControllerProcess(["--repo", "/", "--no-prune", "--interval", "soon"], environment: ["DATABASE_URL": "postgres://u:pw-not-shown-123@127.0.0.1:1/db"])
         #expect(try await run.exit(within: .seconds(10)) == 2)
@@ -90,7 +90,7 @@ extension Harness {
     }
 }
 
-@Suite(TestDatabase.required, .serialized)
+@Suite(TestDatabase.required, .serialized, .timeLimit(.minutes(5)))
 struct BinaryTests {
     /// SIGTERM while a pass is inside a transaction: the pass finishes, the
     /// lock is released, the exit status is 0, within ten seconds.

@@ -7,7 +7,7 @@ import Testing
 /// Two controllers and an `accordctl apply` on one database at once: every
 /// write to the platform is made by the one session holding the apply lock,
 /// every erasure runs once, every tenant gets one data key.
-@Suite(TestDatabase.required, .serialized)
+@Suite(TestDatabase.required, .serialized, .timeLimit(.minutes(10)))
 struct ConcurrencyTests {
     /// `pg_locks.objid` of the apply lock (`ApplyLock.key`, a bigint below
     /// 2^32); advisory locks are per database, and other tests' databases

@@ -8,7 +8,7 @@ import Testing
 /// PostgreSQL crashes and recovers under a running controller: it loses its
 /// connections and the leader lock in the middle of a pass, reconnects with
 /// backoff, leads again and converges, with nothing half-applied.
-@Suite(TestDatabase.required, .serialized)
+@Suite(TestDatabase.required, .serialized, .timeLimit(.minutes(10)))
 struct DatabaseFaultTests {
     @Test func aPostgresCrashRestartMidPassIsRetriedAndConverges() async throws {
         let cluster = try PrivateCluster.start()

@@ -87,6 +87,144 @@ import Testing
         }
     }
 
+    static let form = "application/x-www-form-urlencoded"
+
+    /// Correctly signed bodies that are not a GitHub event: each answers 400
+    /// with the reason and queues nothing.
+    static let notAnEvent: [(what: String, body: [UInt8], contentType: String?)] = [
+        ("plain text", Array("not json".utf8), nil),
+        ("an empty body", [], nil),
+        ("a JSON array", Array("[1,2,3]".utf8), nil),
+        ("a JSON string", Array(#""push""#.utf8), nil),
+        ("a JSON number", Array("42".utf8), nil),
+        ("JSON null", Array("null".utf8), nil),
+        ("a truncated object", Array(#"{"ref":"refs/heads/main""#.utf8), nil),
+        ("an object with trailing text", Array(#"{"ref":"main"} {"#.utf8), nil),
+        ("invalid UTF-8", [0x7B, 0x22, 0x72, 0xC3, 0x28, 0x22, 0x3A, 0x31, 0x7D], nil),
+        ("a NUL byte for a value", Array("{\"ref\":\u{0}}".utf8), nil),
+        ("YAML, not JSON", Array("ref: refs/heads/main\n".utf8), nil),
+        ("nesting beyond the parser's depth", Array(String(repeating: "[", count: 100_000).utf8), nil),
+        ("a form without a payload field", Array("ref=main".utf8), form),
+        ("a form payload that is not JSON", Array("payload=not%20json".utf8), form),
+        ("a form payload that is an array", Array("payload=%5B%5D".utf8), form),
+        ("JSON sent with the form content type", Array(#"{"ref":"main"}"#.utf8), form),
+    ]
+
+    static func signed(_ body: [UInt8], delivery: String? = nil, event: String = "push", contentType: String? = nil) -> HTTPFields {
+        var headers: HTTPFields = [HTTPFields.Element.Name("X-Hub-Signature-256")!: WebhookSignature.sign(body, secret: Array(secret.utf8)),
+                                   HTTPFields.Element.Name("X-GitHub-Event")!: event]
+        if let delivery { headers[HTTPFields.Element.Name("X-GitHub-Delivery")!] = delivery }
+        if let contentType { headers[.contentType] = contentType }
+        return headers
+    }
+
+    @Test func aSignedBodyThatIsNotAJSONObjectIsRefused() async throws {
+        let fx = try Self.fixture()
+        try await fx.app.test(.router) { client in
+            for c in Self.notAnEvent {
+                try await client.execute(uri: "/hooks/git", method: .post, headers: Self.signed(c.body, contentType: c.contentType),
+                                         body: ByteBuffer(bytes: c.body)) { response in
+                    let text = String(buffer: response.body)
+                    #expect(response.status == .badRequest, "\(c.what): \(response.status) \(text)")
+                    #expect(text.contains("JSON") || text.contains("payload"), "\(c.what): \(text)")
+                }
+                #expect(await fx.deps.doorbell.wait(for: .zero).isEmpty, "\(c.what): nothing is queued")
+            }
+            // What GitHub sends: a JSON object, as the body or as the form's payload field; a ping too.
+            let accepted: [([UInt8], String?, String)] = [
+                (Array(#"{"ref":"refs/heads/main","after":"0123"}"#.utf8), "application/json", "push"),
+                (Array(#"{"zen":"Keep it logically awesome.","hook_id":1}"#.utf8), nil, "ping"),
+                (Array("payload=%7B%22zen%22%3A%22Keep+it+logically+awesome.%22%7D".utf8), Self.form, "ping"),
+            ]
+            for (body, contentType, event) in accepted {
+                try await client.execute(uri: "/hooks/git", method: .post, headers: Self.signed(body, event: event, contentType: contentType),
+                                         body: ByteBuffer(bytes: body)) { response in
+                    #expect(response.status == .accepted, "\(String(decoding: body, as: UTF8.self)): \(String(buffer: response.body))")
+                }
+                #expect(await fx.deps.doorbell.wait(for: .zero) == [.webhook])
+            }
+        }
+        print("webhook figures: \(Self.notAnEvent.count) signed bodies that are not a JSON object refused with 400")
+    }
+
+    @Test func aDeliveryAlreadySeenIsAnsweredWithoutAFetch() async throws {
+        let fx = try Self.fixture()
+        let body = Array(#"{"ref":"refs/heads/main"}"#.utf8)
+        let ping = Array(#"{"zen":"Design for failure.","hook_id":7}"#.utf8)
+        let id = "72d3162e-cc78-11e3-81ab-4c9367dc0958"
+        let replays = try await fx.app.test(.router) { client in
+            var replays = 0
+            func post(_ body: [UInt8], _ headers: HTTPFields) async throws -> (HTTPResponse.Status, String, Bool) {
+                let (status, text) = try await client.execute(uri: "/hooks/git", method: .post, headers: headers, body: ByteBuffer(bytes: body)) {
+                    ($0.status, String(buffer: $0.body))
+                }
+                return (status, text, await fx.deps.doorbell.wait(for: .zero) == [.webhook])
+            }
+            // GitHub's ping on a new hook, then the first push.
+            var (status, text, queued) = try await post(ping, Self.signed(ping, delivery: "ping-" + id, event: "ping"))
+            #expect(status == .accepted && queued)
+            (status, text, queued) = try await post(body, Self.signed(body, delivery: id))
+            #expect(status == .accepted && queued, "\(text)")
+
+            // The same delivery again (a replay, or GitHub's redelivery): answered, nothing queued.
+            for headers in [Self.signed(body, delivery: id), Self.signed(ping, delivery: "ping-" + id, event: "ping")] {
+                let replayed = headers[HTTPFields.Element.Name("X-GitHub-Event")!] == "ping" ? ping : body
+                (status, text, queued) = try await post(replayed, headers)
+                #expect(status == .ok, "\(text)")
+                #expect(text.contains(#""queued":false"#) && text.contains("already delivered"), "\(text)")
+                #expect(!queued, "a replayed delivery queues nothing")
+                replays += 1
+            }
+
+            // A new delivery id is a new event.
+            (status, _, queued) = try await post(body, Self.signed(body, delivery: "another-" + id))
+            #expect(status == .accepted && queued)
+
+            // Without a delivery id a signed request is accepted, every time.
+            for _ in 0..<2 {
+                (status, _, queued) = try await post(body, Self.signed(body))
+                #expect(status == .accepted && queued)
+            }
+
+            // Refused requests do not use up their delivery id.
+            let unsigned: HTTPFields = [HTTPFields.Element.Name("X-GitHub-Delivery")!: "refused-" + id]
+            (status, _, queued) = try await post(body, unsigned)
+            #expect(status == .unauthorized && !queued)
+            let notJSON = Array("not json".utf8)
+            (status, _, queued) = try await post(notJSON, Self.signed(notJSON, delivery: "refused-" + id))
+            #expect(status == .badRequest && !queued)
+            (status, _, queued) = try await post(body, Self.signed(body, delivery: "refused-" + id))
+            #expect(status == .accepted && queued, "the first accepted request with that id")
+            (status, _, queued) = try await post(body, Self.signed(body, delivery: "refused-" + id))
+            #expect(status == .ok && !queued)
+            replays += 1
+
+            // An id longer than any GitHub sends is refused rather than remembered.
+            (status, text, queued) = try await post(body, Self.signed(body, delivery: String(repeating: "x", count: 129)))
+            #expect(status == .badRequest && !queued, "\(text)")
+            return replays
+        }
+        #expect(fx.deps.deliveries.count == 4)
+        print("webhook figures: \(replays) replayed deliveries answered without a fetch")
+    }
+
+    @Test func theDeliveryLogKeepsTheLatestIDs() {
+        let log = DeliveryLog(capacity: 3)
+        #expect(["a", "b", "c"].allSatisfy(log.insert))
+        #expect(!log.insert("a") && !log.insert("c"))
+        #expect(log.insert("d"), "a fourth id pushes out the oldest")
+        #expect(log.insert("a"), "the oldest is forgotten")
+        #expect(!log.insert("c") && !log.insert("d"))
+        #expect(log.count == 3)
+
+        let full = DeliveryLog()
+        #expect(full.capacity == 10_000)
+        #expect((0..<10_001).filter { full.insert("id-\($0)") }.count == 10_001)
+        #expect(full.count == 10_000)
+        #expect(!full.insert("id-10000") && !full.insert("id-1"))
+        #expect(full.insert("id-0"), "the first of 10,001 ids has been forgotten")
+    }
+
     @Test func withoutASecretTheWebhookIsOff() async throws {
         let fx = try Self.fixture(webhook: false)
         try await fx.app.test(.router) { client in

@@ -97,12 +97,23 @@ struct Running: Sendable {
     let registry: PrometheusCollectorRegistry
     let logs: LogBuffer
     let httpLogger: Logger
+    /// One per controller, as in the process.
+    let deliveries = DeliveryLog()
 
     var http: HTTPServer.Dependencies {
-        HTTPServer.Dependencies(config: config, state: state, doorbell: doorbell, registry: registry, logger: httpLogger)
+        HTTPServer.Dependencies(config: config, state: state, doorbell: doorbell, registry: registry, logger: httpLogger,
+                                deliveries: deliveries)
     }
 
     var metricsText: String { registry.emitToString() }
+
+    /// Fails the test when an answer of the HTTP API shows a secret: the
+    /// suite's keys, the webhook secret, or this controller's database
+    /// password.
+    func expectNoSecret(_ body: String, _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        let leaks = SecretScan.leaks(body, passwords: [config.databaseURL.password].compactMap { $0 })
+        #expect(leaks.isEmpty, "\(what) shows \(leaks.joined(separator: ", "))", sourceLocation: sourceLocation)
+    }
 
     func isLeaderReady() async -> Bool {
         let s = await state.current

@@ -10,7 +10,7 @@ import Testing
 
 /// Two replicas on one database: one leads, the other stands by and takes
 /// over within five seconds when the leader dies or loses its connection.
-@Suite(TestDatabase.required, .serialized)
+@Suite(TestDatabase.required, .serialized, .timeLimit(.minutes(5)))
 struct LeaderTests {
     @Test func aStandbyTakesOverWhenTheLeaderDies() async throws {
         let h = try await Harness()
@@ -112,7 +112,7 @@ struct LeaderTests {
 /// Secrets never reach a log line or an error: the controller runs with no
 /// redaction at all, through a pass, webhooks good and bad, a refused
 /// object and an unreachable database, and the logs are searched.
-@Suite(TestDatabase.required, .serialized)
+@Suite(TestDatabase.required, .serialized, .timeLimit(.minutes(5)))
 struct SecretTests {
     @Test func noSecretInLogsOrErrors() async throws {
         let h = try await Harness()
@@ -132,11 +132,19 @@ struct SecretTests {
                 try await client.execute(uri: "/hooks/git", method: .post, headers: [header: "sha256=00"], body: body) { _ in }
                 let signed = WebhookSignature.sign(Array(buffer: body), secret: h.webhookSecret)
                 try await client.execute(uri: "/hooks/git", method: .post, headers: [header: signed], body: body) { _ in }
-                try await client.execute(uri: "/api/v1/objects", method: .get) { _ in }
+                try await client.execute(uri: "/api/v1/objects", method: .get) { c.expectNoSecret(String(buffer: $0.body), "/api/v1/objects") }
             }
             try await h.execute("ALTER TABLE platform.workers ADD CONSTRAINT few_replicas CHECK (name <> 'support-triage' OR replicas < 3)")
             try h.push("workers/brightpath.yaml", "replicas: 1", "replicas: 3")
             #expect(try await eventually { await !c.state.current.retries.isEmpty })
+            // The refused object's status, as the API and the database show it.
+            try await app.test(.router) { client in
+                for uri in ["/readyz", "/api/v1/objects"] {
+                    try await client.execute(uri: uri, method: .get) { c.expectNoSecret(String(buffer: $0.body), uri) }
+                }
+            }
+            let stored = try await db.withSession { try await SecretScan.storedLeaks($0, passwords: [password]) }
+            #expect(stored.isEmpty, "\(stored)")
         }
         // An unreachable database: the error names the URL without its password.
         var unreachable = url
@@ -147,6 +155,17 @@ struct SecretTests {
             #expect(failed)
             let message = await c.state.current.lastError ?? ""
             #expect(!message.isEmpty && !message.contains(password))
+            // The database's error as the API answers it: /readyz's lastError, /api/v1/objects' 503.
+            let app = Application(router: HTTPServer.router(c.http))
+            try await app.test(.router) { client in
+                for uri in ["/readyz", "/api/v1/objects"] {
+                    try await client.execute(uri: uri, method: .get) { response in
+                        let body = String(buffer: response.body)
+                        #expect(response.status == .serviceUnavailable, "\(uri): \(body)")
+                        c.expectNoSecret(body, uri)
+                    }
+                }
+            }
         }
         let text = logs.text
         #expect(text.contains("database connection failed"))

@@ -9,7 +9,7 @@ import HummingbirdTesting
 import Testing
 
 /// The controller end to end: a real bare repository, a real PostgreSQL.
-@Suite(TestDatabase.required, .serialized)
+@Suite(TestDatabase.required, .serialized, .timeLimit(.minutes(10)))
 struct ReconcileTests {
     @Test func aPushedCommitIsAppliedWithoutRestart() async throws {
         let h = try await Harness()
@@ -41,6 +41,7 @@ struct ReconcileTests {
             try await app.test(.router) { client in
                 try await client.execute(uri: "/api/v1/objects", method: .get) { response in
                     #expect(response.status == .ok)
+                    c.expectNoSecret(String(buffer: response.body), "/api/v1/objects")
                     let json = try JSONParser.parse(String(buffer: response.body))
                     guard case .object(let top) = json, case .array(let objects)? = top["objects"] else {
                         Issue.record("unexpected body")
@@ -171,6 +172,7 @@ struct ReconcileTests {
             try await app.test(.router) { client in
                 try await client.execute(uri: "/api/v1/objects", method: .get) { response in
                     let text = String(buffer: response.body)
+                    c.expectNoSecret(text, "/api/v1/objects")
                     #expect(text.contains(#""nextRetryAt":"#))
                     #expect(text.contains(#""reason":"RetryScheduled""#))
                 }

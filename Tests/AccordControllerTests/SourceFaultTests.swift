@@ -11,13 +11,14 @@ import Testing
 /// The repository fails the controller: the remote cannot be reached, the
 /// mirror is damaged or gone. The last applied state stays, the controller
 /// says so and backs off, and it recovers by itself.
-@Suite(TestDatabase.required, .serialized)
+@Suite(TestDatabase.required, .serialized, .timeLimit(.minutes(10)))
 struct SourceFaultTests {
     /// The controller's SourceUnavailable condition, as `/readyz` shows it.
     func sourceCondition(_ c: Running) async throws -> [String: JSONValue]? {
         let app = Application(router: HTTPServer.router(c.http))
         return try await app.test(.router) { client in
             try await client.execute(uri: "/readyz", method: .get) { response -> [String: JSONValue]? in
+                c.expectNoSecret(String(buffer: response.body), "/readyz")
                 guard case .object(let top) = try JSONParser.parse(String(buffer: response.body)),
                       case .array(let conditions)? = top["conditions"] else { return nil }
                 for case .object(let c) in conditions where c["type"] == .string("SourceUnavailable") { return c }

@@ -348,7 +348,7 @@ struct ApplyTests {
         #expect(try await Self.scalar(db, indexes)?.split(separator: ",").count == 3)
     }
 
-    @Test func twoConcurrentAppliersNeverBothWrite() async throws {
+    @Test(.timeLimit(.minutes(5))) func twoConcurrentAppliersNeverBothWrite() async throws {
         let db = try await TestDatabase.scratch()
         defer { Task { await db.drop() } }
         let desired = try Manifests.examples().desired()

@@ -167,7 +167,7 @@ struct ErasureTests {
         #expect(try await T.scalar(db, "SELECT count(*)::text FROM accord.erasure_certificates") == "1")
     }
 
-    @Test func twoConcurrentAppliersRunAnErasureOnce() async throws {
+    @Test(.timeLimit(.minutes(5))) func twoConcurrentAppliersRunAnErasureOnce() async throws {
         let (db, manifests) = try await Self.seeded()
         defer { Task { await db.drop() } }
         let desired = try manifests.desired()

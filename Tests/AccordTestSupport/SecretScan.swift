@@ -1,9 +1,12 @@
+import AccordStore
 import Foundation
 
 /// The secrets the test runs use, and a scan of any output for them: the
 /// key-encryption keys (raw, hex, base64), the private signing keys (PEM
-/// body, raw seed), the webhook secret, and a database password in a URL.
-/// Every accordctl and controller output of the suite goes through it.
+/// body, raw seed), the webhook secret, and the database password. Every
+/// accordctl and controller output of the suite goes through it, and so do
+/// the status API's answers and what the fault tests leave in
+/// `accord.object_status` and the audit log.
 public enum SecretScan {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
@@ -33,14 +36,49 @@ public enum SecretScan {
         return out
     }()
 
+    /// Database passwords at least this long are looked for anywhere in
+    /// the output (hack/start-postgres makes a random one of 30
+    /// characters); shorter ones, which may well occur as ordinary words,
+    /// only as `:password@` in a URL.
+    public static let distinctivePassword = 12
+
     /// What leaked into `output`, by name; `passwords` are database
-    /// passwords, looked for as `:password@` in URLs.
+    /// passwords.
     public static func leaks(_ output: String, passwords: [String] = []) -> [String] {
         var found = secrets.filter { output.contains($0.text) }.map(\.what)
-        for p in passwords where !p.isEmpty && output.contains(":\(p)@") {
-            found.append("a database password in a URL")
+        for p in Set(passwords) where !p.isEmpty {
+            if p.count >= distinctivePassword, output.contains(p) {
+                found.append("the database password")
+            } else if output.contains(":\(p)@") {
+                found.append("a database password in a URL")
+            }
         }
         return found
+    }
+
+    /// What leaked into the messages Accord stores for people to read: the
+    /// failures in `accord.object_status` and the audit log's entries.
+    public static func storedLeaks(_ session: Session, passwords: [String] = []) async throws -> [String] {
+        var found: [String] = []
+        if try await session.scalar("SELECT to_regclass('accord.object_status')::text") != nil {
+            for row in try await session.rows("SELECT kind || '/' || tenant || '/' || name, reason || ': ' || message FROM accord.object_status") {
+                let (object, message) = try row.decode((String, String).self)
+                found += leaks(message, passwords: passwords).map { "\($0) in the status of \(object)" }
+            }
+        }
+        if try await session.scalar("SELECT to_regclass('accord.audit_log')::text") != nil {
+            for row in try await session.rows("SELECT seq::text, body FROM accord.audit_log") {
+                let (seq, body) = try row.decode((String, String).self)
+                found += leaks(body, passwords: passwords).map { "\($0) in audit entry \(seq)" }
+            }
+        }
+        return found
+    }
+
+    /// How many rows `storedLeaks` reads.
+    public static func storedMessages(_ session: Session) async throws -> Int {
+        guard try await session.scalar("SELECT to_regclass('accord.audit_log')::text") != nil else { return 0 }
+        return Int(try await session.scalar("SELECT ((SELECT count(*) FROM accord.object_status) + (SELECT count(*) FROM accord.audit_log))::text") ?? "0") ?? 0
     }
 
     /// The password of a postgres:// URL, if it has one.

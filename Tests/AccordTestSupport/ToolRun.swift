@@ -1,32 +1,93 @@
 import Foundation
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A built tool (`accordctl`) run to completion with the given environment:
 /// its exit status and output. Every output is scanned for the suite's
-/// secrets (`SecretScan`), and a leak fails the test that ran it.
+/// secrets (`SecretScan`), and a leak fails the test that ran it. A run
+/// that outlives its `timeout` is killed and fails the test, so a hang
+/// cannot block the suite.
 public struct ToolRun: Sendable {
     public let status: Int32
     public let stdout: String
     public let stderr: String
 
-    public static func run(_ executable: URL, _ args: [String], environment: [String: String]) throws -> ToolRun {
+    /// Long enough for the largest apply of the suite on a busy machine.
+    public static let defaultTimeout: Duration = .seconds(300)
+
+    public struct TimedOut: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public static func run(_ executable: URL, _ args: [String], environment: [String: String],
+                           timeout: Duration = defaultTimeout) throws -> ToolRun {
+        // Output goes to files, not pipes: nothing can block on a full pipe,
+        // and a hung tool leaves what it printed for the failure message.
+        let outFile = OutputFile(), errFile = OutputFile()
+        defer { outFile.remove(); errFile.remove() }
         let process = Process()
         process.executableURL = executable
         process.arguments = args
         process.environment = environment
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
+        process.standardOutput = try outFile.handle()
+        process.standardError = try errFile.handle()
+        let exited = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in exited.signal() }
         try process.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let run = ToolRun(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                          stderr: String(decoding: errData, as: UTF8.self))
+        let inTime = exited.wait(timeout: .now() + .milliseconds(Int(timeout.components.seconds * 1_000))) == .success
+        if !inTime {
+            kill(process.processIdentifier, SIGKILL)
+            exited.wait()
+        }
+        let run = ToolRun(status: process.terminationStatus, stdout: outFile.text, stderr: errFile.text)
         let urls = [environment["DATABASE_URL"]] + args.filter { $0.hasPrefix("postgres") }
         let leaks = SecretScan.leaks(run.stdout + run.stderr, passwords: urls.compactMap { SecretScan.password(of: $0) })
         #expect(leaks.isEmpty, "\(executable.lastPathComponent) \(args.first ?? "") printed \(leaks.joined(separator: ", "))")
+        guard inTime else {
+            let message = "\(executable.lastPathComponent) \(args.joined(separator: " ")) did not finish within \(timeout) and was killed; "
+                + "its output so far: \(run.stdout.suffix(1_000))\(run.stderr.suffix(1_000))"
+            Issue.record(Comment(rawValue: message))
+            throw TimedOut(description: message)
+        }
         return run
+    }
+}
+
+/// A temporary file a child process writes its output to.
+public struct OutputFile: Sendable {
+    public let url = FileManager.default.temporaryDirectory.appendingPathComponent("accord-output-\(UUID().uuidString)")
+
+    public init() {}
+
+    /// A handle to give the child as its stdout or stderr.
+    public func handle() throws -> FileHandle {
+        _ = FileManager.default.createFile(atPath: url.path, contents: nil)
+        return try FileHandle(forWritingTo: url)
+    }
+
+    public var text: String { (try? String(contentsOf: url, encoding: .utf8)) ?? "" }
+
+    public func remove() { try? FileManager.default.removeItem(at: url) }
+}
+
+extension Process {
+    /// Waits for the process to exit, polling; when it has not exited
+    /// within `within`, kills it with SIGKILL, records an issue naming
+    /// `what`, and returns false.
+    public func exited(within: Duration, _ what: String) async -> Bool {
+        let deadline = ContinuousClock.now.advanced(by: within)
+        while isRunning {
+            if ContinuousClock.now >= deadline {
+                kill(processIdentifier, SIGKILL)
+                while isRunning { try? await Task.sleep(for: .milliseconds(10)) }
+                Issue.record(Comment(rawValue: "\(what) did not exit within \(within) and was killed"))
+                return false
+            }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return true
     }
 }
 

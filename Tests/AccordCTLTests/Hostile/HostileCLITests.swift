@@ -6,7 +6,7 @@ import Testing
 /// database holding the example platform: each is refused with an error that
 /// names its place, nothing crashes, and no row of the platform or of
 /// Accord's own bookkeeping changes.
-@Suite struct HostileCLITests {
+@Suite(.timeLimit(.minutes(10))) struct HostileCLITests {
     typealias CLI = CLITests
 
     /// A directory outside every repository: a manifest and a secret that a
