@@ -92,16 +92,21 @@ extension Harness {
 
 @Suite(TestDatabase.required, .serialized, .timeLimit(.minutes(5)))
 struct BinaryTests {
-    /// SIGTERM while a pass is inside a transaction: the pass finishes, the
+    /// One controller run that applies the repository and stops on SIGTERM.
+    static func applyOnceAndStop(_ h: Harness) async throws {
+        let first = try ControllerProcess(h.arguments(["--log-format", "logfmt"]))
+        #expect(try await eventually { first.logs.contains("msg=reconciled") })
+        first.signal(SIGTERM)
+        #expect(try await first.exit(within: .seconds(10)) == 0)
+    }
+
+    /// SIGTERM while a pass is inside its one transaction: it commits, the
     /// lock is released, the exit status is 0, within ten seconds.
     @Test func sigtermMidReconcileFinishesThePassAndExitsZero() async throws {
         let h = try await Harness()
         let db = h.db
         defer { Task { await db.drop() } }
-        let first = try ControllerProcess(h.arguments(["--log-format", "logfmt"]))
-        #expect(try await eventually { first.logs.contains("msg=reconciled") })
-        first.signal(SIGTERM)
-        #expect(try await first.exit(within: .seconds(10)) == 0)
+        try await Self.applyOnceAndStop(h)
 
         // The next pass sleeps inside its transaction where it updates workers.
         try await h.execute("""
@@ -136,10 +141,7 @@ struct BinaryTests {
         let h = try await Harness()
         let db = h.db
         defer { Task { await db.drop() } }
-        let first = try ControllerProcess(h.arguments(["--log-format", "logfmt"]))
-        #expect(try await eventually { first.logs.contains("msg=reconciled") })
-        first.signal(SIGTERM)
-        #expect(try await first.exit(within: .seconds(10)) == 0)
+        try await Self.applyOnceAndStop(h)
         let before = try #require(Int(try await h.scalar("SELECT count(*)::text FROM platform.tenants") ?? ""))
 
         try await h.execute("""
