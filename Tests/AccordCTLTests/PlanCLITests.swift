@@ -238,6 +238,28 @@ import Testing
         #expect(lines.allSatisfy { $0.hasPrefix("~ Worker/") || $0 == "    replicas: 1 → 2" }, "no line is cut")
     }
 
+    /// Colour on a terminal only, and never with NO_COLOR: the built
+    /// accordctl under a pseudo-terminal (`script`) and through a pipe.
+    @Test func colourOnlyOnATerminalAndNeverWithNoColor() throws {
+        let fx = try Self.twoRevisions()
+        let binary = try CLI.binary().path
+        func viaTerminal(noColor: String?) throws -> String {
+            let command = "'\(binary)' diff --repo '\(fx.root.path)' --against HEAD~1"
+            var env = ProcessInfo.processInfo.environment
+            env["DATABASE_URL"] = ""
+            env["NO_COLOR"] = noColor
+            return try ToolRun.run(URL(fileURLWithPath: "/usr/bin/script"), ["-qec", command, "/dev/null"], environment: env).stdout
+        }
+        let coloured = try viaTerminal(noColor: nil)
+        #expect(coloured.contains("\u{1B}[33m~ Worker/brightpath/support-triage"), "\(coloured)")
+        #expect(!(try viaTerminal(noColor: "1")).contains("\u{1B}["), "NO_COLOR wins over a terminal")
+        var piped = ProcessInfo.processInfo.environment
+        piped["NO_COLOR"] = nil
+        piped["DATABASE_URL"] = ""
+        let plain = try ToolRun.run(try CLI.binary(), ["diff", "--repo", fx.root.path, "--against", "HEAD~1"], environment: piped)
+        #expect(plain.status == 1 && plain.stdout.contains("~ Worker/brightpath/support-triage") && !plain.stdout.contains("\u{1B}["))
+    }
+
     @Test func colourOnlyWhenEnabled() {
         #expect(Palette(enabled: false).paint("+ x", .create) == "+ x")
         #expect(Palette(enabled: true).paint("+ x", .create) == "\u{1B}[32m+ x\u{1B}[0m")
