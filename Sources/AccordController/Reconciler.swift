@@ -10,7 +10,8 @@ import Logging
 /// rings for an immediate fetch), runs a pass on every new commit, a full
 /// pass every `resync` (drift), and a pass when a held object's retry is
 /// due. Each pass is `ApplyPass` — the same code as `accordctl apply`.
-/// Shutdown is honoured between passes: the pass in hand finishes.
+/// Shutdown is honoured between passes and, inside a pass, between two
+/// transactions (`ApplyPass.Options.stopRequested`).
 ///
 /// A fetch that fails (the remote is unreachable, credentials are refused)
 /// sets `SourceUnavailable`, and fetches back off (retry-min doubling to
