@@ -32,7 +32,9 @@ public struct Session: Sendable {
             guard !connection.isClosed else { throw SQLFailure.connectionClosed }
             return try await Self.unlessClosed(connection, body)
         } catch {
-            let failure = SQLFailure(error)
+            var failure = SQLFailure(error)
+            // A client-side failure on a connection that is closed by now: the connection is gone.
+            if failure.sqlState == nil, connection.isClosed { failure = .connectionClosed }
             if failure.isConnectionLost { health.markLost(failure) }
             throw failure
         }
@@ -167,6 +169,10 @@ public struct SQLFailure: Error, CustomStringConvertible, Sendable {
             sqlState = server[.sqlState]
             message = server[.message] ?? "the server reported an error"
             detail = server[.detail]
+        } else if let psql = error as? PSQLError,
+                  [.serverClosedConnection, .clientClosedConnection, .uncleanShutdown].contains(psql.code) {
+            // The connection was gone before the client noticed: the same failure as `connectionClosed`.
+            self = .connectionClosed
         } else {
             sqlState = nil
             message = Database.reason(error)

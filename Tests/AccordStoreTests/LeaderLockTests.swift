@@ -27,7 +27,7 @@ struct LeaderLockTests {
             // A statement on the closed connection fails at once instead of waiting forever.
             let started = ContinuousClock.now
             let error = await #expect(throws: SQLFailure.self) { try await LeaderLock.isHeld(a) }
-            #expect(error?.sqlState == "08003")
+            #expect(error?.sqlState == "08003", "\(String(describing: error))")
             #expect(ContinuousClock.now - started < .seconds(2))
         }
     }
