@@ -16,10 +16,7 @@ struct FaultTests {
     static func platform(replicas: Int) -> [String: String] {
         var files = GeneratedPlatform.files(tenants: 0)
         for t in 0..<60 {
-            var text = "apiVersion: accord.dev/v1\nkind: Tenant\nmetadata: {name: t\(t)}\nspec: {displayName: T\(t), plan: pro, region: eu, gdpr: {retentionPolicy: std}}\n"
-            for w in 0..<10 {
-                text += "---\napiVersion: accord.dev/v1\nkind: Worker\nmetadata: {name: w\(w), tenant: t\(t)}\nspec: {role: r, model: m, replicas: \(replicas + w)}\n"
-            }
+            var text = GeneratedPlatform.tenant("t\(t)", replicas: replicas)
             text += "---\napiVersion: accord.dev/v1\nkind: Erasure\nmetadata: {name: e\(t), tenant: t\(t)}\n"
             text += "spec: {subjectEmailHash: \"sha256:\(String(repeating: "b", count: 64))\", requestedAt: 2026-11-18T09:00:00Z, legalBasis: gdpr-art17}\n"
             files["tenants/t\(t).yaml"] = text

@@ -19,14 +19,7 @@ struct ControllerFaultTests {
 
     static func files(offset: Int) -> [String: String] {
         var files: [String: String] = [:]
-        for (path, text) in GeneratedPlatform.files(tenants: 0) { files["generated/" + path] = text }
-        for t in 0..<tenants {
-            var text = "apiVersion: accord.dev/v1\nkind: Tenant\nmetadata: {name: f\(t)}\nspec: {displayName: F\(t), plan: pro, region: eu, gdpr: {retentionPolicy: std}}\n"
-            for w in 0..<10 {
-                text += "---\napiVersion: accord.dev/v1\nkind: Worker\nmetadata: {name: w\(w), tenant: f\(t)}\nspec: {role: r, model: m, replicas: \(offset + w)}\n"
-            }
-            files["generated/tenants/f\(t).yaml"] = text
-        }
+        for (path, text) in GeneratedPlatform.files(tenants: tenants, prefix: "f", replicas: offset) { files["generated/" + path] = text }
         return files
     }
 
