@@ -54,6 +54,36 @@ import Testing
         ])
     }
 
+    /// SPEC §1: all errors at once. An object whose identity could be read
+    /// has its references checked even when other fields are wrong.
+    @Test func referencesAreCheckedBesideFieldErrors() {
+        let worker = workerYAML("writer", model: "ghost-model") + "  replicas: 250\n  colour: blue\n"
+        #expect(messages(load(["t.yaml": tenantYAML, "w.yaml": worker])) == [
+            "w.yaml:8:10: spec.model: Model \"ghost-model\" is not defined in the repository",
+            "w.yaml:9:13: spec.replicas: must be between 0 and 100; got 250",
+            "w.yaml:10:3: spec.colour: unknown field; a Worker spec has \"role\", \"model\", \"capabilities\", \"costPerTask\", \"confidenceThreshold\", \"replicas\" and \"paused\"",
+        ])
+        // A broken workflow still has its missing workers and its cycle reported.
+        let workflow = """
+            apiVersion: accord.dev/v1
+            kind: Workflow
+            metadata: {name: flow, tenant: acme}
+            spec:
+              trigger: {manual: yes-please}
+              steps:
+                - {name: a, worker: nobody, dependsOn: [b]}
+                - {name: b, worker: nobody, dependsOn: [a]}
+
+            """
+        let found = messages(load(["t.yaml": tenantYAML, "f.yaml": workflow]))
+        #expect(found.count == 4, "\(found)")
+        #expect(found.contains { $0.hasPrefix("f.yaml:5:") && $0.contains("spec.trigger.manual") })
+        #expect(found.filter { $0.contains("Worker \"nobody\" in tenant acme is not defined") }.count == 2)
+        #expect(found.contains { $0.contains("spec.steps[0].dependsOn[0]: steps depend on each other in a cycle: a -> b -> a") })
+        // An identity that cannot be read has nothing to refer from: only its own errors.
+        #expect(messages(load(["w.yaml": workerYAML("Bad_Name", model: "ghost") + "  replicas: 250\n"])).count == 2)
+    }
+
     @Test func duplicateAcrossFilesNamesTheFirstPlace() {
         let set = load(["a.yaml": tenantYAML, "b/c.yaml": "# again\n" + tenantYAML])
         #expect(messages(set) == ["b/c.yaml:5:9: metadata.name: duplicate Tenant/acme; first defined at a.yaml:4:9"])

@@ -270,9 +270,7 @@ struct Decoding {
         Patterns.containsEmailAddress(value) ? "<a value that looks like an e-mail address>" : Text.quoted(value, limit: limit)
     }
 
-    static func format(_ d: Double) -> String {
-        d.rounded() == d && abs(d) < 1e15 ? String(Int(d)) : String(d)
-    }
+    static func format(_ d: Double) -> String { JSONValue.describe(d) }
 }
 
 extension String {

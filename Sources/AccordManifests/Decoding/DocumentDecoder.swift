@@ -7,6 +7,9 @@ struct DecodedDocument: Sendable {
     var identity: ObjectID?
     var manifest: Manifest?
     var diagnostics: [Diagnostic]
+    /// For a document with field errors whose identity could be read: the
+    /// references and step graph that could still be read.
+    var salvaged: ReferenceSites?
 }
 
 enum DocumentDecoder {
@@ -44,7 +47,9 @@ enum DocumentDecoder {
         if d.diagnostics.isEmpty, let metadata, let spec {
             manifest = Manifest(metadata: metadata, spec: spec, source: source, positions: d.positions)
         }
-        return DecodedDocument(identity: identity, manifest: manifest, diagnostics: d.diagnostics)
+        var salvaged: ReferenceSites?
+        if manifest == nil, let identity { salvaged = ReferenceSites(salvaging: root, identity: identity, file: file) }
+        return DecodedDocument(identity: identity, manifest: manifest, diagnostics: d.diagnostics, salvaged: salvaged)
     }
 }
 

@@ -20,8 +20,9 @@ enum ReferenceCheck {
             }
         }
         let known = Known(first: first, outside: outside)
-        // Each manifest's references, on every core.
-        for found in ParallelMap.run(documents, { doc in doc.manifest.map { check($0, known) } ?? [] }) {
+        // Each document's references, on every core: a manifest's, or what
+        // could be read of a document with field errors.
+        for found in ParallelMap.run(documents, { doc in (doc.manifest.map(ReferenceSites.init) ?? doc.salvaged).map { check($0, known) } ?? [] }) {
             out += found
         }
         return out
@@ -41,51 +42,32 @@ enum ReferenceCheck {
         var all: [ObjectID] { Array(first.keys) + outside }
     }
 
-    /// A manifest's references, and its workflow's cycles.
-    private static func check(_ manifest: Manifest, _ known: Known) -> [Diagnostic] {
-        var out = references(of: manifest, known: known)
-        if case .workflow(let spec) = manifest.spec {
-            out += StepGraph.cycles(spec.steps).map { cycle in
-                let first = spec.steps.firstIndex { $0.name == cycle[0] }!
-                let next = spec.steps[first].dependsOn.firstIndex(of: cycle[1])!
-                let path = "spec.steps[\(first)].dependsOn[\(next)]"
-                return Diagnostic(manifest.position(of: path),
-                    "\(path): steps depend on each other in a cycle: \((cycle + [cycle[0]]).joined(separator: " -> ")) (each step depends on the next)")
-            }
-        }
-        return out
-    }
-
-    private static func references(of m: Manifest, known: Known) -> [Diagnostic] {
+    /// A document's references, and its workflow's cycles.
+    private static func check(_ refs: ReferenceSites, _ known: Known) -> [Diagnostic] {
         var out: [Diagnostic] = []
-        func require(_ target: ObjectID, _ path: String, hint: () -> String = { "" }) {
-            guard !known.contains(target) else { return }
+        for site in refs.sites where !known.contains(site.target) {
+            let target = site.target
             let what = target.tenant.map { "\(target.kind.rawValue) \"\(target.name)\" in tenant \($0)" } ?? "\(target.kind.rawValue) \"\(target.name)\""
-            out.append(Diagnostic(m.position(of: path), "\(path): \(what) is not defined in the repository\(hint())"))
-        }
-        if let tenant = m.metadata.tenant {
-            require(ObjectID(kind: .tenant, name: tenant), "metadata.tenant")
-        }
-        switch m.spec {
-        case .tenant(let spec):
-            if let policy = spec.gdpr.retentionPolicy {
-                require(ObjectID(kind: .retentionPolicy, name: policy), "spec.gdpr.retentionPolicy")
-            }
-        case .worker(let spec):
-            require(ObjectID(kind: .model, name: spec.model), "spec.model")
-        case .workflow(let spec):
-            guard let tenant = m.metadata.tenant else { break }
-            for (i, step) in spec.steps.enumerated() {
-                require(ObjectID(kind: .worker, tenant: tenant, name: step.worker), "spec.steps[\(i)].worker") {
-                    // Only for a missing worker: is there one of that name in another tenant?
-                    let elsewhere = known.all.filter { $0.kind == .worker && $0.name == step.worker && $0.tenant != tenant }
-                        .compactMap(\.tenant).sorted()
-                    return elsewhere.isEmpty ? "" :
-                        " (tenant \(elsewhere[0]) has a Worker of that name; steps may use only workers of their own tenant)"
+            var hint = ""
+            if target.kind == .worker, let tenant = target.tenant {
+                // Only for a missing worker: is there one of that name in another tenant?
+                let elsewhere = known.all.filter { $0.kind == .worker && $0.name == target.name && $0.tenant != tenant }
+                    .compactMap(\.tenant).sorted()
+                if let other = elsewhere.first {
+                    hint = " (tenant \(other) has a Worker of that name; steps may use only workers of their own tenant)"
                 }
             }
-        case .retentionPolicy, .model, .erasure:
-            break
+            out.append(Diagnostic(site.position, "\(site.path): \(what) is not defined in the repository\(hint)"))
+        }
+        if let links = refs.steps {
+            // A step depending on itself is the decoder's error already.
+            out += StepGraph.cycles(names: links.names, dependsOn: links.dependsOn).filter { $0.count > 1 }.map { cycle in
+                let first = links.names.firstIndex(of: cycle[0])!
+                let next = links.dependsOn[first].firstIndex(of: cycle[1])!
+                let path = "spec.steps[\(first)].dependsOn[\(next)]"
+                return Diagnostic(links.positions[path] ?? links.fallback,
+                    "\(path): steps depend on each other in a cycle: \((cycle + [cycle[0]]).joined(separator: " -> ")) (each step depends on the next)")
+            }
         }
         return out
     }
@@ -96,13 +78,18 @@ public enum StepGraph {
     /// Every elementary cycle found by a depth-first walk, each once, as step
     /// names starting from the step that comes first in the workflow.
     public static func cycles(_ steps: [Step]) -> [[String]] {
-        let index = Dictionary(steps.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { a, _ in a })
-        let edges = steps.map { $0.dependsOn.compactMap { index[$0] } }
-        var state = [UInt8](repeating: 0, count: steps.count) // 0 new, 1 on the path, 2 done
+        cycles(names: steps.map(\.name), dependsOn: steps.map(\.dependsOn))
+    }
+
+    /// The same over step names and what each depends on.
+    public static func cycles(names: [String], dependsOn: [[String]]) -> [[String]] {
+        let index = Dictionary(names.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+        let edges = dependsOn.map { $0.compactMap { index[$0] } }
+        var state = [UInt8](repeating: 0, count: names.count) // 0 new, 1 on the path, 2 done
         var found: [[String]] = []
         var seen = Set<Set<Int>>()
         // Iterative depth-first walk: (step, next edge to follow).
-        for root in steps.indices where state[root] == 0 {
+        for root in names.indices where state[root] == 0 {
             var path: [(node: Int, edge: Int)] = [(root, 0)]
             state[root] = 1
             while let (v, e) = path.last {
@@ -120,7 +107,7 @@ public enum StepGraph {
                     let cycle = path[path.lastIndex { $0.node == w }!...].map(\.node)
                     if seen.insert(Set(cycle)).inserted {
                         let start = cycle.firstIndex(of: cycle.min()!)!
-                        found.append((cycle[start...] + cycle[..<start]).map { steps[$0].name })
+                        found.append((cycle[start...] + cycle[..<start]).map { names[$0] })
                     }
                 }
             }
