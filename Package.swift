@@ -6,9 +6,12 @@ import PackageDescription
 //   AccordManifests  YAML -> typed, validated desired state        (core, Yams' libyaml)
 //   AccordEngine     desired rows, pairing, field diff, Plan, guard (core, Crypto for hashes); pure
 //   AccordGit        libgit2 behind a small protocol              (core, CLibGit2)
-//   AccordStore      PostgreSQL: migrations, live readers, executor, lock, audit (core, engine, PostgresNIO)
-//   AccordSource     a revision of a repository as the input of an apply pass (manifests, git, engine, store)
-//   AccordController the daemon's loop: triggers, backoff, leader lock, metrics (ServiceLifecycle, Logging, Metrics)
+//   AccordStore      PostgreSQL readers and writers: migrations, live state, per-kind rows, inventory,
+//                    lock, audit, keys, erasure and retention SQL; runs batches (core, engine, PostgresNIO)
+//   AccordSource     a revision of a repository, read whole, listed or in part (manifests, git, engine)
+//   AccordConnectors one adapter per external store type: ClickHouse, Redis, S3, http (core, AsyncHTTPClient, NIO)
+//   AccordSync       one reconcile pass, fast, incremental or full: orchestration only (source, store)
+//   AccordController the daemon's loop: triggers, backoff, leader lock, metrics (sync, ServiceLifecycle, Logging, Metrics)
 //   AccordHTTP       health, readiness, metrics, webhook, status API       (controller, Hummingbird)
 //   accordctl, accord-controller: parse arguments, wire once, run
 let package = Package(
@@ -32,6 +35,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         .target(name: "AccordCore"),
@@ -59,12 +64,27 @@ let package = Package(
         ),
         .target(
             name: "AccordSource",
-            dependencies: ["AccordCore", "AccordManifests", "AccordGit", "AccordEngine", "AccordStore"]
+            dependencies: ["AccordCore", "AccordManifests", "AccordGit", "AccordEngine"]
+        ),
+        .target(
+            name: "AccordConnectors",
+            dependencies: [
+                "AccordCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
+            name: "AccordSync",
+            dependencies: ["AccordCore", "AccordEngine", "AccordSource", "AccordStore", "AccordConnectors"]
         ),
         .target(
             name: "AccordController",
             dependencies: [
-                "AccordCore", "AccordEngine", "AccordGit", "AccordStore", "AccordSource",
+                "AccordCore", "AccordEngine", "AccordGit", "AccordStore", "AccordSource", "AccordSync",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -76,6 +96,8 @@ let package = Package(
             dependencies: [
                 "AccordController", "AccordStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -83,7 +105,7 @@ let package = Package(
         .target(
             name: "AccordCLI",
             dependencies: [
-                "AccordCore", "AccordManifests", "AccordGit", "AccordEngine", "AccordStore", "AccordSource",
+                "AccordCore", "AccordManifests", "AccordGit", "AccordEngine", "AccordStore", "AccordSource", "AccordSync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -97,12 +119,8 @@ let package = Package(
         .executableTarget(
             name: "accord-controller",
             dependencies: [
-                "AccordController", "AccordHTTP", "AccordStore", "AccordEngine",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                "AccordController", "AccordHTTP", "AccordCore",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         // Fuzz harness over manifest parsing and validation: hack/fuzz builds it
@@ -124,12 +142,20 @@ let package = Package(
         ),
         .testTarget(
             name: "AccordStoreTests",
-            dependencies: ["AccordCore", "AccordEngine", "AccordManifests", "AccordStore", "AccordTestSupport"]
+            dependencies: ["AccordCore", "AccordEngine", "AccordStore", "AccordTestSupport"]
+        ),
+        .testTarget(
+            name: "AccordConnectorsTests",
+            dependencies: ["AccordCore", "AccordConnectors", "AccordTestSupport"]
+        ),
+        .testTarget(
+            name: "AccordSyncTests",
+            dependencies: ["AccordCore", "AccordEngine", "AccordManifests", "AccordStore", "AccordSync", "AccordConnectors", "AccordTestSupport"]
         ),
         .testTarget(
             name: "AccordControllerTests",
             dependencies: [
-                "AccordController", "AccordHTTP", "AccordCore", "AccordEngine", "AccordStore", "AccordSource", "AccordTestSupport",
+                "AccordController", "AccordHTTP", "AccordCore", "AccordEngine", "AccordStore", "AccordSource", "AccordSync", "AccordTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -1,3 +1,4 @@
+import AccordCore
 import ArgumentParser
 import Foundation
 
@@ -17,10 +18,6 @@ public struct AccordCtl: AsyncParsableCommand {
     )
 
     public init() {}
-}
-
-public enum AccordVersion {
-    public static let current = "0.1.0"
 }
 
 extension AccordCtl {

@@ -2,6 +2,7 @@ import AccordCore
 import AccordEngine
 import AccordSource
 import AccordStore
+import AccordSync
 import ArgumentParser
 import Foundation
 
@@ -65,34 +66,23 @@ struct Apply: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let kek = try keys.kek()
-        let trustedKeys = try trusted.trustedKeys()
-        let signingKey = try keys.signingKey()
+        let keys = Pass.Keys(kek: try self.keys.kek(), signingKey: try self.keys.signingKey(), trustedKeys: try trusted.trustedKeys(),
+                             secretsDirectory: try self.keys.secretsDirectory())
         let opened = try await DesiredSource.open(source)
-        let source = self.source
-        let format = output.format
-        let input: ApplyPass.Input
-        do {
-            input = try await opened.passInput(load: {
-                let head = try await DesiredSource.load(source, opened: opened, format: format)
-                return .init(desired: head.desired, timings: head.timings)
-            }, timings: { Timings.print($0) })
-        } catch {
-            Console.error(error)
-            throw ExitCode(2)
-        }
-        var options = ApplyPass.Options()
-        options.prune = prune
+        var options = Pass.Options(actor: "accordctl apply", keys: keys, prune: prune,
+                                   guardrail: DeletionGuard(maxShare: maxDeletePercent / 100, allowed: allowMassDeletion),
+                                   lockTimeout: LockTimeout.duration(lockTimeout))
         options.dryRun = dryRun
-        options.guardrail = DeletionGuard(maxShare: maxDeletePercent / 100, allowed: allowMassDeletion)
-        options.lockTimeout = LockTimeout.duration(lockTimeout)
-        options.actor = "accordctl apply"
         options.full = full
-        options.kek = kek
-        options.trustedKeys = trustedKeys
-        options.signingKey = signingKey
-        let pass = ApplyPass(input: input, revision: opened.commit, path: opened.directory, options: options)
-        let report = try await database.withSession { try await pass.run($0) }
+        let pass = Pass(source: opened, options: options)
+        let format = output.format
+        let report = try await database.withSession { session in
+            do {
+                return try await pass.run(session)
+            } catch let invalid as InvalidRevision {
+                try DesiredSource.reject(invalid, format: format, label: nil)
+            }
+        }
         Timings.print(report.timings)
         let rendered = ApplyReport(report: report, revision: opened.commit, dryRun: dryRun)
         switch output.format {
@@ -112,7 +102,7 @@ struct Apply: AsyncParsableCommand {
 /// What `apply` prints: what it did (or, for a dry run or a refused plan,
 /// what it would have done).
 struct ApplyReport {
-    let report: ApplyPass.Report
+    let report: Pass.Report
     let revision: String?
     let dryRun: Bool
 
@@ -180,7 +170,7 @@ struct ApplyReport {
                          "message": .string(f.message), "stalled": .bool(f.stalled)])
             }),
             "result": .string(summary),
-            "pass": .string(report.fastPath ? "fast" : report.incremental ? "incremental" : "full"),
+            "pass": .string(report.kind.rawValue),
             "keysCreated": .object((report.outcome?.keysCreated ?? [:]).mapValues { JSONValue($0) }),
             "keysRotated": .array(report.rotation.rotated.map { r in
                 .object(["tenant": .string(r.tenant), "retiredVersion": JSONValue(r.from), "version": JSONValue(r.to)])

@@ -2,7 +2,6 @@ import AccordCore
 import AccordEngine
 import AccordManifests
 import AccordSource
-import AccordStore
 import ArgumentParser
 import Foundation
 
@@ -34,7 +33,7 @@ struct DesiredSource {
     static func load(_ source: SourceOptions, opened: SourceOptions.Opened, format: OutputFormat, label: String? = nil) async throws -> DesiredSource {
         let validated = try await validated(opened, format: format, label: label)
         let loaded = await RevisionSource.desired(validated)
-        return DesiredSource(desired: loaded.desired, revision: opened.commit, timings: loaded.timings)
+        return DesiredSource(desired: loaded.objects, revision: opened.commit, timings: loaded.timings)
     }
 
     /// Reads and validates the manifests; on errors prints them in the
@@ -45,14 +44,19 @@ struct DesiredSource {
         return (validated.set, validated.files, opened.commit, validated.timings)
     }
 
+    /// Prints an invalid revision's errors in the chosen format; exits 2.
+    static func reject(_ invalid: InvalidRevision, format: OutputFormat, label: String?) throws -> Never {
+        Console.write(ValidationReport(set: invalid.set, revision: invalid.revision, listObjects: false).render(format))
+        let which = label.map { " at \($0)" } ?? ""
+        Console.error(CLIError("the manifests\(which) are invalid; nothing was planned or applied"))
+        throw ExitCode(2)
+    }
+
     private static func validated(_ opened: SourceOptions.Opened, format: OutputFormat, label: String?) async throws -> RevisionSource.Validated {
         do {
             return try await opened.validated()
         } catch let invalid as InvalidRevision {
-            Console.write(ValidationReport(set: invalid.set, revision: invalid.revision, listObjects: false).render(format))
-            let which = label.map { " at \($0)" } ?? ""
-            Console.error(CLIError("the manifests\(which) are invalid; nothing was planned or applied"))
-            throw ExitCode(2)
+            try reject(invalid, format: format, label: label)
         } catch {
             Console.error(error)
             throw ExitCode(2)

@@ -1,6 +1,7 @@
 import AccordCore
 import AccordEngine
 import AccordStore
+import AccordSync
 import ArgumentParser
 import Foundation
 
@@ -50,10 +51,8 @@ struct Diff: AsyncParsableCommand {
                 prune: prune))
         } else {
             base = nil
-            var options = ApplyPass.Options()
-            options.prune = prune
-            options.trustedKeys = try trusted.trustedKeys()
-            let pass = ApplyPass(desired: head.desired, revision: head.revision, path: ManifestPaths.normalize(source.path) ?? "", options: options)
+            let options = Pass.Options(actor: "accordctl diff", keys: Pass.Keys(trustedKeys: try trusted.trustedKeys()), prune: prune)
+            let pass = Pass(desired: head.desired, revision: head.revision, path: ManifestPaths.normalize(source.path) ?? "", options: options)
             plan = try await database.withSession { try await pass.preview($0) }
         }
         let report = PlanReport(plan: plan, revision: head.revision, against: base)

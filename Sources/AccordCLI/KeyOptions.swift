@@ -1,3 +1,4 @@
+import AccordCore
 import AccordEngine
 import ArgumentParser
 import Foundation
@@ -15,8 +16,23 @@ struct KeyOptions: ParsableArguments {
             help: "Ed25519 key that signs erasure certificates: PEM PKCS#8 or a raw 32-byte seed (default: $ACCORD_SIGNING_KEY_FILE).")
     var signingKeyFile: String?
 
+    @Option(name: .customLong("secrets-dir"),
+            help: "Directory of the external stores' credentials files, named by each Store's spec.credentials (default: $ACCORD_SECRETS_DIR).")
+    var secretsDir: String?
+
     func signingKey() throws -> SigningKey? {
         try Self.signingKey(signingKeyFile)
+    }
+
+    /// The secrets directory, when one is named; it must be a directory.
+    func secretsDirectory() throws -> String? {
+        guard let path = secretsDir ?? ProcessEnvironment.value("ACCORD_SECRETS_DIR"), !path.isEmpty else { return nil }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            Console.error(CLIError("--secrets-dir (ACCORD_SECRETS_DIR): \(Text.quoted(path, limit: 200)) is not a directory"))
+            throw ExitCode(2)
+        }
+        return path
     }
 
     static func signingKey(_ flag: String?) throws -> SigningKey? {

@@ -92,6 +92,11 @@ struct PlanReport {
         return out + plan.summary + "\n"
     }
 
+    static func stallJSON(_ stall: Stall?) -> JSONValue {
+        guard let stall else { return .null }
+        return .object(["reason": .string(stall.reason.rawValue), "message": .string(stall.message), "appliesRest": .bool(stall.appliesRest)])
+    }
+
     func json(extra: [String: JSONValue] = [:]) -> String {
         var object: [String: JSONValue] = [
             "formatVersion": .number(1),
@@ -104,7 +109,7 @@ struct PlanReport {
                     "action": .string(step.action.rawValue), "id": .string(step.id.description),
                     "kind": .string(step.id.kind.rawValue), "tenant": JSONValue(step.id.tenant), "name": .string(step.id.name),
                     "cause": .string(step.cause.rawValue),
-                    "stalled": step.desired?.stall.map { .object(["reason": .string($0.reason), "message": .string($0.message), "appliesRest": .bool($0.appliesRest)]) } ?? .null,
+                    "stalled": Self.stallJSON(step.desired?.stall),
                     "changes": .array(step.fieldChanges.map { c in
                         .object(["path": .string(c.path), "old": c.old ?? .null, "new": c.new ?? .null])
                     }),

@@ -35,14 +35,21 @@ public final class ControllerMetrics: Sendable {
     }
 
     /// One object reconciled: `result` is applied, failed or held.
-    public func reconciled(kind: Kind, result: String, count: Int = 1) {
-        Counter(label: "accord_reconciles_total", dimensions: [("kind", kind.rawValue), ("result", result)], factory: factory)
+    /// What became of one object in a pass.
+    public enum ObjectResult: String, Sendable {
+        case applied, failed, stalled, held
+    }
+
+    public func reconciled(kind: Kind, result: ObjectResult, count: Int = 1) {
+        Counter(label: "accord_reconciles_total", dimensions: [("kind", kind.rawValue), ("result", result.rawValue)], factory: factory)
             .increment(by: count)
     }
 
-    /// A pass's wall time; `pass` is fast, incremental or full, `result` ok or error.
-    public func passDuration(_ d: Duration, pass: String, result: String) {
-        Metrics.Timer(label: "accord_reconcile_duration_seconds", dimensions: [("pass", pass), ("result", result)], factory: factory)
+    /// A pass's wall time: how it read its input (`unknown` when it failed
+    /// before it knew) and how it ended.
+    public func passDuration(_ d: Duration, pass: PassKind?, result: PassResult) {
+        Metrics.Timer(label: "accord_reconcile_duration_seconds",
+                      dimensions: [("pass", pass?.rawValue ?? "unknown"), ("result", result.rawValue)], factory: factory)
             .recordNanoseconds(d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000)
     }
 

@@ -18,7 +18,7 @@ public actor ControllerState {
         public var ready = false
         public var revision: String?
         public var lastPassAt: Date?
-        public var lastPassResult: String?
+        public var lastPassResult: PassResult?
         /// Why the replica is not ready or the last pass failed; never a secret.
         public var lastError: String?
         public var retries: [RetryBook.Entry] = []
@@ -33,7 +33,7 @@ public actor ControllerState {
     public struct SourceCondition: Sendable {
         public var unavailable: Bool
         /// `FetchFailed` or `Fetched`.
-        public var reason: String
+        public var reason: StatusReason
         public var message: String
         /// When `unavailable` last changed.
         public var since: Date
@@ -65,21 +65,21 @@ public actor ControllerState {
     func fetched(_ message: String) {
         let now = Date()
         let since = snapshot.source.map { $0.unavailable ? now : $0.since } ?? now
-        snapshot.source = SourceCondition(unavailable: false, reason: "Fetched", message: message, since: since,
+        snapshot.source = SourceCondition(unavailable: false, reason: .fetched, message: message, since: since,
                                           failures: 0, lastFetchAt: now, nextFetchAt: nil)
     }
 
     func fetchFailed(_ message: String, failures: Int, nextFetchAt: Date) {
         let now = Date()
         let since = snapshot.source.map { $0.unavailable ? $0.since : now } ?? now
-        snapshot.source = SourceCondition(unavailable: true, reason: "FetchFailed", message: message, since: since,
+        snapshot.source = SourceCondition(unavailable: true, reason: .fetchFailed, message: message, since: since,
                                           failures: failures, lastFetchAt: now, nextFetchAt: nextFetchAt)
         snapshot.lastError = message
     }
 
     func reconciling(_ on: Bool) { snapshot.reconciling = on }
 
-    func passed(revision: String?, result: String, error: String?, retries: RetryBook) {
+    func passed(revision: String?, result: PassResult, error: String?, retries: RetryBook) {
         snapshot.revision = revision ?? snapshot.revision
         snapshot.lastPassAt = Date()
         snapshot.lastPassResult = result

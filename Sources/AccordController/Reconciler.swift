@@ -3,15 +3,16 @@ import AccordEngine
 import AccordGit
 import AccordSource
 import AccordStore
+import AccordSync
 import Foundation
 import Logging
 
 /// The leader's loop. It polls the repository every `interval` (a webhook
 /// rings for an immediate fetch), runs a pass on every new commit, a full
 /// pass every `resync` (drift), and a pass when a held object's retry is
-/// due. Each pass is `ApplyPass` — the same code as `accordctl apply`.
+/// due. Each pass is `Pass` — the same code as `accordctl apply`.
 /// Shutdown is honoured between passes and, inside a pass, between two
-/// transactions (`ApplyPass.Options.stopRequested`).
+/// transactions (`Pass.Options.stopRequested`).
 ///
 /// A fetch that fails (the remote is unreachable, credentials are refused)
 /// sets `SourceUnavailable`, and fetches back off (retry-min doubling to
@@ -125,35 +126,36 @@ actor Reconciler {
         lastPassStart = Date()
         await state.reconciling(true)
         let started = clock.now
-        var kind = full ? "full" : "unknown"
-        var result = "ok"
+        var kind: PassKind? = full ? .full : nil
+        let result: PassResult
         var failure: String?
         do {
             let report = try await run(repository, commit, full: full)
-            kind = report.fastPath ? "fast" : report.incremental ? "incremental" : "full"
+            kind = report.kind
             settled = commit
             passErrors = 0
             passRetryAt = nil
             if report.interrupted {
                 settled = nil
-                result = "interrupted"
+                result = .interrupted
                 logger.notice("shutting down: the pass stopped between two transactions; every object is whole, and the ones it did not reach are left for the next pass", metadata: [
                     "revision": "\(commit)", "applied": "\(report.outcome?.applied.count ?? 0)",
                     "left": "\(report.outcome?.interrupted.count ?? 0)"])
             } else if let refusal = report.refusal {
-                result = "refused"
+                result = .refused
                 failure = "deletion guard: \(refusal)"
                 logger.error("the deletion guard refused the plan; nothing was written", metadata: [
                     "revision": "\(commit)", "reason": "\(refusal)"])
             } else {
-                record(report, commit: commit, kind: kind, duration: clock.now - started)
+                result = .ok
+                record(report, commit: commit, duration: clock.now - started)
                 await scheduleRetries()
             }
         } catch let invalid as InvalidRevision {
             settled = commit
             passErrors = 0
             passRetryAt = nil
-            result = "invalid"
+            result = .invalid
             failure = invalid.description
             logger.error("the revision is invalid; nothing was applied (waiting for a new commit)", metadata: [
                 "revision": "\(commit)", "errors": "\(invalid.set.diagnostics.count)",
@@ -168,7 +170,7 @@ actor Reconciler {
             passErrors += 1
             let delay = book.backoff.delay(attempt: passErrors)
             passRetryAt = clock.now.advanced(by: delay)
-            result = "error"
+            result = .error
             let message = String(describing: error)
             failure = message
             logger.error("the pass failed; retrying", metadata: [
@@ -176,31 +178,24 @@ actor Reconciler {
         }
         metrics.passDuration(clock.now - started, pass: kind, result: result)
         metrics.setQueueDepth(book.depth)
-        await state.passed(revision: result == "ok" ? commit : nil, result: result, error: failure, retries: book)
+        await state.passed(revision: result == .ok ? commit : nil, result: result, error: failure, retries: book)
         await state.reconciling(false)
     }
 
-    private func run(_ repository: GitRepository, _ commit: String, full: Bool) async throws -> ApplyPass.Report {
-        let source = RevisionSource(repository: repository, commit: commit, directory: config.path)
-        let input = try await source.passInput()
-        var options = ApplyPass.Options()
-        options.prune = config.prune
-        options.kek = config.kek
-        options.signingKey = config.signingKey
-        options.trustedKeys = config.trustedKeys
+    private func run(_ repository: GitRepository, _ commit: String, full: Bool) async throws -> Pass.Report {
+        var options = Pass.Options(actor: "accord-controller", keys: config.keys, prune: config.prune,
+                                   guardrail: DeletionGuard(maxShare: config.maxDeletePercent / 100, allowed: false),
+                                   lockTimeout: .seconds(5))
         options.full = full
-        options.actor = "accord-controller"
-        options.guardrail = DeletionGuard(maxShare: config.maxDeletePercent / 100, allowed: false)
-        options.lockTimeout = .seconds(5)
         options.holdBack = book.holdBack(now: Date())
         options.stopRequested = { [doorbell] in doorbell.isShuttingDown }
-        let pass = ApplyPass(input: input, revision: commit, path: config.path, options: options)
+        let pass = Pass(source: RevisionSource(repository: repository, commit: commit, directory: config.path), options: options)
         return try await Self.execute(pass, config.databaseURL, storeLogger, metrics)
     }
 
     /// Runs the pass on a connection of its own, then reads the erasure gauges.
-    nonisolated static func execute(_ pass: ApplyPass, _ url: DatabaseURL, _ logger: Logger,
-                                    _ metrics: ControllerMetrics) async throws -> ApplyPass.Report {
+    nonisolated static func execute(_ pass: Pass, _ url: DatabaseURL, _ logger: Logger,
+                                    _ metrics: ControllerMetrics) async throws -> Pass.Report {
         try await Database.withConnection(url, logger: logger) { connection in
             let session = Session(connection, logger: logger)
             let report = try await pass.run(session)
@@ -228,17 +223,17 @@ actor Reconciler {
         }
     }
 
-    private func record(_ report: ApplyPass.Report, commit: String, kind: String, duration: Duration) {
+    private func record(_ report: Pass.Report, commit: String, duration: Duration) {
         if report.outcome != nil { book.record(report, now: Date()) }
         let applied = report.outcome?.applied ?? []
         let failures = report.outcome?.failed ?? []
         let failed = Set(failures.map(\.id))
-        for step in applied { metrics.reconciled(kind: step.id.kind, result: "applied") }
-        for f in failures { metrics.reconciled(kind: f.id.kind, result: f.stalled ? "stalled" : "failed") }
-        for step in report.held where !failed.contains(step.id) { metrics.reconciled(kind: step.id.kind, result: "held") }
+        for step in applied { metrics.reconciled(kind: step.id.kind, result: .applied) }
+        for f in failures { metrics.reconciled(kind: f.id.kind, result: f.stalled ? .stalled : .failed) }
+        for step in report.held where !failed.contains(step.id) { metrics.reconciled(kind: step.id.kind, result: .held) }
         metrics.appliedRevision(commit)
         var fields: Logger.Metadata = [
-            "revision": "\(commit)", "pass": "\(kind)", "applied": "\(applied.count)",
+            "revision": "\(commit)", "pass": "\(report.kind.rawValue)", "applied": "\(applied.count)",
             "failed": "\(failures.count)", "held": "\(report.held.count)", "objects": "\(report.objects)",
             "duration": "\(DurationText.format(duration))",
         ]

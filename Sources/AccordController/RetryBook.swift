@@ -1,5 +1,5 @@
 import AccordCore
-import AccordStore
+import AccordSync
 import Foundation
 
 /// Exponential backoff with jitter: the n-th retry waits `min` · 2ⁿ⁻¹,
@@ -39,7 +39,7 @@ public struct RetryBook: Sendable {
         /// nil when stalled: no retry until the manifest changes.
         public let nextRetry: Date?
         public let stalled: Bool
-        public let reason: String
+        public let reason: FailureReason
         public let message: String
     }
 
@@ -74,10 +74,10 @@ public struct RetryBook: Sendable {
         public let id: ObjectID
         public let manifestHash: String
         public let stalled: Bool
-        public let reason: String
+        public let reason: FailureReason
         public let message: String
 
-        public init(id: ObjectID, manifestHash: String, stalled: Bool, reason: String, message: String) {
+        public init(id: ObjectID, manifestHash: String, stalled: Bool, reason: FailureReason = .applyFailed, message: String) {
             self.id = id
             self.manifestHash = manifestHash
             self.stalled = stalled
@@ -89,14 +89,14 @@ public struct RetryBook: Sendable {
     /// Updates the book from a pass: the objects the database refused get
     /// (or keep counting) a backoff; objects the pass attempted and did not
     /// refuse are done. Objects held back keep their entries.
-    public mutating func record(_ report: ApplyPass.Report, now: Date) {
+    public mutating func record(_ report: Pass.Report, now: Date) {
         var hashes: [ObjectID: String] = [:]
         for step in report.plan.steps { hashes[step.id] = step.desired?.manifestHash ?? "" }
         // Only the database's refusals wait: the planner's reasons (a model
         // not promoted, a missing key, a failed dependency) are looked at
         // again by every pass at no cost, and clear when what they wait for changes.
-        let refused = (report.outcome?.failed ?? []).filter { $0.reason == .applyFailed }.map {
-            Failure(id: $0.id, manifestHash: hashes[$0.id] ?? "", stalled: $0.stalled, reason: $0.reason.rawValue, message: $0.message)
+        let refused = (report.outcome?.failed ?? []).filter(\.reason.isDatabaseRefusal).map {
+            Failure(id: $0.id, manifestHash: hashes[$0.id] ?? "", stalled: $0.stalled, reason: $0.reason, message: $0.message)
         }
         record(refused: refused, held: Set(report.held.map(\.id)), now: now)
     }

@@ -6,20 +6,21 @@ public enum Kind: String, CaseIterable, Sendable, Codable, Comparable {
     case retentionPolicy = "RetentionPolicy"
     case model = "Model"
     case erasure = "Erasure"
+    case store = "Store"
 
     /// Tenant-scoped kinds carry `metadata.tenant`; the others must not.
     public var isTenantScoped: Bool {
         switch self {
         case .worker, .workflow, .erasure: true
-        case .tenant, .retentionPolicy, .model: false
+        case .tenant, .retentionPolicy, .model, .store: false
         }
     }
 
     /// Position in apply order: everything a kind refers to comes before it.
-    /// RetentionPolicy and Model, then Tenant, then Worker, then Workflow and Erasure.
+    /// RetentionPolicy, Model and Store, then Tenant, then Worker, then Workflow and Erasure.
     public var applyRank: Int {
         switch self {
-        case .retentionPolicy, .model: 0
+        case .retentionPolicy, .model, .store: 0
         case .tenant: 1
         case .worker: 2
         case .workflow, .erasure: 3

@@ -49,8 +49,14 @@ public enum JSONValue: Hashable, Sendable {
     /// Integral values within ±2^53 print as integers; others in Swift's
     /// shortest round-trip form.
     public static func format(_ d: Double) -> String {
+        d.isFinite ? describe(d) : "null"
+    }
+
+    /// A number as messages show it: by the same rule, and non-finite
+    /// values by name (`inf`, `nan`).
+    public static func describe(_ d: Double) -> String {
         if d.isFinite, d == d.rounded(), abs(d) < 9_007_199_254_740_992 { return String(Int64(d)) }
-        return d.isFinite ? String(d) : "null"
+        return String(d)
     }
 
     public static func writeString(_ s: String, to out: inout [UInt8]) {
@@ -116,6 +122,11 @@ public enum JSONValue: Hashable, Sendable {
 
     public var numberValue: Double? {
         if case .number(let d) = self { return d }
+        return nil
+    }
+
+    public var arrayValue: [JSONValue]? {
+        if case .array(let items) = self { return items }
         return nil
     }
 }

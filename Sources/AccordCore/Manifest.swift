@@ -21,6 +21,7 @@ public enum Spec: Hashable, Sendable {
     case retentionPolicy(RetentionPolicySpec)
     case model(ModelSpec)
     case erasure(ErasureSpec)
+    case store(StoreSpec)
 
     public var kind: Kind {
         switch self {
@@ -30,6 +31,7 @@ public enum Spec: Hashable, Sendable {
         case .retentionPolicy: .retentionPolicy
         case .model: .model
         case .erasure: .erasure
+        case .store: .store
         }
     }
 }

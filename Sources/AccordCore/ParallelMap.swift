@@ -1,8 +1,9 @@
 import Dispatch
 import Foundation
+import Synchronization
 
 /// Maps independent items on every core, keeping their order. Each worker
-/// writes only its own slots; the lock orders those writes with the read
+/// writes only its own slots; the mutex orders those writes with the read
 /// at the end.
 public enum ParallelMap {
     public static func run<T: Sendable, R: Sendable>(_ items: [T], _ transform: @Sendable (T) -> R) -> [R] {
@@ -29,22 +30,19 @@ public enum ParallelMap {
         return box.values()
     }
 
-    private final class Results<R: Sendable>: @unchecked Sendable {
-        private var slots: [R?]
-        private let lock = NSLock()
+    private final class Results<R: Sendable>: Sendable {
+        private let slots: Mutex<[R?]>
 
-        init(count: Int) { slots = Array(repeating: nil, count: count) }
+        init(count: Int) { slots = Mutex(Array(repeating: nil, count: count)) }
 
         func store(_ values: [R], at start: Int) {
-            lock.lock()
-            defer { lock.unlock() }
-            for (i, v) in values.enumerated() { slots[start + i] = v }
+            slots.withLock { slots in
+                for (i, v) in values.enumerated() { slots[start + i] = v }
+            }
         }
 
         func values() -> [R] {
-            lock.lock()
-            defer { lock.unlock() }
-            return slots.map { $0! }
+            slots.withLock { $0.map { $0! } }
         }
     }
 }

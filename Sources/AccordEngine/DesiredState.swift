@@ -6,7 +6,7 @@ import Crypto
 public enum DesiredState {
     /// Bumped whenever the rows derived from the same manifests change, so
     /// that stored fast-path state from an older engine is not trusted.
-    public static let formatVersion = 2
+    public static let formatVersion = 3
 
     /// What rows are derived from, for models and tenants that are not
     /// among the manifests being built (an incremental pass builds only the
@@ -69,6 +69,7 @@ public enum DesiredState {
         case .retentionPolicy(let s): RetentionPolicyRecord.fields(s)
         case .model(let s): ModelRecord.fields(s)
         case .erasure(let s): ErasureRecord.fields(s)
+        case .store(let s): StoreRecord.fields(s)
         }
         if case .worker(let s) = m.spec {
             stall = WorkerRecord.stall(model: s.model, productionVersion: context.production[s.model])
@@ -95,6 +96,7 @@ public enum DesiredState {
         case .retentionPolicy(let s): RetentionPolicyRecord.spec(s)
         case .model(let s): ModelRecord.spec(s)
         case .erasure(let s): ErasureRecord.spec(s)
+        case .store(let s): StoreRecord.spec(s)
         }
         return .object([
             "apiVersion": .string("accord.dev/v1"), "kind": .string(m.kind.rawValue),

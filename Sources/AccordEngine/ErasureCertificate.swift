@@ -34,8 +34,38 @@ public struct SigningKey: Sendable, CustomStringConvertible {
 /// The evidence (what was deleted and checked, store by store) is canonical
 /// JSON too; the certificate carries its SHA-256, so altering either breaks
 /// the verification.
+///
+/// Format 2 (SPEC §8) names the PostgreSQL tables apart (`tables`) and lists
+/// every external store of the tenant (`stores`: name, type, endpoint
+/// without credentials, deleted, remaining 0, verifiedAt), each verified
+/// before the certificate is issued. Format 1 certificates still verify:
+/// verification checks the signed bytes and the evidence, whatever their
+/// fields.
 public enum ErasureCertificate {
-    public static let formatVersion = 1
+    public static let formatVersion = 2
+
+    /// One external store's part, verified: nothing of the subject remains.
+    public struct ExternalStore: Sendable, Hashable {
+        public let name: String
+        public let type: String
+        public let endpoint: String
+        /// Deleted per `holds` entry.
+        public let deleted: [String: Int]
+        public let verifiedAt: Date
+        /// The request id the store's job used (the `http` contract's).
+        public let requestID: String
+
+        public init(name: String, type: String, endpoint: String, deleted: [String: Int], verifiedAt: Date, requestID: String) {
+            self.name = name
+            self.type = type
+            self.endpoint = endpoint
+            self.deleted = deleted
+            self.verifiedAt = verifiedAt
+            self.requestID = requestID
+        }
+
+        public var total: Int { deleted.values.reduce(0, +) }
+    }
 
     public struct Store: Sendable, Hashable {
         public let store: String
@@ -61,6 +91,8 @@ public enum ErasureCertificate {
         public var completedAt: Date
         public var revision: String?
         public var transaction: String
+        /// The tenant's external stores, each verified (format 2).
+        public var external: [ExternalStore] = []
 
         public init(tenant: String, erasure: String, subjectEmailHash: String, legalBasis: String, isolation: String,
                     stores: [Store], requestedAt: Date, completedAt: Date, revision: String?, transaction: String) {
@@ -97,6 +129,12 @@ public enum ErasureCertificate {
                 .object(["store": .string(s.store), "relation": .string(s.relation),
                          "deleted": JSONValue(s.deleted), "remainingAfter": JSONValue(s.remaining)])
             }),
+            "externalStores": .array(f.external.map { s in
+                .object(["name": .string(s.name), "type": .string(s.type), "endpoint": .string(s.endpoint),
+                         "deleted": .object(s.deleted.mapValues { JSONValue($0) }),
+                         "remainingAfter": .object(s.deleted.mapValues { _ in JSONValue(0) }),
+                         "verifiedAt": .string(timestamp(s.verifiedAt)), "requestId": .string(s.requestID)])
+            }),
         ])
     }
 
@@ -105,7 +143,11 @@ public enum ErasureCertificate {
             "formatVersion": JSONValue(formatVersion),
             "tenant": .string(f.tenant), "erasure": .string(f.erasure),
             "subjectEmailHash": .string(f.subjectEmailHash), "legalBasis": .string(f.legalBasis),
-            "stores": .object(Dictionary(uniqueKeysWithValues: f.stores.map { ($0.store, JSONValue($0.deleted)) })),
+            "tables": .object(Dictionary(uniqueKeysWithValues: f.stores.map { ($0.store, JSONValue($0.deleted)) })),
+            "stores": .array(f.external.map { s in
+                .object(["name": .string(s.name), "type": .string(s.type), "endpoint": .string(s.endpoint),
+                         "deleted": JSONValue(s.total), "remaining": JSONValue(0), "verifiedAt": .string(timestamp(s.verifiedAt))])
+            }),
             "requestedAt": .string(timestamp(f.requestedAt)), "completedAt": .string(timestamp(f.completedAt)),
             "revision": JSONValue(f.revision),
             "evidenceSha256": .string(sha256Hex(evidence)),

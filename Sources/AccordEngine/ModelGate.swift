@@ -50,8 +50,8 @@ public struct ModelLedger: Sendable {
 /// the numbers; a changed registered version stalls the whole model. In
 /// both cases the model's workers keep the live production version.
 public enum ModelGate {
-    public static let blocked = "PromotionBlocked"
-    public static let immutable = "VersionImmutable"
+    public static let blocked = FailureReason.promotionBlocked
+    public static let immutable = FailureReason.versionImmutable
 
     enum Decision {
         case none
@@ -93,7 +93,7 @@ public enum ModelGate {
             var record = d.record
             record.fields["model_version"] = JSONValue(production)
             let waiting = WorkerRecord.stall(model: model, productionVersion: production)
-            let stall = waiting ?? (d.stall?.reason == "ModelNotPromoted" ? nil : d.stall)
+            let stall = waiting ?? (d.stall?.reason == .modelNotPromoted ? nil : d.stall)
             out[i] = d.with(record: record, recordHash: sha256Hex(canonicalOf: .object(record.fields)),
                             stall: stall, auditDetail: d.auditDetail)
         }

@@ -10,6 +10,9 @@ public enum References {
         switch id.kind {
         case .tenant:
             if case .string(let policy) = record["retention_policy"] { out.append(ObjectID(kind: .retentionPolicy, name: policy)) }
+            if case .array(let stores) = record["external_stores"] {
+                out += stores.compactMap { $0.stringValue.map { ObjectID(kind: .store, name: $0) } }
+            }
         case .worker:
             if case .string(let model) = record["model"] { out.append(ObjectID(kind: .model, name: model)) }
         case .workflow:

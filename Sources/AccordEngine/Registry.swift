@@ -12,6 +12,7 @@ public enum Registry {
         case .retentionPolicy: "retention_policies"
         case .model: "models"
         case .erasure: "erasures"
+        case .store: "stores"
         }
     }
 
@@ -28,6 +29,7 @@ public enum Registry {
         case .retentionPolicy: RetentionPolicyRecord.columns
         case .model: ModelRecord.columns
         case .erasure: ErasureRecord.columns
+        case .store: StoreRecord.columns
         }
     }
 }

@@ -12,7 +12,7 @@ enum Views {
     static func readiness(_ s: ControllerState.Snapshot) -> JSONValue {
         .object([
             "ready": .bool(s.ready), "role": .string(s.role.rawValue), "reconciling": .bool(s.reconciling),
-            "revision": JSONValue(s.revision), "lastPassAt": time(s.lastPassAt), "lastPassResult": JSONValue(s.lastPassResult),
+            "revision": JSONValue(s.revision), "lastPassAt": time(s.lastPassAt), "lastPassResult": JSONValue(s.lastPassResult?.rawValue),
             "lastError": JSONValue(s.lastError),
             "conditions": .array(s.source.map { [source($0)] } ?? []),
         ])
@@ -21,8 +21,8 @@ enum Views {
     /// The `SourceUnavailable` condition (kstatus style, with the fetch backoff).
     static func source(_ c: ControllerState.SourceCondition) -> JSONValue {
         .object([
-            "type": .string("SourceUnavailable"), "status": .string(c.unavailable ? "True" : "False"),
-            "reason": .string(c.reason), "message": .string(c.message), "lastTransitionTime": time(c.since),
+            "type": .string(ConditionType.sourceUnavailable.rawValue), "status": .string(ConditionStatus(c.unavailable).rawValue),
+            "reason": .string(c.reason.rawValue), "message": .string(c.message), "lastTransitionTime": time(c.since),
             "failures": JSONValue(c.failures), "lastFetchAt": time(c.lastFetchAt), "nextFetchAt": time(c.nextFetchAt),
         ])
     }
@@ -30,7 +30,7 @@ enum Views {
     static func retry(_ e: RetryBook.Entry) -> JSONValue {
         .object([
             "attempts": JSONValue(e.attempts), "nextRetryAt": time(e.nextRetry), "stalled": .bool(e.stalled),
-            "reason": .string(e.reason), "message": .string(e.message),
+            "reason": .string(e.reason.rawValue), "message": .string(e.message),
             "waitsFor": .string(e.stalled ? "a change to its manifest" : "its next retry"),
         ])
     }
@@ -44,19 +44,12 @@ enum Views {
             "formatVersion": .number(1),
             "controller": readiness(s),
             "objects": .array(statuses.map { status in
+                var status = status
+                if let entry = retries[status.id] {
+                    status.facts.retry = (entry.attempts, entry.nextRetry, entry.stalled)
+                }
                 guard case .object(var fields) = status.json else { return status.json }
                 fields["retry"] = retries[status.id].map(retry) ?? .null
-                // kstatus: an object waiting for its retry is still being reconciled.
-                if let entry = retries[status.id], !entry.stalled, case .array(var list)? = fields["conditions"] {
-                    for (i, c) in list.enumerated() {
-                        guard case .object(var condition) = c, condition["type"] == .string("Reconciling") else { continue }
-                        condition["status"] = .string("True")
-                        condition["reason"] = .string("RetryScheduled")
-                        condition["message"] = .string("attempt \(entry.attempts) failed; retrying at \(time(entry.nextRetry).stringValue ?? "?")")
-                        list[i] = .object(condition)
-                    }
-                    fields["conditions"] = .array(list)
-                }
                 return .object(fields)
             }),
         ])

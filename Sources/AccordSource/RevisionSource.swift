@@ -2,14 +2,14 @@ import AccordCore
 import AccordEngine
 import AccordGit
 import AccordManifests
-import AccordStore
 import Foundation
 
 /// One revision of a manifests repository — a commit and the directory
-/// inside it — or the files on disk under a directory, and how an apply
-/// pass reads it: the listing for the fast path, the changed files for an
-/// incremental pass, every file for a full one. `accordctl apply` and the
-/// controller wire their passes through this one type.
+/// inside it — or the files on disk under a directory, and the ways a
+/// pass reads it: the listing (for the fast path), the files changed since
+/// another revision and only those files (an incremental pass), or every
+/// file (a full pass). `accordctl` and the controller read revisions
+/// through this one type; it knows nothing of the database.
 public struct RevisionSource: Sendable {
     public let repository: GitRepository?
     /// nil when reading files on disk.
@@ -61,72 +61,85 @@ public struct RevisionSource: Sendable {
         return Validated(set: set, files: files, timings: timings)
     }
 
+    /// The desired objects of a revision, with the time each step took.
+    public struct Desired: Sendable {
+        public let objects: [DesiredObject]
+        public let timings: Stopwatch
+        public init(objects: [DesiredObject], timings: Stopwatch = Stopwatch()) {
+            self.objects = objects
+            self.timings = timings
+        }
+    }
+
     /// The desired registry rows of validated manifests.
-    public static func desired(_ validated: Validated) async -> ApplyPass.Input.Loaded {
+    public static func desired(_ validated: Validated) async -> Desired {
         var timings = validated.timings
         var blobs: [String: String] = [:]
         for f in validated.files { if let id = f.blobID { blobs[f.path] = id } }
         let desired = await DesiredState.buildConcurrently(validated.set.manifests, blobIDs: blobs)
         timings.lap("desired rows")
-        return .init(desired: desired, timings: timings)
+        return Desired(objects: desired, timings: timings)
     }
 
-    /// What an apply pass needs from this revision. `load` replaces the
-    /// default full load (which throws `InvalidRevision`), for callers that
-    /// report invalid manifests their own way; `timings` receives the
-    /// incremental loader's phase timings.
-    public func passInput(load: (@Sendable () async throws -> ApplyPass.Input.Loaded)? = nil,
-                          timings: (@Sendable (Stopwatch) -> Void)? = nil) async throws -> ApplyPass.Input {
-        var listing: [(path: String, blobID: String)]?
-        var digest: String?
-        if let repository, let commit {
-            let files = try await repository.listing(at: commit, under: directory)
-            listing = files
-            digest = FastPath.listingDigest(files, path: directory)
-        }
-        let source = self
-        let full = load ?? { try await Self.desired(try await source.validated()) }
-        return ApplyPass.Input(listingDigest: digest, listing: listing,
-                               loadFiles: incrementalLoader(timings: timings), changedSince: changedSince(), load: full)
+    /// Every file read, validated and turned into desired rows; throws
+    /// `InvalidRevision` when any file is invalid.
+    public func desired() async throws -> Desired {
+        await Self.desired(try await validated())
     }
 
-    /// Reads and validates only the named files of the commit, for an
-    /// incremental pass. Returns nil — and the pass falls back to a full
-    /// one, which reports every problem — when the files are not valid
-    /// together with what exists outside them, or define an object that is
-    /// also defined outside them.
-    func incrementalLoader(timings report: (@Sendable (Stopwatch) -> Void)?)
-        -> (@Sendable ([String], ApplyPass.Input.Lookup) async throws -> [DesiredObject]?)? {
+    /// The revision's manifest files (path, blob id) without their
+    /// contents; nil for files on disk, which have no blob ids.
+    public func listing() async throws -> [(path: String, blobID: String)]? {
         guard let repository, let commit else { return nil }
-        return { paths, lookup in
-            var timings = Stopwatch()
-            let files = try await repository.files(at: commit, paths: paths)
-            timings.lap("incremental: read \(files.count) blobs")
-            var blobs: [String: String] = [:]
-            for f in files { if let id = f.blobID { blobs[f.path] = id } }
-            let local = ManifestSet.load(files, outside: [])
-            let ids = Set(local.manifests.map(\.id))
-            let references = Set(DesiredState.build(local.manifests).flatMap { References.of($0.record) })
-            timings.lap("incremental: parse")
-            let outside = try await lookup(ids.union(references))
-            timings.lap("incremental: look up \(references.count) references outside")
-            guard outside.existing.isDisjoint(with: ids) else { return nil }
-            let set = ManifestSet.load(files, outside: outside.existing)
-            guard set.isValid else { return nil }
-            report?(timings)
-            return DesiredState.build(set.manifests, blobIDs: blobs, context: outside.context)
-        }
+        return try await repository.listing(at: commit, under: directory)
     }
 
-    /// The manifest paths changed between a revision and this commit, from
-    /// git's tree diff (unchanged subtrees are skipped by their ids).
-    func changedSince() -> (@Sendable (String) async -> [String]?)? {
+    /// The manifest paths added, modified or deleted between a revision and
+    /// this commit, from git's tree diff (unchanged subtrees are skipped by
+    /// their ids); nil when they cannot be compared (files on disk, or a
+    /// revision not in the repository).
+    public func changedPaths(since base: String) async -> [String]? {
+        guard let repository, let commit,
+              let paths = try? await repository.changedPaths(from: base, to: commit) else { return nil }
+        return paths.filter { ManifestPaths.isManifestPath($0, under: directory) }
+    }
+
+    /// Some files of the commit read and parsed on their own: what they
+    /// define and what they refer to, for a pass to look up outside them.
+    public struct Partial: Sendable {
+        public let files: [SourceFile]
+        /// The objects the files define.
+        public let ids: Set<ObjectID>
+        /// The objects they refer to.
+        public let references: Set<ObjectID>
+        public let timings: Stopwatch
+    }
+
+    /// Reads and parses only the named files of the commit (an incremental
+    /// pass); nil for files on disk.
+    public func read(_ paths: [String]) async throws -> Partial? {
         guard let repository, let commit else { return nil }
-        let directory = self.directory
-        return { base in
-            guard let paths = try? await repository.changedPaths(from: base, to: commit) else { return nil }
-            return paths.filter { ManifestPaths.isManifestPath($0, under: directory) }
-        }
+        var timings = Stopwatch()
+        let files = try await repository.files(at: commit, paths: paths)
+        timings.lap("incremental: read \(files.count) blobs")
+        let local = ManifestSet.load(files, outside: [])
+        let references = Set(DesiredState.build(local.manifests).flatMap { References.of($0.record) })
+        timings.lap("incremental: parse")
+        return Partial(files: files, ids: Set(local.manifests.map(\.id)), references: references, timings: timings)
+    }
+
+    /// The desired rows of partly read files, validated together with the
+    /// objects that exist outside them (`outside`: identities defined in
+    /// other files; `context`: what rows are derived from). nil — and the
+    /// pass falls back to a full one, which reports every problem — when
+    /// they are not valid that way, or define an object also defined outside.
+    public static func desired(_ partial: Partial, outside: Set<ObjectID>, context: DesiredState.Context) -> [DesiredObject]? {
+        guard outside.isDisjoint(with: partial.ids) else { return nil }
+        let set = ManifestSet.load(partial.files, outside: outside)
+        guard set.isValid else { return nil }
+        var blobs: [String: String] = [:]
+        for f in partial.files { if let id = f.blobID { blobs[f.path] = id } }
+        return DesiredState.build(set.manifests, blobIDs: blobs, context: context)
     }
 }
 

@@ -35,6 +35,25 @@ public enum ApplyLock {
         }
     }
 
+    /// Runs `body` holding the lock, and releases it however `body` ends.
+    public static func holding<T: Sendable>(_ session: Session, actor: String, timeout: Duration,
+                                            _ body: () async throws -> T) async throws -> T {
+        try await acquire(session, holder: holder(actor), timeout: timeout)
+        do {
+            let value = try await body()
+            try await release(session)
+            return value
+        } catch {
+            try? await release(session)
+            throw error
+        }
+    }
+
+    /// How a holder is named in `accord.locks`: who, on which host, which process.
+    static func holder(_ actor: String) -> String {
+        "\(actor) on \(ProcessInfo.processInfo.hostName) (pid \(ProcessInfo.processInfo.processIdentifier))"
+    }
+
     public static func release(_ session: Session) async throws {
         try await session.execute("SELECT pg_advisory_unlock($1::bigint)", [String(key)])
     }

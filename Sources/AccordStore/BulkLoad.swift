@@ -5,9 +5,9 @@
 /// make rows unique stay. A pass that stops between the two steps (killed,
 /// connection lost) leaves the indexes missing, and the next pass builds
 /// them before anything else (`ensure`), under the same applier lock.
-enum BulkLoad {
+public enum BulkLoad {
     /// Objects a full pass must create into an empty inventory to defer the indexes.
-    static let threshold = 10_000
+    public static let threshold = 10_000
 
     /// The deferred indexes, as migrations 1 and 2 define them.
     static let indexes: [(name: String, schema: String, definition: String)] = [
@@ -17,7 +17,7 @@ enum BulkLoad {
     ]
 
     /// Drops the deferred indexes before the load.
-    static func begin(_ session: Session) async throws {
+    public static func begin(_ session: Session) async throws {
         for index in indexes {
             try await session.execute("DROP INDEX IF EXISTS \(index.schema).\(index.name)")
         }
@@ -25,7 +25,7 @@ enum BulkLoad {
 
     /// Builds whichever deferred index is missing: after a load, and at the
     /// start of every pass (one catalog query when none is).
-    static func ensure(_ session: Session) async throws {
+    public static func ensure(_ session: Session) async throws {
         let present = Set(try await session.rows("""
             SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE c.relkind = 'i' AND (n.nspname, c.relname) IN (\(indexes.map { "('\($0.schema)', '\($0.name)')" }.joined(separator: ", ")))

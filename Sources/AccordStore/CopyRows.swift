@@ -66,12 +66,19 @@ extension Session {
         guard !rows.bytes.isEmpty else { return }
         precondition(([schema, table] + columns).allSatisfy(Self.isPlainName), "COPY target names must be plain identifiers")
         let connection = self.connection, logger = self.logger, bytes = rows.bytes
-        try await guarded {
-            try await connection.copyFrom(table: schema + "\".\"" + table, columns: columns, logger: logger) { writer in
-                var buffer = ByteBuffer()
-                buffer.writeBytes(bytes)
-                try await writer.write(buffer)
+        try await failing {
+            try watch.checkOpen()
+            // PostgresNIO's COPY is async only: it runs as the promise's task
+            // so that the close of the connection can end the wait for it.
+            let done = connection.eventLoop.makePromise(of: Void.self)
+            done.completeWithTask {
+                try await connection.copyFrom(table: schema + "\".\"" + table, columns: columns, logger: logger) { writer in
+                    var buffer = ByteBuffer()
+                    buffer.writeBytes(bytes)
+                    try await writer.write(buffer)
+                }
             }
+            try await watch.race(done.futureResult)
         }
     }
 

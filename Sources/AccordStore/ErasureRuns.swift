@@ -2,66 +2,30 @@ import AccordCore
 import AccordEngine
 import Foundation
 
-/// Runs open erasures (SPEC §1 Erasure): in one transaction per erasure,
-/// deletes the subject's rows from every store of the tenant, re-checks
-/// that none remain, issues the signed certificate and marks the erasure
-/// completed, with its audit entry. A completed erasure has a certificate
-/// row keyed by tenant and name, so it never runs again (not after its
-/// manifest leaves git and comes back, not under two appliers). A failed
-/// run rolls back entirely, is marked `failed` with the reason and retried
-/// with backoff. Runs after every apply pass (the fast path included);
-/// also keeps the SLA stages and audits each threshold when crossed.
+/// The durable state of erasures (SPEC §1 Erasure, §8): its parts, each
+/// an idempotent step the pass (`AccordSync.ErasureRunner`) runs in order.
+///
+/// 1. `erasePostgres`: in one transaction, the subject's rows are deleted
+///    from the tenant's tables and re-counted, the counts recorded, and a
+///    job created for each external store of the tenant (`StoreJobs`).
+/// 2. Each store's job runs outside PostgreSQL, with its own retries.
+/// 3. `issueCertificate`: in one transaction, once every job is verified,
+///    the signed certificate is stored and the erasure marked completed,
+///    with its audit entry. A completed erasure has a certificate row
+///    keyed by tenant and name, so it never runs again (not after its
+///    manifest leaves git and comes back, not under two appliers).
+///
+/// A failed PostgreSQL part rolls back entirely, is marked `failed` with
+/// the reason and retried with backoff. The SLA stages are audited as
+/// each threshold is crossed.
 public enum ErasureRuns {
-    static let migration = Migrations.Migration(version: 5, name: "erasure runs, certificates and SLA stages", sql: """
-        CREATE TABLE accord.erasure_runs (
-            tenant text NOT NULL,
-            name text NOT NULL,
-            attempts integer NOT NULL DEFAULT 0,
-            last_error text,
-            next_attempt_at timestamptz,
-            sla_stage text NOT NULL DEFAULT 'on-time',
-            PRIMARY KEY (tenant, name)
-        );
-        CREATE TABLE accord.erasure_certificates (
-            tenant text NOT NULL,
-            name text NOT NULL,
-            certificate text NOT NULL,
-            signature text NOT NULL,
-            evidence text NOT NULL,
-            key_fingerprint text NOT NULL,
-            public_key text NOT NULL,
-            issued_at timestamptz NOT NULL DEFAULT now(),
-            PRIMARY KEY (tenant, name)
-        );
-        CREATE FUNCTION accord.erase_subject(tenant text, isolation text, subject text)
-        RETURNS TABLE (store text, relation text, deleted bigint, remaining bigint) LANGUAGE plpgsql AS $$
-        DECLARE
-            target text := accord.store_schema(tenant, isolation);
-            scope text := CASE WHEN isolation = 'shared' THEN format(' AND tenant_id = %L', tenant) ELSE '' END;
-            t text;
-        BEGIN
-            PERFORM set_config('accord.tenant', tenant, true);
-            FOREACH t IN ARRAY accord.store_tables() LOOP
-                IF to_regclass(format('%I.%I', target, t)) IS NULL THEN
-                    RAISE EXCEPTION 'store %.% of tenant % does not exist (the tenant is not onboarded)', target, t, tenant
-                        USING ERRCODE = '42P01';
-                END IF;
-                EXECUTE format('DELETE FROM %I.%I WHERE subject_email_hash = $1', target, t) || scope USING subject;
-                GET DIAGNOSTICS deleted = ROW_COUNT;
-                EXECUTE format('SELECT count(*) FROM %I.%I WHERE subject_email_hash = $1', target, t) || scope INTO remaining USING subject;
-                IF remaining > 0 THEN
-                    RAISE EXCEPTION '% rows of subject % remain in %.% after the delete', remaining, subject, target, t;
-                END IF;
-                store := t;
-                relation := target || '.' || t;
-                RETURN NEXT;
-            END LOOP;
-        END $$;
-        """)
-
     public struct Completed: Sendable {
         public let id: ObjectID
         public let deleted: Int
+        public init(id: ObjectID, deleted: Int) {
+            self.id = id
+            self.deleted = deleted
+        }
     }
 
     public struct Outcome: Sendable {
@@ -71,19 +35,28 @@ public enum ErasureRuns {
         public var blocked: [ObjectID] = []
         /// Erasures that crossed an SLA threshold in this pass.
         public var escalated: [(id: ObjectID, stage: ErasureSLA.Stage)] = []
+        /// Erasures whose PostgreSQL part is done and that wait for
+        /// external stores: which stores, in which state.
+        public var waiting: [(id: ObjectID, stores: [String])] = []
+        /// Store jobs that failed in this pass, each with its error.
+        public var storeFailures: [(id: ObjectID, store: String, error: String)] = []
+
+        public init() {}
     }
 
-    struct Open {
-        let tenant: String
-        let name: String
-        let subject: String
-        let requestedAt: Date
-        let legalBasis: String
-        let isolation: String?
-        let attempts: Int
-        let nextAttemptAt: Date?
-        let stage: ErasureSLA.Stage
-        var id: ObjectID { ObjectID(kind: .erasure, tenant: tenant, name: name) }
+    public struct Open: Sendable {
+        public let tenant: String
+        public let name: String
+        public let subject: String
+        public let requestedAt: Date
+        public let legalBasis: String
+        public let isolation: String?
+        public let attempts: Int
+        public let nextAttemptAt: Date?
+        public let stage: ErasureSLA.Stage
+        /// When the PostgreSQL part was done; nil before.
+        public let postgresErasedAt: Date?
+        public var id: ObjectID { ObjectID(kind: .erasure, tenant: tenant, name: name) }
     }
 
     /// Backoff after the n-th failed attempt: 1 min doubling, at most 1 h.
@@ -91,55 +64,39 @@ public enum ErasureRuns {
         min(3600, 60 * pow(2, Double(max(0, n - 1))))
     }
 
-    static func run(_ session: Session, key: SigningKey?, now: Date, revision: String?, actor: String) async throws -> Outcome {
-        var outcome = Outcome()
-        let open = try await openErasures(session)
-        guard !open.isEmpty else { return outcome }
-        var audit = try await AuditChain.load(session, actor: actor)
-        for e in open {
-            let stage = ErasureSLA.stage(requestedAt: e.requestedAt, now: now)
-            if stage > e.stage {
-                // One entry per threshold crossed since the last pass, even when a pass comes late and crosses several.
-                let crossed = ErasureSLA.Stage.allCases.filter { $0 > e.stage && $0 <= stage }
-                let entries = crossed.map { crossed in
-                    AuditEntry(action: "erasure-sla", object: e.id.description, revision: revision, detail: .object([
-                        "stage": .string(crossed.rawValue), "meaning": .string(crossed.meaning),
-                        "requestedAt": .string(Timestamp.rfc3339(epochSeconds: Int64(e.requestedAt.timeIntervalSince1970))),
-                        "due": .string(Timestamp.rfc3339(epochSeconds: Int64(ErasureSLA.due(requestedAt: e.requestedAt).timeIntervalSince1970))),
-                        "crossedAt": .string(Timestamp.rfc3339(epochSeconds: Int64(e.requestedAt.addingTimeInterval(crossed.hours * 3600).timeIntervalSince1970))),
-                    ]))
-                }
-                let sealed = audit.seal(entries, at: now)
-                try await session.transaction {
-                    try await session.execute("""
-                        INSERT INTO accord.erasure_runs (tenant, name, sla_stage) VALUES ($1, $2, $3)
-                        ON CONFLICT (tenant, name) DO UPDATE SET sla_stage = EXCLUDED.sla_stage
-                        """, [e.tenant, e.name, stage.rawValue])
-                    try await AuditChain.write(sealed, session)
-                }
-                audit.advance(to: sealed.head)
-                outcome.escalated += crossed.map { (e.id, $0) }
-            }
-            if let next = e.nextAttemptAt, next > now { continue }
-            guard let key else {
-                let failure = ObjectFailure(id: e.id, action: .update, reason: .signingKeyMissing,
-                                            message: "no signing key is configured (ACCORD_SIGNING_KEY_FILE or --signing-key-file), so the erasure's certificate cannot be signed; the erasure runs once one is",
-                                            stalled: true)
-                audit = try await InventoryWriter.recordFailure(failure, action: "erase", manifestHash: nil, revision: revision,
-                                                                audit: audit, session)
-                outcome.blocked.append(e.id)
-                continue
-            }
-            do {
-                let deleted = try await erase(e, key: key, now: now, revision: revision, audit: &audit, session)
-                outcome.completed.append(Completed(id: e.id, deleted: deleted))
-            } catch let error as SQLFailure where !Executor.isConnectionLost(error) {
-                outcome.failed.append(try await fail(e, error.description, now: now, revision: revision, audit: &audit, session))
-            } catch let error as ErasureRuns.Failure {
-                outcome.failed.append(try await fail(e, error.description, now: now, revision: revision, audit: &audit, session))
-            }
+    /// Audits each SLA threshold an open erasure crossed since the last pass
+    /// (one entry per threshold, even when a late pass crosses several).
+    public static func advanceSLA(_ e: Open, now: Date, revision: String?, audit: inout AuditChain,
+                                  _ session: Session) async throws -> [ErasureSLA.Stage] {
+        let stage = ErasureSLA.stage(requestedAt: e.requestedAt, now: now)
+        guard stage > e.stage else { return [] }
+        let crossed = ErasureSLA.Stage.allCases.filter { $0 > e.stage && $0 <= stage }
+        let entries = crossed.map { crossed in
+            AuditEntry(action: "erasure-sla", object: e.id.description, revision: revision, detail: .object([
+                "stage": .string(crossed.rawValue), "meaning": .string(crossed.meaning),
+                "requestedAt": .string(Timestamp.rfc3339(epochSeconds: Int64(e.requestedAt.timeIntervalSince1970))),
+                "due": .string(Timestamp.rfc3339(epochSeconds: Int64(ErasureSLA.due(requestedAt: e.requestedAt).timeIntervalSince1970))),
+                "crossedAt": .string(Timestamp.rfc3339(epochSeconds: Int64(e.requestedAt.addingTimeInterval(crossed.hours * 3600).timeIntervalSince1970))),
+            ]))
         }
-        return outcome
+        let sealed = audit.seal(entries, at: now)
+        try await session.transaction {
+            try await session.execute("""
+                INSERT INTO accord.erasure_runs (tenant, name, sla_stage) VALUES ($1, $2, $3)
+                ON CONFLICT (tenant, name) DO UPDATE SET sla_stage = EXCLUDED.sla_stage
+                """, [e.tenant, e.name, stage.rawValue])
+            try await AuditChain.write(sealed, session)
+        }
+        audit.advance(to: sealed.head)
+        return crossed
+    }
+
+    /// Records that an erasure waits for a signing key.
+    public static func recordBlocked(_ e: Open, revision: String?, audit: inout AuditChain, _ session: Session) async throws {
+        let failure = ObjectFailure(id: e.id, action: .update, reason: .signingKeyMissing,
+                                    message: "no signing key is configured (ACCORD_SIGNING_KEY_FILE or --signing-key-file), so the erasure's certificate cannot be signed; the erasure runs once one is")
+        audit = try await InventoryWriter.recordFailure(failure, action: "erase", manifestHash: nil, revision: revision,
+                                                        audit: audit, session)
     }
 
     struct Failure: Error, CustomStringConvertible {
@@ -147,10 +104,11 @@ public enum ErasureRuns {
     }
 
     /// Managed erasures without a certificate, with their tenant's isolation.
-    static func openErasures(_ session: Session) async throws -> [Open] {
+    public static func openErasures(_ session: Session) async throws -> [Open] {
         try await session.rows("""
             SELECT e.tenant, e.name, e.subject_email_hash, extract(epoch FROM e.requested_at)::float8, e.legal_basis,
-                   t.isolation, coalesce(r.attempts, 0), extract(epoch FROM r.next_attempt_at)::float8, coalesce(r.sla_stage, 'on-time')
+                   t.isolation, coalesce(r.attempts, 0), extract(epoch FROM r.next_attempt_at)::float8, coalesce(r.sla_stage, 'on-time'),
+                   extract(epoch FROM r.postgres_erased_at)::float8
             FROM platform.erasures e
             JOIN accord.inventory i ON i.kind = 'Erasure' AND i.tenant = e.tenant AND i.name = e.name
             LEFT JOIN platform.tenants t ON t.name = e.tenant
@@ -158,21 +116,23 @@ public enum ErasureRuns {
             WHERE NOT EXISTS (SELECT 1 FROM accord.erasure_certificates c WHERE c.tenant = e.tenant AND c.name = e.name)
             ORDER BY e.requested_at, e.tenant, e.name
             """).map { row in
-            let (tenant, name, subject, requested, basis, isolation, attempts, next, stage) =
-                try row.decode((String, String, String, Double, String, String?, Int, Double?, String).self)
+            let (tenant, name, subject, requested, basis, isolation, attempts, next, stage, erased) =
+                try row.decode((String, String, String, Double, String, String?, Int, Double?, String, Double?).self)
             return Open(tenant: tenant, name: name, subject: subject, requestedAt: Date(timeIntervalSince1970: requested),
                         legalBasis: basis, isolation: isolation, attempts: attempts,
                         nextAttemptAt: next.map { Date(timeIntervalSince1970: $0) },
-                        stage: ErasureSLA.Stage(rawValue: stage) ?? .onTime)
+                        stage: ErasureSLA.Stage(rawValue: stage) ?? .onTime,
+                        postgresErasedAt: erased.map { Date(timeIntervalSince1970: $0) })
         }
     }
 
-    /// One erasure, in one transaction: `running`, the deletes and the
-    /// re-check, the certificate, `completed`, the audit entry. The row
-    /// lock on the erasure and the certificate's key make a second run
-    /// impossible even if two sessions got here.
-    static func erase(_ e: Open, key: SigningKey, now: Date, revision: String?, audit: inout AuditChain,
-                      _ session: Session) async throws -> Int {
+    /// The PostgreSQL part, in one transaction: `running`, the deletes and
+    /// the re-check, the counts recorded, a job for each external store of
+    /// the tenant, and the audit entry. Returns the rows deleted. The row
+    /// lock on the erasure makes a second run impossible even if two
+    /// sessions got here.
+    public static func erasePostgres(_ e: Open, now: Date, revision: String?, audit: inout AuditChain,
+                                     _ session: Session) async throws -> Int {
         guard let isolation = e.isolation else {
             throw Failure(description: "Tenant/\(e.tenant) has no live row, so its stores cannot be searched")
         }
@@ -186,19 +146,88 @@ public enum ErasureRuns {
             let locked = try await session.rows("""
                 SELECT 1 FROM platform.erasures e WHERE e.tenant = $1 AND e.name = $2
                   AND NOT EXISTS (SELECT 1 FROM accord.erasure_certificates c WHERE c.tenant = e.tenant AND c.name = e.name)
+                  AND NOT EXISTS (SELECT 1 FROM accord.erasure_runs r WHERE r.tenant = e.tenant AND r.name = e.name
+                                                                        AND r.postgres_erased_at IS NOT NULL)
                 FOR UPDATE
                 """, [e.tenant, e.name])
-            guard !locked.isEmpty else { throw Failure(description: "the erasure was completed or removed meanwhile") }
-            var stores: [ErasureCertificate.Store] = []
+            guard !locked.isEmpty else { throw Failure(description: "the erasure was completed, removed or run meanwhile") }
+            var tables: [ErasureCertificate.Store] = []
             for row in try await session.rows("SELECT store, relation, deleted, remaining FROM accord.erase_subject($1, $2, $3)",
                                               [e.tenant, isolation, e.subject]) {
                 let (store, relation, deleted, remaining) = try row.decode((String, String, Int, Int).self)
-                stores.append(.init(store: store, relation: relation, deleted: deleted, remaining: remaining))
+                tables.append(.init(store: store, relation: relation, deleted: deleted, remaining: remaining))
             }
             let transaction = try await session.scalar("SELECT txid_current()::text") ?? ""
-            let facts = ErasureCertificate.Facts(
-                tenant: e.tenant, erasure: e.name, subjectEmailHash: e.subject, legalBasis: e.legalBasis, isolation: isolation,
-                stores: stores, requestedAt: e.requestedAt, completedAt: now, revision: revision, transaction: transaction)
+            let result: JSONValue = .object([
+                "transaction": .string(transaction), "isolation": .string(isolation),
+                "tables": .array(tables.map { t in
+                    .object(["store": .string(t.store), "relation": .string(t.relation), "deleted": JSONValue(t.deleted),
+                             "remaining": JSONValue(t.remaining)])
+                }),
+            ])
+            try await session.execute("""
+                INSERT INTO accord.erasure_runs (tenant, name, attempts, postgres_erased_at, postgres_result)
+                VALUES ($1, $2, $3::int, to_timestamp($4::float8), $5::jsonb)
+                ON CONFLICT (tenant, name) DO UPDATE SET attempts = EXCLUDED.attempts, last_error = NULL, next_attempt_at = NULL,
+                    postgres_erased_at = EXCLUDED.postgres_erased_at, postgres_result = EXCLUDED.postgres_result
+                """, [e.tenant, e.name, String(e.attempts + 1), String(now.timeIntervalSince1970), result.canonical])
+            // A job for each external store of the tenant, as the registry has it now.
+            let stores = try await session.rows("""
+                INSERT INTO accord.erasure_store_jobs (tenant, name, store, store_type, endpoint, state, request_id)
+                SELECT $1, $2, s.name, s.type, s.endpoint, 'pending',
+                       'accord-' || left(encode(sha256(convert_to($1 || '/' || $2 || '/' || s.name || '/' || $3, 'UTF8')), 'hex'), 32)
+                FROM platform.tenants t, jsonb_array_elements_text(t.external_stores) AS x(store)
+                JOIN platform.stores s ON s.name = x.store
+                WHERE t.name = $1
+                ON CONFLICT (tenant, name, store) DO NOTHING
+                RETURNING store
+                """, [e.tenant, e.name, e.subject]).map { try $0.decode(String.self) }
+            try await InventoryWriter.clearFailures([e.id], session)
+            let total = tables.reduce(0) { $0 + $1.deleted }
+            let entry = AuditEntry(action: "erase-postgres", object: e.id.description, revision: revision, detail: .object([
+                "tables": .object(Dictionary(uniqueKeysWithValues: tables.map { ($0.store, JSONValue($0.deleted)) })),
+                "deleted": JSONValue(total), "externalStores": JSONValue(strings: stores.sorted()),
+            ]))
+            let sealed = chain.seal([entry], at: now)
+            try await AuditChain.write(sealed, session)
+            return (sealed, total)
+        }
+        audit.advance(to: sealed.head)
+        return deleted
+    }
+
+    /// Issues the certificate once the PostgreSQL part is done and every
+    /// store's job is verified, in one transaction with the erasure marked
+    /// completed and the audit entry. nil when a job is not verified yet.
+    public static func issueCertificate(_ e: Open, key: SigningKey, now: Date, revision: String?, audit: inout AuditChain,
+                                        _ session: Session) async throws -> Int? {
+        let chain = audit
+        let issued = try await session.transaction(asApplier: true) { () -> (AuditChain.Sealed, Int)? in
+            guard let row = try await session.rows("""
+                SELECT r.postgres_result::text FROM platform.erasures e
+                JOIN accord.erasure_runs r ON r.tenant = e.tenant AND r.name = e.name AND r.postgres_erased_at IS NOT NULL
+                WHERE e.tenant = $1 AND e.name = $2
+                  AND NOT EXISTS (SELECT 1 FROM accord.erasure_certificates c WHERE c.tenant = e.tenant AND c.name = e.name)
+                FOR UPDATE OF e
+                """, [e.tenant, e.name]).first else { return nil }
+            guard case .object(let result)? = try? JSONParser.parse(try row.decode(String.self)) else {
+                throw Failure(description: "the recorded result of the PostgreSQL part cannot be read")
+            }
+            let jobs = try await StoreJobs.jobs(of: [e.id], session)
+            guard jobs.allSatisfy({ $0.state == .verified }) else { return nil }
+            let tables: [ErasureCertificate.Store] = (result["tables"]?.arrayValue ?? []).compactMap { t in
+                guard let store = t["store"]?.stringValue, let relation = t["relation"]?.stringValue,
+                      let deleted = t["deleted"]?.numberValue, let remaining = t["remaining"]?.numberValue else { return nil }
+                return .init(store: store, relation: relation, deleted: Int(deleted), remaining: Int(remaining))
+            }
+            var facts = ErasureCertificate.Facts(
+                tenant: e.tenant, erasure: e.name, subjectEmailHash: e.subject, legalBasis: e.legalBasis,
+                isolation: result["isolation"]?.stringValue ?? e.isolation ?? "", stores: tables, requestedAt: e.requestedAt,
+                completedAt: now, revision: revision, transaction: result["transaction"]?.stringValue ?? "")
+            facts.external = jobs.map {
+                ErasureCertificate.ExternalStore(name: $0.store, type: $0.storeType, endpoint: $0.endpoint, deleted: $0.deleted,
+                                                 verifiedAt: $0.verifiedAt ?? now, requestID: $0.requestID)
+            }
             let issued = try ErasureCertificate.issue(facts, key: key)
             try await session.execute("""
                 INSERT INTO accord.erasure_certificates (tenant, name, certificate, signature, evidence, key_fingerprint, public_key, issued_at)
@@ -210,27 +239,28 @@ public enum ErasureRuns {
                 WHERE tenant = $1 AND name = $2
                 """, [e.tenant, e.name, String(now.timeIntervalSince1970)])
             try await session.execute("""
-                INSERT INTO accord.erasure_runs (tenant, name, attempts) VALUES ($1, $2, $3::int)
-                ON CONFLICT (tenant, name) DO UPDATE SET attempts = EXCLUDED.attempts, last_error = NULL, next_attempt_at = NULL
-                """, [e.tenant, e.name, String(e.attempts + 1)])
+                UPDATE accord.erasure_runs SET last_error = NULL, next_attempt_at = NULL WHERE tenant = $1 AND name = $2
+                """, [e.tenant, e.name])
             try await InventoryWriter.clearFailures([e.id], session)
-            let total = stores.reduce(0) { $0 + $1.deleted }
+            let total = tables.reduce(0) { $0 + $1.deleted } + facts.external.reduce(0) { $0 + $1.total }
+            var stores = Dictionary(uniqueKeysWithValues: tables.map { ($0.store, JSONValue($0.deleted)) })
+            for s in facts.external { stores[s.name] = JSONValue(s.total) }
             let entry = AuditEntry(action: "erase", object: e.id.description, revision: revision, detail: .object([
-                "stores": .object(Dictionary(uniqueKeysWithValues: stores.map { ($0.store, JSONValue($0.deleted)) })),
-                "deleted": JSONValue(total), "certificateSha256": .string(sha256Hex(issued.certificate)),
-                "signingKey": .string(issued.keyFingerprint),
+                "stores": .object(stores), "deleted": JSONValue(total), "certificateSha256": .string(sha256Hex(issued.certificate)),
+                "signingKey": .string(issued.keyFingerprint), "formatVersion": JSONValue(ErasureCertificate.formatVersion),
             ]))
             let sealed = chain.seal([entry], at: now)
             try await AuditChain.write(sealed, session)
             return (sealed, total)
         }
+        guard let (sealed, total) = issued else { return nil }
         audit.advance(to: sealed.head)
-        return deleted
+        return total
     }
 
-    /// Marks a run failed (nothing of it was kept), with the next attempt's time.
-    static func fail(_ e: Open, _ reason: String, now: Date, revision: String?, audit: inout AuditChain,
-                     _ session: Session) async throws -> ObjectFailure {
+    /// Marks the PostgreSQL part failed (nothing of it was kept), with the next attempt's time.
+    public static func fail(_ e: Open, _ reason: String, now: Date, revision: String?, audit: inout AuditChain,
+                            _ session: Session) async throws -> ObjectFailure {
         let attempts = e.attempts + 1
         let next = now.addingTimeInterval(backoff(afterAttempts: attempts))
         let nextText = Timestamp.rfc3339(epochSeconds: Int64(next.timeIntervalSince1970))
@@ -246,8 +276,7 @@ public enum ErasureRuns {
                 """, [e.tenant, e.name, String(attempts), reason, String(next.timeIntervalSince1970)])
         }
         let failure = ObjectFailure(id: e.id, action: .update, reason: .erasureFailed,
-                                    message: "erasure attempt \(attempts) failed and was rolled back: \(reason); next attempt at \(nextText)",
-                                    stalled: false)
+                                    message: "erasure attempt \(attempts) failed and was rolled back: \(reason); next attempt at \(nextText)")
         audit = try await InventoryWriter.recordFailure(failure, action: "erase", manifestHash: nil, revision: revision,
                                                         audit: audit, session)
         return failure
@@ -275,7 +304,7 @@ extension ErasureRuns {
     /// that changes what it erased (subject, legal basis, request time) is
     /// Stalled (`ErasureCompleted`) and its row stays as it is. Another
     /// subject needs an Erasure of its own.
-    static func holdingCompleted(_ desired: [DesiredObject], _ session: Session) async throws -> [DesiredObject] {
+    public static func holdingCompleted(_ desired: [DesiredObject], _ session: Session) async throws -> [DesiredObject] {
         let erasures = desired.indices.filter { desired[$0].id.kind == .erasure }
         guard !erasures.isEmpty else { return desired }
         let keys = JSONValue(strings: erasures.map { "\(desired[$0].id.tenant ?? "")/\(desired[$0].id.name)" }).canonical
@@ -298,7 +327,7 @@ extension ErasureRuns {
             let changed = issued.fields.keys.filter { d.record[$0] != issued.fields[$0] }.compactMap { fieldNames[$0] }.sorted()
             guard !changed.isEmpty else { continue }
             let stall = Stall(
-                reason: FailureReason.erasureCompleted.rawValue,
+                reason: .erasureCompleted,
                 message: "\(d.id) completed at \(issued.completedAt) and its signed certificate fixes what was erased; the change of \(changed.joined(separator: ", ")) is refused and nothing changes (to erase another subject, add a new Erasure)",
                 detail: .object(["changed": JSONValue(strings: changed), "completedAt": .string(issued.completedAt)]))
             out[i] = d.with(record: d.record, recordHash: d.recordHash, stall: stall, auditDetail: d.auditDetail)

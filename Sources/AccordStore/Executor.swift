@@ -22,38 +22,8 @@ public struct Executor: Sendable {
         /// Every step was either applied or skipped as in sync: nothing
         /// failed and nothing was left for later.
         public var isComplete: Bool { failed.isEmpty && interrupted.isEmpty }
-    }
 
-    /// Objects per transaction. Tenants go in smaller batches, and at most
-    /// `schemaTenantsPerBatch` of them with their own schema: each of those
-    /// creates 37 relations, every one locked until commit, and the
-    /// server's lock table is shared and bounded (64 per connection by
-    /// default).
-    public static let batchSize = 2_000
-    public static let tenantBatchSize = 200
-    public static let schemaTenantsPerBatch = 20
-
-    /// The steps of one group cut into transactions.
-    static func batches(_ steps: [PlanStep]) -> [[PlanStep]] {
-        guard let kind = steps.first?.id.kind else { return [] }
-        guard kind == .tenant else {
-            return stride(from: 0, to: steps.count, by: batchSize).map { Array(steps[$0..<min($0 + batchSize, steps.count)]) }
-        }
-        var out: [[PlanStep]] = []
-        var current: [PlanStep] = []
-        var schemas = 0
-        for step in steps {
-            let ownSchema = step.desired?.record["isolation"] == .string("schema")
-            if current.count == tenantBatchSize || (ownSchema && schemas == schemaTenantsPerBatch) {
-                out.append(current)
-                current = []
-                schemas = 0
-            }
-            current.append(step)
-            if ownSchema { schemas += 1 }
-        }
-        if !current.isEmpty { out.append(current) }
-        return out
+        public init() {}
     }
 
     let session: Session
@@ -64,7 +34,7 @@ public struct Executor: Sendable {
     let now: Date
     /// Asked before each transaction: true stops the run there (the
     /// transaction in hand has committed; no object is left half-applied).
-    var shouldStop: @Sendable () -> Bool = { false }
+    public var shouldStop: @Sendable () -> Bool = { false }
     /// Set when a step created, moved or dropped store tables.
     private(set) var storesChanged = false
     /// Objects known to have an inventory entry, when the run was given the
@@ -87,7 +57,7 @@ public struct Executor: Sendable {
 
     /// The fast-path marker to record after this run: the one read before
     /// it, with the store digest read again when the run changed stores.
-    func marker(after before: FastPath.Marker) async throws -> FastPath.Marker {
+    public func marker(after before: FastPath.Marker) async throws -> FastPath.Marker {
         guard storesChanged else { return before }
         return FastPath.Marker(writes: before.writes, stores: try await TenantStores.catalogDigest(session))
     }
@@ -100,45 +70,28 @@ public struct Executor: Sendable {
         recorded = inventoryIsComplete ? Set(inventory.map(\.id)) : nil
         failing = try await InventoryWriter.failing(session)
         var failedIDs = Set<ObjectID>()
-        let groups = Self.groups(plan.steps)
+        let groups = ExecutionOrder.groups(plan.steps)
         groupLoop: for (g, group) in groups.enumerated() {
-            var ready: [PlanStep] = []
-            var waiting: [(PlanStep, ObjectFailure)] = []
-            /// Applied as planned, and still reported (a blocked promotion).
-            var held: [(PlanStep, ObjectFailure)] = []
-            for step in group {
-                if !failedIDs.isEmpty, let blocker = Self.dependencies(step).first(where: failedIDs.contains) {
-                    waiting.append((step, ObjectFailure(id: step.id, action: step.action, reason: .dependencyNotReady,
-                                                        message: "\(blocker) was not applied", stalled: false)))
-                } else if let stall = step.desired?.stall {
-                    let failure = ObjectFailure(id: step.id, action: step.action,
-                                                reason: FailureReason(rawValue: stall.reason) ?? .applyFailed,
-                                                message: stall.message, stalled: true, detail: stall.detail)
-                    if stall.appliesRest {
-                        if step.action == .create || !step.changes.isEmpty { ready.append(step) }
-                        held.append((step, failure))
-                    } else {
-                        waiting.append((step, failure))
-                    }
-                } else {
-                    ready.append(step)
-                }
-            }
+            var triage = ExecutionOrder.triage(group, failed: failedIDs)
             var newKeys: [String: Int] = [:]
-            if group.first?.id.kind == .tenant, group.first?.action == .create || group.first?.action == .update {
-                (ready, newKeys) = try await keyVersions(ready, &waiting)
+            if ExecutionOrder.needsDataKeys(group) {
+                let known = try await TenantKeys.versions(of: triage.ready.map(\.id.name), session)
+                let keyed = ExecutionOrder.dataKeys(triage.ready, known: known, hasKEK: kek != nil)
+                triage.ready = keyed.ready
+                triage.waiting += keyed.waiting
+                newKeys = keyed.newKeys
             }
-            for (step, failure) in waiting {
-                try await recordFailure(failure, step)
-                outcome.failed.append(failure)
-                if Self.blocksDependents(step) { failedIDs.insert(step.id) }
+            for deferred in triage.waiting {
+                try await recordFailure(deferred.failure, deferred.step)
+                outcome.failed.append(deferred.failure)
+                if ExecutionOrder.blocksDependents(deferred.step) { failedIDs.insert(deferred.step.id) }
             }
             // Each batch's client-side work (rows, COPY text, keys, audit
             // entries sealed on the chain as the previous batch leaves it)
             // is done while the previous batch's transaction runs; a batch
             // sent after a failure, or whose audit details turned out
             // different, is sealed again on the chain as it really stands.
-            let batches = Self.batches(ready)
+            let batches = ExecutionOrder.batches(triage.ready)
             var next: Task<Prepared, Error>?
             defer { next?.cancel() }
             for (i, batch) in batches.enumerated() {
@@ -162,22 +115,22 @@ public struct Executor: Sendable {
                 do {
                     try await send(prepared, &outcome)
                     outcome.applied += batch
-                } catch let error as SQLFailure where batch.count > 1 && !Self.isConnectionLost(error) {
+                } catch let error as SQLFailure where batch.count > 1 && !error.isConnectionLost {
                     for step in batch {
                         do {
                             try await send(prepare([step], newKeys: newKeys, after: audit), &outcome)
                             outcome.applied.append(step)
-                        } catch let error as SQLFailure where !Self.isConnectionLost(error) {
+                        } catch let error as SQLFailure where !error.isConnectionLost {
                             try await fail(step, error, &outcome, &failedIDs)
                         }
                     }
-                } catch let error as SQLFailure where !Self.isConnectionLost(error) {
+                } catch let error as SQLFailure where !error.isConnectionLost {
                     try await fail(batch[0], error, &outcome, &failedIDs)
                 }
             }
-            for (step, failure) in held where !failedIDs.contains(step.id) {
-                try await recordFailure(failure, step)
-                outcome.failed.append(failure)
+            for deferred in triage.held where !failedIDs.contains(deferred.step.id) {
+                try await recordFailure(deferred.failure, deferred.step)
+                outcome.failed.append(deferred.failure)
             }
         }
         if outcome.interrupted.isEmpty {
@@ -190,64 +143,10 @@ public struct Executor: Sendable {
     private mutating func fail(_ step: PlanStep, _ error: SQLFailure, _ outcome: inout Outcome,
                                _ failedIDs: inout Set<ObjectID>) async throws {
         let failure = ObjectFailure(id: step.id, action: step.action, reason: .applyFailed,
-                                    message: error.description, stalled: error.isPermanent)
+                                    message: error.description, disposition: error.isPermanent ? .stalled : .retry)
         try await recordFailure(failure, step)
         outcome.failed.append(failure)
         failedIDs.insert(step.id)
-    }
-
-    /// Tenants being created or updated that have no active data key get
-    /// one in the same transaction (version = the next one); without a KEK
-    /// they are stalled instead, and the others go on.
-    private func keyVersions(_ steps: [PlanStep], _ waiting: inout [(PlanStep, ObjectFailure)]) async throws
-        -> ([PlanStep], [String: Int]) {
-        let versions = try await TenantKeys.versions(of: steps.map(\.id.name), session)
-        var ready: [PlanStep] = []
-        var newKeys: [String: Int] = [:]
-        for step in steps {
-            let known = versions[step.id.name]
-            if known?.active == true {
-                ready.append(step)
-            } else if kek == nil {
-                waiting.append((step, ObjectFailure(
-                    id: step.id, action: step.action, reason: .keyEncryptionKeyMissing,
-                    message: "no key-encryption key is configured (ACCORD_KEK_FILE or --kek-file), so the tenant's data key cannot be created; the tenant is not onboarded until one is",
-                    stalled: true)))
-            } else {
-                newKeys[step.id.name] = (known?.latest ?? 0) + 1
-                ready.append(step)
-            }
-        }
-        return (ready, newKeys)
-    }
-
-    /// Consecutive steps with the same kind and action.
-    static func groups(_ steps: [PlanStep]) -> [[PlanStep]] {
-        var out: [[PlanStep]] = []
-        for step in steps {
-            if let last = out.last?.last, last.id.kind == step.id.kind, last.action == step.action {
-                out[out.count - 1].append(step)
-            } else {
-                out.append([step])
-            }
-        }
-        return out
-    }
-
-    /// The objects a step needs applied first.
-    static func dependencies(_ step: PlanStep) -> [ObjectID] {
-        step.desired.map { References.of($0.record) } ?? []
-    }
-
-    /// Objects that refer to an object not applied are skipped, except
-    /// that a model already live never holds its workers back: they
-    /// resolve against its live production version.
-    static func blocksDependents(_ step: PlanStep) -> Bool {
-        !(step.id.kind == .model && step.action == .update)
-    }
-
-    static func isConnectionLost(_ error: SQLFailure) -> Bool {
-        error.isConnectionLost || error.sqlState?.hasPrefix("57") == true
     }
 
     /// What preparing a batch needs from the executor, copied so that it
@@ -270,7 +169,7 @@ public struct Executor: Sendable {
                 guard let version = newKeys[step.id.name], let kek else { return nil }
                 return try TenantKeys.generate(tenant: step.id.name, version: version, kek: kek)
             }
-            let registry = RegistryWriter.Prepared(batch[0].id.kind, batch[0].action, batch)
+            let registry = KindRowsTable.of(batch[0].id.kind).prepare(batch[0].action, batch)
             let details = Executor.details(registry.knownDetails, keys)
             var newEntries: [DesiredObject] = [], knownEntries: [DesiredObject] = []
             for (step, isFresh) in zip(batch, fresh) {
@@ -288,7 +187,7 @@ public struct Executor: Sendable {
     /// A batch with everything computed that does not need the database.
     struct Prepared: Sendable {
         let batch: [PlanStep]
-        let registry: RegistryWriter.Prepared
+        let registry: RowBatch
         let keys: [TenantKeys.NewKey]
         /// Objects without an inventory entry (a plain COPY) and with one (a merge).
         let newEntries: InventoryWriter.NewEntries
@@ -338,11 +237,10 @@ public struct Executor: Sendable {
         let chain = self.audit
         let now = self.now
         let (sealed, effects) = try await session.transaction(asApplier: true) {
-            let effects = try await RegistryWriter.write(prepared.registry, session)
+            let effects = try await KindRowsTable.write(prepared.registry, RowWrite(session: session, revision: revision))
             try await TenantKeys.insert(prepared.keys, now: now, session)
             switch first.action {
             case .create, .update:
-                if first.id.kind == .model { try await ModelRegistry.record(batch.compactMap(\.desired), revision: revision, session) }
                 try await InventoryWriter.insert(prepared.newEntries, session)
                 try await InventoryWriter.record(prepared.knownEntries, revision: revision, session)
             case .delete: try await InventoryWriter.forget(batch.map(\.id), session)
@@ -403,10 +301,7 @@ public struct Executor: Sendable {
             return e.retained || e.manifestHash != d.manifestHash || e.recordHash != d.recordHash
                 || e.blobID != d.blobID || e.sourcePath != d.sourcePath
         }
-        var start = 0
-        while start < stale.count {
-            let batch = Array(stale[start..<min(start + Self.batchSize, stale.count)])
-            start += Self.batchSize
+        for batch in ExecutionOrder.chunks(stale, of: ExecutionOrder.batchSize) {
             try await session.transaction { try await InventoryWriter.record(batch, revision: revision, session) }
         }
         return stale.count

@@ -18,21 +18,6 @@ import Foundation
 /// a full pass, which finds the drift row by row. `apply --full` skips the
 /// check (a write made with triggers disabled is invisible to it).
 public enum FastPath {
-    /// Identifies a revision's manifest files without reading them:
-    /// SHA-256 over the engine format, the path, and each `path blob` line
-    /// sorted by path.
-    public static func listingDigest(_ entries: [(path: String, blobID: String)], path: String) -> String {
-        var bytes = Array("accord-desired-format \(DesiredState.formatVersion)\npath \(path)\n".utf8)
-        bytes.reserveCapacity(bytes.count + entries.count * 80)
-        for e in entries.sorted(by: { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }) {
-            bytes += e.path.utf8
-            bytes.append(0x09)
-            bytes += e.blobID.utf8
-            bytes.append(0x0A)
-        }
-        return sha256Hex(bytes: bytes)
-    }
-
     public struct State: Sendable {
         public let digest: String
         public let revision: String?
@@ -84,7 +69,7 @@ public enum FastPath {
         // the plan: they are retried after every pass, the fast path included.
         guard try await session.scalar("""
             SELECT count(*)::text FROM accord.object_status WHERE reason NOT IN ($1, $2)
-            """, [FailureReason.signingKeyMissing.rawValue, FailureReason.erasureFailed.rawValue]) == "0" else { return nil }
+            """, FailureReason.allCases.filter(\.isAfterPlan).map(\.rawValue)) == "0" else { return nil }
         var orphaned: [ObjectID] = []
         if case .array(let items) = try JSONParser.parse(orphanedText) {
             orphaned = items.compactMap { $0.stringValue.flatMap(ObjectID.init(parsing:)) }
@@ -119,7 +104,7 @@ public enum FastPath {
     /// pass) trusting state it changed. The pass records it again when it
     /// completes. (Accord's own writes do not move the outside-writes
     /// counter, so without this a killed pass would go unnoticed.)
-    static func invalidate(_ session: Session) async throws {
+    public static func invalidate(_ session: Session) async throws {
         try await session.execute("DELETE FROM accord.sync_state")
     }
 
@@ -129,7 +114,7 @@ public enum FastPath {
     }
 
     /// The bucket roots of the last complete pass's manifests (see `Merkle`).
-    static func merkleBuckets(_ session: Session) async throws -> [Int: String] {
+    public static func merkleBuckets(_ session: Session) async throws -> [Int: String] {
         var out: [Int: String] = [:]
         for row in try await session.rows("SELECT bucket, root FROM accord.merkle_buckets") {
             let (bucket, root) = try row.decode((Int, String).self)
@@ -140,7 +125,7 @@ public enum FastPath {
 
     /// Writes bucket roots; `replacing` removes every other bucket first,
     /// `emptied` removes the listed ones.
-    static func storeMerkleBuckets(_ roots: [Int: String], replacing: Bool, emptied: [Int] = [], _ session: Session) async throws {
+    public static func storeMerkleBuckets(_ roots: [Int: String], replacing: Bool, emptied: [Int] = [], _ session: Session) async throws {
         let rows = JSONValue.array(roots.map { .object(["bucket": JSONValue($0.key), "root": .string($0.value)]) }).canonical
         try await session.transaction {
             if replacing { try await session.execute("DELETE FROM accord.merkle_buckets") }

@@ -87,7 +87,7 @@ enum InventoryWriter {
         try await session.execute("""
             DELETE FROM accord.inventory i USING json_to_recordset($1::json) AS x(kind text, tenant text, name text)
             WHERE i.kind = x.kind AND i.tenant = x.tenant AND i.name = x.name
-            """, [RegistryWriter.keysJSON(ids)])
+            """, [SQL.keysJSON(ids)])
         try await clearFailures(ids, session)
     }
 
@@ -97,7 +97,7 @@ enum InventoryWriter {
             UPDATE accord.inventory i SET retained_at = now(), updated_at = now()
             FROM json_to_recordset($1::json) AS x(kind text, tenant text, name text)
             WHERE i.kind = x.kind AND i.tenant = x.tenant AND i.name = x.name
-            """, [RegistryWriter.keysJSON(ids)])
+            """, [SQL.keysJSON(ids)])
         try await clearFailures(ids, session)
     }
 
@@ -105,7 +105,7 @@ enum InventoryWriter {
         try await session.execute("""
             DELETE FROM accord.object_status s USING json_to_recordset($1::json) AS x(kind text, tenant text, name text)
             WHERE s.kind = x.kind AND s.tenant = x.tenant AND s.name = x.name
-            """, [RegistryWriter.keysJSON(ids)])
+            """, [SQL.keysJSON(ids)])
     }
 
     /// Records why an object was not applied, in one transaction with its
@@ -167,40 +167,4 @@ public enum RetrySchedule {
             """, [rows.canonical])
     }
 
-    static let migration = Migrations.Migration(version: 10, name: "object status keeps the daemon's next retry", sql: """
-        ALTER TABLE accord.object_status ADD COLUMN next_attempt_at timestamptz;
-        """)
-}
-
-/// Why an object was not applied.
-public enum FailureReason: String, Sendable, Codable {
-    /// The database refused the object's change.
-    case applyFailed = "ApplyFailed"
-    /// Something it refers to failed in the same pass.
-    case dependencyNotReady = "DependencyNotReady"
-    /// A worker whose model has no production version.
-    case modelNotPromoted = "ModelNotPromoted"
-    /// A tenant that needs a data key while no key-encryption key is configured.
-    case keyEncryptionKeyMissing = "KeyEncryptionKeyMissing"
-    /// A model's production version did not pass the promotion gate.
-    case promotionBlocked = "PromotionBlocked"
-    /// A model changes the digest or artifact of a registered version.
-    case versionImmutable = "VersionImmutable"
-    /// An open erasure while no certificate-signing key is configured.
-    case signingKeyMissing = "SigningKeyMissing"
-    /// An erasure run the database refused (rolled back, retried with backoff).
-    case erasureFailed = "ErasureFailed"
-    /// A completed erasure whose manifest changes what its certificate says was erased.
-    case erasureCompleted = "ErasureCompleted"
-}
-
-public struct ObjectFailure: Sendable {
-    public let id: ObjectID
-    public let action: Action
-    public let reason: FailureReason
-    public let message: String
-    /// Needs a fix in git (or the live schema); retrying will not help.
-    public let stalled: Bool
-    /// Structured facts for the audit entry (a blocked promotion's versions and metric values).
-    public var detail: JSONValue? = nil
 }

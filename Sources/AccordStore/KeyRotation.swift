@@ -20,12 +20,14 @@ public enum KeyRotation {
         public var rotated: [Rotated] = []
         /// Tenants due for rotation while no KEK is configured.
         public var blocked: [String] = []
+
+        public init() {}
     }
 
     /// Tenants per transaction.
     static let batchSize = 500
 
-    static func run(_ session: Session, kek: KeyEncryptionKey?, now: Date, revision: String?, actor: String) async throws -> Outcome {
+    public static func run(_ session: Session, kek: KeyEncryptionKey?, now: Date, revision: String?, actor: String) async throws -> Outcome {
         var outcome = Outcome()
         let due = try await TenantKeys.due(at: now, session)
         guard !due.isEmpty else {
@@ -37,8 +39,7 @@ public enum KeyRotation {
             for d in due {
                 let failure = ObjectFailure(
                     id: ObjectID(kind: .tenant, name: d.tenant), action: .update, reason: .keyEncryptionKeyMissing,
-                    message: "data key version \(d.version) is older than keyRotationDays (\(d.days)) and due for rotation, but no key-encryption key is configured (ACCORD_KEK_FILE or --kek-file)",
-                    stalled: true)
+                    message: "data key version \(d.version) is older than keyRotationDays (\(d.days)) and due for rotation, but no key-encryption key is configured (ACCORD_KEK_FILE or --kek-file)")
                 audit = try await InventoryWriter.recordFailure(failure, action: "rotate-key", manifestHash: nil,
                                                                 revision: revision, audit: audit, session)
                 outcome.blocked.append(d.tenant)

@@ -8,6 +8,11 @@ public enum LiveState {
     public struct Snapshot: Sendable {
         public var records: [Record]
         public var inventory: [InventoryEntry]
+
+        public init(records: [Record], inventory: [InventoryEntry]) {
+            self.records = records
+            self.inventory = inventory
+        }
     }
 
     public static func read(_ session: Session) async throws -> Snapshot {
@@ -21,23 +26,7 @@ public enum LiveState {
     /// The SQL expression that reads a column back in the form the desired
     /// record holds it.
     static func selectExpression(_ kind: Kind, _ column: Column) -> String {
-        switch (kind, column.name) {
-        case (.model, "versions"):
-            return """
-                coalesce((SELECT jsonb_object_agg(v.version, jsonb_build_object('artifact', v.artifact, \
-                'digest', v.digest, 'evaluation', v.evaluation, 'signature', v.signature)) \
-                FROM platform.model_versions v WHERE v.model = t.name), '{}'::jsonb)::text
-                """
-        case (.tenant, "stores"):
-            return "accord.stores_state(t.name, t.isolation)"
-        case (.workflow, "definition"):
-            return """
-                (SELECT v.definition FROM platform.workflow_versions v \
-                WHERE v.tenant = t.tenant AND v.name = t.name AND v.version = t.version)::text
-                """
-        default:
-            break
-        }
+        if let special = KindRowsTable.of(kind).selectExpression(column) { return special }
         let c = "t.\(SQL.identifier(column.name))"
         return switch column.type {
         case .text: c
@@ -104,6 +93,14 @@ public enum SQL {
         "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
+    /// `[{"kind": …, "tenant": …, "name": …}, …]` for `json_to_recordset`
+    /// (a cluster-scoped object's tenant as '').
+    static func keysJSON(_ ids: [ObjectID]) -> String {
+        JSONValue.array(ids.map { id in
+            .object(["kind": .string(id.kind.rawValue), "tenant": .string(id.tenant ?? ""), "name": .string(id.name)])
+        }).canonical
+    }
+
     /// The json_to_recordset column type of a registry column.
     static func recordsetType(_ type: ColumnType) -> String {
         switch type {
@@ -126,9 +123,9 @@ extension LiveState {
             guard !keys.isEmpty else { continue }
             let sql = """
                 SELECT \(selectList(kind)) FROM json_to_recordset($1::json) AS x(kind text, tenant text, name text)
-                JOIN platform.\(Registry.table(kind)) t ON \(RegistryWriter.keyMatch(kind))
+                JOIN platform.\(Registry.table(kind)) t ON \(KindRowsTable.of(kind).keyMatch())
                 """
-            out += try await session.rows(sql, [RegistryWriter.keysJSON(Array(keys))]).map { try record(kind, $0) }
+            out += try await session.rows(sql, [SQL.keysJSON(Array(keys))]).map { try record(kind, $0) }
         }
         return out
     }
@@ -143,7 +140,7 @@ extension LiveState {
             SELECT \(inventoryColumns)
             FROM json_to_recordset($1::json) AS x(kind text, tenant text, name text)
             JOIN accord.inventory i ON i.kind = x.kind AND i.tenant = x.tenant AND i.name = x.name
-            """, [RegistryWriter.keysJSON(Array(ids)), JSONValue(strings: paths).canonical])
+            """, [SQL.keysJSON(Array(ids)), JSONValue(strings: paths).canonical])
         return try rows.compactMap(inventoryEntry)
     }
 

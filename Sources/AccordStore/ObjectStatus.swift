@@ -2,15 +2,10 @@ import AccordCore
 import AccordEngine
 import Foundation
 
-/// kstatus-style conditions of one object (SPEC §3).
+/// One object's status (SPEC §3): what Accord's tables record about it
+/// (`facts`), its conditions and message as `ObjectConditions` makes them
+/// from those facts, and what the platform runs now (`live`).
 public struct ObjectStatus: Sendable {
-    public struct Condition: Sendable {
-        public let type: String
-        public let status: String
-        public let reason: String
-        public let message: String
-    }
-
     public let kind: String
     public let tenant: String?
     public let name: String
@@ -19,22 +14,26 @@ public struct ObjectStatus: Sendable {
     public let lastAppliedRevision: String?
     public let lastAttemptedRevision: String?
     public let sourcePath: String?
-    public var message: String
-    public var conditions: [Condition]
+    public var facts: ObjectFacts
+    /// When the conditions are judged (an erasure's SLA stage).
+    public let now: Date
     /// What the platform runs now: the object's live registry row (for a
     /// tenant its plan, isolation, stores, SSO and GDPR settings, status;
     /// for a worker its model version, replicas, status), and for a tenant
     /// its active data key's id, version and dates — never the key.
     public var live: [String: JSONValue] = [:]
-    /// When the daemon tries a failed (not stalled) object again.
-    public var nextAttemptAt: Date?
 
     public var id: String {
         ObjectID(kind: Kind(rawValue: kind) ?? .tenant, tenant: tenant, name: name).description
     }
 
-    public var ready: Bool { conditions.first { $0.type == "Ready" }?.status == "True" }
-    public var stalled: Bool { conditions.first { $0.type == "Stalled" }?.status == "True" }
+    public var status: ObjectConditions.Status { ObjectConditions.evaluate(facts, now: now) }
+    public var conditions: [Condition] { status.conditions }
+    public var message: String { status.message }
+    public var ready: Bool { status.ready }
+    public var stalled: Bool { status.stalled }
+    /// When the daemon tries a failed (not stalled) object again.
+    public var nextAttemptAt: Date? { facts.failure?.nextAttemptAt }
 
     /// Every object Accord manages or failed to apply, sorted by identity;
     /// `filter` keeps one kind, or one object.
@@ -68,46 +67,31 @@ public struct ObjectStatus: Sendable {
             let path = try c[6].decode(String?.self)
             let retained = try c[7].decode(Bool.self)
             let reason = try c[8].decode(String?.self)
-            let failure = try c[9].decode(String?.self)
+            let message = try c[9].decode(String?.self)
             let stalled = try c[10].decode(Bool?.self) ?? false
             let failedRevision = try c[11].decode(String?.self)
             let nextAttempt = try c[12].decode(Double?.self).map { Date(timeIntervalSince1970: $0) }
 
-            var conditions: [Condition] = []
-            let message: String
-            if let reason, let failure {
-                message = failure + (nextAttempt.map { "; next attempt at \(Timestamp.rfc3339(epochSeconds: Int64($0.timeIntervalSince1970)))" } ?? "")
-                conditions.append(Condition(type: "Ready", status: "False", reason: reason, message: failure))
-                conditions.append(Condition(type: "Stalled", status: stalled ? "True" : "False", reason: stalled ? reason : "",
-                                            message: stalled ? "needs a change in git or in the live schema; not retried until then" : ""))
-            } else if retained {
-                message = kindName == Kind.tenant.rawValue
-                    ? "removed from git; offboarded, its data kept (deletionPolicy: Retain)"
-                    : "removed from git; its record is kept"
-                conditions.append(Condition(type: "Ready", status: "True", reason: "Retained", message: message))
-                conditions.append(Condition(type: "Stalled", status: "False", reason: "", message: ""))
-            } else if orphans.contains(ObjectID(kind: Kind(rawValue: kindName) ?? .tenant, tenant: tenant.isEmpty ? nil : tenant, name: name).description) {
-                message = "removed from git and kept: not pruned (apply --prune deletes it)"
-                conditions.append(Condition(type: "Ready", status: "True", reason: "Orphaned", message: message))
-                conditions.append(Condition(type: "Stalled", status: "False", reason: "", message: ""))
-            } else {
-                message = "applied"
-                conditions.append(Condition(type: "Ready", status: "True", reason: "Applied", message: "the live rows match git"))
-                conditions.append(Condition(type: "Stalled", status: "False", reason: "", message: ""))
+            var facts = ObjectFacts(retained: retained, isTenant: kindName == Kind.tenant.rawValue)
+            if let reason, let message {
+                facts.failure = (reason, message, stalled, nextAttempt)
+            } else if !retained {
+                let objectID = ObjectID(kind: Kind(rawValue: kindName) ?? .tenant, tenant: tenant.isEmpty ? nil : tenant, name: name)
+                facts.orphaned = orphans.contains(objectID.description)
             }
-            let orphaned = conditions.first?.reason == "Orphaned"
-            // A one-shot apply is never in progress when status is read; the daemon sets this while it works.
-            conditions.insert(Condition(type: "Reconciling", status: "False", reason: "", message: ""), at: 1)
+            let current = facts.failure == nil && !retained && !facts.orphaned
             out.append(ObjectStatus(
                 kind: kindName, tenant: tenant.isEmpty ? nil : tenant, name: name,
                 generation: generation ?? 0, observedGeneration: observed ?? 0,
-                lastAppliedRevision: reason == nil && !retained && !orphaned ? (lastAttempted ?? appliedRevision) : appliedRevision,
-                lastAttemptedRevision: failedRevision ?? lastAttempted, sourcePath: path, message: message,
-                conditions: conditions, nextAttemptAt: reason == nil ? nil : nextAttempt))
+                lastAppliedRevision: current ? (lastAttempted ?? appliedRevision) : appliedRevision,
+                lastAttemptedRevision: failedRevision ?? lastAttempted, sourcePath: path, facts: facts, now: now))
         }
         try await attachLive(&out, session, kind: kind, id: id)
         if kind == nil || kind == .erasure, id == nil || id?.kind == .erasure {
-            try await attachErasures(&out, session, id: id, now: now)
+            try await attachErasures(&out, session, id: id)
+        }
+        if kind == nil || kind == .store, id == nil || id?.kind == .store {
+            try await attachStores(&out, session)
         }
         return out.sorted { $0.sortKey < $1.sortKey }
     }
@@ -145,9 +129,9 @@ public struct ObjectStatus: Sendable {
     }
 
     /// An erasure's run: status, deadline and SLA stage, attempts, the
-    /// next retry, whether its certificate was issued. An open erasure past
-    /// 48h says so in its message and an `OnSchedule` condition.
-    static func attachErasures(_ statuses: inout [ObjectStatus], _ session: Session, id: ObjectID?, now: Date) async throws {
+    /// next retry, whether its certificate was issued; its clock goes into
+    /// the facts (an open erasure past 48h says so in its conditions).
+    static func attachErasures(_ statuses: inout [ObjectStatus], _ session: Session, id: ObjectID?) async throws {
         var runs: [ObjectID: (status: String, requested: Double, completed: Double?, attempts: Int, next: Double?, error: String?, certified: Bool)] = [:]
         for row in try await session.rows("""
             SELECT e.tenant, e.name, e.status, extract(epoch FROM e.requested_at)::float8, extract(epoch FROM e.completed_at)::float8,
@@ -160,11 +144,13 @@ public struct ObjectStatus: Sendable {
             runs[ObjectID(kind: .erasure, tenant: v.0, name: v.1)] = (v.2, v.3, v.4, v.5, v.6, v.7, v.8)
         }
         func time(_ t: Double) -> JSONValue { .string(Timestamp.rfc3339(epochSeconds: Int64(t))) }
+        var jobs: [ObjectID: [StoreJobs.Job]] = [:]
+        for job in try await StoreJobs.jobs(of: id.map { [$0] }, session) { jobs[job.erasureID, default: []].append(job) }
         for i in statuses.indices where statuses[i].kind == Kind.erasure.rawValue {
             guard let run = runs[statuses[i].sortKey] else { continue }
             let requested = Date(timeIntervalSince1970: run.requested)
             let due = ErasureSLA.due(requestedAt: requested)
-            let stage = run.certified ? ErasureSLA.Stage.onTime : ErasureSLA.stage(requestedAt: requested, now: now)
+            let stage = run.certified ? ErasureSLA.Stage.onTime : ErasureSLA.stage(requestedAt: requested, now: statuses[i].now)
             var info: [String: JSONValue] = [
                 "status": .string(run.status), "due": time(due.timeIntervalSince1970), "attempts": JSONValue(run.attempts),
                 "certificate": .bool(run.certified), "sla": .string(run.certified ? "met-or-closed" : stage.rawValue),
@@ -172,16 +158,38 @@ public struct ObjectStatus: Sendable {
             if let c = run.completed { info["completedAt"] = time(c) }
             if let n = run.next, !run.certified { info["nextAttemptAt"] = time(n) }
             if let e = run.error, !run.certified { info["lastError"] = .string(e) }
+            let own = jobs[statuses[i].sortKey] ?? []
+            if !own.isEmpty { info["stores"] = .array(own.map(Self.jobJSON)) }
             statuses[i].live["erasure"] = .object(info)
-            guard !run.certified else { continue }
-            let dueText = Timestamp.rfc3339(epochSeconds: Int64(due.timeIntervalSince1970))
-            if stage >= .warning {
-                statuses[i].message += "; \(stage.meaning) (due \(dueText))"
-                statuses[i].conditions.append(Condition(type: "OnSchedule", status: "False", reason: stage == .warning ? "SLAWarning" : stage == .escalation ? "SLAEscalation" : "SLAOverdue",
-                                                        message: "erasure \(run.status), \(stage.meaning); due \(dueText)"))
-            } else {
-                statuses[i].conditions.append(Condition(type: "OnSchedule", status: "True", reason: "WithinDeadline", message: "due \(dueText)"))
-            }
+            statuses[i].facts.erasure = (run.status, requested, run.certified, own.filter { $0.state != .verified }.map(\.store))
+        }
+    }
+
+    /// One store's part of an erasure, as status shows it.
+    static func jobJSON(_ job: StoreJobs.Job) -> JSONValue {
+        func time(_ d: Date?) -> JSONValue { d.map { .string(Timestamp.rfc3339(epochSeconds: Int64($0.timeIntervalSince1970))) } ?? .null }
+        func counts(_ c: [String: Int]?) -> JSONValue { c.map { .object($0.mapValues { JSONValue($0) }) } ?? .null }
+        return .object([
+            "store": .string(job.store), "type": .string(job.storeType), "endpoint": .string(job.endpoint),
+            "state": .string(job.state.rawValue), "deleted": counts(job.deleted), "remaining": counts(job.remaining),
+            "attempts": JSONValue(job.attempts), "nextAttemptAt": time(job.nextAttemptAt), "lastError": JSONValue(job.lastError),
+            "verifiedAt": time(job.verifiedAt), "requestId": .string(job.requestID),
+        ])
+    }
+
+    /// A Store's health: unavailable ones are not Ready, with why.
+    static func attachStores(_ statuses: inout [ObjectStatus], _ session: Session) async throws {
+        let health = try await StoreRegistry.health(session)
+        for i in statuses.indices where statuses[i].kind == Kind.store.rawValue {
+            guard let h = health[statuses[i].name] else { continue }
+            var info: [String: JSONValue] = [
+                "ready": .bool(h.ready), "message": .string(h.message), "failures": JSONValue(h.failures),
+                "checkedAt": .string(Timestamp.rfc3339(epochSeconds: Int64(h.checkedAt.timeIntervalSince1970))),
+            ]
+            if let next = h.nextCheckAt { info["nextCheckAt"] = .string(Timestamp.rfc3339(epochSeconds: Int64(next.timeIntervalSince1970))) }
+            if !h.missing.isEmpty { info["missing"] = JSONValue(strings: h.missing) }
+            statuses[i].live["health"] = .object(info)
+            if !h.ready { statuses[i].facts.unavailable = (h.message, h.nextCheckAt) }
         }
     }
 

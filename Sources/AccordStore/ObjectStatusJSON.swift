@@ -10,9 +10,7 @@ extension ObjectStatus {
             "generation": JSONValue(generation), "observedGeneration": JSONValue(observedGeneration),
             "lastAppliedRevision": JSONValue(lastAppliedRevision), "lastAttemptedRevision": JSONValue(lastAttemptedRevision),
             "source": JSONValue(sourcePath), "message": .string(message),
-            "conditions": .array(conditions.map { c in
-                .object(["type": .string(c.type), "status": .string(c.status), "reason": .string(c.reason), "message": .string(c.message)])
-            }),
+            "conditions": .array(conditions.map(\.json)),
             "live": live.isEmpty ? .null : .object(live),
             "nextAttemptAt": JSONValue(nextAttemptAt.map { Timestamp.rfc3339(epochSeconds: Int64($0.timeIntervalSince1970)) }),
         ])

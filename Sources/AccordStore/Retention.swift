@@ -14,14 +14,6 @@ import Foundation
 public enum Retention {
     public static let batchSize = 10_000
 
-    static let migration = Migrations.Migration(version: 6, name: "retention enforcement", sql: """
-        CREATE TABLE accord.retention_runs (
-            policy text PRIMARY KEY,
-            last_run_at timestamptz NOT NULL
-        );
-        \(runFunction)
-        """)
-
     /// `accord.retention_run`: deletes (or counts) the rows older than each
     /// rule's `maxAge` in the stores of each policy's tenants, at most
     /// `budget` rows per call. Store tables with no page at all are skipped
@@ -93,18 +85,6 @@ public enum Retention {
             END LOOP;
         END $$;
         """
-
-    /// A store table of zero size holds no row at all: the run skips it
-    /// without planning a statement (a first apply's stores are all empty).
-    static let skipEmptyMigration = Migrations.Migration(version: 7, name: "retention skips empty store tables", sql: """
-        \(runFunction)
-        """)
-
-    /// Each store table is sized once, not once per tenant and rule (the
-    /// shared stores were sized for every shared tenant).
-    static let sizeOnceMigration = Migrations.Migration(version: 8, name: "retention sizes each store table once", sql: """
-        \(runFunction)
-        """)
 
     public struct Count: Sendable, Hashable {
         public let policy: String
@@ -199,15 +179,9 @@ extension Retention {
     public static func runNow(_ session: Session, now: Date, dryRun: Bool, lockTimeout: Duration,
                               actor: String) async throws -> Outcome {
         guard try await Migrations.isCurrent(session) else { return Outcome(dryRun: dryRun) }
-        try await ApplyLock.acquire(session, holder: ApplyPass.holder(actor), timeout: lockTimeout)
-        do {
+        return try await ApplyLock.holding(session, actor: actor, timeout: lockTimeout) {
             let revision = try await History.lastRevision(session)?.revision
-            let outcome = try await run(session, now: now, onlyDue: false, dryRun: dryRun, revision: revision, actor: actor)
-            try await ApplyLock.release(session)
-            return outcome
-        } catch {
-            try? await ApplyLock.release(session)
-            throw error
+            return try await run(session, now: now, onlyDue: false, dryRun: dryRun, revision: revision, actor: actor)
         }
     }
 }

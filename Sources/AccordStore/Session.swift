@@ -9,67 +9,19 @@ import PostgresNIO
 public struct Session: Sendable {
     public let connection: PostgresConnection
     let logger: Logger
-    /// Set once the connection is known to be gone (the server closed it,
-    /// crashed or restarted): every later statement fails at once instead
-    /// of being sent to a connection that may never answer.
-    let health = ConnectionHealth()
+    /// Knows when the connection is gone (the server closed it, crashed or
+    /// restarted): statements in flight then end at once, and every later
+    /// one fails before it is sent.
+    let watch: ConnectionWatch
 
     public init(_ connection: PostgresConnection, logger: Logger = Logger(label: "accord.store")) {
         self.connection = connection
         self.logger = logger
+        self.watch = ConnectionWatch(connection)
     }
 
     /// Whether the connection was lost (no statement will be sent again).
-    public var isLost: Bool { health.isLost }
-
-    /// Fails fast on a lost connection; marks it lost when `error` says so.
-    /// PostgresNIO may never answer a statement whose connection the server
-    /// closes (sent after the close, or in flight when it happens), so the
-    /// statement also ends when the connection is seen closed.
-    func guarded<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        if let lost = health.lostReason { throw lost }
-        do {
-            guard !connection.isClosed else { throw SQLFailure.connectionClosed }
-            return try await Self.unlessClosed(connection, body)
-        } catch {
-            var failure = SQLFailure(error)
-            // A client-side failure on a connection that is closed by now: the connection is gone.
-            if failure.sqlState == nil, connection.isClosed { failure = .connectionClosed }
-            if failure.isConnectionLost { health.markLost(failure) }
-            throw failure
-        }
-    }
-
-    /// The body's result, or `connectionClosed` once the connection has
-    /// been closed for a moment without the body answering.
-    static func unlessClosed<T: Sendable>(_ connection: PostgresConnection,
-                                          _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        let once = ResumeOnce<T>()
-        let work = Task {
-            do {
-                once.resume(.success(try await body()))
-            } catch {
-                once.resume(.failure(error))
-            }
-        }
-        let watch = Task {
-            while !once.isDone, !Task.isCancelled {
-                try? await Task.sleep(for: .milliseconds(200))
-                if connection.isClosed {
-                    // An answer already on its way still wins.
-                    try? await Task.sleep(for: .milliseconds(200))
-                    if once.resume(.failure(SQLFailure.connectionClosed)) { work.cancel() }
-                    return
-                }
-            }
-        }
-        defer { watch.cancel() }
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { once.arm($0) }
-        } onCancel: {
-            work.cancel()
-        }
-    }
+    public var isLost: Bool { watch.isLost }
 
     /// Runs a statement and returns its rows. Bind values are text; cast
     /// them in SQL (`$1::jsonb`, `$2::int`).
@@ -80,13 +32,25 @@ public struct Session: Sendable {
             if let v { binds.append(v) } else { binds.appendNull() }
         }
         if Self.trace { FileHandle.standardError.write(Data("sql: \(sql.prefix(100).replacingOccurrences(of: "\n", with: " "))\n".utf8)) }
-        let connection = self.connection, logger = self.logger, query = PostgresQuery(unsafeSQL: sql, binds: binds)
-        return try await guarded {
-            var out: [PostgresRow] = []
-            for try await row in try await connection.query(query, logger: logger) {
-                out.append(row)
-            }
-            return out
+        let query = PostgresQuery(unsafeSQL: sql, binds: binds)
+        return try await failing {
+            try watch.checkOpen()
+            let answer: EventLoopFuture<PostgresQueryResult> = connection.query(query, logger: logger)
+            return try await watch.race(answer).rows
+        }
+    }
+
+    /// Maps what a statement threw to an `SQLFailure`, and marks the
+    /// connection lost when that is what it says.
+    func failing<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch {
+            var failure = SQLFailure(error)
+            // A client-side failure on a connection that is closed by now: the connection is gone.
+            if failure.sqlState == nil, connection.isClosed { failure = .connectionClosed }
+            if failure.isConnectionLost { watch.markLost(failure) }
+            throw failure
         }
     }
 
@@ -233,67 +197,3 @@ public struct SQLFailure: Error, CustomStringConvertible, Sendable {
     }
 }
 
-/// Whether a session's connection is known to be gone.
-final class ConnectionHealth: @unchecked Sendable {
-    private let lock = NSLock()
-    private var reason: SQLFailure?
-
-    var isLost: Bool { lostReason != nil }
-
-    var lostReason: SQLFailure? {
-        lock.lock()
-        defer { lock.unlock() }
-        return reason.map(SQLFailure.lost)
-    }
-
-    func markLost(_ failure: SQLFailure) {
-        lock.lock()
-        defer { lock.unlock() }
-        if reason == nil { reason = failure }
-    }
-}
-
-/// A continuation resumed by whichever comes first, exactly once.
-final class ResumeOnce<T: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var continuation: CheckedContinuation<T, any Error>?
-    private var early: Result<T, any Error>?
-    private var done = false
-
-    var isDone: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return done
-    }
-
-    func arm(_ c: CheckedContinuation<T, any Error>) {
-        lock.lock()
-        if let early {
-            lock.unlock()
-            c.resume(with: early)
-            return
-        }
-        continuation = c
-        lock.unlock()
-    }
-
-    /// True when this call resumed (the first result wins).
-    @discardableResult
-    func resume(_ result: Result<T, any Error>) -> Bool {
-        lock.lock()
-        guard !done else {
-            lock.unlock()
-            return false
-        }
-        done = true
-        if let c = continuation {
-            continuation = nil
-            lock.unlock()
-            c.resume(with: result)
-        } else {
-            early = result
-            lock.unlock()
-        }
-        return true
-    }
-}

@@ -41,8 +41,8 @@ public enum TenantKeys {
     }
 
     /// For each tenant: the highest key version and whether an active one exists.
-    static func versions(of tenants: [String], _ session: Session) async throws -> [String: (latest: Int, active: Bool)] {
-        var out: [String: (Int, Bool)] = [:]
+    static func versions(of tenants: [String], _ session: Session) async throws -> [String: ExecutionOrder.KeyState] {
+        var out: [String: ExecutionOrder.KeyState] = [:]
         guard !tenants.isEmpty else { return out }
         for row in try await session.rows("""
             SELECT tenant, max(version), bool_or(retired_at IS NULL) FROM accord.tenant_keys

@@ -1,4 +1,5 @@
 import AccordCore
+import AccordEngine
 import AccordStore
 import AccordTestSupport
 import Foundation
@@ -90,7 +91,7 @@ extension Harness {
     }
 }
 
-@Suite(TestDatabase.required, .serialized, .timeLimit(.minutes(5)))
+@Suite(TestDatabase.required, .serialized, .timeLimit(.minutes(5)), .tags(.timeBounded))
 struct BinaryTests {
     /// One controller run that applies the repository and stops on SIGTERM.
     static func applyOnceAndStop(_ h: Harness) async throws {
@@ -181,7 +182,7 @@ struct BinaryTests {
 
         let written = try #require(Int(try await h.scalar("SELECT count(*)::text FROM platform.tenants WHERE name LIKE 'bulk-%'") ?? ""))
         #expect(written > 0 && written < bulk, "stopped mid-pass: \(written) of \(bulk)")
-        #expect(written % Executor.tenantBatchSize == 0, "whole transactions only: \(written)")
+        #expect(written % ExecutionOrder.tenantBatchSize == 0, "whole transactions only: \(written)")
         #expect(try await h.scalar("""
             SELECT count(*)::text FROM platform.tenants t
             LEFT JOIN accord.inventory i ON i.kind = 'Tenant' AND i.name = t.name

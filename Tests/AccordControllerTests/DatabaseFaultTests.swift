@@ -41,7 +41,7 @@ struct DatabaseFaultTests {
                 return try await cluster.session { try await $0.scalar("SELECT count(*)::text FROM platform.workers WHERE tenant LIKE 't%'") } == "2000"
             }
             let state = await c.state.current
-            #expect(converged, "last result: \(state.lastPassResult ?? "none"), error: \(state.lastError ?? "none")")
+            #expect(converged, "last result: \(state.lastPassResult?.rawValue ?? "none"), error: \(state.lastError ?? "none")")
             let violations = try await cluster.session { try await FaultInvariants.violations($0) }
             #expect(violations.isEmpty, "\(violations.joined(separator: "; "))")
             #expect(c.logs.text.contains("database connection failed; trying again") || c.logs.text.contains("the pass failed; retrying"))

@@ -54,7 +54,7 @@ import Testing
                 #expect(response.status == .serviceUnavailable, "a leader is ready after its first pass")
                 #expect(String(buffer: response.body).contains(#""role":"leader""#))
             }
-            await fx.deps.state.passed(revision: "abc", result: "ok", error: nil, retries: RetryBook(backoff: Backoff()))
+            await fx.deps.state.passed(revision: "abc", result: .ok, error: nil, retries: RetryBook(backoff: Backoff()))
             try await client.execute(uri: "/readyz", method: .get) { response in
                 #expect(response.status == .ok)
                 #expect(String(buffer: response.body).contains(#""revision":"abc""#))
@@ -234,8 +234,8 @@ import Testing
 
     @Test func metricsInPrometheusText() async throws {
         let fx = try Self.fixture()
-        fx.metrics.reconciled(kind: .worker, result: "applied", count: 3)
-        fx.metrics.passDuration(.milliseconds(120), pass: "full", result: "ok")
+        fx.metrics.reconciled(kind: .worker, result: .applied, count: 3)
+        fx.metrics.passDuration(.milliseconds(120), pass: .full, result: .ok)
         fx.metrics.appliedRevision("0123abcd")
         fx.metrics.appliedRevision("4567ef01")
         fx.metrics.gitFetchFailed()

@@ -89,21 +89,18 @@ final class Harness: Sendable {
     }
 }
 
-/// One running controller: its state, doorbell, metrics and logs.
+/// One running controller: its services (built as the executable builds
+/// them) and its logs.
 struct Running: Sendable {
-    let config: ControllerConfig
-    let state: ControllerState
-    let doorbell: Doorbell
-    let registry: PrometheusCollectorRegistry
+    let services: ControllerServices
     let logs: LogBuffer
-    let httpLogger: Logger
-    /// One per controller, as in the process.
-    let deliveries = DeliveryLog()
 
-    var http: HTTPServer.Dependencies {
-        HTTPServer.Dependencies(config: config, state: state, doorbell: doorbell, registry: registry, logger: httpLogger,
-                                deliveries: deliveries)
-    }
+    var config: ControllerConfig { services.config }
+    var state: ControllerState { services.state }
+    var doorbell: Doorbell { services.doorbell }
+    var registry: PrometheusCollectorRegistry { services.registry }
+    var http: HTTPServer.Dependencies { services.http }
+    var deliveries: DeliveryLog { services.http.deliveries }
 
     var metricsText: String { registry.emitToString() }
 
@@ -125,17 +122,12 @@ struct Running: Sendable {
 /// Runs a controller until `body` returns, then shuts it down as SIGTERM would.
 func withController<T: Sendable>(_ config: ControllerConfig, logs: LogBuffer = LogBuffer(), redactor: LogRedactor = LogRedactor(secrets: []),
                                  _ body: (Running) async throws -> T) async throws -> T {
-    let registry = PrometheusCollectorRegistry()
-    let handler = { (label: String) in
+    let services = ControllerServices.build(config: config) { label in
         StructuredLogHandler(label: label, level: .trace, format: .json, sink: logs, redactor: redactor)
     }
-    let logger = Logger(label: "accord.controller", factory: handler)
-    let running = Running(config: config, state: ControllerState(), doorbell: Doorbell(), registry: registry, logs: logs,
-                          httpLogger: Logger(label: "accord.http", factory: handler))
-    let controller = Controller(config: config, state: running.state, metrics: ControllerMetrics(factory: PrometheusMetricsFactory(registry: registry)),
-                                doorbell: running.doorbell, logger: logger)
+    let running = Running(services: services, logs: logs)
     return try await withThrowingTaskGroup(of: Void.self, returning: T.self) { group in
-        group.addTask { try await controller.run() }
+        group.addTask { try await services.controller.run() }
         do {
             let result = try await body(running)
             running.doorbell.shutdown()

@@ -10,7 +10,7 @@ import Testing
 
 /// Two replicas on one database: one leads, the other stands by and takes
 /// over within five seconds when the leader dies or loses its connection.
-@Suite(TestDatabase.required, .serialized, .timeLimit(.minutes(5)))
+@Suite(TestDatabase.required, .serialized, .timeLimit(.minutes(5)), .tags(.timeBounded))
 struct LeaderTests {
     @Test func aStandbyTakesOverWhenTheLeaderDies() async throws {
         let h = try await Harness()

@@ -69,7 +69,7 @@ struct ReconcileTests {
             try h.edit("workers/brightpath.yaml", "replicas: 1", "replicas: 2")
             try h.edit("tenants/northwind.yaml", "  plan: pro\n", "  plan: gold\n")
             try h.commitAndPush("scale triage, and a typo")
-            #expect(try await eventually { await c.state.current.lastPassResult == "invalid" })
+            #expect(try await eventually { await c.state.current.lastPassResult == .invalid })
             try await Task.sleep(for: .milliseconds(500))
             #expect(logs.all.filter { $0.contains("the revision is invalid") }.count == 1, "one pass per commit, no retry loop")
             #expect(try await h.scalar("SELECT replicas::text FROM platform.workers WHERE name = 'support-triage'") == "1")
@@ -79,7 +79,7 @@ struct ReconcileTests {
             #expect(try await eventually {
                 try await h.scalar("SELECT replicas::text FROM platform.workers WHERE name = 'support-triage'") == "2"
             })
-            #expect(try await eventually { await c.state.current.lastPassResult == "ok" })
+            #expect(try await eventually { await c.state.current.lastPassResult == .ok })
         }
     }
 

@@ -8,7 +8,7 @@ import Testing
     let b = ObjectID(kind: .worker, tenant: "acme", name: "b")
 
     func failure(_ id: ObjectID, hash: String = "h1", stalled: Bool = false) -> RetryBook.Failure {
-        RetryBook.Failure(id: id, manifestHash: hash, stalled: stalled, reason: "ApplyFailed", message: "refused")
+        RetryBook.Failure(id: id, manifestHash: hash, stalled: stalled, reason: .applyFailed, message: "refused")
     }
 
     @Test func backoffDoublesWithJitterUpToTheMaximum() {

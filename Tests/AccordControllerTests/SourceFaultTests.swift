@@ -11,7 +11,7 @@ import Testing
 /// The repository fails the controller: the remote cannot be reached, the
 /// mirror is damaged or gone. The last applied state stays, the controller
 /// says so and backs off, and it recovers by itself.
-@Suite(TestDatabase.required, .serialized, .timeLimit(.minutes(10)))
+@Suite(TestDatabase.required, .serialized, .timeLimit(.minutes(10)), .tags(.timeBounded))
 struct SourceFaultTests {
     /// The controller's SourceUnavailable condition, as `/readyz` shows it.
     func sourceCondition(_ c: Running) async throws -> [String: JSONValue]? {
@@ -115,7 +115,7 @@ struct SourceFaultTests {
         try MirrorDamage.deleteObjects(mirror)
         try MirrorDamage.copyLooseObjects(["HEAD", "HEAD^{tree}"], from: h.work, into: mirror)
         try await withController(config) { c in
-            let applied = try await eventually { await c.state.current.lastPassResult == "ok" }
+            let applied = try await eventually { await c.state.current.lastPassResult == .ok }
             #expect(applied)
             #expect(try await h.scalar("SELECT count(*)::text FROM platform.tenants") == "4")
             #expect(c.logs.text.contains("the mirror was damaged and has been cloned anew"))

@@ -99,7 +99,7 @@ struct ModelGateTests {
         let unsigned = Self.resolve([Self.model(production: "1", unsigned: ["1"]), Self.worker("1")], Self.ledger(production: nil))
         #expect(unsigned[0].stall?.message.hasPrefix("first production version 1 blocked") == true)
         #expect(unsigned[0].record["production_version"] == .null)
-        #expect(unsigned[1].record["model_version"] == .null && unsigned[1].stall?.reason == "ModelNotPromoted")
+        #expect(unsigned[1].record["model_version"] == .null && unsigned[1].stall?.reason == .modelNotPromoted)
     }
 
     @Test func onlyAFormerProductionVersionIsARollbackWithoutGate() throws {

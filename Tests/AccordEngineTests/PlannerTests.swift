@@ -52,7 +52,7 @@ import Testing
         let plan = Planner.plan(.init(desired: [moved], live: [w.record], inventory: [Self.entry(w)], prune: false))
         #expect(plan.steps.first?.cause == .dependency, "same manifest, new row: something it refers to changed")
 
-        let stall = Stall(reason: "ModelNotPromoted", message: "Model/m has no production version")
+        let stall = Stall(reason: .modelNotPromoted, message: "Model/m has no production version")
         let stalled = DesiredObject(record: Record(id: worker, fields: ["model_version": .null]), manifestHash: "m",
                                     recordHash: "r", sourcePath: "x.yaml", blobID: nil, stall: stall)
         var live = stalled.record

@@ -1,6 +1,7 @@
 import AccordCore
 import AccordEngine
 @testable import AccordStore
+@testable import AccordSync
 import AccordTestSupport
 import Foundation
 import Testing
@@ -9,21 +10,21 @@ import Testing
 @Suite(TestDatabase.required)
 struct ApplyTests {
     static func apply(_ desired: [DesiredObject], _ db: ScratchDatabase, revision: String = "r1",
-                      configure: (inout ApplyPass.Options) -> Void = { _ in }) async throws -> ApplyPass.Report {
-        var options = ApplyPass.Options()
-        options.kek = TestKeys.kek
-        options.trustedKeys = ExampleKeys.trusted
-        options.signingKey = ExampleKeys.signing
+                      configure: (inout Pass.Options) -> Void = { _ in }) async throws -> Pass.Report {
+        var options = Pass.Options()
+        options.keys.kek = TestKeys.kek
+        options.keys.trustedKeys = ExampleKeys.trusted
+        options.keys.signingKey = ExampleKeys.signing
         configure(&options)
-        let pass = ApplyPass(desired: desired, revision: revision, path: "", options: options)
+        let pass = Pass(desired: desired, revision: revision, path: "", options: options)
         return try await db.withSession { try await pass.run($0) }
     }
 
     static func preview(_ desired: [DesiredObject], _ db: ScratchDatabase, prune: Bool = false) async throws -> Plan {
-        var options = ApplyPass.Options()
+        var options = Pass.Options()
         options.prune = prune
-        options.trustedKeys = ExampleKeys.trusted
-        return try await db.withSession { try await ApplyPass(desired: desired, revision: nil, path: "", options: options).preview($0) }
+        options.keys.trustedKeys = ExampleKeys.trusted
+        return try await db.withSession { try await Pass(desired: desired, revision: nil, path: "", options: options).preview($0) }
     }
 
     /// Every platform row with its xmin (the transaction that last wrote it).
@@ -79,15 +80,15 @@ struct ApplyTests {
         let db = try await TestDatabase.scratch()
         defer { Task { await db.drop() } }
         let desired = try Manifests.examples().desired()
-        var options = ApplyPass.Options()
-        options.trustedKeys = nil
-        let preview = try await db.withSession { try await ApplyPass(desired: desired, revision: nil, path: "", options: options).preview($0) }
+        var options = Pass.Options()
+        options.keys.trustedKeys = nil
+        let preview = try await db.withSession { try await Pass(desired: desired, revision: nil, path: "", options: options).preview($0) }
         func stalls(_ plan: Plan) -> [String] {
             plan.steps.compactMap { step in step.desired?.stall.map { "\(step.id) \($0.reason)" } }.sorted()
         }
         #expect(stalls(preview).contains { $0.hasPrefix("Model/") && $0.hasSuffix("PromotionBlocked") })
         #expect(stalls(preview).contains { $0.hasPrefix("Worker/") && $0.hasSuffix("ModelNotPromoted") })
-        let applied = try await Self.apply(desired, db, configure: { $0.trustedKeys = nil; $0.dryRun = true })
+        let applied = try await Self.apply(desired, db, configure: { $0.keys.trustedKeys = nil; $0.dryRun = true })
         #expect(stalls(applied.plan) == stalls(preview))
         #expect(applied.plan.steps.map(\.id) == preview.steps.map(\.id))
     }
@@ -524,12 +525,12 @@ struct ApplyTests {
 @Suite(TestDatabase.required)
 struct FastPathTests {
     static func run(_ desired: [DesiredObject], digest: String, _ db: ScratchDatabase, revision: String = "r1",
-                    prune: Bool = false) async throws -> ApplyPass.Report {
-        var options = ApplyPass.Options()
+                    prune: Bool = false) async throws -> Pass.Report {
+        var options = Pass.Options()
         options.prune = prune
-        options.kek = TestKeys.kek
-        options.trustedKeys = ExampleKeys.trusted
-        let pass = ApplyPass(input: .fixed(desired, listingDigest: digest), revision: revision, path: "", options: options)
+        options.keys.kek = TestKeys.kek
+        options.keys.trustedKeys = ExampleKeys.trusted
+        let pass = Pass(input: .objects(desired, listingDigest: digest), revision: revision, path: "", options: options)
         return try await db.withSession { try await pass.run($0) }
     }
 
@@ -538,22 +539,22 @@ struct FastPathTests {
         defer { Task { await db.drop() } }
         let desired = try Manifests.examples().desired()
         let first = try await Self.run(desired, digest: "d1", db)
-        #expect(first.fastPath == false)
+        #expect(first.kind != .fast)
         #expect(first.outcome?.applied.count == 21)
 
         let second = try await Self.run([], digest: "d1", db)
-        #expect(second.fastPath, "no manifests were needed: the empty list passed in was never used")
+        #expect(second.kind == .fast, "no manifests were needed: the empty list passed in was never used")
         #expect(second.objects == 21)
         #expect(second.plan.isEmpty)
 
         let newCommit = try await Self.run([], digest: "d1", db, revision: "r2")
-        #expect(newCommit.fastPath)
+        #expect(newCommit.kind == .fast)
         #expect(newCommit.recorded, "a new commit with the same manifests is recorded in history")
         #expect(try await ApplyTests.scalar(db, "SELECT string_agg(revision || ':' || result, ',' ORDER BY id) FROM accord.revisions") == "r1:applied,r2:unchanged")
         #expect(try await db.withSession { try await AuditChain.verify($0) }.isIntact)
 
         let pruneChanged = try await Self.run(desired, digest: "d1", db, revision: "r2", prune: true)
-        #expect(pruneChanged.fastPath == false, "another prune setting needs a full pass")
+        #expect(pruneChanged.kind != .fast, "another prune setting needs a full pass")
     }
 
     @Test func driftOrADeletedRowOrAChangedFileForcesAFullPass() async throws {
@@ -561,7 +562,7 @@ struct FastPathTests {
         defer { Task { await db.drop() } }
         let desired = try Manifests.examples().desired()
         _ = try await Self.run(desired, digest: "d1", db)
-        #expect(try await Self.run(desired, digest: "d1", db).fastPath)
+        #expect(try await Self.run(desired, digest: "d1", db).kind == .fast)
 
         for drift in [
             "UPDATE platform.workers SET replicas = 7 WHERE name = 'crm-updater'",
@@ -571,11 +572,11 @@ struct FastPathTests {
         ] {
             try await db.withSession { try await $0.execute(drift) }
             let report = try await Self.run(desired, digest: "d1", db)
-            #expect(report.fastPath == false, "\(drift)")
+            #expect(report.kind != .fast, "\(drift)")
             #expect(report.outcome?.applied.count == 1 || drift.contains("workflow_versions"), "\(drift)")
-            #expect(try await Self.run(desired, digest: "d1", db).fastPath, "after \(drift) was reverted")
+            #expect(try await Self.run(desired, digest: "d1", db).kind == .fast, "after \(drift) was reverted")
         }
-        #expect(try await Self.run(desired, digest: "d2", db).fastPath == false)
+        #expect(try await Self.run(desired, digest: "d2", db).kind != .fast)
     }
 
     @Test func aPassWithAFailureIsNeverTheBaseOfTheFastPath() async throws {
@@ -588,7 +589,7 @@ struct FastPathTests {
         let failing = try await Self.run(manifests.desired(), digest: "d2", db)
         #expect(failing.outcome?.failed.count == 1)
         let again = try await Self.run(manifests.desired(), digest: "d2", db)
-        #expect(again.fastPath == false)
+        #expect(again.kind != .fast)
         #expect(again.outcome?.failed.count == 1)
     }
 }

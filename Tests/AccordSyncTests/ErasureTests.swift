@@ -1,6 +1,7 @@
 import AccordCore
 import AccordEngine
 @testable import AccordStore
+@testable import AccordSync
 import AccordTestSupport
 import Foundation
 import Testing
@@ -89,8 +90,9 @@ struct ErasureTests {
         let stored = try await Self.certificate(db, "acme-corp", "dsr-2026-11-0007")
         let cert = try JSONParser.parse(stored.certificate)
         #expect(cert.canonical == stored.certificate, "stored as canonical JSON")
-        #expect(cert["stores"] == .object(["users": .number(2), "traces": .number(1), "worker_memory": .number(1), "tasks": .number(0),
+        #expect(cert["tables"] == .object(["users": .number(2), "traces": .number(1), "worker_memory": .number(1), "tasks": .number(0),
                                            "datasets": .number(0), "provenance_records": .number(0)]))
+        #expect(cert["formatVersion"] == .number(2) && cert["stores"] == .array([]), "a tenant without external stores lists none")
         #expect(cert["subjectEmailHash"] == .string(Self.subject) && cert["legalBasis"] == .string("gdpr-art17"))
         #expect(cert["requestedAt"] == .string("2026-11-18T09:00:00Z") && cert["completedAt"] == .string("2026-11-18T11:00:00Z"))
         #expect(cert["revision"] == .string("r2") && cert["tenant"] == .string("acme-corp") && cert["erasure"] == .string("dsr-2026-11-0007"))
@@ -158,12 +160,12 @@ struct ErasureTests {
         #expect(try await T.scalar(db, row) == before)
         #expect(try await Self.count(db, "tenant_acme_corp.users", subject: Self.other) == "2", "the other subject is not erased")
         let status = try await db.withSession { try await ObjectStatus.read($0, id: id, now: Self.at(hours: 3)) }.first
-        #expect(status?.conditions.first { $0.type == "Stalled" }?.reason == "ErasureCompleted")
+        #expect(status?.conditions.first { $0.type == .stalled }?.reason == "ErasureCompleted")
 
         let back = try await T.apply(manifests.desired(), db, revision: "r4", configure: { $0.clock = { Self.at(hours: 4) } })
         #expect(back.outcome?.failed.isEmpty == true)
         let ready = try await db.withSession { try await ObjectStatus.read($0, id: id, now: Self.at(hours: 4)) }.first
-        #expect(ready?.conditions.first { $0.type == "Ready" }?.status == "True")
+        #expect(ready?.conditions.first { $0.type == .ready }?.status == .true)
         #expect(try await T.scalar(db, "SELECT count(*)::text FROM accord.erasure_certificates") == "1")
     }
 
@@ -212,9 +214,9 @@ struct ErasureTests {
     @Test func slaThresholdsAreReportedAndAuditedOnceEach() async throws {
         let (db, manifests) = try await Self.seeded()
         defer { Task { await db.drop() } }
-        func pass(_ hours: Double) async throws -> ApplyPass.Report {
+        func pass(_ hours: Double) async throws -> Pass.Report {
             // No signing key: the erasure stays open while the clock runs.
-            try await T.apply(manifests.desired(), db, configure: { $0.clock = { Self.at(hours: hours) }; $0.signingKey = nil })
+            try await T.apply(manifests.desired(), db, configure: { $0.clock = { Self.at(hours: hours) }; $0.keys.signingKey = nil })
         }
         let waiting = try await pass(47)
         #expect(waiting.erasures.blocked.map(\.description) == ["Erasure/acme-corp/dsr-2026-11-0007"])
@@ -224,14 +226,14 @@ struct ErasureTests {
             try await db.withSession { try await ObjectStatus.read($0, id: id, now: Self.at(hours: hours)) }.first
         }
         #expect(try await status(47)?.message.contains("no signing key is configured") == true)
-        #expect(try await status(47)?.conditions.first { $0.type == "OnSchedule" }?.status == "True")
+        #expect(try await status(47)?.conditions.first { $0.type == .onSchedule }?.status == .true)
 
         for (hours, stage) in [(48.0, ErasureSLA.Stage.warning), (60, .escalation), (72.5, .overdue)] {
             let report = try await pass(hours)
             #expect(report.erasures.escalated.map(\.stage) == [stage], "\(hours)h")
             #expect(try await pass(hours + 0.1).erasures.escalated.isEmpty, "crossed once")
             let s = try await status(hours)
-            #expect(s?.conditions.first { $0.type == "OnSchedule" }?.reason == ["warning": "SLAWarning", "escalation": "SLAEscalation", "overdue": "SLAOverdue"][stage.rawValue])
+            #expect(s?.conditions.first { $0.type == .onSchedule }?.reason == ["warning": "SLAWarning", "escalation": "SLAEscalation", "overdue": "SLAOverdue"][stage.rawValue])
             #expect(s?.message.contains(stage.meaning) == true)
         }
         #expect(try await T.scalar(db, "SELECT string_agg(body::json->'detail'->>'stage', ',' ORDER BY seq) FROM accord.audit_log WHERE action = 'erasure-sla'")
@@ -239,7 +241,7 @@ struct ErasureTests {
 
         let done = try await T.apply(manifests.desired(), db, configure: { $0.clock = { Self.at(hours: 73) } })
         #expect(done.erasures.completed.count == 1)
-        #expect(try await status(80)?.conditions.contains { $0.type == "OnSchedule" } == false, "a completed erasure has no deadline")
+        #expect(try await status(80)?.conditions.contains { $0.type == .onSchedule } == false, "a completed erasure has no deadline")
     }
 
     /// A pass that first sees an erasure past several thresholds (the
@@ -247,8 +249,8 @@ struct ErasureTests {
     @Test func aLatePassAuditsEveryThresholdItCrossed() async throws {
         let (db, manifests) = try await Self.seeded()
         defer { Task { await db.drop() } }
-        func pass(_ hours: Double) async throws -> ApplyPass.Report {
-            try await T.apply(manifests.desired(), db, configure: { $0.clock = { Self.at(hours: hours) }; $0.signingKey = nil })
+        func pass(_ hours: Double) async throws -> Pass.Report {
+            try await T.apply(manifests.desired(), db, configure: { $0.clock = { Self.at(hours: hours) }; $0.keys.signingKey = nil })
         }
         #expect(try await pass(47).erasures.escalated.isEmpty)
         // The daemon's gauges count open erasures by stage.

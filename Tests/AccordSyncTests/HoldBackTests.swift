@@ -1,11 +1,12 @@
 import AccordCore
 import AccordEngine
 @testable import AccordStore
+@testable import AccordSync
 import AccordTestSupport
 import Foundation
 import Testing
 
-/// `ApplyPass.Options.holdBack`: the controller's per-object backoff.
+/// `Pass.Options.holdBack`: the controller's per-object backoff.
 @Suite(TestDatabase.required)
 struct HoldBackTests {
     @Test func aHeldObjectIsLeftOutUntilItsManifestChanges() async throws {
@@ -28,7 +29,7 @@ struct HoldBackTests {
 
         // Not a complete pass: the next one is not the fast path, and it applies what was held.
         let next = try await ApplyTests.apply(desired, db, revision: "r2")
-        #expect(!next.fastPath)
+        #expect(next.kind != .fast)
         #expect(next.outcome?.applied.map(\.id) == [triage])
         #expect(try await ApplyTests.scalar(db, "SELECT replicas::text FROM platform.workers WHERE name = 'support-triage'") == "3")
 

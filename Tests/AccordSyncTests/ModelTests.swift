@@ -76,7 +76,7 @@ struct ModelTests {
         #expect(try await T.scalar(db, "SELECT shadow_traffic_percent::text FROM platform.models WHERE name = 'support-drafter'") == "20",
                 "the rest of the model applies")
         let status = try #require(try await Self.status(db))
-        #expect(status.stalled && status.conditions.first { $0.type == "Stalled" }?.reason == "PromotionBlocked")
+        #expect(status.stalled && status.conditions.first { $0.type == .stalled }?.reason == "PromotionBlocked")
         let blocked = try await Self.audit(db, "update-failed")
         #expect(blocked.count == 1)
         let facts = try #require(blocked.first?["detail"]?["facts"])
@@ -102,7 +102,7 @@ struct ModelTests {
         manifests.edit(Self.drafter, "production: \"3\"", "production: \"4\"")
         manifests.edit(Self.drafter, "version: \"4\"\n    trafficPercent", "version: \"2\"\n    trafficPercent")
 
-        let untrusted = try await T.apply(manifests.desired(), db, revision: "r2") { $0.trustedKeys = nil }
+        let untrusted = try await T.apply(manifests.desired(), db, revision: "r2") { $0.keys.trustedKeys = nil }
         #expect(untrusted.outcome?.failed.first?.message.contains("no trusted model-signing keys are configured (ACCORD_TRUSTED_KEYS_DIR") == true)
         #expect(try await T.scalar(db, Self.production) == "3")
 
@@ -129,7 +129,7 @@ struct ModelTests {
 
         // Back to 3: worse on the metric, and no trusted keys at all — a rollback needs neither.
         manifests.edit(Self.drafter, "production: \"4\"", "production: \"3\"")
-        let report = try await T.apply(manifests.desired(), db, revision: "r3") { $0.trustedKeys = nil }
+        let report = try await T.apply(manifests.desired(), db, revision: "r3") { $0.keys.trustedKeys = nil }
         #expect(report.outcome?.failed.isEmpty == true)
         #expect(try await T.scalar(db, Self.production) == "3")
         #expect(try await T.scalar(db, Self.workerVersions) == "3")
@@ -145,7 +145,7 @@ struct ModelTests {
         // 0.91 — with or without trusted keys, production stays.
         manifests.edit(Self.drafter, "production: \"3\"", "production: \"2\"")
         manifests.edit(Self.drafter, "version: \"2\"\n    trafficPercent", "version: \"4\"\n    trafficPercent")
-        let unchecked = try await T.apply(manifests.desired(), db, revision: "r4") { $0.trustedKeys = nil }
+        let unchecked = try await T.apply(manifests.desired(), db, revision: "r4") { $0.keys.trustedKeys = nil }
         let both = try #require(unchecked.outcome?.failed.first { $0.id.kind == .model })
         #expect(both.reason == .promotionBlocked)
         #expect(both.message.contains("no trusted model-signing keys are configured") && both.message.contains("does not beat"))

@@ -142,7 +142,7 @@ struct TenantTests {
 
         // 91 days on with no KEK: the due rotations wait, each tenant Stalled saying why, no key is made.
         let later = t0.addingTimeInterval(91 * 86_400)
-        let blocked = try await T.apply(desired, db) { $0.clock = { later }; $0.kek = nil }
+        let blocked = try await T.apply(desired, db) { $0.clock = { later }; $0.keys.kek = nil }
         #expect(blocked.rotation.blocked.sorted() == ["acme-corp", "brightpath", "kestrel-health"])
         #expect(blocked.rotation.rotated.isEmpty)
         #expect(try await T.scalar(db, "SELECT count(*)::text FROM accord.tenant_keys") == "4")
@@ -206,7 +206,7 @@ struct TenantTests {
         let db = try await TestDatabase.scratch()
         defer { Task { await db.drop() } }
         let desired = try Manifests.examples().desired()
-        let report = try await T.apply(desired, db) { $0.kek = nil }
+        let report = try await T.apply(desired, db) { $0.keys.kek = nil }
         let failed = Dictionary(uniqueKeysWithValues: (report.outcome?.failed ?? []).map { ($0.id.description, $0) })
         #expect(failed["Tenant/acme-corp"]?.reason == .keyEncryptionKeyMissing)
         #expect(failed["Tenant/acme-corp"]?.stalled == true)
@@ -220,7 +220,7 @@ struct TenantTests {
 
         let failures = "SELECT count(*)::text FROM accord.audit_log WHERE action LIKE '%-failed'"
         let auditBefore = try await T.scalar(db, failures)
-        _ = try await T.apply(desired, db, revision: "r2") { $0.kek = nil }
+        _ = try await T.apply(desired, db, revision: "r2") { $0.keys.kek = nil }
         #expect(try await T.scalar(db, failures) == auditBefore, "the same stall found again adds no audit entry")
 
         let fixed = try await T.apply(desired, db, revision: "r3")
@@ -417,7 +417,7 @@ struct TenantTests {
 
         _ = try await FastPathTests.run(desired, digest: "d1", db)
         let again = try await FastPathTests.run(desired, digest: "d1", db, revision: "r2")
-        #expect(again.fastPath)
+        #expect(again.kind == .fast)
         #expect(try await db.withSession { try await TenantStores.catalogDigest($0) } == catalog, "no table re-created")
         #expect(try await T.scalar(db, "SELECT count(*)::text FROM accord.tenant_keys") == "4", "no second key")
         #expect(try await T.rowVersions(db) == rows)
@@ -429,13 +429,13 @@ struct TenantTests {
             try await session.execute("ALTER TABLE shared.traces NO FORCE ROW LEVEL SECURITY")
         }
         let drift = try await FastPathTests.run(desired, digest: "d1", db, revision: "r3")
-        #expect(!drift.fastPath, "a dropped store is noticed without a row write")
+        #expect(drift.kind != .fast, "a dropped store is noticed without a row write")
         #expect(drift.plan.steps.map { "\($0.id) \($0.cause.rawValue) \($0.changes.first?.old?.display ?? "")" } == [
             #"Tenant/acme-corp drift "tenant_acme_corp (missing: worker_memory)""#,
             #"Tenant/brightpath drift "shared (missing or without row-level security: traces)""#,
             #"Tenant/northwind drift "shared (missing or without row-level security: traces)""#,
         ])
         #expect(try await T.preview(desired, db).isEmpty)
-        #expect(try await FastPathTests.run(desired, digest: "d1", db, revision: "r4").fastPath)
+        #expect(try await FastPathTests.run(desired, digest: "d1", db, revision: "r4").kind == .fast)
     }
 }

@@ -3,7 +3,8 @@ import Foundation
 
 /// The secrets the test runs use, and a scan of any output for them: the
 /// key-encryption keys (raw, hex, base64), the private signing keys (PEM
-/// body, raw seed), the webhook secret, and the database password. Every
+/// body, raw seed), the webhook secret, the store servers' credentials, and
+/// the database password. Every
 /// accordctl and controller output of the suite goes through it, and so do
 /// the status API's answers and what the fault tests leave in
 /// `accord.object_status` and the audit log.
@@ -33,6 +34,15 @@ public enum SecretScan {
             }
         }
         out.append(("the test webhook secret", "hook-secret-for-e2e"))
+        // The store servers' credentials (hack/start-stores): the whole
+        // secret and each part long enough to be one (not a user name).
+        for kind in TestStores.Kind.allCases {
+            guard let secret = try? TestStores.server(kind).secret, !secret.isEmpty else { continue }
+            out.append(("the \(kind.rawValue) credentials", secret))
+            for part in secret.split(separator: ":") where part.count >= distinctivePassword && String(part) != secret {
+                out.append(("a part of the \(kind.rawValue) credentials", String(part)))
+            }
+        }
         return out
     }()
 
@@ -64,6 +74,15 @@ public enum SecretScan {
             for row in try await session.rows("SELECT kind || '/' || tenant || '/' || name, reason || ': ' || message FROM accord.object_status") {
                 let (object, message) = try row.decode((String, String).self)
                 found += leaks(message, passwords: passwords).map { "\($0) in the status of \(object)" }
+            }
+        }
+        if try await session.scalar("SELECT to_regclass('accord.erasure_store_jobs')::text") != nil {
+            for row in try await session.rows("""
+                SELECT 'job ' || tenant || '/' || name || ' in ' || store, coalesce(last_error, '') || ' ' || endpoint FROM accord.erasure_store_jobs
+                UNION ALL SELECT 'health of ' || store, message FROM accord.store_health
+                """) {
+                let (what, message) = try row.decode((String, String).self)
+                found += leaks(message, passwords: passwords).map { "\($0) in the \(what)" }
             }
         }
         if try await session.scalar("SELECT to_regclass('accord.audit_log')::text") != nil {

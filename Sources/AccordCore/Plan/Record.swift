@@ -69,10 +69,10 @@ public struct DesiredObject: Sendable, Hashable {
     public var id: ObjectID { record.id }
 }
 
-/// Why an object waits: a kstatus reason (`ModelNotPromoted`) and a
+/// Why an object waits: its reason (`ModelNotPromoted`) and a
 /// message that names what it waits for.
 public struct Stall: Sendable, Hashable {
-    public let reason: String
+    public let reason: FailureReason
     public let message: String
     /// The object's row is applied as planned (the part that waits was
     /// already left as live has it), and the object still reports the stall:
@@ -87,7 +87,7 @@ public struct Stall: Sendable, Hashable {
     /// the version it runs while its tenant's kill switch still reaches it.
     public let keepsLive: [String]
 
-    public init(reason: String, message: String, appliesRest: Bool = false, detail: JSONValue? = nil, keepsLive: [String] = []) {
+    public init(reason: FailureReason, message: String, appliesRest: Bool = false, detail: JSONValue? = nil, keepsLive: [String] = []) {
         self.reason = reason
         self.message = message
         self.appliesRest = appliesRest

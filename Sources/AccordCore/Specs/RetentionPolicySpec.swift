@@ -1,5 +1,5 @@
-/// The tenant data stores of SPEC §2.
-public enum Store: String, CaseIterable, Sendable, Codable {
+/// The tenant data tables of SPEC §2, in PostgreSQL.
+public enum TenantTable: String, CaseIterable, Sendable, Codable {
     case users, tasks, traces, datasets
     case workerMemory = "worker_memory"
     case provenanceRecords = "provenance_records"
@@ -10,12 +10,28 @@ public enum Store: String, CaseIterable, Sendable, Codable {
     }
 }
 
+/// What a retention rule enforces on: a tenant data table in PostgreSQL,
+/// or an external store (SPEC §8) — all its `holds`, or one entry of them
+/// (`STORE/ENTRY`: a table, key pattern, bucket or resource).
+public enum RetentionTarget: Hashable, Sendable, CustomStringConvertible {
+    case table(TenantTable)
+    case store(name: String, entry: String?)
+
+    /// As written in the manifest.
+    public var description: String {
+        switch self {
+        case .table(let table): table.rawValue
+        case .store(let name, let entry): entry.map { "\(name)/\($0)" } ?? name
+        }
+    }
+}
+
 public struct RetentionRule: Hashable, Sendable {
-    public var store: Store
+    public var store: RetentionTarget
     public var match: [String: Scalar] = [:]
     public var maxAge: DurationValue
 
-    public init(store: Store, match: [String: Scalar] = [:], maxAge: DurationValue) {
+    public init(store: RetentionTarget, match: [String: Scalar] = [:], maxAge: DurationValue) {
         self.store = store
         self.match = match
         self.maxAge = maxAge

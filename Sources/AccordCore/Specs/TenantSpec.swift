@@ -32,6 +32,8 @@ public struct TenantSpec: Hashable, Sendable {
     public var keyRotationDays = 90
     public var suspended = false
     public var deletionPolicy: DeletionPolicy = .retain
+    /// The external stores that hold the tenant's data (SPEC §8), by name.
+    public var stores: [String] = []
 
     public init(displayName: String, plan: TenantPlan, region: Region) {
         self.displayName = displayName

@@ -11,11 +11,13 @@ enum RetentionPolicyRecord {
     static func rules(_ spec: RetentionPolicySpec) -> JSONValue {
         .array(spec.rules.map { rule in
             var out: [String: JSONValue] = [
-                "store": .string(rule.store.rawValue),
+                "store": .string(rule.store.description),
                 "maxAge": .string(rule.maxAge.text),
                 "maxAgeSeconds": JSONValue(rule.maxAge.seconds),
             ]
             if !rule.match.isEmpty { out["match"] = .object(rule.match.mapValues(JSONValue.init)) }
+            // A rule on an external store: PostgreSQL's retention passes it by.
+            if case .store = rule.store { out["external"] = .bool(true) }
             return .object(out)
         })
     }

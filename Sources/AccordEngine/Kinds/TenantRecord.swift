@@ -11,6 +11,7 @@ public enum TenantRecord {
         Column("sso", .text), Column("sso_issuer", .text), Column("mfa", .text),
         Column("retention_policy", .text), Column("consent", .json),
         Column("key_rotation_days", .integer), Column("deletion_policy", .text), Column("stores", .text),
+        Column("external_stores", .json),
     ]
 
     /// The data stores every tenant has (SPEC §2).
@@ -37,6 +38,7 @@ public enum TenantRecord {
             "key_rotation_days": JSONValue(spec.keyRotationDays),
             "deletion_policy": .string(spec.deletionPolicy.rawValue),
             "stores": .string(storesSchema(tenant: name, isolation: spec.effectiveIsolation)),
+            "external_stores": JSONValue(strings: spec.stores),
         ]
     }
 
@@ -52,6 +54,7 @@ public enum TenantRecord {
             "suspended": .bool(spec.suspended), "deletionPolicy": .string(spec.deletionPolicy.rawValue),
         ]
         if let isolation = spec.isolation { out["isolation"] = .string(isolation.rawValue) }
+        if !spec.stores.isEmpty { out["stores"] = JSONValue(strings: spec.stores) }
         return .object(out)
     }
 }

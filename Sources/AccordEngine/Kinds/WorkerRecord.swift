@@ -26,7 +26,7 @@ enum WorkerRecord {
     /// A worker waits while its model has no production version.
     static func stall(model: String, productionVersion: String?) -> Stall? {
         guard productionVersion == nil else { return nil }
-        return Stall(reason: "ModelNotPromoted",
+        return Stall(reason: .modelNotPromoted,
                      message: "Model/\(model) has no production version; the worker is deployed once one is promoted",
                      keepsLive: ["model_version"])
     }

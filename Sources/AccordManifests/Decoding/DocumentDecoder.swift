@@ -65,6 +65,7 @@ extension Decoding {
         case .retentionPolicy: retentionPolicySpec(node).map(Spec.retentionPolicy)
         case .model: modelSpec(node).map(Spec.model)
         case .erasure: erasureSpec(node).map(Spec.erasure)
+        case .store: storeSpec(node).map(Spec.store)
         }
     }
 

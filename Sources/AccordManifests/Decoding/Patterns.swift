@@ -178,3 +178,37 @@ enum Patterns {
         return false
     }
 }
+
+extension Patterns {
+    /// A file name with no directory: letters, digits, `.`, `_`, `-`, not starting with `.`.
+    static func isPlainFileName(_ s: String) -> Bool {
+        guard let first = s.utf8.first, first != UInt8(ascii: "."), s.utf8.count <= 255 else { return false }
+        return s.utf8.allSatisfy { isIdentifierByte($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }
+    }
+
+    /// A SQL column name: a letter or `_`, then letters, digits, `_` (at most 64).
+    static func isColumnName(_ s: String) -> Bool {
+        guard let first = s.utf8.first, !isDigitByte(first), s.utf8.count <= 64 else { return false }
+        return s.utf8.allSatisfy(isIdentifierByte)
+    }
+
+    /// `table` or `database.table`, each a column-style name.
+    static func isClickHouseTable(_ s: String) -> Bool {
+        let parts = s.split(separator: ".", omittingEmptySubsequences: false)
+        return (1...2).contains(parts.count) && parts.allSatisfy { isColumnName(String($0)) }
+    }
+
+    /// An S3 bucket name: 3 to 63 of lowercase letters, digits, `.`, `-`, starting and ending with a letter or digit.
+    static func isBucketName(_ s: String) -> Bool {
+        let b = Array(s.utf8)
+        guard (3...63).contains(b.count), let first = b.first, let last = b.last else { return false }
+        func alnum(_ c: UInt8) -> Bool { (c >= 97 && c <= 122) || isDigitByte(c) }
+        return alnum(first) && alnum(last) && b.allSatisfy { alnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }
+            && !s.contains("..")
+    }
+
+    private static func isDigitByte(_ c: UInt8) -> Bool { c >= 48 && c <= 57 }
+    private static func isIdentifierByte(_ c: UInt8) -> Bool {
+        (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || isDigitByte(c) || c == UInt8(ascii: "_")
+    }
+}

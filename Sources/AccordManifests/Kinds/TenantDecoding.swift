@@ -2,7 +2,7 @@ import AccordCore
 
 extension Decoding {
     mutating func tenantSpec(_ node: YAMLNode) -> TenantSpec? {
-        guard let f = fields(node, "spec", allowed: ["displayName", "plan", "region", "isolation", "auth", "gdpr", "encryption", "suspended", "deletionPolicy"],
+        guard let f = fields(node, "spec", allowed: ["displayName", "plan", "region", "isolation", "auth", "gdpr", "encryption", "suspended", "deletionPolicy", "stores"],
                              required: ["displayName", "plan", "region"], owner: "a Tenant spec") else { return nil }
         let before = diagnostics.count
         let displayName = f["displayName"].flatMap { string($0, "spec.displayName") }
@@ -17,6 +17,7 @@ extension Decoding {
         }
         let suspended = f["suspended"].flatMap { bool($0, "spec.suspended") }
         let deletion = f["deletionPolicy"].flatMap { oneOf($0, "spec.deletionPolicy", DeletionPolicy.self) }
+        let stores = f["stores"].flatMap { referenceList($0, "spec.stores") }
         guard diagnostics.count == before, let displayName, let plan, let region else { return nil }
 
         var spec = TenantSpec(displayName: displayName, plan: plan, region: region)
@@ -26,6 +27,7 @@ extension Decoding {
         spec.keyRotationDays = rotation ?? spec.keyRotationDays
         spec.suspended = suspended ?? false
         spec.deletionPolicy = deletion ?? .retain
+        spec.stores = stores ?? []
         return spec
     }
 
@@ -44,6 +46,23 @@ extension Decoding {
             error(node, "spec.auth", "missing required field \"issuer\" (required when sso is \(auth.sso.rawValue))")
         }
         return auth
+    }
+
+    /// A list of distinct object names (references).
+    mutating func referenceList(_ node: YAMLNode, _ path: String) -> [String]? {
+        guard let items = list(node, path) else { return nil }
+        var out: [String] = []
+        var ok = true
+        for (i, item) in items.enumerated() {
+            guard let name = reference(item, "\(path)[\(i)]") else { ok = false; continue }
+            if out.contains(name) {
+                error(item, "\(path)[\(i)]", "\(Decoding.show(name)) is listed twice")
+                ok = false
+                continue
+            }
+            out.append(name)
+        }
+        return ok ? out : nil
     }
 
     private mutating func tenantGDPR(_ node: YAMLNode) -> TenantSpec.GDPR? {

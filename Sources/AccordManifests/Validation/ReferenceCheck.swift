@@ -19,7 +19,11 @@ enum ReferenceCheck {
                 first[id] = i
             }
         }
-        let known = Known(first: first, outside: outside)
+        var stores: [String: (region: Region, entries: [String])] = [:]
+        for doc in documents {
+            if let m = doc.manifest, case .store(let spec) = m.spec { stores[m.metadata.name] = (spec.region, spec.holds.map(\.entry)) }
+        }
+        let known = Known(first: first, outside: outside, stores: stores)
         // Each document's references, on every core: a manifest's, or what
         // could be read of a document with field errors.
         for found in ParallelMap.run(documents, { doc in (doc.manifest.map(ReferenceSites.init) ?? doc.salvaged).map { check($0, known) } ?? [] }) {
@@ -37,6 +41,8 @@ enum ReferenceCheck {
     struct Known: Sendable {
         let first: [ObjectID: Int]
         let outside: Set<ObjectID>
+        /// The Stores of the files read: their region and entries.
+        let stores: [String: (region: Region, entries: [String])]
 
         func contains(_ id: ObjectID) -> Bool { first[id] != nil || outside.contains(id) }
         var all: [ObjectID] { Array(first.keys) + outside }
@@ -57,7 +63,19 @@ enum ReferenceCheck {
                     hint = " (tenant \(other) has a Worker of that name; steps may use only workers of their own tenant)"
                 }
             }
+            if target.kind == .store, refs.isRetentionPolicy, TenantTable(rawValue: target.name) == nil {
+                hint = " (a rule's store is a tenant data table — \(Text.list(TenantTable.allCases.map(\.rawValue))) — or a Store)"
+            }
             out.append(Diagnostic(site.position, "\(site.path): \(what) is not defined in the repository\(hint)"))
+        }
+        for site in refs.sites where site.target.kind == .store {
+            guard let store = known.stores[site.target.name] else { continue }
+            if let region = site.region, store.region != region {
+                out.append(Diagnostic(site.position, "\(site.path): Store \"\(site.target.name)\" serves region \(store.region.rawValue) and the tenant is in region \(region.rawValue); a tenant's data may live only in stores of its own region (data residency)"))
+            }
+            if let entry = site.entry, !store.entries.contains(entry) {
+                out.append(Diagnostic(site.position, "\(site.path): Store \"\(site.target.name)\" holds no entry \(Text.quoted(entry)) (its entries: \(Text.list(store.entries.map { Text.quoted($0) })))"))
+            }
         }
         if let links = refs.steps {
             // A step depending on itself is the decoder's error already.

@@ -11,6 +11,10 @@ struct ReferenceSites: Sendable {
         let target: ObjectID
         let path: String
         let position: SourcePosition
+        /// A Store referred to by a tenant must serve the tenant's region.
+        var region: Region? = nil
+        /// A Store referred to by a retention rule must hold this entry.
+        var entry: String? = nil
     }
 
     /// A workflow's steps: names and what each depends on, with where.
@@ -24,17 +28,30 @@ struct ReferenceSites: Sendable {
 
     /// The tenant of a tenant-scoped object (step workers are its own).
     var tenant: String?
+    /// A RetentionPolicy's (its rule stores name tables or Stores).
+    var isRetentionPolicy = false
     var sites: [Site] = []
     var steps: StepLinks?
 
     /// The references of a manifest that decoded.
     init(_ m: Manifest) {
         tenant = m.metadata.tenant
+        isRetentionPolicy = m.kind == .retentionPolicy
         if let tenant { sites.append(Site(target: ObjectID(kind: .tenant, name: tenant), path: "metadata.tenant", position: m.position(of: "metadata.tenant"))) }
         func add(_ target: ObjectID, _ path: String) { sites.append(Site(target: target, path: path, position: m.position(of: path))) }
         switch m.spec {
         case .tenant(let spec):
             if let policy = spec.gdpr.retentionPolicy { add(ObjectID(kind: .retentionPolicy, name: policy), "spec.gdpr.retentionPolicy") }
+            for (i, store) in spec.stores.enumerated() {
+                let path = "spec.stores[\(i)]"
+                sites.append(Site(target: ObjectID(kind: .store, name: store), path: path, position: m.position(of: path), region: spec.region))
+            }
+        case .retentionPolicy(let spec):
+            for (i, rule) in spec.rules.enumerated() {
+                guard case .store(let name, let entry) = rule.store else { continue }
+                let path = "spec.rules[\(i)].store"
+                sites.append(Site(target: ObjectID(kind: .store, name: name), path: path, position: m.position(of: path), entry: entry))
+            }
         case .worker(let spec):
             add(ObjectID(kind: .model, name: spec.model), "spec.model")
         case .workflow(let spec):
@@ -49,7 +66,7 @@ struct ReferenceSites: Sendable {
                 }
             }
             steps = links
-        case .retentionPolicy, .model, .erasure:
+        case .model, .erasure, .store:
             break
         }
     }
@@ -59,6 +76,7 @@ struct ReferenceSites: Sendable {
     /// has its own error.
     init(salvaging root: YAMLNode, identity: ObjectID, file: String) {
         tenant = identity.tenant
+        isRetentionPolicy = identity.kind == .retentionPolicy
         func position(_ node: YAMLNode) -> SourcePosition { SourcePosition(file: file, line: node.line, column: node.column) }
         func name(_ node: YAMLNode?) -> String? {
             guard let node, case .string(let s)? = node.scalar, Patterns.isDNSLabel(s) else { return nil }
@@ -75,6 +93,25 @@ struct ReferenceSites: Sendable {
         switch identity.kind {
         case .tenant:
             add(.retentionPolicy, spec.child("gdpr")?.child("retentionPolicy"), "spec.gdpr.retentionPolicy")
+            let region = spec.child("region").flatMap { node -> Region? in
+                guard case .string(let s)? = node.scalar else { return nil }
+                return Region(rawValue: s)
+            }
+            if case .sequence(let items)? = spec.child("stores")?.content {
+                for (i, item) in items.enumerated() {
+                    guard let store = name(item) else { continue }
+                    sites.append(Site(target: ObjectID(kind: .store, name: store), path: "spec.stores[\(i)]", position: position(item), region: region))
+                }
+            }
+        case .retentionPolicy:
+            guard case .sequence(let rules)? = spec.child("rules")?.content else { return }
+            for (i, rule) in rules.enumerated() {
+                guard let node = rule.child("store"), case .string(let s)? = node.scalar, TenantTable(rawValue: s) == nil else { continue }
+                let parts = s.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+                guard Patterns.isDNSLabel(parts[0]) else { continue }
+                sites.append(Site(target: ObjectID(kind: .store, name: parts[0]), path: "spec.rules[\(i)].store", position: position(node),
+                                  entry: parts.count == 2 ? parts[1] : nil))
+            }
         case .worker:
             add(.model, spec.child("model"), "spec.model")
         case .workflow:
@@ -98,7 +135,7 @@ struct ReferenceSites: Sendable {
             }
             // A cycle is judged only over a graph read whole: a step left out would hide or invent one.
             if graphSound, Set(links.names).count == links.names.count { steps = links }
-        case .retentionPolicy, .model, .erasure:
+        case .model, .erasure, .store:
             break
         }
     }

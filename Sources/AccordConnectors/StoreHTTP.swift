@@ -1,0 +1,56 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// HTTP for the connectors that speak it (ClickHouse's HTTP interface, S3's
+/// REST API, the `http` contract): one client for the process, which never
+/// follows a redirect (a signed request must not go elsewhere), every call
+/// bounded by the Store's timeout, every failure named without credentials.
+enum StoreHTTP {
+    static let client = HTTPClient(
+        eventLoopGroup: HTTPClient.defaultEventLoopGroup,
+        configuration: HTTPClient.Configuration(redirectConfiguration: .disallow, decompression: .disabled))
+
+    struct Answer: Sendable {
+        let status: Int
+        let headers: HTTPHeaders
+        let body: [UInt8]
+        var text: String { String(decoding: body, as: UTF8.self) }
+    }
+
+    /// Answers larger than this are refused (a listing page of 1,000 keys is far smaller).
+    static let maxBody = 32 * 1024 * 1024
+
+    static func send(_ access: StoreAccess, method: HTTPMethod, url: String, headers: HTTPHeaders = [:],
+                     body: [UInt8]? = nil) async throws -> Answer {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        request.headers = headers
+        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+        let seconds = access.timeout.components.seconds
+        do {
+            let response = try await client.execute(request, timeout: .seconds(seconds))
+            let buffer = try await response.body.collect(upTo: maxBody)
+            return Answer(status: Int(response.status.code), headers: response.headers, body: Array(buffer.readableBytesView))
+        } catch let error as HTTPClientError {
+            switch error {
+            case .deadlineExceeded, .readTimeout, .connectTimeout, .writeTimeout:
+                throw access.failure(.timeout, "no answer within \(seconds)s (spec.timeout)")
+            case .remoteConnectionClosed:
+                throw access.failure(.unreachable, "the connection was closed before the answer")
+            default:
+                throw access.failure(.unreachable, String(describing: error))
+            }
+        } catch let error as NIOConnectionError {
+            throw access.failure(.unreachable, "cannot connect: \(error.connectionErrors.first.map { String(describing: $0.error) } ?? String(describing: error))")
+        } catch let error as ChannelError {
+            throw access.failure(.unreachable, String(describing: error))
+        } catch let error as StoreFailure {
+            throw error
+        } catch {
+            throw access.failure(.unreachable, String(describing: error))
+        }
+    }
+}

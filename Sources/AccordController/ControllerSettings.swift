@@ -1,0 +1,192 @@
+import AccordCore
+import AccordEngine
+import AccordGit
+import AccordStore
+import Foundation
+import Logging
+
+/// One setting of `accord-controller`: its flag, its environment variable,
+/// its default, its help, and how its value is read into the configuration.
+/// `ControllerSettings.all` is the one table the command line, the
+/// environment, `--help` and the settings table of docs/controller.md are
+/// all made from.
+public struct ControllerSetting: Sendable {
+    /// The flag without its dashes.
+    public let flag: String
+    public let env: String
+    /// The value used when neither the flag nor the variable is given; nil
+    /// when there is none (the setting is then off, or `required`).
+    public let defaultValue: String?
+    /// The default as people read it.
+    public let defaultText: String
+    /// What `--help` shows as the value (`DURATION`, `FILE`); nil for a
+    /// switch (`--prune`, `--no-prune`).
+    public let value: String?
+    public let help: String
+    public let required: Bool
+    let parse: @Sendable (String, inout ControllerConfig) throws(SettingProblem) -> Void
+
+    /// `--flag (VARIABLE)`, as errors name the setting.
+    public var label: String { "--\(flag) (\(env))" }
+    public var isSwitch: Bool { value == nil }
+
+    init(_ flag: String, _ env: String, default defaultValue: String? = nil, shown defaultText: String? = nil,
+         value: String?, required: Bool = false, help: String,
+         parse: @escaping @Sendable (String, inout ControllerConfig) throws(SettingProblem) -> Void) {
+        self.flag = flag
+        self.env = env
+        self.defaultValue = defaultValue
+        self.defaultText = defaultText ?? defaultValue.map { "`\($0)`" } ?? (required ? "required" : "none")
+        self.value = value
+        self.help = help
+        self.required = required
+        self.parse = parse
+    }
+}
+
+extension ControllerSetting {
+    /// A setting holding a duration (`250ms`, `30s`, `5m`, `1h`, or seconds), at least `min`.
+    static func duration(_ flag: String, _ env: String, default value: String, min: Duration = .milliseconds(1), help: String,
+                         _ set: @escaping @Sendable (inout ControllerConfig, Duration) throws(SettingProblem) -> Void) -> ControllerSetting {
+        ControllerSetting(flag, env, default: value, value: "DURATION", help: help) { text, config throws(SettingProblem) in
+            try set(&config, try ControllerSettings.duration(text, min: min))
+        }
+    }
+}
+
+/// Why a value cannot be used, without the value when it is a secret.
+struct SettingProblem: Error {
+    let reason: String
+    init(_ reason: String) { self.reason = reason }
+}
+
+public enum ControllerSettings {
+    public static let all: [ControllerSetting] = [
+        ControllerSetting("repo", "ACCORD_REPO", value: "PATH|URL", required: true,
+                          help: "A local repository (work tree or bare), or an `https://`, `ssh://` or `file://` URL kept as a bare mirror under `$ACCORD_CACHE_DIR/mirrors`.") { value, config throws(SettingProblem) in
+            if !RemoteURL.isRemote(value) {
+                var isDirectory: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: value, isDirectory: &isDirectory), isDirectory.boolValue else {
+                    throw SettingProblem("\(Text.quoted(value, limit: 200)) is not a directory and not an https://, ssh:// or file:// URL")
+                }
+            }
+            config.repo = value
+        },
+        ControllerSetting("branch", "ACCORD_BRANCH", shown: "the repository's `HEAD`", value: "BRANCH",
+                          help: "The branch to follow.") { value, config in
+            config.branch = value.isEmpty ? nil : value
+        },
+        ControllerSetting("path", "ACCORD_PATH", default: "", shown: "the root", value: "DIR",
+                          help: "The directory inside the repository that holds the manifests.") { value, config throws(SettingProblem) in
+            guard let path = ManifestPaths.normalize(value) else {
+                throw SettingProblem("must be a directory inside the repository; got \(Text.quoted(value, limit: 200))")
+            }
+            config.path = path
+        },
+        .duration("interval", "ACCORD_INTERVAL", default: "30s", help: "How often to fetch the repository.") { $0.interval = $1 },
+        .duration("resync", "ACCORD_RESYNC", default: "5m",
+                  help: "How often to run a full pass that reads every row and reverts drift.") { $0.resync = $1 },
+        ControllerSetting("database-url", "DATABASE_URL", value: "URL", required: true,
+                          help: "PostgreSQL: `postgres://user:password@host:port/database`.") { value, config throws(SettingProblem) in
+            do { config.databaseURL = try DatabaseURL(value) } catch { throw SettingProblem(String(describing: error)) }
+            if let password = config.databaseURL.password, !password.isEmpty { config.secrets.append(password) }
+        },
+        ControllerSetting("listen", "ACCORD_LISTEN", default: "127.0.0.1:8080", value: "HOST:PORT",
+                          help: "The HTTP address; port `0` picks a free one (logged as `listening`).") { value, config throws(SettingProblem) in
+            (config.listenHost, config.listenPort) = try listen(value)
+        },
+        ControllerSetting("webhook-secret-file", "ACCORD_WEBHOOK_SECRET_FILE", shown: "none (`/hooks/git` answers 404)", value: "FILE",
+                          help: "The webhook's shared secret (surrounding whitespace ignored).") { file, config throws(SettingProblem) in
+            guard let data = FileManager.default.contents(atPath: file) else { throw SettingProblem("cannot read \(Text.quoted(file, limit: 200))") }
+            let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !text.isEmpty else { throw SettingProblem("\(Text.quoted(file, limit: 200)) is empty") }
+            config.webhookSecret = Array(text.utf8)
+            config.secrets.append(text)
+        },
+        ControllerSetting("kek-file", "ACCORD_KEK_FILE", value: "FILE",
+                          help: "The key-encryption key for tenant data keys: 32 raw bytes or their base64 (docs/tenants.md).") { file, config throws(SettingProblem) in
+            do { config.kek = try KeyEncryptionKey.load(file: file) } catch { throw SettingProblem(String(describing: error)) }
+            config.secrets += ControllerConfig.keyTexts(file)
+        },
+        ControllerSetting("signing-key-file", "ACCORD_SIGNING_KEY_FILE", shown: "none (open erasures wait, saying so)", value: "FILE",
+                          help: "The Ed25519 key that signs erasure certificates: PEM PKCS#8 or a raw 32-byte seed (docs/erasures.md).") { file, config throws(SettingProblem) in
+            do { config.signingKey = try SigningKey.load(file: file) } catch { throw SettingProblem(String(describing: error)) }
+            config.secrets += ControllerConfig.keyTexts(file)
+        },
+        ControllerSetting("trusted-keys-dir", "ACCORD_TRUSTED_KEYS_DIR", shown: "none (no version is promoted; rollbacks to former production versions still apply)", value: "DIR",
+                          help: "The Ed25519 public keys model signatures are checked against: `*.pem` or `*.pub` (docs/models.md).") { directory, config throws(SettingProblem) in
+            do { config.trustedKeys = try TrustedKeys.load(directory: directory) } catch { throw SettingProblem(String(describing: error)) }
+        },
+        ControllerSetting("secrets-dir", "ACCORD_SECRETS_DIR", shown: "none (a Store that names credentials cannot be reached)", value: "DIR",
+                          help: "The directory of the external stores' credentials files, named by each Store's `spec.credentials` (docs/erasures.md).") { directory, config throws(SettingProblem) in
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw SettingProblem("\(Text.quoted(directory, limit: 200)) is not a directory")
+            }
+            config.secretsDirectory = directory
+        },
+        ControllerSetting("prune", "ACCORD_PRUNE", default: "false", shown: "off", value: nil,
+                          help: "Delete managed objects removed from git (guarded; tenants only with `deletionPolicy: Delete`, a `Retain` tenant is offboarded either way); `--no-prune` overrides the variable.") { value, config throws(SettingProblem) in
+            switch value.lowercased() {
+            case "true", "1", "yes", "on": config.prune = true
+            case "false", "0", "no", "off": config.prune = false
+            default: throw SettingProblem("must be true or false; got \(Text.quoted(value, limit: 200))")
+            }
+        },
+        ControllerSetting("max-delete-percent", "ACCORD_MAX_DELETE_PERCENT", default: "10", value: "PERCENT",
+                          help: "The deletion guard: refuse plans removing more than this share of the managed objects (the controller never allows mass deletion).") { value, config throws(SettingProblem) in
+            guard let percent = Double(value), (0...100).contains(percent) else { throw SettingProblem("must be a number between 0 and 100") }
+            config.maxDeletePercent = percent
+        },
+        ControllerSetting("log-level", "ACCORD_LOG_LEVEL", default: "info", value: "LEVEL",
+                          help: "`trace`, `debug`, `info`, `notice`, `warning`, `error` or `critical`.") { value, config throws(SettingProblem) in
+            guard let level = Logger.Level(rawValue: value.lowercased()) else {
+                throw SettingProblem("must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            config.logLevel = level
+        },
+        ControllerSetting("log-format", "ACCORD_LOG_FORMAT", default: "json", value: "FORMAT",
+                          help: "`json` (one object per line) or `logfmt`.") { value, config throws(SettingProblem) in
+            guard let format = ControllerConfig.LogFormat(rawValue: value.lowercased()) else { throw SettingProblem("must be json or logfmt") }
+            config.logFormat = format
+        },
+        .duration("retry-min", "ACCORD_RETRY_MIN", default: "1s", help: "The first retry delay of a failed object or fetch.") { $0.retryMin = $1 },
+        .duration("retry-max", "ACCORD_RETRY_MAX", default: "5m",
+                  help: "The longest retry delay (objects and fetches); not shorter than `--retry-min`.") { config, value throws(SettingProblem) in
+            guard value >= config.retryMin else { throw SettingProblem("must not be shorter than --retry-min") }
+            config.retryMax = value
+        },
+        .duration("leader-poll", "ACCORD_LEADER_POLL", default: "1s", min: .milliseconds(10),
+                  help: "How often a standby tries the leader lock and the leader checks it still holds it.") { $0.leaderPoll = $1 },
+    ]
+
+    static func duration(_ text: String, min: Duration = .milliseconds(1)) throws(SettingProblem) -> Duration {
+        guard let d = DurationText.parse(text) else {
+            throw SettingProblem("must be a duration such as 30s, 5m or 250ms; got \(Text.quoted(text, limit: 200))")
+        }
+        guard d >= min else { throw SettingProblem("must be at least \(DurationText.format(min)); got \(Text.quoted(text, limit: 200))") }
+        return d
+    }
+
+    static func listen(_ text: String) throws(SettingProblem) -> (String, Int) {
+        guard let colon = text.lastIndex(of: ":") else {
+            throw SettingProblem("must be HOST:PORT, such as 0.0.0.0:8080; got \(Text.quoted(text, limit: 200))")
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty, let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+            throw SettingProblem("must be HOST:PORT with a port from 0 to 65535; got \(Text.quoted(text, limit: 200))")
+        }
+        return (host, port)
+    }
+
+    /// The settings table of docs/controller.md.
+    public static var markdownTable: String {
+        var out = "| flag | variable | default | meaning |\n|---|---|---|---|\n"
+        for s in all {
+            let flag = s.isSwitch ? "`--\(s.flag)`, `--no-\(s.flag)`" : "`--\(s.flag)`"
+            out += "| \(flag) | `\(s.env)` | \(s.defaultText) | \(s.help.replacingOccurrences(of: "|", with: "\\|")) |\n"
+        }
+        return out
+    }
+}

@@ -1,0 +1,85 @@
+import AccordCore
+import AccordEngine
+import AccordSource
+import AccordStore
+import Foundation
+
+/// A pass that reads only the manifest files whose blob ids changed since
+/// the last complete pass, and plans only their objects. It runs when that
+/// pass's base still holds (`FastPath.base`: same path and prune setting,
+/// no outside write to `platform`, no failure), so every object in an
+/// unchanged file is exactly as that pass left it, live and desired.
+///
+/// It handles what is common and local — objects changed, added or moved
+/// between the changed files — and hands everything else to the full pass,
+/// which is always correct: a change that is not valid on its own, an
+/// object removed from git, a model whose production version or a tenant
+/// whose status changes (their workers in other files would change too),
+/// or more changed files than the shortcut is worth.
+extension Pass {
+    /// More changed files than this share of all files is a full pass.
+    static let incrementalShare = 0.02
+
+    func incremental(_ session: Session, listing: [(path: String, blobID: String)], digest: String?,
+                     timings: Stopwatch) async throws -> Planned? {
+        var timings = timings
+        guard case .revision(let source) = input,
+              let base = try await FastPath.base(session, path: path, prune: options.prune),
+              let baseRevision = base.revision else { return nil }
+        timings.lap("incremental: base state holds")
+        guard let paths = await source.changedPaths(since: baseRevision) else { return nil }
+        timings.lap("incremental: git diff from \(baseRevision.prefix(12))")
+        let touchedPaths = Set(paths)
+        let changed = listing.filter { touchedPaths.contains($0.path) }
+        // Changed paths no longer in the listing were removed.
+        let removed = touchedPaths.subtracting(changed.map(\.path)).sorted()
+        let touched = changed.map(\.path) + removed
+        guard !touched.isEmpty, Double(touched.count) <= max(64, Self.incrementalShare * Double(listing.count)) else { return nil }
+
+        // Read when the base was proved, before anything else was read.
+        let markerBefore = base.marker
+        let orphans = Set(base.orphaned)
+        guard let partial = try await source.read(changed.map(\.path)) else { return nil }
+        timings.append(partial.timings)
+        let outside = try await IncrementalReads.outside(partial.ids.union(partial.references), excluding: touched,
+                                                         orphans: orphans, session)
+        timings.lap("incremental: look up \(partial.references.count) references outside")
+        guard let loaded = RevisionSource.desired(partial, outside: outside.existing, context: outside.context) else { return nil }
+        let desired = try await gated(loaded, session)
+        timings.lap("incremental: read \(changed.count) changed files (\(removed.count) removed), \(desired.count) objects")
+
+        let newIDs = Set(desired.map(\.id))
+        let inventory = try await LiveState.inventory(ids: newIDs, paths: touched, session)
+        let oldIDs = Set(inventory.map(\.id))
+        // An object that leaves git: the full pass checks what refers to it.
+        for e in inventory where !e.retained && !orphans.contains(e.id) && !newIDs.contains(e.id) { return nil }
+        let live = try await LiveState.read(newIDs.union(oldIDs), session)
+        var liveByID: [ObjectID: Record] = [:]
+        for r in live { liveByID[r.id] = r }
+        for d in desired {
+            guard let row = liveByID[d.id] else { continue }
+            switch d.id.kind {
+            case .model where row["production_version"] != d.record["production_version"]: return nil
+            case .tenant where row["status"] != d.record["status"]: return nil
+            default: continue
+            }
+        }
+        timings.lap("incremental: checked \(oldIDs.count) recorded objects of those files")
+
+        let subset = Planner.plan(.init(desired: desired, live: live, inventory: inventory, prune: options.prune))
+        // The base pass was complete: its managed objects are its desired ones and its orphans.
+        let managed = base.objects + base.orphaned.count
+        let before = inventory.filter { !$0.retained && !orphans.contains($0.id) }
+        let objects = base.objects - before.count + desired.count
+        let orphaned = (orphans.subtracting(oldIDs).union(subset.orphaned)).sorted()
+        let plan = Plan(steps: subset.steps, orphaned: orphaned, unmanaged: subset.unmanaged,
+                        unchanged: objects - subset.steps.count, managed: managed)
+        // The buckets of manifest hashes that left or joined the set.
+        let touchedBuckets = Set(Set(before.map(\.manifestHash)).symmetricDifference(desired.map(\.manifestHash))
+            .map { Merkle.bucket(of: $0) })
+        return Planned(kind: .incremental, plan: plan, desired: desired, inventory: inventory, inventoryIsComplete: false,
+                       objects: objects, markerBefore: markerBefore,
+                       merkle: .touched(touchedBuckets, orphaned: Set(orphaned)),
+                       listingDigest: digest, bulkLoad: false, timings: timings)
+    }
+}

@@ -1,0 +1,140 @@
+import AccordCore
+import AccordEngine
+import AccordSource
+import AccordStore
+import Foundation
+
+/// One reconcile pass against a database: migrate, lock, then the
+/// cheapest kind of pass that is exact — fast (the no-op proved without
+/// reading the manifests or the rows), incremental (only the changed files
+/// read and their objects planned) or full — then one shared tail that
+/// guards, executes and records the plan, and the work after it (key
+/// rotation, erasures, retention). `accordctl apply` and the daemon run
+/// this; `accordctl diff` runs `preview`, the same planning without writes.
+/// Orchestration only: reading a revision is `RevisionSource`'s, every
+/// read and write of the database the store's.
+public struct Pass: Sendable {
+    /// What a pass reads its desired state from.
+    public enum Input: Sendable {
+        /// A revision of a repository, or files on disk.
+        case revision(RevisionSource)
+        /// Desired objects given as they are; a listing digest makes the
+        /// fast path possible.
+        case objects([DesiredObject], listingDigest: String? = nil)
+    }
+
+    public let input: Input
+    public let revision: String?
+    public let path: String
+    public let options: Options
+
+    public init(input: Input, revision: String?, path: String, options: Options) {
+        self.input = input
+        self.revision = revision
+        self.path = path
+        self.options = options
+    }
+
+    /// A pass over a revision: its commit and directory come from the source.
+    public init(source: RevisionSource, options: Options) {
+        self.init(input: .revision(source), revision: source.commit, path: source.directory, options: options)
+    }
+
+    public init(desired: [DesiredObject], revision: String?, path: String, options: Options) {
+        self.init(input: .objects(desired), revision: revision, path: path, options: options)
+    }
+
+    /// The plan only: reads, never writes (a database Accord never ran on
+    /// reads as empty).
+    public func preview(_ session: Session) async throws -> Plan {
+        var desired = try await load().objects
+        var live = LiveState.Snapshot(records: [], inventory: [])
+        if try await Migrations.isCurrent(session) {
+            desired = try await gated(desired, session)
+            live = try await LiveState.read(session)
+        } else {
+            // Nothing registered yet: the gate judges every model as a first promotion, as apply will.
+            desired = ModelGate.resolve(desired, ledger: ModelLedger(), trusted: options.keys.trustedKeys)
+        }
+        return Planner.plan(.init(desired: desired, live: live.records, inventory: live.inventory, prune: options.prune))
+    }
+
+    public func run(_ session: Session) async throws -> Report {
+        let started = Date()
+        var timings = Stopwatch()
+        try await Migrations.run(session)
+        return try await ApplyLock.holding(session, actor: options.actor, timeout: options.lockTimeout) {
+            try await BulkLoad.ensure(session)
+            timings.lap("migrate and lock")
+            var report = try await plan(session, started: started, timings: timings)
+            if !options.dryRun, report.refusal == nil, !report.interrupted, !options.stopRequested() {
+                try await afterPlan(&report, session)
+            }
+            return report
+        }
+    }
+
+    /// The cheapest exact pass: fast, else incremental, else full.
+    private func plan(_ session: Session, started: Date, timings: Stopwatch) async throws -> Report {
+        var timings = timings
+        let listing = try await sourceListing()
+        timings.lap("list the revision's files")
+        if !options.full, let digest = listing.digest,
+           let report = try await fast(session, digest: digest, started: started, timings: timings) {
+            return report
+        }
+        if !options.full, let entries = listing.entries,
+           let planned = try await incremental(session, listing: entries, digest: listing.digest, timings: timings) {
+            return try await execute(planned, session, started: started)
+        }
+        return try await execute(try await full(session, listing: listing, timings: timings), session, started: started)
+    }
+
+    /// The revision's files (path, blob) and their digest, when the input
+    /// has them (a commit; not files on disk).
+    func sourceListing() async throws -> (entries: [(path: String, blobID: String)]?, digest: String?) {
+        switch input {
+        case .revision(let source):
+            guard let entries = try await source.listing() else { return (nil, nil) }
+            return (entries, ListingDigest.of(entries, path: path))
+        case .objects(_, let digest):
+            return (nil, digest)
+        }
+    }
+
+    /// Every desired object of the input; an invalid revision throws `InvalidRevision`.
+    func load() async throws -> RevisionSource.Desired {
+        switch input {
+        case .revision(let source): try await source.desired()
+        case .objects(let desired, _): RevisionSource.Desired(objects: desired)
+        }
+    }
+
+    /// The desired objects after the model promotion gate (`ModelGate`),
+    /// judged against the live registry. Completed erasures whose manifest
+    /// changed what they erased are held (`ErasureRuns.holdingCompleted`).
+    func gated(_ desired: [DesiredObject], _ session: Session) async throws -> [DesiredObject] {
+        let desired = try await ErasureRuns.holdingCompleted(desired, session)
+        let models = desired.filter { $0.id.kind == .model }.map(\.id.name)
+        guard !models.isEmpty else { return desired }
+        return ModelGate.resolve(desired, ledger: try await ModelRegistry.ledger(models, session), trusted: options.keys.trustedKeys)
+    }
+
+    /// After a plan that ran: key rotation (it depends on the time, not on
+    /// git), then open erasures and due retention.
+    private func afterPlan(_ report: inout Report, _ session: Session) async throws {
+        report.rotation = try await KeyRotation.run(session, kek: options.keys.kek, now: options.clock(),
+                                                    revision: revision, actor: options.actor)
+        report.timings.lap("key rotation (\(report.rotation.rotated.count) rotated)")
+        guard options.runErasuresAndRetention else { return }
+        let now = options.clock()
+        report.erasures = try await ErasureRunner(session: session, keys: options.keys, now: now, revision: revision,
+                                                  actor: options.actor).run()
+        report.retention = try await Retention.run(session, now: now, onlyDue: true, dryRun: false,
+                                                   revision: revision, actor: options.actor)
+        report.timings.lap("erasures (\(report.erasures.completed.count) completed) and retention (\(report.retention.total) rows)")
+        report.storeChecks = try await StoreChecks(session: session, secretsDirectory: options.keys.secretsDirectory, now: now).run()
+            .map { Report.StoreCheck(store: $0.store, ready: $0.ready, message: $0.message) }
+        if !report.storeChecks.isEmpty { report.timings.lap("store health (\(report.storeChecks.count) checked)") }
+    }
+}
