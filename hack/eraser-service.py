@@ -96,6 +96,10 @@ POST /_faults
     without an answer (the request is read, nothing is done).
     jobDelaySeconds: every job sleeps that long (in its thread) before it
     completes, so that "running" can be observed.
+    resource: when given, the faults apply only to requests about that
+    resource (an erasure or retention request naming it, the status of a
+    job naming it), so tests that share one service can fault it for their
+    own resource only; /health and the hooks are then never faulted.
     POST /_faults itself is never delayed, dropped or failed.
 
 Jobs live in the table `_accord_jobs` of the same database, so they outlive
@@ -333,6 +337,10 @@ class Faults:
 
     def set(self, spec):
         values = {}
+        scope = spec.get("resource")
+        if scope is not None and (not isinstance(scope, str) or not scope):
+            raise BadRequest("resource must be a non-empty string")
+        values["resource"] = scope
         for key in ("failNext", "dropConnectionNext", "failNextRetention"):
             value = spec.get(key, 0)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
@@ -354,8 +362,17 @@ class Faults:
         with self.lock:
             return self.values[key]
 
-    def take(self, key):
+    def applies(self, resources):
+        """Whether the faults concern a request about `resources` (None: a
+        request about no resource, such as /health)."""
+        with self.lock:
+            scope = self.values["resource"]
+        return scope is None or (resources is not None and scope in resources)
+
+    def take(self, key, resources=None):
         """Consumes one of the counted faults; True when it applies."""
+        if not self.applies(resources):
+            return False
         with self.lock:
             if self.values[key] > 0:
                 self.values[key] -= 1
@@ -603,12 +620,13 @@ class Handler(BaseHTTPRequestHandler):
         body = self.read_body()
         if body is None:
             return self.last_status
-        hooks = method == "POST" and path == "/_faults"
-        if not hooks:
+        hooks = method == "POST" and path in ("/_faults", "/_seed")
+        resources = None if hooks else self.resources_of(method, path, body)
+        if not hooks and service.faults.applies(resources):
             delay = service.faults.get("delaySeconds")
             if delay:
                 time.sleep(delay)
-            if service.faults.take("dropConnectionNext"):
+            if service.faults.take("dropConnectionNext", resources):
                 self.close_connection = True
                 try:
                     self.wfile.flush()
@@ -649,6 +667,26 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(405, {"error": "method %s not allowed on %s" % (method, path)})
         return self.reply(404, {"error": "no such path"})
 
+    def resources_of(self, method, path, body):
+        """The resources a request is about, when it names any."""
+        try:
+            if method == "POST" and path in ("/erasures", "/retention"):
+                value = json.loads(body.decode("utf-8"))
+                if isinstance(value, dict):
+                    if isinstance(value.get("resources"), list):
+                        return [r for r in value["resources"] if isinstance(r, str)]
+                    if isinstance(value.get("resource"), str):
+                        return [value["resource"]]
+            for prefix, kind in (("/erasures/", "erasure"), ("/retention/", "retention")):
+                if method == "GET" and path.startswith(prefix) and len(path) > len(prefix):
+                    job = self.service.store.job(kind, urllib.parse.unquote(path[len(prefix):]))
+                    if job is not None:
+                        request = job["request"]
+                        return list(request.get("resources") or [request.get("resource")])
+        except (UnicodeDecodeError, ValueError, KeyError, TypeError):
+            return None
+        return None
+
     @staticmethod
     def json_object(body):
         try:
@@ -660,7 +698,7 @@ class Handler(BaseHTTPRequestHandler):
         return value
 
     def post_erasure(self, body):
-        if self.service.faults.take("failNext"):
+        if self.service.faults.take("failNext", self.resources_of("POST", "/erasures", body)):
             return self.reply(500, {"error": "injected failure (failNext)"})
         try:
             request_id, request = parse_erasure(self.json_object(body))
@@ -670,7 +708,7 @@ class Handler(BaseHTTPRequestHandler):
         return self.reply(202, {"requestId": request_id, "status": "accepted", "repeat": repeat})
 
     def post_retention(self, body):
-        if self.service.faults.take("failNextRetention"):
+        if self.service.faults.take("failNextRetention", self.resources_of("POST", "/retention", body)):
             return self.reply(500, {"error": "injected failure (failNextRetention)"})
         try:
             request_id, request = parse_retention(self.json_object(body))

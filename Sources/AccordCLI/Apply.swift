@@ -204,6 +204,9 @@ struct ApplyReport {
         for c in r.counts {
             out += "- RetentionPolicy/\(c.policy): \(c.rows) rows \(r.dryRun ? "would be deleted" : "deleted") from \(c.store) of Tenant/\(c.tenant)\n"
         }
+        for f in r.failures {
+            out += "! RetentionPolicy/\(f.policy): Store/\(f.store) of Tenant/\(f.tenant) not reached: \(f.error) (the policy runs again next time)\n"
+        }
         if !r.policies.isEmpty {
             out += "retention: \(r.policies.count) policies \(r.dryRun ? "counted" : "enforced"), \(r.total) rows \(r.dryRun ? "would be deleted" : "deleted")\n"
         }
@@ -215,6 +218,9 @@ struct ApplyReport {
             "dryRun": .bool(r.dryRun), "policies": JSONValue(strings: r.policies), "total": JSONValue(r.total),
             "counts": .array(r.counts.map {
                 .object(["policy": .string($0.policy), "tenant": .string($0.tenant), "store": .string($0.store), "rows": JSONValue($0.rows)])
+            }),
+            "failures": .array(r.failures.map {
+                .object(["policy": .string($0.policy), "tenant": .string($0.tenant), "store": .string($0.store), "error": .string($0.error)])
             }),
         ])
     }

@@ -1,6 +1,7 @@
 import AccordCore
 import AccordEngine
 import AccordStore
+import AccordSync
 import ArgumentParser
 import Crypto
 import Foundation
@@ -176,14 +177,19 @@ struct RetentionCommand: AsyncParsableCommand {
             discussion: """
                 For each tenant whose gdpr.retentionPolicy names a policy, deletes the rows of each rule's \
                 store older than maxAge (by created_at, with the rule's match), in batches of at most \
-                10,000 rows per statement; counts per tenant and store go to the audit log. Takes the \
-                apply lock. --dry-run counts the rows it would delete and writes nothing. \
-                Exit status: 0, or 2 on error.
+                10,000 rows per statement; a rule naming an external Store (STORE or STORE/ENTRY) is \
+                enforced in each of the policy's tenants that list the store, with the store's own means \
+                (ClickHouse by timeField, S3 by LastModified, Redis by idle time, http via /retention; \
+                credentials from --secrets-dir). Counts per tenant and store go to the audit log. Takes \
+                the apply lock. --dry-run counts what it would delete, store by store, and writes nothing. \
+                Exit status: 0; 1 when an external store could not be reached (the others were \
+                enforced, and that policy runs again next time); 2 on error.
                 """
         )
 
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var output: OutputOptions
+        @OptionGroup var keys: KeyOptions
 
         @Flag(name: .customLong("dry-run"), help: "Count the rows that would be deleted; delete nothing.")
         var dryRun = false
@@ -194,9 +200,10 @@ struct RetentionCommand: AsyncParsableCommand {
         func validate() throws { try LockTimeout.validate(lockTimeout) }
 
         func run() async throws {
+            let secrets = try keys.secretsDirectory()
             let outcome = try await database.withSession {
-                try await Retention.runNow($0, now: Date(), dryRun: dryRun, lockTimeout: LockTimeout.duration(lockTimeout),
-                                           actor: "accordctl retention")
+                try await RetentionRunner.runNow($0, secretsDirectory: secrets, now: Date(), dryRun: dryRun,
+                                                 lockTimeout: LockTimeout.duration(lockTimeout), actor: "accordctl retention")
             }
             switch output.format {
             case .json:
@@ -205,6 +212,7 @@ struct RetentionCommand: AsyncParsableCommand {
                 let lines = ApplyReport.retentionLines(outcome)
                 Console.write(lines.isEmpty ? "retention: no policies to enforce\n" : lines)
             }
+            if !outcome.failures.isEmpty { throw ExitCode(1) }
         }
     }
 }

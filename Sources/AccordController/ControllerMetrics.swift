@@ -18,6 +18,8 @@ public final class ControllerMetrics: Sendable {
     let sourceUnavailable: Gauge
     let lastAppliedTime: Gauge
     private let lastRevision = Mutex<(String, Gauge)?>(nil)
+    /// The store job and store health series set last, so that one no longer seen is set to 0.
+    private let storeSeries = Mutex<(jobs: Set<[String]>, up: Set<String>)>(([], []))
 
     public init(factory: any MetricsFactory) {
         self.factory = factory
@@ -74,6 +76,26 @@ public final class ControllerMetrics: Sendable {
         leader.record(isLeader ? 1 : 0)
         if !isLeader { sourceUnavailable.record(0) } // only the leader fetches
     }
+    /// Open erasures' store jobs per store and state
+    /// (`accord_erasure_store_jobs{store,state}`), and each store's health
+    /// (`accord_store_up{store}`, 1 ready, 0 not).
+    public func setStores(jobs: [(store: String, state: String, jobs: Int)], up: [String: Bool]) {
+        storeSeries.withLock { seen in
+            var now = Set<[String]>()
+            for j in jobs {
+                Gauge(label: "accord_erasure_store_jobs", dimensions: [("store", j.store), ("state", j.state)], factory: factory).record(j.jobs)
+                now.insert([j.store, j.state])
+            }
+            for gone in seen.jobs.subtracting(now) {
+                Gauge(label: "accord_erasure_store_jobs", dimensions: [("store", gone[0]), ("state", gone[1])], factory: factory).record(0)
+            }
+            for (store, ready) in up {
+                Gauge(label: "accord_store_up", dimensions: [("store", store)], factory: factory).record(ready ? 1 : 0)
+            }
+            seen = (now, Set(up.keys))
+        }
+    }
+
     public func setErasures(_ counts: ErasureCounts.Counts) {
         erasuresOpen.record(counts.open)
         erasuresWarning.record(counts.warning)

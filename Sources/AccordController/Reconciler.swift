@@ -201,6 +201,8 @@ actor Reconciler {
             let report = try await pass.run(session)
             let erasures = try await ErasureCounts.read(session)
             metrics.setErasures(erasures)
+            metrics.setStores(jobs: try await StoreJobs.counts(session),
+                              up: try await StoreRegistry.health(session).mapValues(\.ready))
             return report
         }
     }

@@ -17,13 +17,15 @@ public enum Kind: String, CaseIterable, Sendable, Codable, Comparable {
     }
 
     /// Position in apply order: everything a kind refers to comes before it.
-    /// RetentionPolicy, Model and Store, then Tenant, then Worker, then Workflow and Erasure.
+    /// Store (retention rules and tenants name stores), then RetentionPolicy
+    /// and Model, then Tenant, then Worker, then Workflow and Erasure.
     public var applyRank: Int {
         switch self {
-        case .retentionPolicy, .model, .store: 0
-        case .tenant: 1
-        case .worker: 2
-        case .workflow, .erasure: 3
+        case .store: 0
+        case .retentionPolicy, .model: 1
+        case .tenant: 2
+        case .worker: 3
+        case .workflow, .erasure: 4
         }
     }
 

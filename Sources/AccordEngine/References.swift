@@ -13,6 +13,11 @@ public enum References {
             if case .array(let stores) = record["external_stores"] {
                 out += stores.compactMap { $0.stringValue.map { ObjectID(kind: .store, name: $0) } }
             }
+        case .retentionPolicy:
+            // A rule on an external store (`STORE` or `STORE/ENTRY`).
+            for rule in record["rules"].arrayValue ?? [] where rule["external"] == .bool(true) {
+                if let store = rule["store"]?.stringValue?.split(separator: "/").first { out.append(ObjectID(kind: .store, name: String(store))) }
+            }
         case .worker:
             if case .string(let model) = record["model"] { out.append(ObjectID(kind: .model, name: model)) }
         case .workflow:

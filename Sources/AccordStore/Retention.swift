@@ -89,15 +89,26 @@ public enum Retention {
     public struct Count: Sendable, Hashable {
         public let policy: String
         public let tenant: String
+        /// A tenant data table, or an external store's entry as `STORE/ENTRY`.
         public let store: String
         public let rows: Int
+
+        public init(policy: String, tenant: String, store: String, rows: Int) {
+            self.policy = policy
+            self.tenant = tenant
+            self.store = store
+            self.rows = rows
+        }
     }
 
     public struct Outcome: Sendable {
         /// Policies enforced (or counted, in a dry run), by name.
         public var policies: [String] = []
-        /// Rows deleted (or that would be), per policy, tenant and store; zeros left out.
+        /// Rows (or keys, objects, items) deleted (or that would be), per
+        /// policy, tenant and store; zeros left out.
         public var counts: [Count] = []
+        /// External stores that could not be reached: the policy runs again next time.
+        public var failures: [(policy: String, tenant: String, store: String, error: String)] = []
         public var dryRun = false
         public var total: Int { counts.reduce(0) { $0 + $1.rows } }
 
@@ -106,23 +117,39 @@ public enum Retention {
         }
     }
 
-    /// Enforces the policies that are due at `now` (all managed policies
-    /// when `onlyDue` is false). A dry run counts and writes nothing.
-    public static func run(_ session: Session, now: Date, onlyDue: Bool, dryRun: Bool, revision: String?,
-                           actor: String) async throws -> Outcome {
-        var outcome = Outcome(dryRun: dryRun)
-        let nowText = String(now.timeIntervalSince1970)
-        let policies = try await session.rows("""
+    /// The policies due at `now` (every managed policy when `onlyDue` is false).
+    public static func policies(_ session: Session, now: Date, onlyDue: Bool) async throws -> [String] {
+        try await session.rows("""
             SELECT p.name FROM platform.retention_policies p
             JOIN accord.inventory i ON i.kind = 'RetentionPolicy' AND i.tenant = '' AND i.name = p.name AND i.retained_at IS NULL
             LEFT JOIN accord.retention_runs r ON r.policy = p.name
             WHERE NOT $1::boolean OR r.last_run_at IS NULL
                OR r.last_run_at + p.schedule::interval <= to_timestamp($2::float8)
             ORDER BY p.name
-            """, [onlyDue ? "true" : "false", nowText]).map { try $0.decode(String.self) }
-        guard !policies.isEmpty else { return outcome }
-        outcome.policies = policies
+            """, [onlyDue ? "true" : "false", String(now.timeIntervalSince1970)]).map { try $0.decode(String.self) }
+    }
+
+    /// The rules of the given policies that name an external store, with
+    /// the tenants that use each policy and list the store.
+    public static func externalRules(_ policies: [String], _ session: Session)
+        async throws -> [(policy: String, tenant: String, store: String, entry: String?, maxAgeSeconds: Double)] {
+        try await session.rows("""
+            SELECT p.name, t.name, split_part(r->>'store', '/', 1),
+                   CASE WHEN position('/' IN r->>'store') > 0 THEN substr(r->>'store', position('/' IN r->>'store') + 1) END,
+                   (r->>'maxAgeSeconds')::float8
+            FROM platform.retention_policies p, jsonb_array_elements(p.rules) AS r, platform.tenants t
+            WHERE p.name IN (SELECT json_array_elements_text($1::json)) AND (r->>'external')::boolean
+              AND t.retention_policy = p.name AND t.external_stores ? split_part(r->>'store', '/', 1)
+            ORDER BY 1, 2, 3, 4
+            """, [JSONValue(strings: policies).canonical]).map { try $0.decode((String, String, String, String?, Double).self) }
+    }
+
+    /// Deletes (or counts, `dryRun`) the rows of the tenant data tables older
+    /// than each rule's `maxAge`, for the given policies.
+    public static func enforceTables(_ policies: [String], _ session: Session, now: Date, dryRun: Bool) async throws -> [Count] {
+        guard !policies.isEmpty else { return [] }
         let names = JSONValue(strings: policies).canonical
+        let nowText = String(now.timeIntervalSince1970)
         // Each call is one statement: it deletes at most `batchSize` rows
         // over all the policies, tenants and rules, and commits; a full
         // batch means there may be more.
@@ -141,15 +168,20 @@ public enum Retention {
             }
             if dryRun || batch < batchSize { break }
         }
-        outcome.counts = order.map { key in
+        return order.map { key in
             let parts = key.split(separator: "\u{0}", omittingEmptySubsequences: false).map(String.init)
             return Count(policy: parts[0], tenant: parts[1], store: parts[2], rows: rows[key] ?? 0)
         }
-        guard !dryRun else { return outcome }
+    }
 
-        // A run that deleted nothing is remembered, not audited.
+    /// Records a run: one audit entry per policy that deleted anything
+    /// (counts per tenant and store), and the time each policy ran (those
+    /// in `completed`: a policy whose external store could not be reached
+    /// runs again next time).
+    public static func record(_ outcome: Outcome, completed: [String], onlyDue: Bool, now: Date, revision: String?, actor: String,
+                              _ session: Session) async throws {
         var audit = try await AuditChain.load(session, actor: actor)
-        let entries = policies.compactMap { policy -> AuditEntry? in
+        let entries = outcome.policies.compactMap { policy -> AuditEntry? in
             let counts = outcome.counts.filter { $0.policy == policy }
             guard !counts.isEmpty else { return nil }
             var byTenant: [String: [String: JSONValue]] = [:]
@@ -165,23 +197,9 @@ public enum Retention {
                 INSERT INTO accord.retention_runs (policy, last_run_at)
                 SELECT p, to_timestamp($2::float8) FROM json_array_elements_text($1::json) AS p
                 ON CONFLICT (policy) DO UPDATE SET last_run_at = EXCLUDED.last_run_at
-                """, [names, nowText])
+                """, [JSONValue(strings: completed).canonical, String(now.timeIntervalSince1970)])
             if let sealed { try await AuditChain.write(sealed, session) }
         }
         if let sealed { audit.advance(to: sealed.head) }
-        return outcome
-    }
-}
-
-extension Retention {
-    /// `accordctl retention run`: every managed policy now, under the apply
-    /// lock (a dry run too, so its counts are not taken mid-apply).
-    public static func runNow(_ session: Session, now: Date, dryRun: Bool, lockTimeout: Duration,
-                              actor: String) async throws -> Outcome {
-        guard try await Migrations.isCurrent(session) else { return Outcome(dryRun: dryRun) }
-        return try await ApplyLock.holding(session, actor: actor, timeout: lockTimeout) {
-            let revision = try await History.lastRevision(session)?.revision
-            return try await run(session, now: now, onlyDue: false, dryRun: dryRun, revision: revision, actor: actor)
-        }
     }
 }

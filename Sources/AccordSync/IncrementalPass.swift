@@ -41,6 +41,9 @@ extension Pass {
         let orphans = Set(base.orphaned)
         guard let partial = try await source.read(changed.map(\.path)) else { return nil }
         timings.append(partial.timings)
+        // A Store, or an object referring to one, is checked against the
+        // Stores' regions and entries, which only the full pass reads.
+        guard !partial.ids.union(partial.references).contains(where: { $0.kind == .store }) else { return nil }
         let outside = try await IncrementalReads.outside(partial.ids.union(partial.references), excluding: touched,
                                                          orphans: orphans, session)
         timings.lap("incremental: look up \(partial.references.count) references outside")

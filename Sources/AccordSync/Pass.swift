@@ -130,8 +130,8 @@ public struct Pass: Sendable {
         let now = options.clock()
         report.erasures = try await ErasureRunner(session: session, keys: options.keys, now: now, revision: revision,
                                                   actor: options.actor).run()
-        report.retention = try await Retention.run(session, now: now, onlyDue: true, dryRun: false,
-                                                   revision: revision, actor: options.actor)
+        report.retention = try await RetentionRunner(session: session, secretsDirectory: options.keys.secretsDirectory, now: now,
+                                                     revision: revision, actor: options.actor).run(onlyDue: true, dryRun: false)
         report.timings.lap("erasures (\(report.erasures.completed.count) completed) and retention (\(report.retention.total) rows)")
         report.storeChecks = try await StoreChecks(session: session, secretsDirectory: options.keys.secretsDirectory, now: now).run()
             .map { Report.StoreCheck(store: $0.store, ready: $0.ready, message: $0.message) }

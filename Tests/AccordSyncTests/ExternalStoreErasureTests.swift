@@ -54,7 +54,7 @@ struct ExternalStoreErasureTests {
         }
     }
 
-    static func fixture(clickhouseEndpoint: String? = nil) async throws -> Fixture {
+    static func fixture(clickhouseEndpoint: String? = nil, vectorsTimeout: String = "30s") async throws -> Fixture {
         let db = try await TestDatabase.scratch()
         var manifests = try Manifests.examples()
         let erasure = manifests.files.removeValue(forKey: "erasures/acme-corp.yaml")!
@@ -109,6 +109,7 @@ struct ExternalStoreErasureTests {
               region: eu
               endpoint: \(er.url)
               credentials: vectors
+              timeout: \(vectorsTimeout)
               holds: [{resource: \(resource)}]
             """
         manifests.files["stores/eu.yaml"] = stores
@@ -224,4 +225,116 @@ struct ExternalStoreErasureTests {
         let leaks = try await f.db.withSession { try await SecretScan.storedLeaks($0) }
         #expect(leaks.isEmpty, "\(leaks)")
     }
+
+    /// Retention rules that name external stores: each store's own means,
+    /// only the tenant's old data, a dry run that counts store by store,
+    /// counts per tenant and store in the audit log.
+    @Test func retentionReachesExternalStores() async throws {
+        var f = try await Self.fixture()
+        let (db, clickhouse, database) = (f.db, f.clickhouse, f.database)
+        defer { Task { await db.drop(); try? await clickhouse.run("DROP DATABASE IF EXISTS \(database)") } }
+        f.manifests.files.removeValue(forKey: "erasures/acme-corp.yaml")
+        // Old rows in ClickHouse (40 days), of acme-corp and of another tenant.
+        let old = Int(Date().timeIntervalSince1970) - 40 * 86_400
+        try await f.clickhouse.run("INSERT INTO \(database).events VALUES ('acme-corp', 'sha256:00', toDateTime(\(old)), 'old1'), ('acme-corp', 'sha256:01', toDateTime(\(old)), 'old2'), ('brightpath', 'sha256:02', toDateTime(\(old)), 'old3')")
+        f.manifests.edit("retention/standard-eu.yaml", "  rules:\n", """
+              rules:
+                - {store: analytics/\(database).events, maxAge: 30d}
+                - {store: sessions, maxAge: 1s}
+                - {store: uploads/\(f.bucket), maxAge: 1s}
+
+            """)
+        _ = try await f.apply(revision: "r2")
+        try await Task.sleep(for: .seconds(2))  // every Redis key and S3 object is now older than 1s
+        let dry = try await db.withSession {
+            try await RetentionRunner.runNow($0, secretsDirectory: f.secrets.path, now: Date(), dryRun: true, lockTimeout: .seconds(5), actor: "test")
+        }
+        func count(_ store: String) -> Int { dry.counts.filter { $0.tenant == "acme-corp" && $0.store == store }.reduce(0) { $0 + $1.rows } }
+        #expect(count("analytics/\(database).events") == 2, "\(dry.counts)")
+        #expect(count("sessions/\(f.prefix):session:{tenant}:{subject}:*") == 8)
+        #expect(count("uploads/\(f.bucket)") == 6)
+        #expect(dry.failures.isEmpty, "\(dry.failures)")
+        #expect(try await f.clickhouse.scalar("SELECT count() FROM \(database).events") == 17, "a dry run deletes nothing")
+
+        let run = try await db.withSession {
+            try await RetentionRunner.runNow($0, secretsDirectory: f.secrets.path, now: Date(), dryRun: false, lockTimeout: .seconds(5), actor: "test")
+        }
+        #expect(run.counts.filter { $0.store.hasPrefix("analytics/") }.map(\.rows) == [2])
+        #expect(try await f.clickhouse.scalar("SELECT count() FROM \(database).events") == 15, "brightpath's old row stays: it does not list the store")
+        let left = try await f.remaining()
+        #expect(left["sessions"] == 0 && left["uploads"] == 0)
+        let audit = try await T.scalar(db, "SELECT body FROM accord.audit_log WHERE action = 'retention' ORDER BY seq DESC LIMIT 1") ?? ""
+        #expect(audit.contains("\"analytics/\(database).events\":2") && audit.contains("\"uploads/\(f.bucket)\":6"), "\(audit)")
+    }
+
+    /// The reference service's faults: an error answer, no answer within
+    /// the Store's timeout, a connection dropped mid-request. Each fails
+    /// only the service's job, which is retried with the same request id;
+    /// the counts certified are the service's first, never added twice.
+    @Test func aServiceThatFailsTimesOutOrDropsTheConnectionIsRetried() async throws {
+        let f = try await Self.fixture(vectorsTimeout: "2s")
+        let (db, clickhouse, database) = (f.db, f.clickhouse, f.database)
+        defer { Task { await db.drop(); try? await clickhouse.run("DROP DATABASE IF EXISTS \(database)") }; Task { try? await f.eraser.post("/_faults", .object(["resource": .string(f.resource)])) } }
+        func vectorsJob() async throws -> StoreJobs.Job { try #require(try await db.withSession { try await StoreJobs.jobs($0) }.first { $0.store == "vectors" }) }
+        var hours = 1.0
+        for (fault, expected) in [(JSONValue.object(["failNext": .number(1)]), "HTTP 500"),
+                                  (.object(["delaySeconds": .number(4)]), "timeout"),
+                                  (.object(["dropConnectionNext": .number(5)]), "unreachable")] {
+            // Faults for this test's resource only: other tests use the same service meanwhile.
+            guard case .object(var scoped) = fault else { continue }
+            scoped["resource"] = .string(f.resource)
+            try await f.eraser.post("/_faults", .object(scoped))
+            let report = try await f.apply(revision: "r\(Int(hours))", hours: hours)
+            #expect(report.erasures.completed.isEmpty, "\(fault)")
+            let job = try await vectorsJob()
+            #expect(job.state == .failed && job.lastError?.contains(expected) == true, "\(fault): \(job.lastError ?? "no error")")
+            hours += 1  // past the job's backoff
+        }
+        try await f.eraser.post("/_faults", .object(["resource": .string(f.resource)]))
+        let done = try await f.apply(revision: "r9", hours: hours)
+        #expect(done.erasures.completed.count == 1)
+        let cert = try JSONParser.parse(try await ErasureTests.certificate(db, "acme-corp", "dsr-2026-11-0007").certificate)
+        let vectors = cert["stores"]?.arrayValue?.first { $0["name"] == .string("vectors") }
+        #expect(vectors?["deleted"] == .number(3), "the service deleted 3 items once, whatever the retries: \(String(describing: vectors))")
+        let job = try await vectorsJob()
+        #expect(job.state == .verified && job.attempts == 3)
+    }
+
+    /// A crash at any step resumes where it stopped: after the PostgreSQL
+    /// part (its jobs exist, pending), and between a store's delete and
+    /// its verification (the counts recorded before the first delete are
+    /// the ones certified, though nothing is left to count when it resumes).
+    @Test func aCrashBetweenTheStepsResumes() async throws {
+        let f = try await Self.fixture()
+        let (db, clickhouse, database) = (f.db, f.clickhouse, f.database)
+        defer { Task { await db.drop(); try? await clickhouse.run("DROP DATABASE IF EXISTS \(database)") } }
+        _ = try await T.apply(f.manifests.desired(), db, revision: "r2") {
+            $0.keys = f.keys()
+            $0.runErasuresAndRetention = false
+        }
+        // The PostgreSQL part, then the "crash": nothing of the stores ran.
+        try await db.withSession { session in
+            let open = try #require(try await ErasureRuns.openErasures(session).first)
+            var audit = try await AuditChain.load(session, actor: "test")
+            _ = try await ErasureRuns.erasePostgres(open, now: ErasureTests.at(hours: 1), revision: "r2", audit: &audit, session)
+        }
+        var jobs = try await db.withSession { try await StoreJobs.jobs($0) }
+        #expect(jobs.map(\.state) == [.pending, .pending, .pending, .pending])
+        // S3's job counted (5) and deleted, then the "crash" before its verification.
+        let uploads = try #require(jobs.first { $0.store == "uploads" })
+        let scope = SubjectScope(tenant: "acme-corp", subject: Self.subject, requestID: uploads.requestID)
+        try await db.withSession { try await StoreJobs.advance(uploads, to: .erasing, deleted: try await f.s3.count(scope), at: Date(), $0) }
+        _ = try await f.s3.delete(scope)
+        jobs = try await db.withSession { try await StoreJobs.jobs($0) }
+        #expect(jobs.first { $0.store == "uploads" }?.state == .erasing)
+
+        let resumed = try await f.apply(revision: "r3")
+        #expect(resumed.erasures.completed.count == 1, "\(resumed.erasures.storeFailures) \(resumed.erasures.waiting) \(resumed.erasures.failed.map(\.message))")
+        #expect(try await f.remaining() == ["analytics": 0, "sessions": 0, "uploads": 0])
+        let cert = try JSONParser.parse(try await ErasureTests.certificate(db, "acme-corp", "dsr-2026-11-0007").certificate)
+        #expect(cert["stores"]?.arrayValue?.map { $0["deleted"]?.numberValue ?? -1 } == [12, 7, 5, 3])
+        #expect(try await T.scalar(db, "SELECT count(*)::text FROM accord.audit_log WHERE action = 'erase-postgres'") == "1",
+                "the PostgreSQL part ran once")
+    }
 }
+

@@ -1,6 +1,7 @@
 import AccordCore
 import AccordEngine
 @testable import AccordStore
+import AccordSync
 import AccordTestSupport
 import Foundation
 import Testing
@@ -50,7 +51,7 @@ struct RetentionTests {
     }
 
     static func run(_ db: ScratchDatabase, dryRun: Bool) async throws -> Retention.Outcome {
-        try await db.withSession { try await Retention.runNow($0, now: now, dryRun: dryRun, lockTimeout: .seconds(5), actor: "test") }
+        try await db.withSession { try await RetentionRunner.runNow($0, secretsDirectory: nil, now: now, dryRun: dryRun, lockTimeout: .seconds(5), actor: "test") }
     }
 
     static let before = "acme.tasks=1,acme.traces=2,acme.users=1,acme.worker_memory=4,brightpath.traces=2,brightpath.worker_memory=1,northwind.traces=1"

@@ -11,7 +11,7 @@ let packageRoot = URL(filePath: #filePath)
 
 enum Fixtures {
     static let schemaDirectory = packageRoot.appending(path: "manifests/schemas")
-    static let kinds = ["Tenant", "Worker", "Workflow", "RetentionPolicy", "Model", "Erasure"]
+    static let kinds = ["Tenant", "Worker", "Workflow", "RetentionPolicy", "Model", "Erasure", "Store"]
     static let combinedFile = "accord.schema.json"
     static let schemaFiles = kinds.map(schemaFile(for:)) + [combinedFile]
     static let draft = "https://json-schema.org/draft/2020-12/schema"
