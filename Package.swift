@@ -132,7 +132,7 @@ let package = Package(
         .testTarget(
             name: "AccordCTLTests",
             dependencies: [
-                "AccordCLI", "AccordCore", "AccordEngine", "AccordGit", "AccordManifests", "AccordStore", "AccordTestSupport",
+                "AccordCLI", "AccordCore", "AccordEngine", "AccordGit", "AccordManifests", "AccordStore", "AccordConnectors", "AccordTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

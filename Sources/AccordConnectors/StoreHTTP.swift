@@ -8,10 +8,16 @@ import NIOPosix
 /// REST API, the `http` contract): one client for the process, which never
 /// follows a redirect (a signed request must not go elsewhere), every call
 /// bounded by the Store's timeout, every failure named without credentials.
+/// A connection that cannot be made fails the call at once (no retrying
+/// until the deadline): the store's job is retried with its own backoff,
+/// and a store that is down must not cost each call its whole timeout.
 enum StoreHTTP {
-    static let client = HTTPClient(
-        eventLoopGroup: HTTPClient.defaultEventLoopGroup,
-        configuration: HTTPClient.Configuration(redirectConfiguration: .disallow, decompression: .disabled))
+    static let client: HTTPClient = {
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, decompression: .disabled)
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(5)
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
 
     struct Answer: Sendable {
         let status: Int

@@ -171,17 +171,18 @@ public enum ErasureRuns {
                 ON CONFLICT (tenant, name) DO UPDATE SET attempts = EXCLUDED.attempts, last_error = NULL, next_attempt_at = NULL,
                     postgres_erased_at = EXCLUDED.postgres_erased_at, postgres_result = EXCLUDED.postgres_result
                 """, [e.tenant, e.name, String(e.attempts + 1), String(now.timeIntervalSince1970), result.canonical])
-            // A job for each external store of the tenant, as the registry has it now.
+            // A job for each external store of the tenant, as the registry has it now, each with a
+            // request id of its own: random, so that no other erasure (in another database, or this
+            // one's name used again) ever shares it, and kept with the job, so every attempt sends it.
             let stores = try await session.rows("""
                 INSERT INTO accord.erasure_store_jobs (tenant, name, store, store_type, endpoint, state, request_id)
-                SELECT $1, $2, s.name, s.type, s.endpoint, 'pending',
-                       'accord-' || left(encode(sha256(convert_to($1 || '/' || $2 || '/' || s.name || '/' || $3, 'UTF8')), 'hex'), 32)
+                SELECT $1, $2, s.name, s.type, s.endpoint, 'pending', 'accord-' || replace(gen_random_uuid()::text, '-', '')
                 FROM platform.tenants t, jsonb_array_elements_text(t.external_stores) AS x(store)
                 JOIN platform.stores s ON s.name = x.store
                 WHERE t.name = $1
                 ON CONFLICT (tenant, name, store) DO NOTHING
                 RETURNING store
-                """, [e.tenant, e.name, e.subject]).map { try $0.decode(String.self) }
+                """, [e.tenant, e.name]).map { try $0.decode(String.self) }
             try await InventoryWriter.clearFailures([e.id], session)
             let total = tables.reduce(0) { $0 + $1.deleted }
             let entry = AuditEntry(action: "erase-postgres", object: e.id.description, revision: revision, detail: .object([

@@ -39,12 +39,6 @@ public enum StoreJobs {
         public var current: State { state == .failed ? (retryState ?? .pending) : state }
     }
 
-    /// The request id of one erasure in one store: stable across attempts,
-    /// so a service that gets it again can answer idempotently.
-    public static func requestID(tenant: String, erasure: String, store: String, subject: String) -> String {
-        "accord-" + String(sha256Hex("\(tenant)/\(erasure)/\(store)/\(subject)").prefix(32))
-    }
-
     static let columns = """
         j.tenant, j.name, j.store, j.store_type, j.endpoint, e.subject_email_hash, j.state, j.retry_state, j.request_id,
         j.deleted::text, j.remaining::text, j.attempts, extract(epoch FROM j.next_attempt_at)::float8, j.last_error,

@@ -52,6 +52,7 @@ struct ErasureRunner {
             if let next = e.nextAttemptAt, next > now { continue }
             do {
                 _ = try await ErasureRuns.erasePostgres(e, now: now, revision: revision, audit: &audit, session)
+                FaultPoint.erasurePostgresCommitted.reach()
                 ready.append(e)
             } catch let error as SQLFailure where !error.isConnectionLost {
                 outcome.failed.append(try await ErasureRuns.fail(e, error.description, now: now, revision: revision, audit: &audit, session))
@@ -136,6 +137,7 @@ struct ErasureRunner {
             }
             if state == .erasing {
                 let reported = try await connector.delete(scope)
+                FaultPoint.storeDeleted.reach()
                 try await StoreJobs.advance(job, to: .verifying, deleted: reported, at: now, session)
                 state = .verifying
             }

@@ -76,6 +76,22 @@ public enum StorePlaceholders {
             return "must hold {tenant} and {subject} exactly once each, so that an erasure reaches one subject of one tenant"
         }
         guard found == [tenant, subject] else { return "must hold {tenant} before {subject}" }
+        // What follows {tenant} must end the tenant's name: else `{tenant}-…`
+        // or `{tenant}{subject}` would reach another tenant (acme and acme-eu).
+        let afterTenant = s.range(of: tenant).map { s[$0.upperBound...] }?.first
+        if let c = afterTenant, c.isLetter || c.isNumber || c == "-" || c == "{" {
+            return "must have a separator after {tenant} (such as ':' or '/'), so that it matches only that tenant and no tenant whose name starts with it"
+        }
         return nil
+    }
+
+    /// A Redis key pattern: no glob character before {subject}, so that an
+    /// erasure reaches only the one tenant and subject.
+    public static func globProblem(_ s: String) -> String? {
+        guard let subjectAt = s.range(of: subject) else { return nil }
+        let head = s[..<subjectAt.lowerBound].replacingOccurrences(of: tenant, with: "")
+        return head.contains(where: { "*?[]\\".contains($0) })
+            ? "has a glob character before {subject}; only the part after {subject} may be a glob, so that an erasure reaches only one subject of one tenant"
+            : nil
     }
 }

@@ -182,7 +182,7 @@ enum Patterns {
 extension Patterns {
     /// A file name with no directory: letters, digits, `.`, `_`, `-`, not starting with `.`.
     static func isPlainFileName(_ s: String) -> Bool {
-        guard let first = s.utf8.first, first != UInt8(ascii: "."), s.utf8.count <= 255 else { return false }
+        guard let first = s.utf8.first, first != UInt8(ascii: "."), first != UInt8(ascii: "-"), s.utf8.count <= 255 else { return false }
         return s.utf8.allSatisfy { isIdentifierByte($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }
     }
 

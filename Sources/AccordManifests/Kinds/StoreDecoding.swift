@@ -17,7 +17,7 @@ extension Decoding {
         }
         let credentials = f["credentials"].flatMap {
             string($0, "spec.credentials", matching: Patterns.isPlainFileName,
-                   rule: "a plain file name under ACCORD_SECRETS_DIR (letters, digits, '.', '_' and '-', not starting with '.'; no directories)")
+                   rule: "a plain file name under ACCORD_SECRETS_DIR (letters, digits, '.', '_' and '-', not starting with '.' or '-'; no directories)")
         }
         var s3Region: String?
         if let n = f["s3Region"] {
@@ -77,6 +77,10 @@ extension Decoding {
         case .redis:
             guard let f = fields(node, path, allowed: ["keyPattern"], required: ["keyPattern"], owner: owner),
                   let n = f["keyPattern"], let pattern = placeholders(n, "\(path).keyPattern") else { return nil }
+            if let problem = StorePlaceholders.globProblem(pattern) {
+                error(n, "\(path).keyPattern", "\(Decoding.show(pattern, limit: 120)) \(problem)")
+                return nil
+            }
             return .keys(pattern: pattern)
         case .s3:
             guard let f = fields(node, path, allowed: ["bucket", "prefix"], required: ["bucket", "prefix"], owner: owner) else { return nil }
@@ -116,9 +120,12 @@ extension Decoding {
 /// The shape of a store's endpoint by type.
 enum StoreEndpoint {
     static func problem(_ s: String, type: StoreSpec.StoreType) -> String? {
-        let schemes = type == .redis ? ["redis://", "rediss://"] : ["http://", "https://"]
+        if type == .redis, s.hasPrefix("rediss://") {
+            return "asks for TLS to Redis (rediss://), which Accord does not speak yet; use redis:// on a trusted network"
+        }
+        let schemes = type == .redis ? ["redis://"] : ["http://", "https://"]
         guard let scheme = schemes.first(where: { s.hasPrefix($0) }) else {
-            return "is not a \(schemes.map { $0.dropLast(3) }.joined(separator: " or ")) URL (\(type == .redis ? "redis://host:port[/db]" : "http(s)://host:port[/path]"))"
+            return "is not \(type == .redis ? "a redis://host:port[/db]" : "an http(s)://host:port[/path]") URL"
         }
         guard Patterns.isURI(s) else { return "is not a URL" }
         let rest = s.dropFirst(scheme.count)
@@ -152,12 +159,14 @@ enum StoreEndpoint {
                 guard after.hasPrefix(":"), let p = Int(after.dropFirst()) else { return nil }
                 port = p
             }
-        } else if let colon = authority.lastIndex(of: ":") {
+        } else if let colon = authority.firstIndex(of: ":") {
             host = String(authority[..<colon])
-            guard let p = Int(authority[authority.index(after: colon)...]) else { return nil }
+            let digits = authority[authority.index(after: colon)...]
+            guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let p = Int(digits) else { return nil }
             port = p
         }
-        guard !host.isEmpty, host.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || ".-:".unicodeScalars.contains($0)) })
+        let allowed = authority.hasPrefix("[") ? ".-:" : ".-"
+        guard !host.isEmpty, host.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || allowed.unicodeScalars.contains($0)) })
         else { return nil }
         if let port, !(1...65535).contains(port) { return nil }
         return (host, port)

@@ -108,7 +108,7 @@ struct ReferenceSites: Sendable {
             for (i, rule) in rules.enumerated() {
                 guard let node = rule.child("store"), case .string(let s)? = node.scalar, TenantTable(rawValue: s) == nil else { continue }
                 let parts = s.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-                guard Patterns.isDNSLabel(parts[0]) else { continue }
+                guard Patterns.isDNSLabel(parts[0]), parts.count == 1 || !parts[1].isEmpty else { continue }
                 sites.append(Site(target: ObjectID(kind: .store, name: parts[0]), path: "spec.rules[\(i)].store", position: position(node),
                                   entry: parts.count == 2 ? parts[1] : nil))
             }
