@@ -95,6 +95,7 @@ struct Apply: AsyncParsableCommand {
             throw ExitCode(2)
         }
         let waiting = !report.erasures.failed.isEmpty || !report.erasures.blocked.isEmpty || !report.rotation.blocked.isEmpty
+            || !report.erasures.storeFailures.isEmpty
         throw ExitCode(report.outcome?.failed.isEmpty == false || waiting ? 1 : 0)
     }
 }
@@ -187,6 +188,8 @@ struct ApplyReport {
         for c in e.completed { out += "✓ \(c.id) erased: \(c.deleted) rows deleted, certificate issued\n" }
         for f in e.failed { out += "! \(f.id) \(f.reason.rawValue): \(f.message)\n" }
         for id in e.blocked { out += "! \(id) waits: no signing key configured (ACCORD_SIGNING_KEY_FILE)\n" }
+        for f in e.storeFailures { out += "! \(f.id) Store/\(f.store) not verified yet: \(f.error)\n" }
+        for w in e.waiting { out += "… \(w.id) waits for \(w.stores.count == 1 ? "store" : "stores") \(w.stores.joined(separator: ", ")) before its certificate\n" }
         return out
     }
 
@@ -195,6 +198,10 @@ struct ApplyReport {
             "completed": .array(e.completed.map { .object(["id": .string($0.id.description), "deleted": JSONValue($0.deleted)]) }),
             "failed": .array(e.failed.map { .object(["id": .string($0.id.description), "message": .string($0.message)]) }),
             "waitingForSigningKey": JSONValue(strings: e.blocked.map(\.description)),
+            "waitingForStores": .array(e.waiting.map { .object(["id": .string($0.id.description), "stores": JSONValue(strings: $0.stores)]) }),
+            "storeFailures": .array(e.storeFailures.map {
+                .object(["id": .string($0.id.description), "store": .string($0.store), "error": .string($0.error)])
+            }),
             "slaCrossed": .array(e.escalated.map { .object(["id": .string($0.id.description), "stage": .string($0.stage.rawValue)]) }),
         ])
     }

@@ -241,6 +241,16 @@ actor Reconciler {
         ]
         if let next = book.nextDue { fields["nextRetry"] = "\(Timestamp.rfc3339(epochSeconds: Int64(next.timeIntervalSince1970)))" }
         logger.info("reconciled", metadata: fields)
+        for c in report.erasures.completed {
+            logger.info("erasure certified", metadata: ["object": "\(c.id)", "deleted": "\(c.deleted)"])
+        }
+        for f in report.erasures.storeFailures {
+            logger.warning("erasure: a store's part failed; retried with backoff", metadata: [
+                "object": "\(f.id)", "store": "\(f.store)", "error": "\(f.error)"])
+        }
+        for check in report.storeChecks where !check.ready {
+            logger.warning("store unavailable", metadata: ["store": "\(check.store)", "reason": "\(check.message)"])
+        }
         for (id, stage) in report.erasures.escalated {
             logger.warning("erasure SLA: \(stage.meaning)", metadata: ["object": "\(id)", "stage": "\(stage.rawValue)"])
         }
