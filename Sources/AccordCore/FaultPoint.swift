@@ -3,7 +3,9 @@ import Foundation
 /// Named points in a pass where the fault tests kill the process on
 /// purpose, so that a kill lands exactly where a test says it does:
 /// `ACCORD_TEST_KILL_AT=<point>` makes the process SIGKILL itself when it
-/// reaches that point (nothing else happens when the variable is unset).
+/// reaches that point, `<point>:<which>` only where that point is reached
+/// for `which` (a store's name), so that concurrent work cannot decide
+/// where the kill lands (nothing else happens when the variable is unset).
 public enum FaultPoint: String, Sendable, CaseIterable {
     /// An erasure's PostgreSQL transaction committed; no store job has run.
     case erasurePostgresCommitted = "erasure-postgres-committed"
@@ -12,7 +14,8 @@ public enum FaultPoint: String, Sendable, CaseIterable {
 
     static let target = ProcessInfo.processInfo.environment["ACCORD_TEST_KILL_AT"]
 
-    public func reach() {
-        if Self.target == rawValue { kill(getpid(), SIGKILL) }
+    public func reach(_ which: String? = nil) {
+        guard let target = Self.target else { return }
+        if target == rawValue || (which.map { target == "\(rawValue):\($0)" } ?? false) { kill(getpid(), SIGKILL) }
     }
 }

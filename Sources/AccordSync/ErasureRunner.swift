@@ -137,7 +137,7 @@ struct ErasureRunner {
             }
             if state == .erasing {
                 let reported = try await connector.delete(scope)
-                FaultPoint.storeDeleted.reach()
+                FaultPoint.storeDeleted.reach(job.store)
                 try await StoreJobs.advance(job, to: .verifying, deleted: reported, at: now, session)
                 state = .verifying
             }
