@@ -138,7 +138,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AccordEngineTests",
-            dependencies: ["AccordCore", "AccordEngine", "AccordManifests", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["AccordCore", "AccordEngine", "AccordManifests", "AccordTestSupport", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(
             name: "AccordStoreTests",

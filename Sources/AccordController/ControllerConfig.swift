@@ -100,9 +100,6 @@ public struct ControllerConfig: Sendable, CustomStringConvertible {
             let git = try GitCredentials.fromEnvironment(environment)
             config.secrets += [git.password, git.sshPassphrase].compactMap { $0 }.filter { !$0.isEmpty }
             if let key = git.sshKeyFile {
-                guard FileManager.default.isReadableFile(atPath: key) else {
-                    throw Invalid(setting: "ACCORD_GIT_SSH_KEY_FILE", reason: "cannot read \(Text.quoted(key, limit: 200))")
-                }
                 config.secrets += keyTexts(key)
             }
         } catch let error as GitError {

@@ -96,20 +96,20 @@ public enum ControllerSettings {
             (config.listenHost, config.listenPort) = try listen(value)
         },
         ControllerSetting("webhook-secret-file", "ACCORD_WEBHOOK_SECRET_FILE", shown: "none (`/hooks/git` answers 404)", value: "FILE",
-                          help: "The webhook's shared secret (surrounding whitespace ignored).") { file, config throws(SettingProblem) in
-            guard let data = FileManager.default.contents(atPath: file) else { throw SettingProblem("cannot read \(Text.quoted(file, limit: 200))") }
-            let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                          help: "The webhook's shared secret (surrounding whitespace ignored). Mode 0600 or stricter, like every secret file.") { file, config throws(SettingProblem) in
+            let text: String
+            do { text = try SecretFile.text(file) } catch { throw SettingProblem(String(describing: error)) }
             guard !text.isEmpty else { throw SettingProblem("\(Text.quoted(file, limit: 200)) is empty") }
             config.webhookSecret = Array(text.utf8)
             config.secrets.append(text)
         },
         ControllerSetting("kek-file", "ACCORD_KEK_FILE", value: "FILE",
-                          help: "The key-encryption key for tenant data keys: 32 raw bytes or their base64 (docs/tenants.md).") { file, config throws(SettingProblem) in
+                          help: "The key-encryption key for tenant data keys: 32 raw bytes or their base64 (docs/tenants.md). Mode 0600 or stricter.") { file, config throws(SettingProblem) in
             do { config.kek = try KeyEncryptionKey.load(file: file) } catch { throw SettingProblem(String(describing: error)) }
             config.secrets += ControllerConfig.keyTexts(file)
         },
         ControllerSetting("signing-key-file", "ACCORD_SIGNING_KEY_FILE", shown: "none (open erasures wait, saying so)", value: "FILE",
-                          help: "The Ed25519 key that signs erasure certificates: PEM PKCS#8 or a raw 32-byte seed (docs/erasures.md).") { file, config throws(SettingProblem) in
+                          help: "The Ed25519 key that signs erasure certificates: PEM PKCS#8 or a raw 32-byte seed (docs/erasures.md). Mode 0600 or stricter.") { file, config throws(SettingProblem) in
             do { config.signingKey = try SigningKey.load(file: file) } catch { throw SettingProblem(String(describing: error)) }
             config.secrets += ControllerConfig.keyTexts(file)
         },
@@ -118,7 +118,7 @@ public enum ControllerSettings {
             do { config.trustedKeys = try TrustedKeys.load(directory: directory) } catch { throw SettingProblem(String(describing: error)) }
         },
         ControllerSetting("secrets-dir", "ACCORD_SECRETS_DIR", shown: "none (a Store that names credentials cannot be reached)", value: "DIR",
-                          help: "The directory of the external stores' credentials files, named by each Store's `spec.credentials` (docs/erasures.md).") { directory, config throws(SettingProblem) in
+                          help: "The directory of the external stores' credentials files, named by each Store's `spec.credentials`, each mode 0600 or stricter (docs/erasures.md).") { directory, config throws(SettingProblem) in
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
                 throw SettingProblem("\(Text.quoted(directory, limit: 200)) is not a directory")

@@ -1,17 +1,24 @@
-import AccordCore
 import Foundation
 
 /// A file that holds a secret (a key, a password, a store's credentials):
 /// read only when no one but its owner can read it, like ssh refuses a
 /// private key others can read. Errors name the file and its mode, never
 /// what it holds.
+///
+/// The one allowance is libpq's for its client key: a file owned by root
+/// may also be readable (not writable) by its group, which is how
+/// Kubernetes mounts a secret for a pod with an `fsGroup` (root, the pod's
+/// group, mode 0440). Owned by this process's user, it must be 0600 or
+/// stricter; owned by anyone else, it is refused.
 public enum SecretFile {
     public struct Refused: Error, CustomStringConvertible, Sendable {
         public let description: String
     }
 
     /// The file's bytes; refused when missing, unreadable, not a regular
-    /// file, or readable or writable by its group or others.
+    /// file, or readable or writable by its group or others. Symbolic links
+    /// are followed (Kubernetes mounts secrets as links into `..data`): the
+    /// mode checked is the file's they lead to.
     public static func read(_ path: String) throws -> [UInt8] {
         var info = stat()
         guard stat(path, &info) == 0 else {
@@ -20,14 +27,32 @@ public enum SecretFile {
         guard (info.st_mode & S_IFMT) == S_IFREG else {
             throw Refused(description: "\(Text.quoted(path, limit: 200)) is not a regular file")
         }
-        let mode = info.st_mode & 0o777
-        if mode & 0o077 != 0 {
-            throw Refused(description: "\(Text.quoted(path, limit: 200)) has mode \(String(mode, radix: 8, uppercase: false).leftPadded(to: 4)), readable or writable by its group or others; make it 0600 (chmod 600) or 0400")
+        if let problem = problem(mode: UInt32(info.st_mode & 0o777), owner: UInt32(info.st_uid), user: UInt32(geteuid())) {
+            throw Refused(description: "\(Text.quoted(path, limit: 200)) \(problem)")
         }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw Refused(description: "cannot read \(Text.quoted(path, limit: 200))")
         }
         return Array(data)
+    }
+
+    /// What is wrong with a secret file of `mode` owned by `owner` for a
+    /// process running as `user`, or nil when it may be read.
+    public static func problem(mode: UInt32, owner: UInt32, user: UInt32) -> String? {
+        let octal = String(mode, radix: 8).leftPadded(to: 4)
+        if owner == user {
+            guard mode & 0o077 == 0 else {
+                return "has mode \(octal), readable or writable by its group or others; make it 0600 (chmod 600) or 0400"
+            }
+            return nil
+        }
+        guard owner == 0 else {
+            return "is owned by uid \(owner), neither this process's user (uid \(user)) nor root"
+        }
+        guard mode & 0o037 == 0 else {
+            return "has mode \(octal), writable by its group or open to others; a file owned by root may be at most 0640"
+        }
+        return nil
     }
 
     /// The file's text, trimmed of surrounding whitespace.
@@ -52,7 +77,7 @@ public enum SecretFile {
 }
 
 extension String {
-    func leftPadded(to width: Int) -> String {
+    fileprivate func leftPadded(to width: Int) -> String {
         count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }

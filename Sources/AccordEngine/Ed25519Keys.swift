@@ -38,7 +38,12 @@ public enum Ed25519Keys {
     }
 
     public static func privateKey(file path: String) throws -> Curve25519.Signing.PrivateKey {
-        let bytes = try read(path, what: "signing key")
+        let bytes: [UInt8]
+        do {
+            bytes = try SecretFile.read(path)
+        } catch {
+            throw Invalid(description: "the signing key file: \(error)")
+        }
         if bytes.count == 32 { return try Curve25519.Signing.PrivateKey(rawRepresentation: bytes) }
         guard let der = pemBody(bytes, label: "PRIVATE KEY") else {
             throw Invalid(description: "\(path): not an Ed25519 private key: expected PEM \"PRIVATE KEY\" (PKCS#8) or a raw 32-byte seed, found \(bytes.count) bytes that are neither")

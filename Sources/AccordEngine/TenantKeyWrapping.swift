@@ -26,10 +26,12 @@ public struct KeyEncryptionKey: Sendable, CustomStringConvertible {
     /// The file's 32 raw bytes, or base64 text of 32 bytes (surrounding
     /// whitespace ignored). Errors name the file, never its contents.
     public static func load(file path: String) throws -> KeyEncryptionKey {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw Invalid(description: "cannot read the key-encryption key file \(path) (ACCORD_KEK_FILE)")
+        let raw: [UInt8]
+        do {
+            raw = try SecretFile.read(path)
+        } catch {
+            throw Invalid(description: "the key-encryption key file (ACCORD_KEK_FILE): \(error)")
         }
-        let raw = [UInt8](data)
         if raw.count == 32 { return try KeyEncryptionKey(bytes: raw) }
         let text = String(decoding: raw, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         if let decoded = Base64.decode(text), decoded.count == 32 { return try KeyEncryptionKey(bytes: decoded) }

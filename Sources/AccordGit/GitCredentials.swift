@@ -1,3 +1,4 @@
+import AccordCore
 import CLibGit2
 import Foundation
 
@@ -27,15 +28,22 @@ public struct GitCredentials: Sendable {
     public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> GitCredentials {
         func secret(_ variable: String) throws -> String? {
             guard let file = env[variable], !file.isEmpty else { return nil }
-            guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
-                throw GitError(operation: "read \(variable)", code: -1, message: "cannot read the file it names")
+            do {
+                return try SecretFile.text(file)
+            } catch {
+                throw GitError(operation: "read \(variable)", code: -1, message: String(describing: error))
             }
-            return text.trimmingCharacters(in: .whitespacesAndNewlines)
         }
         var creds = GitCredentials()
         creds.username = env["ACCORD_GIT_USERNAME"].flatMap { $0.isEmpty ? nil : $0 }
         creds.password = try secret("ACCORD_GIT_PASSWORD_FILE")
         creds.sshKeyFile = env["ACCORD_GIT_SSH_KEY_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+        if let key = creds.sshKeyFile {
+            // Only checked here (libgit2 reads the key itself): its mode, like ssh.
+            do { _ = try SecretFile.read(key) } catch {
+                throw GitError(operation: "read ACCORD_GIT_SSH_KEY_FILE", code: -1, message: String(describing: error))
+            }
+        }
         creds.sshPassphrase = try secret("ACCORD_GIT_SSH_PASSPHRASE_FILE")
         return creds
     }

@@ -28,7 +28,8 @@ import Testing
     /// A key-encryption key file every run gets unless the test names its own.
     static let kekFile: String = {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("accord-test-kek-\(UUID().uuidString)").path
-        FileManager.default.createFile(atPath: path, contents: Data((0..<32).map { UInt8(($0 * 37 + 11) % 256) }))
+        FileManager.default.createFile(atPath: path, contents: Data((0..<32).map { UInt8(($0 * 37 + 11) % 256) }),
+                                       attributes: [.posixPermissions: 0o600])
         return path
     }()
 

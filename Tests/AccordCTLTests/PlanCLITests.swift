@@ -202,7 +202,7 @@ import Testing
         }
         let noKEK = try CLI.accordctl(["apply", "--kek-file", "/nonexistent/kek"] + repo, environment: env)
         #expect(noKEK.status == 2)
-        #expect(noKEK.stderr.contains("cannot read the key-encryption key file /nonexistent/kek"))
+        #expect(noKEK.stderr.contains("the key-encryption key file (ACCORD_KEK_FILE): cannot read \"/nonexistent/kek\": No such file or directory"), "\(noKEK.stderr)")
 
         let missing = try CLI.accordctl(["status", "Worker/nobody/none"], environment: env)
         #expect(missing.status == 2)

@@ -1,5 +1,6 @@
 @testable import AccordController
 import AccordCore
+import AccordTestSupport
 import Foundation
 import Testing
 
@@ -32,7 +33,7 @@ import Testing
 
         // Git credentials: their contents are secrets for the logs; a file that cannot be read is a bad setting.
         let token = FileManager.default.temporaryDirectory.appendingPathComponent("git-token-\(UUID().uuidString)")
-        try Data("ghp_not-a-real-token-4d1c\n".utf8).write(to: token)
+        try SecretFixture.write("ghp_not-a-real-token-4d1c\n", to: token)
         defer { try? FileManager.default.removeItem(at: token) }
         let git = try ControllerConfig.resolve(flags: [:], environment: [
             "ACCORD_REPO": Self.repo, "DATABASE_URL": Self.db, "ACCORD_GIT_PASSWORD_FILE": token.path])
@@ -64,7 +65,7 @@ import Testing
         (["path": "../out"], "--path (ACCORD_PATH): must be a directory inside the repository; got \"../out\""),
         (["retry-min": "10s", "retry-max": "1s"], "--retry-max (ACCORD_RETRY_MAX): must not be shorter than --retry-min"),
         (["repo": "/no/such/dir"], "--repo (ACCORD_REPO): \"/no/such/dir\" is not a directory and not an https://, ssh:// or file:// URL"),
-        (["webhook-secret-file": "/no/such/secret"], "--webhook-secret-file (ACCORD_WEBHOOK_SECRET_FILE): cannot read \"/no/such/secret\""),
+        (["webhook-secret-file": "/no/such/secret"], "--webhook-secret-file (ACCORD_WEBHOOK_SECRET_FILE): cannot read \"/no/such/secret\": No such file or directory"),
     ])
     func badSettingsNameTheSetting(flags: [String: String], message: String) throws {
         var all = ["repo": Self.repo, "database-url": Self.db]
@@ -94,13 +95,49 @@ import Testing
         #expect(badURL.map { !$0.description.contains("hunter2-secret") } == true)
 
         let kek = FileManager.default.temporaryDirectory.appendingPathComponent("kek-\(UUID().uuidString)")
-        try Data("not-a-key-but-secret-text".utf8).write(to: kek)
+        try SecretFixture.write("not-a-key-but-secret-text", to: kek)
         defer { try? FileManager.default.removeItem(at: kek) }
         let badKEK = #expect(throws: ControllerConfig.Invalid.self) {
             try ControllerConfig.resolve(flags: ["repo": Self.repo, "database-url": Self.db, "kek-file": kek.path], environment: [:])
         }
         #expect(badKEK?.setting == "--kek-file (ACCORD_KEK_FILE)")
         #expect(badKEK.map { $0.description.contains(kek.path) && !$0.description.contains("secret-text") } == true)
+    }
+
+    /// Every file that holds a secret is refused, naming the file and its
+    /// mode, when its group or others may read or write it (like ssh); the
+    /// same file with mode 0600 or 0400 is read. The database URL file is
+    /// not a setting yet.
+    @Test(arguments: [
+        ("flag", "kek-file", "--kek-file (ACCORD_KEK_FILE)", "kek.b64"),
+        ("flag", "signing-key-file", "--signing-key-file (ACCORD_SIGNING_KEY_FILE)", "controller-signing.pem"),
+        ("flag", "webhook-secret-file", "--webhook-secret-file (ACCORD_WEBHOOK_SECRET_FILE)", ""),
+        ("env", "ACCORD_GIT_PASSWORD_FILE", "ACCORD_GIT_PASSWORD_FILE", ""),
+        ("env", "ACCORD_GIT_SSH_PASSPHRASE_FILE", "ACCORD_GIT_SSH_PASSPHRASE_FILE", ""),
+        ("env", "ACCORD_GIT_SSH_KEY_FILE", "ACCORD_GIT_SSH_KEY_FILE", "controller-signing.pem"),
+    ])
+    func secretFilesOthersCanReadAreRefused(how: String, name: String, setting: String, example: String) throws {
+        let dir = try SecretFixture.directory("secret-modes")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("secret")
+        let contents = example.isEmpty ? Data("a-shared-secret-of-some-length\n".utf8)
+            : try Data(contentsOf: URL(fileURLWithPath: ExampleKeys.path(example)))
+        func resolve() throws -> ControllerConfig {
+            how == "flag"
+                ? try ControllerConfig.resolve(flags: ["repo": Self.repo, "database-url": Self.db, name: file.path], environment: [:])
+                : try ControllerConfig.resolve(flags: ["repo": Self.repo, "database-url": Self.db], environment: [name: file.path])
+        }
+        for mode in [0o644, 0o640, 0o604, 0o660, 0o602] {
+            try SecretFixture.write(contents, to: file, mode: mode)
+            let error = #expect(throws: ControllerConfig.Invalid.self, "mode \(String(mode, radix: 8))") { try resolve() }
+            #expect(error?.setting == setting)
+            let expected = "\"\(file.path)\" has mode 0\(String(mode, radix: 8)), readable or writable by its group or others; make it 0600 (chmod 600) or 0400"
+            #expect(error?.description.hasSuffix(expected) == true, "\(String(describing: error))")
+        }
+        for mode in [0o600, 0o400] {
+            try SecretFixture.write(contents, to: file, mode: mode)
+            _ = try resolve()
+        }
     }
 
     @Test func keyFilesAreLoadedWithTheSharedLoaders() throws {
@@ -111,8 +148,8 @@ import Testing
         try FileManager.default.copyItem(at: keys.appendingPathComponent("model-signing.pub.pem"),
                                          to: trusted.appendingPathComponent("model-signing.pub.pem"))
         let config = try ControllerConfig.resolve(
-            flags: ["repo": Self.repo, "database-url": Self.db, "signing-key-file": keys.appendingPathComponent("controller-signing.pem").path,
-                    "kek-file": keys.appendingPathComponent("kek.b64").path],
+            flags: ["repo": Self.repo, "database-url": Self.db, "signing-key-file": ExampleKeys.path("controller-signing.pem"),
+                    "kek-file": ExampleKeys.path("kek.b64")],
             environment: ["ACCORD_TRUSTED_KEYS_DIR": trusted.path])
         #expect(config.signingKey != nil && config.kek != nil)
         #expect(config.trustedKeys?.keys.map(\.file) == ["model-signing.pub.pem"])

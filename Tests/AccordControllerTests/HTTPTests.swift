@@ -1,6 +1,7 @@
 @testable import AccordController
 import AccordHTTP
 import AccordStore
+import AccordTestSupport
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -15,7 +16,7 @@ import Testing
 
     static func secretFile() throws -> String {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("hook-\(UUID().uuidString)")
-        try Data((secret + "\n").utf8).write(to: url)
+        try SecretFixture.write(secret + "\n", to: url)
         return url.path
     }
 

@@ -15,7 +15,7 @@ final class Harness: Sendable {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let kekBytes: [UInt8] = (0..<32).map { UInt8(($0 * 37 + 11) % 256) }
     static let keys = root.appendingPathComponent("examples/keys")
-    static var signingKeyFile: String { keys.appendingPathComponent("controller-signing.pem").path }
+    static var signingKeyFile: String { ExampleKeys.path("controller-signing.pem") }
 
     let db: ScratchDatabase
     let work: GitFixture
@@ -32,8 +32,8 @@ final class Harness: Sendable {
         try work.commit("the example platform")
         try work.git("remote", "add", "origin", bare.path)
         try work.git("push", "-q", "origin", "main")
-        try Data(Self.kekBytes).write(to: scratch.appendingPathComponent("kek"))
-        try Data("hook-secret-for-e2e\n".utf8).write(to: scratch.appendingPathComponent("hook"))
+        try SecretFixture.write(Data(Self.kekBytes), to: scratch.appendingPathComponent("kek"))
+        try SecretFixture.write("hook-secret-for-e2e\n", to: scratch.appendingPathComponent("hook"))
         let trusted = scratch.appendingPathComponent("trusted")
         try FileManager.default.createDirectory(at: trusted, withIntermediateDirectories: true)
         try FileManager.default.copyItem(at: Self.keys.appendingPathComponent("model-signing.pub.pem"),

@@ -1,5 +1,6 @@
 import AccordCore
 import AccordEngine
+import AccordTestSupport
 import Foundation
 import Testing
 
@@ -21,9 +22,9 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         let bytes = (0..<32).map { UInt8($0 * 7 % 256) }
         let raw = dir.appendingPathComponent("raw"), text = dir.appendingPathComponent("b64"), short = dir.appendingPathComponent("short")
-        try Data(bytes).write(to: raw)
-        try Data((Base64.encode(bytes) + "\n").utf8).write(to: text)
-        try Data(bytes.prefix(16)).write(to: short)
+        try SecretFixture.write(Data(bytes), to: raw)
+        try SecretFixture.write(Base64.encode(bytes) + "\n", to: text)
+        try SecretFixture.write(Data(bytes.prefix(16)), to: short)
         let a = try KeyEncryptionKey.load(file: raw.path), b = try KeyEncryptionKey.load(file: text.path)
         #expect(a.fingerprint == b.fingerprint)
         #expect(a.fingerprint.count == 16)
@@ -66,9 +67,8 @@ import Testing
 }
 
 @Suite struct ExampleKEKTests {
-    @Test func theDemoKEKOfTheExamplesLoads() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let kek = try KeyEncryptionKey.load(file: root.appendingPathComponent("examples/keys/kek.b64").path)
+    @Test func theDemoKEKOfTheExamplesLoadsFromAFileOnlyItsOwnerReads() throws {
+        let kek = try KeyEncryptionKey.load(file: ExampleKeys.path("kek.b64"))
         #expect(kek.fingerprint.count == 16)
     }
 }

@@ -1,6 +1,7 @@
 import AccordCore
 @testable import AccordEngine
 import Crypto
+import AccordTestSupport
 import Foundation
 import Testing
 
@@ -8,7 +9,7 @@ import Testing
 struct ModelGateTests {
     static let keys = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("examples/keys")
-    static let signer = try! Ed25519Keys.privateKey(file: keys.appendingPathComponent("model-signing.pem").path)
+    static let signer = try! Ed25519Keys.privateKey(file: ExampleKeys.path("model-signing.pem"))
     static let trusted = TrustedKeys(directory: "/trusted", keys: [(file: "model.pub", key: signer.publicKey)])
 
     static func sign(_ digest: String) -> String {
@@ -184,9 +185,12 @@ struct ModelGateTests {
         #expect(throws: Ed25519Keys.Invalid.self) { try TrustedKeys.load(directory: dir.appendingPathComponent("missing").path) }
 
         let seed = dir.appendingPathComponent("seed")
-        try Self.signer.rawRepresentation.write(to: seed)
+        try SecretFixture.write(Self.signer.rawRepresentation, to: seed)
         #expect(try Ed25519Keys.privateKey(file: seed.path).publicKey.rawRepresentation == Self.signer.publicKey.rawRepresentation)
-        #expect(throws: Ed25519Keys.Invalid.self) { try Ed25519Keys.privateKey(file: Self.keys.appendingPathComponent("model-signing.pub.pem").path) }
+        let publicAsPrivate = dir.appendingPathComponent("public-as-private.pem")
+        try SecretFixture.write(try Data(contentsOf: Self.keys.appendingPathComponent("model-signing.pub.pem")), to: publicAsPrivate)
+        let notPrivate = #expect(throws: Ed25519Keys.Invalid.self) { try Ed25519Keys.privateKey(file: publicAsPrivate.path) }
+        #expect(notPrivate?.description.contains("public-as-private.pem: not an Ed25519 private key") == true, "\(String(describing: notPrivate))")
         #expect(Ed25519Keys.pem(Self.signer.publicKey) == (try String(contentsOf: Self.keys.appendingPathComponent("model-signing.pub.pem"), encoding: .utf8)))
     }
 }

@@ -60,13 +60,10 @@ struct ExternalStoreErasureTests {
         let erasure = manifests.files.removeValue(forKey: "erasures/acme-corp.yaml")!
         let unique = UUID().uuidString.prefix(8).lowercased()
         let database = "accord_e_\(unique)", prefix = "e\(unique)", bucket = "accord-e-\(unique)", resource = "vectors-\(unique)"
-        let secrets = FileManager.default.temporaryDirectory.appendingPathComponent("accord-secrets-\(unique)")
-        try FileManager.default.createDirectory(at: secrets, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let secrets = try SecretFixture.directory("accord-secrets")
         let ch = try TestStores.server(.clickhouse), rd = try TestStores.server(.redis), s3s = try TestStores.server(.s3), er = try TestStores.server(.eraser)
         for (file, secret) in [("analytics", ch.secret), ("sessions", rd.secret), ("uploads", s3s.secret), ("vectors", er.secret)] {
-            let url = secrets.appendingPathComponent(file)
-            try Data((secret + "\n").utf8).write(to: url)
-            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: url.path)
+            try SecretFixture.write(secret + "\n", to: secrets.appendingPathComponent(file))
         }
         let stores = """
             apiVersion: accord.dev/v1

@@ -8,14 +8,28 @@ public enum ExampleKeys {
     public static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("examples/keys")
 
-    public static func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+    /// A copy of the key file `name` that only its owner can read (mode
+    /// 0600), as Accord requires of key files; git keeps the examples 0644.
+    public static func path(_ name: String) -> String { privateCopies.appendingPathComponent(name).path }
+
+    static let privateCopies: URL = {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("accord-example-keys-\(UUID().uuidString)")
+        try! FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        for name in try! FileManager.default.contentsOfDirectory(atPath: directory.path) {
+            let copy = dir.appendingPathComponent(name)
+            try! FileManager.default.copyItem(at: directory.appendingPathComponent(name), to: copy)
+            try! FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: copy.path)
+        }
+        return dir
+    }()
 
     /// A directory that trusts only the example model-signing key (the
     /// examples directory also holds private keys, which are not trusted keys).
     public static let trustedDirectory: String = {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("accord-trusted-\(UUID().uuidString)")
         try! FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        try! FileManager.default.copyItem(atPath: path("model-signing.pub.pem"), toPath: dir.appendingPathComponent("model-signing.pub.pem").path)
+        try! FileManager.default.copyItem(atPath: directory.appendingPathComponent("model-signing.pub.pem").path,
+                                          toPath: dir.appendingPathComponent("model-signing.pub.pem").path)
         return dir.path
     }()
 
