@@ -23,6 +23,9 @@ public struct ControllerConfig: Sendable, CustomStringConvertible {
     public var listenHost: String
     public var listenPort: Int
     public var webhookSecret: [UInt8]?
+    /// When set, `/api/*` and `/metrics` answer only requests that carry
+    /// `Authorization: Bearer <token>` (`BearerToken`).
+    public var apiToken: [UInt8]?
     public var kek: KeyEncryptionKey?
     /// Signs erasure certificates; without it open erasures wait, saying so.
     public var signingKey: SigningKey?
@@ -126,6 +129,7 @@ public struct ControllerConfig: Sendable, CustomStringConvertible {
                      "interval=\(DurationText.format(interval))", "resync=\(DurationText.format(resync))",
                      "database=\(databaseURL.redacted)", "listen=\(listenHost):\(listenPort)", "prune=\(prune)"]
         parts.append("webhook=\(webhookSecret == nil ? "off" : "on")")
+        parts.append("apiToken=\(apiToken == nil ? "off" : "on")")
         parts.append("kek=\(kek.map { "fingerprint \($0.fingerprint)" } ?? "none")")
         parts.append("signingKey=\(signingKey.map { "fingerprint \($0.fingerprint)" } ?? "none")")
         parts.append("trustedKeys=\(trustedKeys.map { "\($0.keys.count) in \($0.directory)" } ?? "none")")

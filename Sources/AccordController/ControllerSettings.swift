@@ -103,6 +103,19 @@ public enum ControllerSettings {
             config.webhookSecret = Array(text.utf8)
             config.secrets.append(text)
         },
+        ControllerSetting("api-token-file", "ACCORD_API_TOKEN_FILE", shown: "none (`/api/*` and `/metrics` are open)", value: "FILE",
+                          help: "A bearer token `/api/*` and `/metrics` then require (`Authorization: Bearer TOKEN`); at least 16 characters, surrounding whitespace ignored, mode 0600 or stricter. `/healthz`, `/readyz` and the webhook stay open.") { file, config throws(SettingProblem) in
+            let text: String
+            do { text = try SecretFile.text(file) } catch { throw SettingProblem(String(describing: error)) }
+            guard text.count >= BearerToken.minimumLength else {
+                throw SettingProblem("\(Text.quoted(file, limit: 200)) holds \(text.count) characters; a token needs at least \(BearerToken.minimumLength) (openssl rand -hex 32)")
+            }
+            guard text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else {
+                throw SettingProblem("\(Text.quoted(file, limit: 200)): a token is one word of printable ASCII (openssl rand -hex 32)")
+            }
+            config.apiToken = Array(text.utf8)
+            config.secrets.append(text)
+        },
         ControllerSetting("kek-file", "ACCORD_KEK_FILE", value: "FILE",
                           help: "The key-encryption key for tenant data keys: 32 raw bytes or their base64 (docs/tenants.md). Mode 0600 or stricter.") { file, config throws(SettingProblem) in
             do { config.kek = try KeyEncryptionKey.load(file: file) } catch { throw SettingProblem(String(describing: error)) }

@@ -12,10 +12,12 @@ import Prometheus
 /// - `GET /readyz` — 200 when this replica is ready (a standby connected to
 ///   the database, or a leader past its first pass), 503 otherwise; the body
 ///   names the role;
-/// - `GET /metrics` — Prometheus text;
+/// - `GET /metrics` — Prometheus text (with `--api-token-file`, only with
+///   the bearer token);
 /// - `POST /hooks/git` — a GitHub-style webhook that triggers a fetch
 ///   (`Webhook`);
-/// - `GET /api/v1/objects` — every object's status, with retry times.
+/// - `GET /api/v1/objects` — every object's status, with retry times (with
+///   `--api-token-file`, only with the bearer token).
 public enum HTTPServer {
     public struct Dependencies: Sendable {
         public let config: ControllerConfig
@@ -47,14 +49,17 @@ public enum HTTPServer {
             let s = await deps.state.current
             return json(s.ready ? .ok : .serviceUnavailable, Views.readiness(s))
         }
-        router.get("metrics") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                     body: .init(byteBuffer: ByteBuffer(bytes: deps.registry.emitToBuffer())))
-        }
         router.post("hooks/git") { request, _ in
             try await Webhook.handle(request, deps)
         }
-        router.get("api/v1/objects") { _, _ in
+        // What tells about the platform (object names, tenants, revisions,
+        // store names) answers only with the token, when one is configured.
+        let guarded = router.group().add(middleware: TokenGate(token: deps.config.apiToken, logger: deps.logger))
+        guarded.get("metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                     body: .init(byteBuffer: ByteBuffer(bytes: deps.registry.emitToBuffer())))
+        }
+        guarded.get("api/v1/objects") { _, _ in
             try await objects(deps)
         }
         return router
@@ -93,5 +98,26 @@ public enum HTTPServer {
     static func json(_ status: HTTPResponse.Status, _ value: JSONValue) -> Response {
         Response(status: status, headers: [.contentType: "application/json"],
                  body: .init(byteBuffer: ByteBuffer(string: value.canonical + "\n")))
+    }
+}
+
+/// The API token's check (`BearerToken`) before a guarded route: 401 with
+/// the `WWW-Authenticate` challenge for a missing or wrong token; every
+/// request passes when no token is configured.
+struct TokenGate<Context: RequestContext>: RouterMiddleware {
+    let token: [UInt8]?
+    let logger: Logger
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let token else { return try await next(request, context) }
+        let header = request.headers[.authorization]
+        guard BearerToken.isValid(header, token: token) else {
+            logger.notice("API request refused: \(header == nil ? "no" : "wrong") bearer token", metadata: ["path": "\(request.uri.path)"])
+            var response = HTTPServer.json(.unauthorized, .object(["error": .string(
+                "\(header == nil ? "missing" : "wrong") bearer token: send Authorization: Bearer <the token of --api-token-file>")]))
+            response.headers[.wwwAuthenticate] = BearerToken.challenge
+            return response
+        }
+        return try await next(request, context)
     }
 }

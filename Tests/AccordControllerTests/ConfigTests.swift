@@ -65,6 +65,7 @@ import Testing
         (["path": "../out"], "--path (ACCORD_PATH): must be a directory inside the repository; got \"../out\""),
         (["retry-min": "10s", "retry-max": "1s"], "--retry-max (ACCORD_RETRY_MAX): must not be shorter than --retry-min"),
         (["repo": "/no/such/dir"], "--repo (ACCORD_REPO): \"/no/such/dir\" is not a directory and not an https://, ssh:// or file:// URL"),
+        (["api-token-file": "/no/such/token"], "--api-token-file (ACCORD_API_TOKEN_FILE): cannot read \"/no/such/token\": No such file or directory"),
         (["webhook-secret-file": "/no/such/secret"], "--webhook-secret-file (ACCORD_WEBHOOK_SECRET_FILE): cannot read \"/no/such/secret\": No such file or directory"),
     ])
     func badSettingsNameTheSetting(flags: [String: String], message: String) throws {
@@ -104,6 +105,26 @@ import Testing
         #expect(badKEK.map { $0.description.contains(kek.path) && !$0.description.contains("secret-text") } == true)
     }
 
+    @Test func anAPITokenIsOneLongEnoughWord() throws {
+        let dir = try SecretFixture.directory("api-token")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("token")
+        for (text, problem) in [("short-token", "holds 11 characters; a token needs at least 16 (openssl rand -hex 32)"),
+                                ("two words of a token", ": a token is one word of printable ASCII (openssl rand -hex 32)"),
+                                ("\n", "holds 0 characters; a token needs at least 16 (openssl rand -hex 32)")] {
+            try SecretFixture.write(text, to: file)
+            let error = #expect(throws: ControllerConfig.Invalid.self) {
+                try ControllerConfig.resolve(flags: ["repo": Self.repo, "database-url": Self.db, "api-token-file": file.path], environment: [:])
+            }
+            #expect(error?.setting == "--api-token-file (ACCORD_API_TOKEN_FILE)")
+            #expect(error?.description.hasSuffix(problem) == true, "\(String(describing: error))")
+        }
+        try SecretFixture.write("  0123456789abcdef0123\n", to: file)
+        let config = try ControllerConfig.resolve(flags: ["repo": Self.repo, "database-url": Self.db, "api-token-file": file.path], environment: [:])
+        #expect(config.apiToken == Array("0123456789abcdef0123".utf8))
+        #expect(config.secrets.contains("0123456789abcdef0123"), "scrubbed from the logs")
+    }
+
     /// Every file that holds a secret is refused, naming the file and its
     /// mode, when its group or others may read or write it (like ssh); the
     /// same file with mode 0600 or 0400 is read. The database URL file is
@@ -112,6 +133,7 @@ import Testing
         ("flag", "kek-file", "--kek-file (ACCORD_KEK_FILE)", "kek.b64"),
         ("flag", "signing-key-file", "--signing-key-file (ACCORD_SIGNING_KEY_FILE)", "controller-signing.pem"),
         ("flag", "webhook-secret-file", "--webhook-secret-file (ACCORD_WEBHOOK_SECRET_FILE)", ""),
+        ("flag", "api-token-file", "--api-token-file (ACCORD_API_TOKEN_FILE)", ""),
         ("env", "ACCORD_GIT_PASSWORD_FILE", "ACCORD_GIT_PASSWORD_FILE", ""),
         ("env", "ACCORD_GIT_SSH_PASSPHRASE_FILE", "ACCORD_GIT_SSH_PASSPHRASE_FILE", ""),
         ("env", "ACCORD_GIT_SSH_KEY_FILE", "ACCORD_GIT_SSH_KEY_FILE", "controller-signing.pem"),

@@ -26,9 +26,16 @@ import Testing
         let app: Application<RouterResponder<BasicRequestContext>>
     }
 
-    static func fixture(webhook: Bool = true) throws -> Fixture {
+    static let token = "tok-0123456789abcdef-for-tests"
+
+    static func fixture(webhook: Bool = true, apiToken: Bool = false) throws -> Fixture {
         var flags = ["repo": FileManager.default.temporaryDirectory.path, "database-url": "postgres://u@127.0.0.1:1/db"]
         if webhook { flags["webhook-secret-file"] = try secretFile() }
+        if apiToken {
+            let url = FileManager.default.temporaryDirectory.appendingPathComponent("api-token-\(UUID().uuidString)")
+            try SecretFixture.write(token + "\n", to: url)
+            flags["api-token-file"] = url.path
+        }
         let config = try ControllerConfig.resolve(flags: flags, environment: [:])
         let registry = PrometheusCollectorRegistry()
         let deps = HTTPServer.Dependencies(config: config, state: ControllerState(), doorbell: Doorbell(), registry: registry,
@@ -230,6 +237,46 @@ import Testing
         let fx = try Self.fixture(webhook: false)
         try await fx.app.test(.router) { client in
             try await client.execute(uri: "/hooks/git", method: .post, body: ByteBuffer(string: "{}")) { #expect($0.status == .notFound) }
+        }
+    }
+
+    /// With `--api-token-file`, `/api/*` and `/metrics` answer only the
+    /// bearer token; health, readiness and the webhook (its own HMAC) stay
+    /// open. Without it, the same requests all pass.
+    @Test func theAPITokenGuardsTheAPIAndTheMetricsOnly() async throws {
+        let fx = try Self.fixture(apiToken: true)
+        #expect(fx.deps.config.description.contains("apiToken=on") && !fx.deps.config.description.contains(Self.token))
+        try await fx.app.test(.router) { client in
+            for uri in ["/api/v1/objects", "/metrics"] {
+                for header in [nil, "Bearer wrong-token-of-the-same-sort", "Basic \(Self.token)", "Bearer", "Bearer \(Self.token)x",
+                               "Bearer \(Self.token.dropLast())", Self.token] as [String?] {
+                    var headers = HTTPFields()
+                    if let header { headers[.authorization] = header }
+                    try await client.execute(uri: uri, method: .get, headers: headers) { response in
+                        #expect(response.status == .unauthorized, "\(uri) with \(header ?? "no header")")
+                        #expect(response.headers[.wwwAuthenticate] == #"Bearer realm="accord-controller""#)
+                        #expect(String(buffer: response.body).contains(header == nil ? "missing bearer token" : "wrong bearer token"))
+                        #expect(!String(buffer: response.body).contains(Self.token))
+                    }
+                }
+                for header in ["Bearer \(Self.token)", "bearer \(Self.token)", "BEARER  \(Self.token)"] {
+                    try await client.execute(uri: uri, method: .get, headers: [.authorization: header]) { response in
+                        // The API reads a database that is not there: 503, past the gate.
+                        #expect(response.status == (uri == "/metrics" ? .ok : .serviceUnavailable), "\(uri) with \(header)")
+                    }
+                }
+            }
+            try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/readyz", method: .get) { #expect($0.status == .serviceUnavailable, "open: starting, not refused") }
+            try await client.execute(uri: "/hooks/git", method: .post, body: ByteBuffer(string: "{}")) { response in
+                #expect(response.status == .unauthorized && response.headers[.wwwAuthenticate] == nil, "the webhook's own signature check")
+            }
+        }
+        let open = try Self.fixture(apiToken: false)
+        #expect(open.deps.config.description.contains("apiToken=off"))
+        try await open.app.test(.router) { client in
+            try await client.execute(uri: "/metrics", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/api/v1/objects", method: .get) { #expect($0.status == .serviceUnavailable) }
         }
     }
 
