@@ -7,7 +7,7 @@ import PackageDescription
 //   AccordEngine     desired rows, pairing, field diff, Plan, guard (core, Crypto for hashes); pure
 //   AccordGit        libgit2 behind a small protocol              (core, CLibGit2)
 //   AccordStore      PostgreSQL readers and writers: migrations, live state, per-kind rows, inventory,
-//                    lock, audit, keys, erasure and retention SQL; runs batches (core, engine, PostgresNIO)
+//                    lock, audit, keys, erasure and retention SQL; runs batches; TLS per sslmode (core, engine, PostgresNIO, NIOSSL)
 //   AccordSource     a revision of a repository, read whole, listed or in part (manifests, git, engine)
 //   AccordConnectors one adapter per external store type: ClickHouse, Redis, S3, http (core, AsyncHTTPClient, NIO)
 //   AccordSync       one reconcile pass, fast, incremental or full: orchestration only (source, store)
@@ -37,6 +37,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         .target(name: "AccordCore"),
@@ -59,6 +60,7 @@ let package = Package(
             dependencies: [
                 "AccordCore", "AccordEngine",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -5,15 +5,37 @@ import Logging
 
 struct DatabaseOptions: ParsableArguments {
     @Option(name: .customLong("database-url"),
-            help: "PostgreSQL URL, postgres://user:password@host:port/database (default: $DATABASE_URL).")
+            help: "PostgreSQL URL, postgres://user:password@host:port/database, with libpq's sslmode, sslrootcert, sslcert, sslkey, passfile, connect_timeout and application_name parameters (default: $DATABASE_URL).")
     var databaseURL: String?
 
-    func url() throws -> DatabaseURL {
-        let text = databaseURL ?? ProcessInfo.processInfo.environment["DATABASE_URL"]
-        guard let text, !text.isEmpty else {
-            throw CLIError("no database: pass --database-url or set DATABASE_URL")
+    @Option(name: .customLong("database-url-file"),
+            help: "A file (mode 0600 or stricter) holding the PostgreSQL URL, so its password is in neither the arguments nor the environment (default: $DATABASE_URL_FILE).")
+    var databaseURLFile: String?
+
+    /// The URL from `--database-url` or `--database-url-file`, else from
+    /// `DATABASE_URL` or `DATABASE_URL_FILE`: a flag of one beats the
+    /// other's variable; two flags, or two variables, are an error.
+    func url(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> DatabaseURL {
+        func given(_ key: String) -> String? { environment[key].flatMap { $0.isEmpty ? nil : $0 } }
+        switch (databaseURL, databaseURLFile) {
+        case (.some, .some):
+            throw CLIError("give --database-url or --database-url-file, not both")
+        case (.some(let text), nil):
+            return try DatabaseURL(text, environment: environment)
+        case (nil, .some(let file)):
+            return try withSetting("--database-url-file") { try DatabaseURL.fromFile(file, environment: environment) }
+        case (nil, nil):
+            switch (given("DATABASE_URL"), given("DATABASE_URL_FILE")) {
+            case (.some, .some): throw CLIError("both DATABASE_URL and DATABASE_URL_FILE are set; unset one")
+            case (.some(let text), nil): return try withSetting("DATABASE_URL") { try DatabaseURL(text, environment: environment) }
+            case (nil, .some(let file)): return try withSetting("DATABASE_URL_FILE") { try DatabaseURL.fromFile(file, environment: environment) }
+            case (nil, nil): throw CLIError("no database: pass --database-url or --database-url-file, or set DATABASE_URL or DATABASE_URL_FILE")
+            }
         }
-        return try DatabaseURL(text)
+    }
+
+    private func withSetting(_ setting: String, _ body: () throws -> DatabaseURL) throws -> DatabaseURL {
+        do { return try body() } catch { throw CLIError("\(setting): \(error)") }
     }
 
     /// Connects, runs `body` with a session, and maps an unreachable

@@ -51,6 +51,9 @@ public struct ControllerConfig: Sendable, CustomStringConvertible {
     public var cacheDirectory: String
     /// Texts that must never appear in a log line (see `LogRedactor`).
     public var secrets: [String]
+    /// The environment being resolved (libpq's `PG*` variables reach the database URL).
+    var environment: [String: String] = [:]
+    var databaseURLGiven = false
 
     /// A setting that cannot be used; says which one and why, never its secret value.
     public struct Invalid: Error, CustomStringConvertible {
@@ -67,7 +70,7 @@ public struct ControllerConfig: Sendable, CustomStringConvertible {
         interval = .seconds(30)
         resync = .seconds(300)
         // swiftlint:disable:next force_try
-        databaseURL = try! DatabaseURL("postgres://unset/unset")
+        databaseURL = try! DatabaseURL("postgres://unset:unset@unset/unset?sslmode=disable", environment: [:])
         listenHost = "127.0.0.1"
         listenPort = 8080
         prune = false
@@ -85,6 +88,19 @@ public struct ControllerConfig: Sendable, CustomStringConvertible {
     /// setting by setting in the order of `ControllerSettings.all`.
     public static func resolve(flags: [String: String], environment: [String: String]) throws -> ControllerConfig {
         var config = ControllerConfig()
+        config.environment = environment
+        var environment = environment
+        // The database URL comes from one of two settings: a flag of one
+        // beats the other's variable; both given the same way is an error.
+        let url = ControllerSettings.databaseURL, file = ControllerSettings.databaseURLFile
+        if flags[url.flag] != nil && flags[file.flag] != nil {
+            throw Invalid(setting: url.label, reason: "give --database-url or --database-url-file, not both")
+        }
+        if flags[url.flag] != nil { environment[file.env] = nil }
+        if flags[file.flag] != nil { environment[url.env] = nil }
+        if flags[url.flag] == nil && flags[file.flag] == nil, environment[url.env]?.isEmpty == false, environment[file.env]?.isEmpty == false {
+            throw Invalid(setting: url.label, reason: "both DATABASE_URL and DATABASE_URL_FILE are set; unset one")
+        }
         for setting in ControllerSettings.all {
             let given = flags[setting.flag] ?? environment[setting.env].flatMap { $0.isEmpty ? nil : $0 }
             guard let value = given ?? setting.defaultValue else {
@@ -96,6 +112,9 @@ public struct ControllerConfig: Sendable, CustomStringConvertible {
             } catch {
                 throw Invalid(setting: setting.label, reason: error.reason)
             }
+        }
+        guard config.databaseURLGiven else {
+            throw Invalid(setting: url.label, reason: "required (or --database-url-file): \(url.help)")
         }
         // Git credentials are read when a fetch needs them; a file that cannot be read is a bad
         // setting now, and what they hold is never logged.
@@ -109,6 +128,7 @@ public struct ControllerConfig: Sendable, CustomStringConvertible {
             throw Invalid(setting: error.operation.replacingOccurrences(of: "read ", with: ""), reason: error.message)
         }
         config.cacheDirectory = GitMirror.defaultCacheDirectory(environment)
+        config.environment = [:]
         return config
     }
 

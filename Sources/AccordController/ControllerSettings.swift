@@ -61,6 +61,9 @@ struct SettingProblem: Error {
 }
 
 public enum ControllerSettings {
+    static var databaseURL: ControllerSetting { all.first { $0.flag == "database-url" }! }
+    static var databaseURLFile: ControllerSetting { all.first { $0.flag == "database-url-file" }! }
+
     public static let all: [ControllerSetting] = [
         ControllerSetting("repo", "ACCORD_REPO", value: "PATH|URL", required: true,
                           help: "A local repository (work tree or bare), or an `https://`, `ssh://` or `file://` URL kept as a bare mirror under `$ACCORD_CACHE_DIR/mirrors`.") { value, config throws(SettingProblem) in
@@ -86,9 +89,16 @@ public enum ControllerSettings {
         .duration("interval", "ACCORD_INTERVAL", default: "30s", help: "How often to fetch the repository.") { $0.interval = $1 },
         .duration("resync", "ACCORD_RESYNC", default: "5m",
                   help: "How often to run a full pass that reads every row and reverts drift.") { $0.resync = $1 },
-        ControllerSetting("database-url", "DATABASE_URL", value: "URL", required: true,
-                          help: "PostgreSQL: `postgres://user:password@host:port/database`.") { value, config throws(SettingProblem) in
-            do { config.databaseURL = try DatabaseURL(value) } catch { throw SettingProblem(String(describing: error)) }
+        ControllerSetting("database-url", "DATABASE_URL", shown: "required (or `--database-url-file`)", value: "URL",
+                          help: "PostgreSQL: `postgres://user:password@host:port/database?sslmode=verify-full&sslrootcert=FILE`, with libpq's `sslmode` (default `prefer`), `sslrootcert`, `sslcert`, `sslkey`, `passfile`, `connect_timeout` and `application_name` (docs/controller.md).") { value, config throws(SettingProblem) in
+            do { config.databaseURL = try DatabaseURL(value, environment: config.environment) } catch { throw SettingProblem(String(describing: error)) }
+            config.databaseURLGiven = true
+            if let password = config.databaseURL.password, !password.isEmpty { config.secrets.append(password) }
+        },
+        ControllerSetting("database-url-file", "DATABASE_URL_FILE", shown: "none", value: "FILE",
+                          help: "A file holding the database URL instead (its password stays out of the process's arguments and environment); mode 0600 or stricter.") { file, config throws(SettingProblem) in
+            do { config.databaseURL = try DatabaseURL.fromFile(file, environment: config.environment) } catch { throw SettingProblem(String(describing: error)) }
+            config.databaseURLGiven = true
             if let password = config.databaseURL.password, !password.isEmpty { config.secrets.append(password) }
         },
         ControllerSetting("listen", "ACCORD_LISTEN", default: "127.0.0.1:8080", value: "HOST:PORT",

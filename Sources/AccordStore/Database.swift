@@ -1,4 +1,6 @@
+import AccordCore
 import Logging
+import NIOSSL
 import PostgresNIO
 
 /// Opens connections to the PostgreSQL database Accord keeps its state in.
@@ -14,14 +16,16 @@ public enum Database {
         _ url: DatabaseURL, logger: Logger = Logger(label: "accord.store"),
         _ body: (PostgresConnection) async throws -> T
     ) async throws -> T {
-        let configuration = PostgresConnection.Configuration(
+        var configuration = PostgresConnection.Configuration(
             host: url.host, port: url.port, username: url.username,
-            password: url.password, database: url.database, tls: .disable)
+            password: url.password, database: url.database, tls: try tls(url))
+        if let seconds = url.connectTimeout { configuration.options.connectTimeout = .seconds(Int64(seconds)) }
+        if let name = url.applicationName { configuration.options.additionalStartupParameters.append(("application_name", name)) }
         let connection: PostgresConnection
         do {
             connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
         } catch {
-            throw Unreachable(url: url.redacted, reason: Self.reason(error))
+            throw Unreachable(url: url.redacted, reason: Self.reason(error, url))
         }
         do {
             let result = try await body(connection)
@@ -42,15 +46,61 @@ public enum Database {
         }
     }
 
-    /// What went wrong, without the connection details PostgresNIO hides on purpose.
-    static func reason(_ error: any Error) -> String {
+    /// The TLS of `url.tls`, with libpq's meanings (`DatabaseURL.SSLMode`);
+    /// certificate files are read at every connection, so a rotated one is
+    /// used without a restart.
+    static func tls(_ url: DatabaseURL) throws -> PostgresConnection.Configuration.TLS {
+        let settings = url.tls
+        guard settings.mode != .disable else { return .disable }
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        switch (settings.mode, settings.verifiesChain) {
+        case (.verifyFull, _): configuration.certificateVerification = .fullVerification
+        case (_, true): configuration.certificateVerification = .noHostnameVerification
+        case (_, false): configuration.certificateVerification = .none
+        }
+        do {
+            if let root = settings.rootCertificate {
+                configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(root))
+            } else if settings.systemRoots {
+                configuration.trustRoots = .default
+            }
+            if let cert = settings.clientCertificate, let key = settings.clientKey {
+                configuration.certificateChain = try NIOSSLCertificate.fromPEMFile(cert).map { .certificate($0) }
+                configuration.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: try SecretFile.read(key), format: .pem))
+            }
+            let context = try NIOSSLContext(configuration: configuration)
+            return settings.mode == .prefer ? .prefer(context) : .require(context)
+        } catch {
+            throw Unreachable(url: url.redacted, reason: "the TLS settings (sslrootcert, sslcert, sslkey) cannot be used: \(error)")
+        }
+    }
+
+    /// What went wrong, without the connection details PostgresNIO hides on
+    /// purpose; TLS failures say which check refused the server.
+    static func reason(_ error: any Error, _ url: DatabaseURL? = nil) -> String {
         if let psql = error as? PSQLError {
             if let server = psql.serverInfo, let message = server[.message] {
                 return "\(message) (SQLSTATE \(server[.sqlState] ?? "?"))"
             }
-            if let underlying = psql.underlying { return String(describing: underlying) }
+            if psql.code == .sslUnsupported, let url {
+                return "the server does not accept TLS, and sslmode=\(url.tls.mode.rawValue) requires it"
+            }
+            if let underlying = psql.underlying { return tlsReason(underlying, url) ?? String(describing: underlying) }
             return String(describing: psql.code)
         }
-        return String(describing: error)
+        return tlsReason(error, url) ?? String(describing: error)
+    }
+
+    static func tlsReason(_ error: any Error, _ url: DatabaseURL?) -> String? {
+        guard let url else { return nil }
+        if let extra = error as? NIOSSLExtraError, extra == .failedToValidateHostname {
+            return "the server's certificate is not for \(url.host) (sslmode=verify-full checks the name)"
+        }
+        let text = String(describing: error)
+        if text.contains("CERTIFICATE_VERIFY_FAILED") {
+            let roots = url.tls.rootCertificate.map { "sslrootcert \(Text.quoted($0, limit: 200))" } ?? "the system's trusted roots"
+            return "the server's certificate does not chain to \(roots) (sslmode=\(url.tls.mode.rawValue))"
+        }
+        return nil
     }
 }

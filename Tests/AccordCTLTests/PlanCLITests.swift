@@ -72,9 +72,37 @@ import Testing
             #expect(run.stderr.contains("cannot reach database postgres://accord:***@127.0.0.1:1/accord"), "\(command): \(run.stderr)")
             #expect(!(run.stdout + run.stderr).contains("s3cret"))
         }
-        let none = try CLI.accordctl(["status"], environment: ["DATABASE_URL": ""])
+        let none = try CLI.accordctl(["status"], environment: ["DATABASE_URL": "", "DATABASE_URL_FILE": ""])
         #expect(none.status == 2)
-        #expect(none.stderr.contains("no database: pass --database-url or set DATABASE_URL"))
+        #expect(none.stderr.contains("no database: pass --database-url or --database-url-file, or set DATABASE_URL or DATABASE_URL_FILE"))
+    }
+
+    /// `--database-url-file` and `DATABASE_URL_FILE`: the URL (and its
+    /// password) out of the arguments and the environment; the file read
+    /// only when no one but its owner can; one source at a time.
+    @Test func theDatabaseURLFromAFile() throws {
+        let dir = try SecretFixture.directory("cli-url")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("url")
+        try SecretFixture.write("postgres://accord:file-s3cret@127.0.0.1:1/accord\n", to: file)
+        let clean = ["DATABASE_URL": "", "DATABASE_URL_FILE": ""]
+        for (args, environment) in [(["--database-url-file", file.path], clean),
+                                    ([], clean.merging(["DATABASE_URL_FILE": file.path]) { $1 })] {
+            let run = try CLI.accordctl(["status"] + args, environment: environment)
+            #expect(run.status == 2)
+            #expect(run.stderr.contains("cannot reach database postgres://accord:***@127.0.0.1:1/accord"), "the URL of the file: \(run.stderr)")
+            #expect(!(run.stdout + run.stderr).contains("file-s3cret"))
+        }
+        let both = try CLI.accordctl(["status", "--database-url-file", file.path, "--database-url", "postgres://a@h/db"], environment: clean)
+        #expect(both.status == 2 && both.stderr.contains("give --database-url or --database-url-file, not both"), "\(both.stderr)")
+        let twoVariables = try CLI.accordctl(["status"], environment: ["DATABASE_URL": "postgres://a@h/db", "DATABASE_URL_FILE": file.path])
+        #expect(twoVariables.status == 2 && twoVariables.stderr.contains("both DATABASE_URL and DATABASE_URL_FILE are set; unset one"))
+
+        try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: file.path)
+        let open = try CLI.accordctl(["status"], environment: clean.merging(["DATABASE_URL_FILE": file.path]) { $1 })
+        #expect(open.status == 2)
+        #expect(open.stderr.contains("DATABASE_URL_FILE: invalid database URL: \"\(file.path)\" has mode 0640, readable or writable by its group or others; make it 0600 (chmod 600) or 0400"), "\(open.stderr)")
+        #expect(!(open.stdout + open.stderr).contains("file-s3cret"))
     }
 
     /// The refusals operators meet, with the exit status and the message

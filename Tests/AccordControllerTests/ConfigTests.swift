@@ -105,6 +105,34 @@ import Testing
         #expect(badKEK.map { $0.description.contains(kek.path) && !$0.description.contains("secret-text") } == true)
     }
 
+    /// The URL from `--database-url` or `--database-url-file` (or their
+    /// variables): a flag of one beats the other's variable; the same way
+    /// twice is an error; its password is a secret either way.
+    @Test func theDatabaseURLFromAFile() throws {
+        let dir = try SecretFixture.directory("database-url")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("url")
+        try SecretFixture.write("postgres://accord:from-the-file-pw@db.example:6432/accord?sslmode=require\n", to: file)
+        for (flags, environment) in [(["database-url-file": file.path], [String: String]()),
+                                     ([:], ["DATABASE_URL_FILE": file.path]),
+                                     (["database-url-file": file.path], ["DATABASE_URL": Self.db])] {
+            let config = try ControllerConfig.resolve(flags: flags.merging(["repo": Self.repo]) { $1 }, environment: environment)
+            #expect(config.databaseURL.host == "db.example" && config.databaseURL.tls.mode == .require)
+            #expect(config.secrets.contains("from-the-file-pw") && !config.description.contains("from-the-file-pw"))
+        }
+        let flagWins = try ControllerConfig.resolve(flags: ["repo": Self.repo, "database-url": Self.db], environment: ["DATABASE_URL_FILE": file.path])
+        #expect(flagWins.databaseURL.host == "127.0.0.1")
+        for (flags, environment, reason) in [
+            (["database-url": Self.db, "database-url-file": file.path], [String: String](), "give --database-url or --database-url-file, not both"),
+            ([:], ["DATABASE_URL": Self.db, "DATABASE_URL_FILE": file.path], "both DATABASE_URL and DATABASE_URL_FILE are set; unset one"),
+        ] {
+            let error = #expect(throws: ControllerConfig.Invalid.self) {
+                try ControllerConfig.resolve(flags: flags.merging(["repo": Self.repo]) { $1 }, environment: environment)
+            }
+            #expect(error?.description == "--database-url (DATABASE_URL): \(reason)")
+        }
+    }
+
     @Test func anAPITokenIsOneLongEnoughWord() throws {
         let dir = try SecretFixture.directory("api-token")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -134,6 +162,7 @@ import Testing
         ("flag", "signing-key-file", "--signing-key-file (ACCORD_SIGNING_KEY_FILE)", "controller-signing.pem"),
         ("flag", "webhook-secret-file", "--webhook-secret-file (ACCORD_WEBHOOK_SECRET_FILE)", ""),
         ("flag", "api-token-file", "--api-token-file (ACCORD_API_TOKEN_FILE)", ""),
+        ("flag", "database-url-file", "--database-url-file (DATABASE_URL_FILE)", "url"),
         ("env", "ACCORD_GIT_PASSWORD_FILE", "ACCORD_GIT_PASSWORD_FILE", ""),
         ("env", "ACCORD_GIT_SSH_PASSPHRASE_FILE", "ACCORD_GIT_SSH_PASSPHRASE_FILE", ""),
         ("env", "ACCORD_GIT_SSH_KEY_FILE", "ACCORD_GIT_SSH_KEY_FILE", "controller-signing.pem"),
@@ -143,11 +172,13 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         let file = dir.appendingPathComponent("secret")
         let contents = example.isEmpty ? Data("a-shared-secret-of-some-length\n".utf8)
+            : example == "url" ? Data((Self.db + "\n").utf8)
             : try Data(contentsOf: URL(fileURLWithPath: ExampleKeys.path(example)))
+        let database = name == "database-url-file" ? [:] : ["database-url": Self.db]
         func resolve() throws -> ControllerConfig {
             how == "flag"
-                ? try ControllerConfig.resolve(flags: ["repo": Self.repo, "database-url": Self.db, name: file.path], environment: [:])
-                : try ControllerConfig.resolve(flags: ["repo": Self.repo, "database-url": Self.db], environment: [name: file.path])
+                ? try ControllerConfig.resolve(flags: database.merging(["repo": Self.repo, name: file.path]) { $1 }, environment: [:])
+                : try ControllerConfig.resolve(flags: database.merging(["repo": Self.repo]) { $1 }, environment: [name: file.path])
         }
         for mode in [0o644, 0o640, 0o604, 0o660, 0o602] {
             try SecretFixture.write(contents, to: file, mode: mode)

@@ -26,6 +26,34 @@ import Testing
                 "docs/controller.md must hold the settings table exactly as the code makes it:\n\(ControllerSettings.markdownTable)")
     }
 
+    /// Every variable the deploy examples set is one the controller reads:
+    /// a setting of the table, or one of the git credentials and the cache
+    /// directory, which are read beside it.
+    @Test func theDeployExamplesSetOnlyVariablesTheControllerReads() throws {
+        let read = Set(ControllerSettings.all.map(\.env)).union([
+            "ACCORD_GIT_USERNAME", "ACCORD_GIT_PASSWORD_FILE", "ACCORD_GIT_SSH_KEY_FILE", "ACCORD_GIT_SSH_PASSPHRASE_FILE", "ACCORD_CACHE_DIR"])
+        let deploy = Self.root.appendingPathComponent("manifests/deploy")
+        let files = try FileManager.default.subpathsOfDirectory(atPath: deploy.path)
+        var seen: Set<String> = []
+        let pattern = try NSRegularExpression(pattern: #"(?:^|[\s=:"-])((?:ACCORD|DATABASE)_[A-Z_]+)(?=\s*[=:"]|$)"#, options: [.anchorsMatchLines])
+        for file in files {
+            var isDirectory: ObjCBool = false
+            let path = deploy.appendingPathComponent(file).path
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            for line in text.split(separator: "\n") where !line.trimmingCharacters(in: .whitespaces).hasPrefix("#") {
+                let line = String(line)
+                for match in pattern.matches(in: line, range: NSRange(line.startIndex..., in: line)) {
+                    let name = String(line[Range(match.range(at: 1), in: line)!])
+                    seen.insert(name)
+                    #expect(read.contains(name), "\(file) sets \(name), which the controller does not read")
+                }
+            }
+        }
+        #expect(seen.isSuperset(of: ["DATABASE_URL_FILE", "ACCORD_KEK_FILE", "ACCORD_API_TOKEN_FILE", "ACCORD_REPO"]), "\(seen.sorted())")
+        #expect(!seen.contains("DATABASE_URL"), "the URL comes from a file")
+    }
+
     @Test func everySettingIsInTheHelpWithItsVariable() {
         let help = ControllerCommandLine.help
         for s in ControllerSettings.all {

@@ -19,9 +19,12 @@ public final class PrivateCluster: Sendable {
         self.directory = directory
     }
 
-    public static func start() throws -> PrivateCluster {
+    /// `environment` adds `hack/start-postgres`'s settings: TLS
+    /// (`ACCORD_PG_SSL_CERT`, …), `ACCORD_PG_HBA`, `ACCORD_PG_DURABLE`.
+    public static func start(_ environment: [String: String] = [:]) throws -> PrivateCluster {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("accord-pg-private-\(UUID().uuidString.prefix(8))").path
-        let out = try run(root.appendingPathComponent("hack/start-postgres").path, [], env: ["ACCORD_PG_DIR": directory])
+        let out = try run(root.appendingPathComponent("hack/start-postgres").path, [],
+                          env: environment.merging(["ACCORD_PG_DIR": directory]) { $1 })
         guard let line = out.split(separator: "\n").first(where: { $0.hasPrefix("export DATABASE_URL=") }) else {
             throw Failure(description: "hack/start-postgres printed no DATABASE_URL: \(out)")
         }
@@ -42,6 +45,20 @@ public final class PrivateCluster: Sendable {
 
     public func session<T: Sendable>(_ body: (Session) async throws -> T) async throws -> T {
         try await Database.withConnection(try DatabaseURL(url)) { try await body(Session($0)) }
+    }
+
+    /// TLS material made by `hack/make-test-certs` in a fresh directory.
+    public static func certificates(san: String = "DNS:localhost", client: String? = nil) throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("accord-certs-\(UUID().uuidString.prefix(8))")
+        try run(root.appendingPathComponent("hack/make-test-certs").path, [dir.path, "--san", san] + (client.map { ["--client", $0] } ?? []))
+        return dir
+    }
+
+    /// Runs SQL as the cluster's superuser (psql over its loopback port, trusted for `postgres`).
+    public func superuser(_ sql: String, database: String = "postgres") throws {
+        let url = try DatabaseURL(self.url)
+        try Self.run("/usr/lib/postgresql/15/bin/psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", String(url.port),
+                                                         "-U", "postgres", "-d", database, "-c", sql])
     }
 
     public func stop() {
