@@ -33,10 +33,10 @@ import Testing
         return path
     }()
 
-    static func accordctl(_ args: [String], environment: [String: String] = [:]) throws -> Run {
+    static func accordctl(_ args: [String], environment: [String: String] = [:]) async throws -> Run {
         let keys = ["ACCORD_KEK_FILE": kekFile, "ACCORD_TRUSTED_KEYS_DIR": ExampleKeys.trustedDirectory,
                     "ACCORD_SIGNING_KEY_FILE": ExampleKeys.path("controller-signing.pem")]
-        return try ToolRun.run(try binary(), args, environment: ProcessInfo.processInfo.environment
+        return try await ToolRun.run(try binary(), args, environment: ProcessInfo.processInfo.environment
             .merging(keys) { $1 }.merging(environment) { $1 })
     }
 
@@ -48,11 +48,11 @@ import Testing
         return fixture
     }
 
-    @Test func validatesTheExamplePlatformFromGit() throws {
+    @Test func validatesTheExamplePlatformFromGit() async throws {
         let fx = try Self.repo(copying: "examples/platform")
         let dir = fx.root
         let commit = try fx.head
-        let run = try Self.accordctl(["validate", "--repo", dir.path, "--list"])
+        let run = try await Self.accordctl(["validate", "--repo", dir.path, "--list"])
         #expect(run.status == 0)
         let lines = run.stdout.split(separator: "\n").map(String.init)
         #expect(lines.first?.hasPrefix("valid: ") == true)
@@ -62,13 +62,13 @@ import Testing
         #expect(run.stderr.isEmpty)
     }
 
-    @Test func reportsEveryErrorAndExitsOne() throws {
+    @Test func reportsEveryErrorAndExitsOne() async throws {
         let fx = try Self.repo(files: [
             "a.yaml": "apiVersion: accord.dev/v1\nkind: Tenant\nmetadata: {name: acme}\nspec: {displayName: A, plan: gold, region: eu}\n",
             "b/c.yml": "apiVersion: accord.dev/v1\nkind: Nope\nmetadata: {name: x}\nspec: {}\n",
         ])
         let dir = fx.root
-        let run = try Self.accordctl(["validate", "--repo", dir.path])
+        let run = try await Self.accordctl(["validate", "--repo", dir.path])
         #expect(run.status == 1)
         #expect(run.stdout.split(separator: "\n").map(String.init) == [
             "a.yaml:4:30: spec.plan: must be one of starter, pro or enterprise; got \"gold\"",
@@ -77,11 +77,11 @@ import Testing
         ])
     }
 
-    @Test func jsonOutputIsVersioned() throws {
+    @Test func jsonOutputIsVersioned() async throws {
         let fx = try Self.repo(files: ["a.yaml": "apiVersion: accord.dev/v1\nkind: Tenant\nmetadata: {name: acme}\nspec: {displayName: A, plan: pro}\n"])
         let dir = fx.root
         let commit = try fx.head
-        let run = try Self.accordctl(["validate", "--repo", dir.path, "-o", "json"])
+        let run = try await Self.accordctl(["validate", "--repo", dir.path, "-o", "json"])
         #expect(run.status == 1)
         let json = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
         #expect(json["formatVersion"] as? Int == 1)
@@ -94,14 +94,14 @@ import Testing
         #expect(errors.first?["message"] as? String == "spec: missing required field \"region\"")
     }
 
-    @Test func markdownStaysUnderTheCommentLimitWithWholeLines() throws {
+    @Test func markdownStaysUnderTheCommentLimitWithWholeLines() async throws {
         var text = ""
         for i in 0..<3000 {
             text += "---\napiVersion: accord.dev/v1\nkind: Tenant\nmetadata: {name: t\(i)}\nspec: {displayName: T, plan: gold, region: eu}\n"
         }
         let fx = try Self.repo(files: ["many.yaml": text])
         let dir = fx.root
-        let run = try Self.accordctl(["validate", "--repo", dir.path, "-o", "markdown"])
+        let run = try await Self.accordctl(["validate", "--repo", dir.path, "-o", "markdown"])
         #expect(run.status == 1)
         #expect(run.stdout.count < 60_000)
         #expect(run.stdout.hasPrefix("### ❌ Manifests invalid"))
@@ -110,38 +110,38 @@ import Testing
         #expect(run.stdout.contains("more errors (run `accordctl validate` for the full list)."))
     }
 
-    @Test func worktreeReadsUncommittedFiles() throws {
+    @Test func worktreeReadsUncommittedFiles() async throws {
         let fx = try Self.repo(copying: "examples/platform")
         let dir = fx.root
         try Data("apiVersion: accord.dev/v1\nkind: Tenant\nmetadata: {name: Bad_Name}\nspec: {displayName: A, plan: pro, region: eu}\n".utf8)
             .write(to: dir.appendingPathComponent("draft.yaml"))
-        #expect(try Self.accordctl(["validate", "--repo", dir.path]).status == 0, "the commit does not have the draft")
-        let run = try Self.accordctl(["validate", "--repo", dir.path, "--worktree"])
+        #expect(try await Self.accordctl(["validate", "--repo", dir.path]).status == 0, "the commit does not have the draft")
+        let run = try await Self.accordctl(["validate", "--repo", dir.path, "--worktree"])
         #expect(run.status == 1)
         #expect(run.stdout.hasPrefix("draft.yaml:3:18: metadata.name: \"Bad_Name\" is not a DNS-1123 label"))
     }
 
-    @Test func pathAndRefSelectWhatIsRead() throws {
+    @Test func pathAndRefSelectWhatIsRead() async throws {
         let fx = try Self.repo(files: ["platform/a.yaml": "apiVersion: accord.dev/v1\nkind: RetentionPolicy\nmetadata: {name: p}\nspec: {rules: [{store: traces, maxAge: 90d}]}\n",
                                                 "other/broken.yaml": "{{{\n"])
         let dir = fx.root
         let first = try fx.head
-        #expect(try Self.accordctl(["validate", "--repo", dir.path, "--path", "platform"]).status == 0)
-        #expect(try Self.accordctl(["validate", "--repo", dir.path]).status == 1)
+        #expect(try await Self.accordctl(["validate", "--repo", dir.path, "--path", "platform"]).status == 0)
+        #expect(try await Self.accordctl(["validate", "--repo", dir.path]).status == 1)
         try Data("broken: [\n".utf8).write(to: dir.appendingPathComponent("platform/a.yaml"))
         try fx.commit("break")
-        #expect(try Self.accordctl(["validate", "--repo", dir.path, "--path", "platform"]).status == 1)
-        #expect(try Self.accordctl(["validate", "--repo", dir.path, "--path", "platform", "--ref", "HEAD~1"]).status == 0)
-        #expect(try Self.accordctl(["validate", "--repo", dir.path, "--path", "platform", "--ref", first]).status == 0)
+        #expect(try await Self.accordctl(["validate", "--repo", dir.path, "--path", "platform"]).status == 1)
+        #expect(try await Self.accordctl(["validate", "--repo", dir.path, "--path", "platform", "--ref", "HEAD~1"]).status == 0)
+        #expect(try await Self.accordctl(["validate", "--repo", dir.path, "--path", "platform", "--ref", first]).status == 0)
     }
 
-    @Test func readsAFileURLThroughAMirror() throws {
+    @Test func readsAFileURLThroughAMirror() async throws {
         let fx = try Self.repo(copying: "examples/platform")
         let dir = fx.root
         let commit = try fx.head
         let cache = FileManager.default.temporaryDirectory.appendingPathComponent("accordctl-cache-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: cache) }
-        let run = try Self.accordctl(["validate", "--repo", "file://" + dir.path], environment: ["ACCORD_CACHE_DIR": cache.path])
+        let run = try await Self.accordctl(["validate", "--repo", "file://" + dir.path], environment: ["ACCORD_CACHE_DIR": cache.path])
         #expect(run.status == 0)
         #expect(run.stdout.contains("at \(commit.prefix(12))"))
     }
@@ -153,19 +153,19 @@ import Testing
         (["validate", "--output", "yaml"], "yaml"),
         (["validate", "--repo", "https://user:hunter2@127.0.0.1:1/x.git"], "127.0.0.1"),
     ])
-    func errorsExitTwoWithAClearMessage(_ args: [String], _ expected: String) throws {
+    func errorsExitTwoWithAClearMessage(_ args: [String], _ expected: String) async throws {
         let cache = FileManager.default.temporaryDirectory.appendingPathComponent("accordctl-cache-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: cache) }
-        let run = try Self.accordctl(args, environment: ["ACCORD_CACHE_DIR": cache.path])
+        let run = try await Self.accordctl(args, environment: ["ACCORD_CACHE_DIR": cache.path])
         #expect(run.status == 2)
         #expect(run.stderr.contains(expected), "\(run.stderr)")
         #expect(!run.stderr.contains("hunter2"))
     }
 
-    @Test func badRefExitsTwo() throws {
+    @Test func badRefExitsTwo() async throws {
         let fx = try Self.repo(copying: "examples/platform")
         let dir = fx.root
-        let run = try Self.accordctl(["validate", "--repo", dir.path, "--ref", "no-such-branch"])
+        let run = try await Self.accordctl(["validate", "--repo", dir.path, "--ref", "no-such-branch"])
         #expect(run.status == 2)
         #expect(run.stderr == "accordctl: error: resolve \"no-such-branch\": no such branch, tag or commit\n")
     }

@@ -109,9 +109,9 @@ struct FaultTests {
               + "\(workersChecked) worker rows checked against their revision; objects lost or half-applied: after \(broken) of \(runs) runs")
         #expect(killed >= 20, "most runs are killed mid-way (the rest finished first)")
 
-        let finish = try CLITests.accordctl(["apply", "--repo", fx.root.path, "--ref", b], environment: ["DATABASE_URL": db.urlText])
+        let finish = try await CLITests.accordctl(["apply", "--repo", fx.root.path, "--ref", b], environment: ["DATABASE_URL": db.urlText])
         #expect(finish.status == 0, "\(finish.stdout)\(finish.stderr)")
-        let diff = try CLITests.accordctl(["diff", "--repo", fx.root.path, "--ref", b], environment: ["DATABASE_URL": db.urlText])
+        let diff = try await CLITests.accordctl(["diff", "--repo", fx.root.path, "--ref", b], environment: ["DATABASE_URL": db.urlText])
         #expect(diff.status == 0, "\(diff.stdout)")
         try await db.withSession { session in
             try await Self.check(session, "after convergence", revisions: [a, b])
@@ -155,9 +155,9 @@ struct FaultTests {
         #expect(SecretScan.leaks(stderr, passwords: password).isEmpty, "no password in the error: \(stderr)")
         _ = try await cluster.session { try await Self.check($0, "after the crash") }
 
-        let again = try CLITests.accordctl(["apply", "--repo", fx.root.path], environment: env)
+        let again = try await CLITests.accordctl(["apply", "--repo", fx.root.path], environment: env)
         #expect(again.status == 0, "\(again.stderr)")
-        let diff = try CLITests.accordctl(["diff", "--repo", fx.root.path], environment: env)
+        let diff = try await CLITests.accordctl(["diff", "--repo", fx.root.path], environment: env)
         #expect(diff.status == 0, "\(diff.stdout)")
         try await cluster.session { session in
             try await Self.check(session, "after convergence")

@@ -15,20 +15,20 @@ import Testing
         return binary
     }
 
-    @Test func everySeedReplaysThroughTheFuzzTarget() throws {
+    @Test func everySeedReplaysThroughTheFuzzTarget() async throws {
         let corpus = CLITests.root.appendingPathComponent("fuzz/corpus")
         let seeds = try FileManager.default.contentsOfDirectory(atPath: corpus.path).sorted().map { corpus.appendingPathComponent($0).path }
         #expect(seeds.count >= 145, "the committed corpus: \(seeds.count) files")
         var environment = ProcessInfo.processInfo.environment
         environment["SWIFT_BACKTRACE"] = "enable=no"
         let replayer = try Self.replayer()
-        let run = try ToolRun.run(replayer, seeds, environment: environment, timeout: .seconds(240))
+        let run = try await ToolRun.run(replayer, seeds, environment: environment, timeout: .seconds(240))
         // The replayer prints `PATH: ok` after each input.
         let replayed = Set(run.stdout.split(separator: "\n").filter { $0.hasSuffix(": ok") }.map { String($0.dropLast(4)) })
         if run.status != 0 {
             // A crash stops the replay (and loses its buffered output): name every failing seed, one run each.
             for seed in seeds {
-                let one = try ToolRun.run(replayer, [seed], environment: environment, timeout: .seconds(60))
+                let one = try await ToolRun.run(replayer, [seed], environment: environment, timeout: .seconds(60))
                 #expect(one.status == 0, "seed \(URL(fileURLWithPath: seed).lastPathComponent): accord-fuzz exited \(one.status): \(one.stderr.suffix(1_000))")
             }
         }

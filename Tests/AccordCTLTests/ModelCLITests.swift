@@ -12,7 +12,7 @@ struct ModelCLITests {
         let fx = try CLITests.repo(copying: "examples/platform")
         let env = ["DATABASE_URL": db.urlText, "NO_COLOR": "1"]
         let repo = ["--repo", fx.root.path]
-        #expect(try CLITests.accordctl(["apply"] + repo, environment: env).status == 0)
+        #expect(try await CLITests.accordctl(["apply"] + repo, environment: env).status == 0)
 
         let path = "models/support-drafter.yaml"
         var text = try String(contentsOf: fx.root.appendingPathComponent(path), encoding: .utf8)
@@ -22,14 +22,14 @@ struct ModelCLITests {
         try fx.write(path, text)
         _ = try fx.commit("promote support-drafter to 4")
 
-        let diff = try CLITests.accordctl(["diff"] + repo, environment: env)
+        let diff = try await CLITests.accordctl(["diff"] + repo, environment: env)
         #expect(diff.status == 1)
         #expect(diff.stdout.contains("~ Model/support-drafter — promotion of production from version 3 to 4 blocked: faithfulness 0.93 of version 4 does not beat 0.91 of version 3 by 0.05 (needs at least 0.96); production stays at version 3\n"), "\(diff.stdout)")
         #expect(!diff.stdout.contains("Worker/"), "no worker is redeployed")
 
-        let apply = try CLITests.accordctl(["apply"] + repo, environment: env)
+        let apply = try await CLITests.accordctl(["apply"] + repo, environment: env)
         #expect(apply.status == 1, "a blocked promotion is a failed object: \(apply.stdout)")
-        let status = try CLITests.accordctl(["status", "Model/support-drafter"], environment: env)
+        let status = try await CLITests.accordctl(["status", "Model/support-drafter"], environment: env)
         #expect(status.stdout.contains("Model/support-drafter  False  True"), "\(status.stdout)")
         #expect(status.stdout.contains("production stays at version 3"), "\(status.stdout)")
         #expect(status.stdout.contains("production_version: \"3\""), "\(status.stdout)")
@@ -37,11 +37,11 @@ struct ModelCLITests {
         // The margin relaxed in git: promoted, and the plan says with which numbers.
         try fx.write(path, text.replacingOccurrences(of: "minImprovement: 0.05", with: "minImprovement: 0.02"))
         _ = try fx.commit("relax the margin")
-        let promote = try CLITests.accordctl(["diff"] + repo, environment: env)
+        let promote = try await CLITests.accordctl(["diff"] + repo, environment: env)
         #expect(promote.stdout.contains("~ Model/support-drafter (promotion 3 → 4: faithfulness 0.91 → 0.93, signed by model-signing.pub.pem ("), "\(promote.stdout)")
-        #expect(try CLITests.accordctl(["apply"] + repo, environment: env).status == 0)
+        #expect(try await CLITests.accordctl(["apply"] + repo, environment: env).status == 0)
 
-        let missing = try CLITests.accordctl(["apply", "--trusted-keys-dir", "/nonexistent/keys"] + repo, environment: env)
+        let missing = try await CLITests.accordctl(["apply", "--trusted-keys-dir", "/nonexistent/keys"] + repo, environment: env)
         #expect(missing.status == 2)
         #expect(missing.stderr.contains("the trusted keys directory /nonexistent/keys (ACCORD_TRUSTED_KEYS_DIR) cannot be read"))
     }

@@ -21,10 +21,10 @@ import Testing
         return fx
     }
 
-    @Test func diffAgainstAnotherRevisionNeedsNoDatabase() throws {
+    @Test func diffAgainstAnotherRevisionNeedsNoDatabase() async throws {
         let fx = try Self.twoRevisions()
         let noDatabase = ["DATABASE_URL": "", "NO_COLOR": "1"]
-        let run = try CLI.accordctl(["diff", "--repo", fx.root.path, "--against", "HEAD~1", "--prune"], environment: noDatabase)
+        let run = try await CLI.accordctl(["diff", "--repo", fx.root.path, "--against", "HEAD~1", "--prune"], environment: noDatabase)
         #expect(run.status == 1, "\(run.stderr)")
         #expect(run.stdout == """
             ~ Worker/brightpath/support-triage
@@ -33,15 +33,15 @@ import Testing
             0 to create, 1 to update, 1 to delete
 
             """)
-        let kept = try CLI.accordctl(["diff", "--repo", fx.root.path, "--against", "HEAD~1"], environment: noDatabase)
+        let kept = try await CLI.accordctl(["diff", "--repo", fx.root.path, "--against", "HEAD~1"], environment: noDatabase)
         #expect(kept.stdout.contains("1 removed from git but kept (apply with --prune to delete them):\n  Workflow/northwind/lead-followup\n"))
         #expect(kept.stdout.hasSuffix("0 to create, 1 to update, 0 to delete\n"))
 
-        let same = try CLI.accordctl(["diff", "--repo", fx.root.path, "--against", "HEAD"], environment: noDatabase)
+        let same = try await CLI.accordctl(["diff", "--repo", fx.root.path, "--against", "HEAD"], environment: noDatabase)
         #expect(same.status == 0)
         #expect(same.stdout == "0 to create, 0 to update, 0 to delete\n")
 
-        let json = try CLI.accordctl(["diff", "--repo", fx.root.path, "--against", "HEAD~1", "-o", "json"], environment: noDatabase)
+        let json = try await CLI.accordctl(["diff", "--repo", fx.root.path, "--against", "HEAD~1", "-o", "json"], environment: noDatabase)
         #expect(json.status == 1)
         let parsed = try JSONParser.parse(json.stdout)
         #expect(parsed["formatVersion"] == .number(1))
@@ -49,30 +49,30 @@ import Testing
         #expect(parsed["against"]?.stringValue?.count == 40)
         #expect(json.stdout.contains("\"path\": \"replicas\""))
 
-        let markdown = try CLI.accordctl(["diff", "--repo", fx.root.path, "--against", "HEAD~1", "-o", "markdown"], environment: noDatabase)
+        let markdown = try await CLI.accordctl(["diff", "--repo", fx.root.path, "--against", "HEAD~1", "-o", "markdown"], environment: noDatabase)
         #expect(markdown.stdout.hasPrefix("### 📝 Accord plan: 0 to create, 1 to update, 0 to delete\n"))
         #expect(markdown.stdout.contains("| Worker | 0 | 1 | 0 | 0 |"))
     }
 
-    @Test func invalidManifestsAreNeverPlanned() throws {
+    @Test func invalidManifestsAreNeverPlanned() async throws {
         let fx = try CLI.repo(files: ["a.yaml": "apiVersion: accord.dev/v1\nkind: Tenant\nmetadata: {name: acme}\nspec: {displayName: A, plan: gold, region: eu}\n"])
-        let run = try CLI.accordctl(["diff", "--repo", fx.root.path, "--database-url", "postgres://u:p@127.0.0.1:1/x"])
+        let run = try await CLI.accordctl(["diff", "--repo", fx.root.path, "--database-url", "postgres://u:p@127.0.0.1:1/x"])
         #expect(run.status == 2)
         #expect(run.stdout.hasPrefix("a.yaml:4:30: spec.plan: must be one of starter, pro or enterprise; got \"gold\"\n"))
         #expect(run.stderr.contains("the manifests are invalid; nothing was planned or applied"))
     }
 
-    @Test func anUnreachableDatabaseExitsTwoWithoutItsPassword() throws {
+    @Test func anUnreachableDatabaseExitsTwoWithoutItsPassword() async throws {
         let fx = try CLI.repo(copying: "examples/platform")
         for command in ["diff", "apply", "status", "history"] {
             var args = [command, "--database-url", "postgres://accord:s3cret@127.0.0.1:1/accord"]
             if command == "diff" || command == "apply" { args += ["--repo", fx.root.path] }
-            let run = try CLI.accordctl(args)
+            let run = try await CLI.accordctl(args)
             #expect(run.status == 2, "\(command)")
             #expect(run.stderr.contains("cannot reach database postgres://accord:***@127.0.0.1:1/accord"), "\(command): \(run.stderr)")
             #expect(!(run.stdout + run.stderr).contains("s3cret"))
         }
-        let none = try CLI.accordctl(["status"], environment: ["DATABASE_URL": "", "DATABASE_URL_FILE": ""])
+        let none = try await CLI.accordctl(["status"], environment: ["DATABASE_URL": "", "DATABASE_URL_FILE": ""])
         #expect(none.status == 2)
         #expect(none.stderr.contains("no database: pass --database-url or --database-url-file, or set DATABASE_URL or DATABASE_URL_FILE"))
     }
@@ -80,7 +80,7 @@ import Testing
     /// `--database-url-file` and `DATABASE_URL_FILE`: the URL (and its
     /// password) out of the arguments and the environment; the file read
     /// only when no one but its owner can; one source at a time.
-    @Test func theDatabaseURLFromAFile() throws {
+    @Test func theDatabaseURLFromAFile() async throws {
         let dir = try SecretFixture.directory("cli-url")
         defer { try? FileManager.default.removeItem(at: dir) }
         let file = dir.appendingPathComponent("url")
@@ -88,18 +88,18 @@ import Testing
         let clean = ["DATABASE_URL": "", "DATABASE_URL_FILE": ""]
         for (args, environment) in [(["--database-url-file", file.path], clean),
                                     ([], clean.merging(["DATABASE_URL_FILE": file.path]) { $1 })] {
-            let run = try CLI.accordctl(["status"] + args, environment: environment)
+            let run = try await CLI.accordctl(["status"] + args, environment: environment)
             #expect(run.status == 2)
             #expect(run.stderr.contains("cannot reach database postgres://accord:***@127.0.0.1:1/accord"), "the URL of the file: \(run.stderr)")
             #expect(!(run.stdout + run.stderr).contains("file-s3cret"))
         }
-        let both = try CLI.accordctl(["status", "--database-url-file", file.path, "--database-url", "postgres://a@h/db"], environment: clean)
+        let both = try await CLI.accordctl(["status", "--database-url-file", file.path, "--database-url", "postgres://a@h/db"], environment: clean)
         #expect(both.status == 2 && both.stderr.contains("give --database-url or --database-url-file, not both"), "\(both.stderr)")
-        let twoVariables = try CLI.accordctl(["status"], environment: ["DATABASE_URL": "postgres://a@h/db", "DATABASE_URL_FILE": file.path])
+        let twoVariables = try await CLI.accordctl(["status"], environment: ["DATABASE_URL": "postgres://a@h/db", "DATABASE_URL_FILE": file.path])
         #expect(twoVariables.status == 2 && twoVariables.stderr.contains("both DATABASE_URL and DATABASE_URL_FILE are set; unset one"))
 
         try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: file.path)
-        let open = try CLI.accordctl(["status"], environment: clean.merging(["DATABASE_URL_FILE": file.path]) { $1 })
+        let open = try await CLI.accordctl(["status"], environment: clean.merging(["DATABASE_URL_FILE": file.path]) { $1 })
         #expect(open.status == 2)
         #expect(open.stderr.contains("DATABASE_URL_FILE: invalid database URL: \"\(file.path)\" has mode 0640, readable or writable by its group or others; make it 0600 (chmod 600) or 0400"), "\(open.stderr)")
         #expect(!(open.stdout + open.stderr).contains("file-s3cret"))
@@ -117,37 +117,37 @@ import Testing
         let env = ["DATABASE_URL": db.urlText, "NO_COLOR": "1"]
         let repo = ["--repo", fx.root.path]
         func scalar(_ sql: String) async throws -> String? { try await db.withSession { try await $0.scalar(sql) } }
-        #expect(try CLI.accordctl(["apply", "--ref", "HEAD~1"] + repo, environment: env).status == 0)
+        #expect(try await CLI.accordctl(["apply", "--ref", "HEAD~1"] + repo, environment: env).status == 0)
         let firstRevision = String(try fx.git("rev-parse", "HEAD~1").prefix(12))
 
         // HEAD drops one workflow: without --prune it is kept, and status says so.
-        #expect(try CLI.accordctl(["apply"] + repo, environment: env).status == 0)
-        let orphan = try CLI.accordctl(["status", "Workflow/northwind/lead-followup"], environment: env)
+        #expect(try await CLI.accordctl(["apply"] + repo, environment: env).status == 0)
+        let orphan = try await CLI.accordctl(["status", "Workflow/northwind/lead-followup"], environment: env)
         #expect(orphan.status == 0)
         #expect(orphan.stdout.contains("removed from git and kept: not pruned (apply --prune deletes it)"), "\(orphan.stdout)")
         #expect(orphan.stdout.contains("  \(firstRevision)  "), "last applied at the revision that still had it")
 
         // 1 of 21 managed objects is more than 4%.
-        let refused = try CLI.accordctl(["apply", "--prune", "--max-delete-percent", "4"] + repo, environment: env)
+        let refused = try await CLI.accordctl(["apply", "--prune", "--max-delete-percent", "4"] + repo, environment: env)
         #expect(refused.status == 2)
         #expect(refused.stderr.contains("deletion guard: the plan would delete 1 of 21 managed objects, more than the 4% the deletion guard allows"))
         #expect(refused.stdout.contains("refused by the deletion guard: nothing was written"))
         #expect(try await scalar("SELECT count(*)::text FROM platform.workflows") == "2")
-        let allowed = try CLI.accordctl(["apply", "--prune", "--max-delete-percent", "4", "--allow-mass-deletion"] + repo, environment: env)
+        let allowed = try await CLI.accordctl(["apply", "--prune", "--max-delete-percent", "4", "--allow-mass-deletion"] + repo, environment: env)
         #expect(allowed.status == 0, "\(allowed.stderr)")
         #expect(try await scalar("SELECT count(*)::text FROM platform.workflows") == "1")
-        let badShare = try CLI.accordctl(["apply", "--max-delete-percent", "150"] + repo, environment: env)
+        let badShare = try await CLI.accordctl(["apply", "--max-delete-percent", "150"] + repo, environment: env)
         #expect(badShare.status == 2 && badShare.stderr.contains("--max-delete-percent must be between 0 and 100"))
-        let badTimeout = try CLI.accordctl(["apply", "--lock-timeout", "1e300"] + repo, environment: env)
+        let badTimeout = try await CLI.accordctl(["apply", "--lock-timeout", "1e300"] + repo, environment: env)
         #expect(badTimeout.status == 2 && badTimeout.stderr.contains("--lock-timeout must be a number of seconds from 0 to 31536000"))
 
         // Another applier holds the lock: wait --lock-timeout, then exit 2 naming the holder.
         try await db.withSession { session in
             try await ApplyLock.acquire(session, holder: "a maintenance script on ops-1", timeout: .seconds(1))
-            let busy = try CLI.accordctl(["apply", "--lock-timeout", "0.5"] + repo, environment: env)
+            let busy = try await CLI.accordctl(["apply", "--lock-timeout", "0.5"] + repo, environment: env)
             #expect(busy.status == 2)
             #expect(busy.stderr.contains("a maintenance script on ops-1"), "\(busy.stderr)")
-            let retention = try CLI.accordctl(["retention", "run", "--lock-timeout", "0.5"], environment: env)
+            let retention = try await CLI.accordctl(["retention", "run", "--lock-timeout", "0.5"], environment: env)
             #expect(retention.status == 2 && retention.stderr.contains("a maintenance script on ops-1"))
             try await ApplyLock.release(session)
         }
@@ -159,20 +159,20 @@ import Testing
             UPDATE accord.audit_log SET body = replace(body, '"action":', '"action" :') WHERE seq = 1;
             ALTER TABLE accord.audit_log ENABLE TRIGGER audit_log_append_only;
             """) }
-        let tampered = try CLI.accordctl(["audit", "verify"], environment: env)
+        let tampered = try await CLI.accordctl(["audit", "verify"], environment: env)
         #expect(tampered.status == 1)
         #expect((tampered.stdout + tampered.stderr).contains("entry 1: its content does not match its hash (edited)"), "\(tampered.stdout)\(tampered.stderr)")
 
         // A database newer than this binary: exit 2 for every command that reads it, nothing written.
         try await db.withSession { try await $0.execute("INSERT INTO accord.schema_migrations (version, name) VALUES (999, 'from the future')") }
         for command in [["diff"] + repo, ["apply"] + repo, ["status"], ["history"]] {
-            let run = try CLI.accordctl(command, environment: env)
+            let run = try await CLI.accordctl(command, environment: env)
             #expect(run.status == 2, "\(command[0])")
             #expect(run.stderr.contains("newer than this binary knows"), "\(command[0]): \(run.stderr)")
         }
 
         // An unknown revision: exit 2, naming it.
-        let unknown = try CLI.accordctl(["diff", "--against", "no-such-ref"] + repo, environment: ["DATABASE_URL": "", "NO_COLOR": "1"])
+        let unknown = try await CLI.accordctl(["diff", "--against", "no-such-ref"] + repo, environment: ["DATABASE_URL": "", "NO_COLOR": "1"])
         #expect(unknown.status == 2 && unknown.stderr.contains("no-such-ref"), "\(unknown.stderr)")
     }
 
@@ -184,38 +184,38 @@ import Testing
         let env = ["DATABASE_URL": db.urlText, "NO_COLOR": "1"]
         let repo = ["--repo", fx.root.path]
 
-        let first = try CLI.accordctl(["apply", "--ref", "HEAD~1"] + repo, environment: env)
+        let first = try await CLI.accordctl(["apply", "--ref", "HEAD~1"] + repo, environment: env)
         #expect(first.status == 0, "\(first.stderr)")
         #expect(first.stdout.hasSuffix(": 21 created, 0 updated, 0 deleted; 0 unchanged of 21 objects\n"))
 
-        let diff = try CLI.accordctl(["diff"] + repo, environment: env)
+        let diff = try await CLI.accordctl(["diff"] + repo, environment: env)
         #expect(diff.status == 1)
         #expect(diff.stdout.contains("~ Worker/brightpath/support-triage\n    replicas: 1 → 3\n"))
 
-        let dry = try CLI.accordctl(["apply", "--dry-run", "--prune"] + repo, environment: env)
+        let dry = try await CLI.accordctl(["apply", "--dry-run", "--prune"] + repo, environment: env)
         #expect(dry.status == 0)
         #expect(dry.stdout.hasSuffix("dry run: no object was changed (0 to create, 1 to update, 1 to delete)\n"))
 
-        let second = try CLI.accordctl(["apply", "--prune", "-o", "json"] + repo, environment: env)
+        let second = try await CLI.accordctl(["apply", "--prune", "-o", "json"] + repo, environment: env)
         #expect(second.status == 0, "\(second.stderr)")
         let report = try JSONParser.parse(second.stdout)
         #expect(report["applied"] == .array([.string("Worker/brightpath/support-triage"), .string("Workflow/northwind/lead-followup")]))
         #expect(report["formatVersion"] == .number(1))
 
-        let again = try CLI.accordctl(["diff", "--prune"] + repo, environment: env)
+        let again = try await CLI.accordctl(["diff", "--prune"] + repo, environment: env)
         #expect(again.status == 0)
 
-        let status = try CLI.accordctl(["status", "Worker/brightpath/support-triage"], environment: env)
+        let status = try await CLI.accordctl(["status", "Worker/brightpath/support-triage"], environment: env)
         #expect(status.status == 0)
         #expect(status.stdout.contains("Worker/brightpath/support-triage  True   False    2    2"))
-        let json = try JSONParser.parse(try CLI.accordctl(["status", "Worker", "-o", "json"], environment: env).stdout)
+        let json = try JSONParser.parse(try await CLI.accordctl(["status", "Worker", "-o", "json"], environment: env).stdout)
         guard case .array(let objects)? = json["objects"] else { Issue.record("no objects"); return }
         #expect(objects.count == 10)
         #expect(objects.first?["conditions"]?.canonical.contains("\"type\":\"Reconciling\"") == true)
         #expect(objects.first?["live"]?["model_version"] != nil, "status carries the live row")
 
         // A tenant's settings, stores and key: ids and dates, never key material.
-        let tenant = try CLI.accordctl(["status", "Tenant/acme-corp"], environment: env)
+        let tenant = try await CLI.accordctl(["status", "Tenant/acme-corp"], environment: env)
         #expect(tenant.status == 0)
         for line in ["  sso: \"oidc\"", "  mfa: \"required\"", "  retention_policy: \"standard-eu\"",
                      "  consent: [\"analytics\",\"model-training\"]", "  stores: \"tenant_acme_corp\"", "  data_key:", "    version: 1"] {
@@ -224,26 +224,26 @@ import Testing
         let wrapped = try await db.withSession { try await $0.scalar("SELECT string_agg(wrapped_key, ' ') FROM accord.tenant_keys") } ?? ""
         let keyID = try await db.withSession { try await $0.scalar("SELECT key_id FROM accord.tenant_keys WHERE tenant = 'acme-corp'") } ?? "?"
         #expect(tenant.stdout.contains("    keyId: \"\(keyID)\""))
-        let tenantJSON = try CLI.accordctl(["status", "Tenant", "-o", "json"], environment: env).stdout
+        let tenantJSON = try await CLI.accordctl(["status", "Tenant", "-o", "json"], environment: env).stdout
         for output in [first.stdout, second.stdout, tenant.stdout, tenantJSON] {
             for w in wrapped.split(separator: " ") { #expect(!output.contains(w), "no wrapped key in any output") }
         }
-        let noKEK = try CLI.accordctl(["apply", "--kek-file", "/nonexistent/kek"] + repo, environment: env)
+        let noKEK = try await CLI.accordctl(["apply", "--kek-file", "/nonexistent/kek"] + repo, environment: env)
         #expect(noKEK.status == 2)
         #expect(noKEK.stderr.contains("the key-encryption key file (ACCORD_KEK_FILE): cannot read \"/nonexistent/kek\": No such file or directory"), "\(noKEK.stderr)")
 
-        let missing = try CLI.accordctl(["status", "Worker/nobody/none"], environment: env)
+        let missing = try await CLI.accordctl(["status", "Worker/nobody/none"], environment: env)
         #expect(missing.status == 2)
-        let bad = try CLI.accordctl(["status", "Gadget/x"], environment: env)
+        let bad = try await CLI.accordctl(["status", "Gadget/x"], environment: env)
         #expect(bad.status == 2)
 
-        let history = try CLI.accordctl(["history"], environment: env)
+        let history = try await CLI.accordctl(["history"], environment: env)
         #expect(history.status == 0)
         let lines = history.stdout.split(separator: "\n")
         #expect(lines.count == 3)
         #expect(lines[1].contains(String(try fx.head.prefix(12))) && lines[1].contains("+0 ~1 -1"))
 
-        let audit = try CLI.accordctl(["audit", "verify"], environment: env)
+        let audit = try await CLI.accordctl(["audit", "verify"], environment: env)
         #expect(audit.status == 0)
         // 30: the erasure ran (its PostgreSQL part and its certificate, one entry each) after crossing its
         // three SLA thresholds (one entry each: it was requested on 2026-11-18, more than 72 hours before
@@ -269,23 +269,24 @@ import Testing
 
     /// Colour on a terminal only, and never with NO_COLOR: the built
     /// accordctl under a pseudo-terminal (`script`) and through a pipe.
-    @Test func colourOnlyOnATerminalAndNeverWithNoColor() throws {
+    @Test func colourOnlyOnATerminalAndNeverWithNoColor() async throws {
         let fx = try Self.twoRevisions()
         let binary = try CLI.binary().path
-        func viaTerminal(noColor: String?) throws -> String {
+        func viaTerminal(noColor: String?) async throws -> String {
             let command = "'\(binary)' diff --repo '\(fx.root.path)' --against HEAD~1"
             var env = ProcessInfo.processInfo.environment
             env["DATABASE_URL"] = ""
             env["NO_COLOR"] = noColor
-            return try ToolRun.run(URL(fileURLWithPath: "/usr/bin/script"), ["-qec", command, "/dev/null"], environment: env).stdout
+            return try await ToolRun.run(URL(fileURLWithPath: "/usr/bin/script"), ["-qec", command, "/dev/null"], environment: env).stdout
         }
-        let coloured = try viaTerminal(noColor: nil)
+        let coloured = try await viaTerminal(noColor: nil)
         #expect(coloured.contains("\u{1B}[33m~ Worker/brightpath/support-triage"), "\(coloured)")
-        #expect(!(try viaTerminal(noColor: "1")).contains("\u{1B}["), "NO_COLOR wins over a terminal")
+        let noColor = try await viaTerminal(noColor: "1")
+        #expect(!noColor.contains("\u{1B}["), "NO_COLOR wins over a terminal")
         var piped = ProcessInfo.processInfo.environment
         piped["NO_COLOR"] = nil
         piped["DATABASE_URL"] = ""
-        let plain = try ToolRun.run(try CLI.binary(), ["diff", "--repo", fx.root.path, "--against", "HEAD~1"], environment: piped)
+        let plain = try await ToolRun.run(try CLI.binary(), ["diff", "--repo", fx.root.path, "--against", "HEAD~1"], environment: piped)
         #expect(plain.status == 1 && plain.stdout.contains("~ Worker/brightpath/support-triage") && !plain.stdout.contains("\u{1B}["))
     }
 
@@ -354,9 +355,9 @@ struct KilledApplyTests {
         // Objects in the inventory when each kill landed (for the record; the
         // exact moment depends on the machine).
         print("killed applies had written \(killedAt.joined(separator: ", ")) of 3302 objects")
-        let finish = try CLITests.accordctl(["apply", "--repo", fx.root.path], environment: ["DATABASE_URL": db.urlText])
+        let finish = try await CLITests.accordctl(["apply", "--repo", fx.root.path], environment: ["DATABASE_URL": db.urlText])
         #expect(finish.status == 0, "\(finish.stderr)")
-        let check = try CLITests.accordctl(["diff", "--repo", fx.root.path], environment: ["DATABASE_URL": db.urlText])
+        let check = try await CLITests.accordctl(["diff", "--repo", fx.root.path], environment: ["DATABASE_URL": db.urlText])
         #expect(check.status == 0, "\(check.stdout)")
         #expect(check.stdout.hasSuffix("0 to create, 0 to update, 0 to delete\n"))
     }
@@ -395,12 +396,12 @@ struct IncrementalApplyTests {
         let fx = try CLITests.repo(copying: "examples/platform")
 
         func apply(expect pass: String?, status: Int32 = 0) async throws {
-            let a = try CLITests.accordctl(["apply", "--repo", fx.root.path, "-o", "json"], environment: ["DATABASE_URL": incremental.urlText])
+            let a = try await CLITests.accordctl(["apply", "--repo", fx.root.path, "-o", "json"], environment: ["DATABASE_URL": incremental.urlText])
             #expect(a.status == status, "\(a.stderr)")
             if let pass, a.status != 2 {
                 #expect(try JSONParser.parse(a.stdout)["pass"]?.stringValue == pass, "\(a.stdout.suffix(300))")
             }
-            let b = try CLITests.accordctl(["apply", "--full", "--repo", fx.root.path], environment: ["DATABASE_URL": full.urlText])
+            let b = try await CLITests.accordctl(["apply", "--full", "--repo", fx.root.path], environment: ["DATABASE_URL": full.urlText])
             #expect(b.status == status, "\(b.stderr)")
             #expect(try await Self.state(incremental) == Self.state(full))
         }
@@ -467,7 +468,7 @@ struct IncrementalApplyTests {
         // Invalid against the rest of the repository: the full pass reports it.
         try change("workers/brightpath.yaml", "model: support-drafter", "model: no-such-model")
         _ = try fx.commit("broken reference")
-        let broken = try CLITests.accordctl(["apply", "--repo", fx.root.path], environment: ["DATABASE_URL": incremental.urlText])
+        let broken = try await CLITests.accordctl(["apply", "--repo", fx.root.path], environment: ["DATABASE_URL": incremental.urlText])
         #expect(broken.status == 2)
         #expect(broken.stdout.contains("workers/brightpath.yaml:"))
         #expect(broken.stdout.contains("spec.model: Model \"no-such-model\" is not defined in the repository"))
@@ -482,7 +483,7 @@ struct IncrementalApplyTests {
 
             """)
         _ = try fx.commit("duplicate")
-        let duplicate = try CLITests.accordctl(["apply", "--repo", fx.root.path], environment: ["DATABASE_URL": incremental.urlText])
+        let duplicate = try await CLITests.accordctl(["apply", "--repo", fx.root.path], environment: ["DATABASE_URL": incremental.urlText])
         #expect(duplicate.status == 2)
         #expect(duplicate.stdout.contains("duplicate Worker/brightpath/support-triage"))
         try FileManager.default.removeItem(at: fx.root.appendingPathComponent("workers/copy.yaml"))

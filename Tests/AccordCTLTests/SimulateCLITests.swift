@@ -13,7 +13,7 @@ import Testing
         return []
     }
 
-    @Test func simulatesAWorkflowFromGitAgainstAYAMLOrJSONContext() throws {
+    @Test func simulatesAWorkflowFromGitAgainstAYAMLOrJSONContext() async throws {
         let fx = try CLI.repo(copying: "examples/platform")
         let contexts = FileManager.default.temporaryDirectory.appendingPathComponent("accord-ctx-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: contexts, withIntermediateDirectories: true)
@@ -23,7 +23,7 @@ import Testing
         try Data(#"{"exposure": {"total": "lots"}}"#.utf8).write(to: json)
         let args = ["simulate", "workflow", "acme-corp/monthly-risk-report", "--repo", fx.root.path]
 
-        let run = try CLI.accordctl(args + ["--context", yaml.path], environment: ["NO_COLOR": "1"])
+        let run = try await CLI.accordctl(args + ["--context", yaml.path], environment: ["NO_COLOR": "1"])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout == """
             Workflow/acme-corp/monthly-risk-report: 3 parallel group(s)
@@ -44,7 +44,7 @@ import Testing
 
             """)
 
-        let asJSON = try CLI.accordctl(args + ["--context", yaml.path, "-o", "json"])
+        let asJSON = try await CLI.accordctl(args + ["--context", yaml.path, "-o", "json"])
         let parsed = try JSONParser.parse(asJSON.stdout)
         #expect(parsed["formatVersion"] == .number(1))
         let seconds: Double = 2 * 3600 + 86_400 + 36 * 3600
@@ -58,14 +58,14 @@ import Testing
         let meeting = try #require(rules.first { $0.0 == "write-report" }?.1.first)
         #expect(meeting["operator"] == .string("exists") && meeting["value"] == nil, "exists compares with nothing")
 
-        let typeError = try CLI.accordctl(args + ["--context", json.path])
+        let typeError = try await CLI.accordctl(args + ["--context", json.path])
         #expect(typeError.status == 2)
         #expect(typeError.stderr.contains("workflows/acme-corp-monthly-risk-report.yaml: Workflow/acme-corp/monthly-risk-report: step analyze: when[0] (context.exposure.total gte 1000): gte orders numbers only; the context holds a string (\"lots\") and the rule a number"))
 
-        let missing = try CLI.accordctl(["simulate", "workflow", "acme-corp/nope", "--repo", fx.root.path])
+        let missing = try await CLI.accordctl(["simulate", "workflow", "acme-corp/nope", "--repo", fx.root.path])
         #expect(missing.status == 2)
         #expect(missing.stderr.contains("Workflow/acme-corp/nope is not in the manifests"))
-        let unreadable = try CLI.accordctl(args + ["--context", "/nonexistent/ctx.yaml"])
+        let unreadable = try await CLI.accordctl(args + ["--context", "/nonexistent/ctx.yaml"])
         #expect(unreadable.status == 2)
         #expect(unreadable.stderr.contains("cannot read the context file /nonexistent/ctx.yaml"))
     }
@@ -86,7 +86,7 @@ import Testing
 
         """
 
-    @Test func aYAMLContextsNullIsNullAsInJSON() throws {
+    @Test func aYAMLContextsNullIsNullAsInJSON() async throws {
         let fx = try CLI.repo(copying: "examples/platform", files: ["workflows/null-checks.yaml": Self.nullChecks])
         let contexts = FileManager.default.temporaryDirectory.appendingPathComponent("accord-ctx-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: contexts, withIntermediateDirectories: true)
@@ -97,9 +97,9 @@ import Testing
         try Data(#"{"x": null, "y": null, "z": null, "q": "null"}"#.utf8).write(to: json)
         let args = ["simulate", "workflow", "acme-corp/null-checks", "--repo", fx.root.path, "-o", "json"]
 
-        let fromJSON = try CLI.accordctl(args + ["--context", json.path])
+        let fromJSON = try await CLI.accordctl(args + ["--context", json.path])
         #expect(fromJSON.status == 0, "\(fromJSON.stderr)")
-        let fromYAML = try CLI.accordctl(args + ["--context", yaml.path])
+        let fromYAML = try await CLI.accordctl(args + ["--context", yaml.path])
         #expect(fromYAML.status == 0, "\(fromYAML.stderr)")
         #expect(fromYAML.stdout == fromJSON.stdout)
 
@@ -111,10 +111,10 @@ import Testing
         #expect(y["seen"] == .null && y["missing"] == .bool(false) && y["holds"] == .bool(false))
     }
 
-    @Test func markdownIsATableOfTheStepsForAPullRequest() throws {
+    @Test func markdownIsATableOfTheStepsForAPullRequest() async throws {
         let fx = try CLI.repo(copying: "examples/platform")
         let head = try fx.head
-        let run = try CLI.accordctl(["simulate", "workflow", "acme-corp/monthly-risk-report", "--repo", fx.root.path, "-o", "markdown"])
+        let run = try await CLI.accordctl(["simulate", "workflow", "acme-corp/monthly-risk-report", "--repo", fx.root.path, "-o", "markdown"])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout == """
             ### Simulation of Workflow/acme-corp/monthly-risk-report
@@ -148,7 +148,7 @@ import Testing
         #expect(text.hasSuffix("\n…and \(5_000 - rows.count) more step(s) not shown; run `accordctl simulate workflow acme/long` for all of them.\n"))
     }
 
-    @Test func aCycleOrADependencyOnAMissingStepIsAnErrorNamingIt() throws {
+    @Test func aCycleOrADependencyOnAMissingStepIsAnErrorNamingIt() async throws {
         let header = "apiVersion: accord.dev/v1\nkind: Workflow\nmetadata: {name: broken, tenant: acme-corp}\nspec:\n  trigger: {manual: true}\n  steps:\n"
         let cycle = header + """
               - {name: a, worker: data-collector, dependsOn: [b]}
@@ -163,7 +163,7 @@ import Testing
         for (text, problem) in [(cycle, "workflows/broken.yaml:7:51: spec.steps[0].dependsOn[0]: steps depend on each other in a cycle: a -> b -> a (each step depends on the next)"),
                                 (missing, "workflows/broken.yaml:8:54: spec.steps[1].dependsOn[1]: no step named \"ghost\" in this workflow")] {
             let fx = try CLI.repo(copying: "examples/platform", files: ["workflows/broken.yaml": text])
-            let run = try CLI.accordctl(["simulate", "workflow", "acme-corp/broken", "--repo", fx.root.path], environment: ["NO_COLOR": "1"])
+            let run = try await CLI.accordctl(["simulate", "workflow", "acme-corp/broken", "--repo", fx.root.path], environment: ["NO_COLOR": "1"])
             #expect(run.status == 2)
             #expect(run.stdout.contains(problem), "\(run.stdout)")
             #expect(run.stderr.contains("the manifests are invalid"))

@@ -19,7 +19,7 @@ struct ConcurrencyTests {
         let db = h.db
         defer { Task { await db.drop() } }
         // The migrations first, so the triggers below have tables to watch.
-        let setup = try CLITestsAccess.accordctl(["apply", "--repo", h.work.root.path, "--dry-run"], databaseURL: db.urlText, h)
+        let setup = try await CLITestsAccess.accordctl(["apply", "--repo", h.work.root.path, "--dry-run"], databaseURL: db.urlText, h)
         #expect(setup.status == 0, "\(setup.stderr)")
         var watched = ["platform.tenants", "platform.workers", "platform.models", "platform.erasures", "accord.tenant_keys", "accord.erasure_certificates", "accord.inventory"]
         watched.append("accord.audit_log")
@@ -36,14 +36,14 @@ struct ConcurrencyTests {
 
         let a = try ControllerProcess(h.arguments())
         let b = try ControllerProcess(h.arguments())
-        let cli = try CLITestsAccess.accordctl(["apply", "--repo", h.work.root.path, "--lock-timeout", "120"], databaseURL: db.urlText, h)
+        let cli = try await CLITestsAccess.accordctl(["apply", "--repo", h.work.root.path, "--lock-timeout", "120"], databaseURL: db.urlText, h)
         #expect(cli.status == 0, "\(cli.stdout)\(cli.stderr)")
         #expect(try await eventually { a.logs.contains("reconciled") || b.logs.contains("reconciled") })
         // A change while both controllers run: only the leader applies it.
         try h.edit("workers/northwind.yaml", "replicas: 4", "replicas: 5")
         try h.commitAndPush("scale")
         #expect(try await eventually { try await h.scalar("SELECT replicas::text FROM platform.workers WHERE name = 'lead-enricher'") == "5" })
-        let again = try CLITestsAccess.accordctl(["apply", "--repo", h.work.root.path, "--lock-timeout", "120"], databaseURL: db.urlText, h)
+        let again = try await CLITestsAccess.accordctl(["apply", "--repo", h.work.root.path, "--lock-timeout", "120"], databaseURL: db.urlText, h)
         #expect(again.status == 0)
         a.signal(SIGTERM)
         b.signal(SIGTERM)
@@ -65,13 +65,13 @@ struct ConcurrencyTests {
 
 /// Runs the built accordctl the way operators do, with the harness's keys.
 enum CLITestsAccess {
-    static func accordctl(_ args: [String], databaseURL: String, _ h: Harness) throws -> ToolRun {
+    static func accordctl(_ args: [String], databaseURL: String, _ h: Harness) async throws -> ToolRun {
         let binary = try ControllerProcess.binary().deletingLastPathComponent().appendingPathComponent("accordctl")
         var env = ProcessInfo.processInfo.environment
         env["DATABASE_URL"] = databaseURL
         env["ACCORD_KEK_FILE"] = h.scratch.appendingPathComponent("kek").path
         env["ACCORD_TRUSTED_KEYS_DIR"] = h.scratch.appendingPathComponent("trusted").path
         env["ACCORD_SIGNING_KEY_FILE"] = Harness.signingKeyFile
-        return try ToolRun.run(binary, args, environment: env)
+        return try await ToolRun.run(binary, args, environment: env)
     }
 }

@@ -182,7 +182,7 @@ struct ReconcileTests {
             #expect(try await eventually {
                 try await h.scalar("SELECT (next_attempt_at > attempted_at)::text FROM accord.object_status WHERE name = 'support-triage'") == "true"
             })
-            let statusCLI = try CLITestsAccess.accordctl(["status", "Worker/brightpath/support-triage", "-o", "json"],
+            let statusCLI = try await CLITestsAccess.accordctl(["status", "Worker/brightpath/support-triage", "-o", "json"],
                                                          databaseURL: h.db.urlText, h)
             var shown: JSONValue?
             if case .array(let objects)? = try JSONParser.parse(statusCLI.stdout)["objects"] { shown = objects.first }

@@ -21,37 +21,62 @@ public struct ToolRun: Sendable {
         public let description: String
     }
 
+    /// Runs the tool and suspends, without holding a thread, until it exits
+    /// or its `timeout` passes (then it is killed and the test fails).
     public static func run(_ executable: URL, _ args: [String], environment: [String: String],
-                           timeout: Duration = defaultTimeout) throws -> ToolRun {
-        // Output goes to files, not pipes: nothing can block on a full pipe,
-        // and a hung tool leaves what it printed for the failure message.
-        let outFile = OutputFile(), errFile = OutputFile()
-        defer { outFile.remove(); errFile.remove() }
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = args
-        process.environment = environment
-        process.standardOutput = try outFile.handle()
-        process.standardError = try errFile.handle()
-        let exited = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in exited.signal() }
-        try process.run()
-        let inTime = exited.wait(timeout: .now() + .milliseconds(Int(timeout.components.seconds * 1_000))) == .success
+                           timeout: Duration = defaultTimeout) async throws -> ToolRun {
+        let launched = try Launched(executable, args, environment: environment)
+        defer { launched.remove() }
+        try launched.process.run()
+        // Polled with sleeps that hand the thread back: nothing is blocked.
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while launched.process.isRunning && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        let inTime = !launched.process.isRunning
         if !inTime {
-            kill(process.processIdentifier, SIGKILL)
-            exited.wait()
+            kill(launched.process.processIdentifier, SIGKILL)
+            while launched.process.isRunning { try? await Task.sleep(for: .milliseconds(10)) }
         }
-        let run = ToolRun(status: process.terminationStatus, stdout: outFile.text, stderr: errFile.text)
-        let urls = [environment["DATABASE_URL"]] + args.filter { $0.hasPrefix("postgres") }
-        let leaks = SecretScan.leaks(run.stdout + run.stderr, passwords: urls.compactMap { SecretScan.password(of: $0) })
-        #expect(leaks.isEmpty, "\(executable.lastPathComponent) \(args.first ?? "") printed \(leaks.joined(separator: ", "))")
-        guard inTime else {
-            let message = "\(executable.lastPathComponent) \(args.joined(separator: " ")) did not finish within \(timeout) and was killed; "
-                + "its output so far: \(run.stdout.suffix(1_000))\(run.stderr.suffix(1_000))"
-            Issue.record(Comment(rawValue: message))
-            throw TimedOut(description: message)
+        return try launched.finish(inTime: inTime, timeout: timeout)
+    }
+
+    /// A process set up to write to files, and what it printed once done.
+    struct Launched {
+        let process = Process()
+        let outFile = OutputFile(), errFile = OutputFile()
+        let executable: URL, args: [String], environment: [String: String]
+
+        init(_ executable: URL, _ args: [String], environment: [String: String]) throws {
+            self.executable = executable
+            self.args = args
+            self.environment = environment
+            // Output goes to files, not pipes: nothing can block on a full pipe,
+            // and a hung tool leaves what it printed for the failure message.
+            process.executableURL = executable
+            process.arguments = args
+            process.environment = environment
+            process.standardOutput = try outFile.handle()
+            process.standardError = try errFile.handle()
         }
-        return run
+
+        func remove() { outFile.remove(); errFile.remove() }
+
+        /// The run, its output scanned for the suite's secrets; a run killed
+        /// for its timeout fails the test and throws.
+        func finish(inTime: Bool, timeout: Duration) throws -> ToolRun {
+            let run = ToolRun(status: process.terminationStatus, stdout: outFile.text, stderr: errFile.text)
+            let urls = [environment["DATABASE_URL"]] + args.filter { $0.hasPrefix("postgres") }
+            let leaks = SecretScan.leaks(run.stdout + run.stderr, passwords: urls.compactMap { SecretScan.password(of: $0) })
+            #expect(leaks.isEmpty, "\(executable.lastPathComponent) \(args.first ?? "") printed \(leaks.joined(separator: ", "))")
+            guard inTime else {
+                let message = "\(executable.lastPathComponent) \(args.joined(separator: " ")) did not finish within \(timeout) and was killed; "
+                    + "its output so far: \(run.stdout.suffix(1_000))\(run.stderr.suffix(1_000))"
+                Issue.record(Comment(rawValue: message))
+                throw TimedOut(description: message)
+            }
+            return run
+        }
     }
 }
 

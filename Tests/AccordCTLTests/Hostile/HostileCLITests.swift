@@ -31,7 +31,7 @@ import Testing
         let outside = try Self.outsideDirectory()
         defer { try? FileManager.default.removeItem(at: outside) }
         let base = try CLI.repo(copying: "examples/platform")
-        let first = try CLI.accordctl(["apply", "--repo", base.root.path, "--database-url", db.urlText])
+        let first = try await CLI.accordctl(["apply", "--repo", base.root.path, "--database-url", db.urlText])
         try #require(first.status == 0, "\(first.stderr)")
         var before = try await LiveDump.take(db)
         try #require(before.platform.count > 20 && before.accord.count > 10)
@@ -39,7 +39,7 @@ import Testing
         for hostile in HostileRepository.cases(outside: outside.path) {
             let fx = try hostile.fixture()
             for command in ["diff", "apply"] {
-                let run = try CLI.accordctl([command, "--repo", fx.root.path, "--database-url", db.urlText] + hostile.arguments,
+                let run = try await CLI.accordctl([command, "--repo", fx.root.path, "--database-url", db.urlText] + hostile.arguments,
                                             environment: ["NO_COLOR": "1"])
                 let output = run.stdout + run.stderr
                 #expect(run.status == hostile.status, "\(hostile) \(command): \(output.prefix(600))")

@@ -48,7 +48,7 @@ import Testing
         let db = try await TestDatabase.scratch()
         defer { Task { await db.drop() } }
         let fx = try CLI.repo(copying: "examples/platform", files: ["tenants/quotes.yaml": Self.manifests])
-        let apply = try CLI.accordctl(["apply", "--repo", fx.root.path, "--database-url", db.urlText])
+        let apply = try await CLI.accordctl(["apply", "--repo", fx.root.path, "--database-url", db.urlText])
         try #require(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
 
         func scalar(_ sql: String, _ values: [String?] = []) async throws -> String? {
@@ -70,7 +70,7 @@ import Testing
             #expect(try await scalar("SELECT (to_regclass($1) IS NOT NULL)::text", [table]) == "true", "\(table)")
         }
         // What was written reads back equal: the next diff is empty.
-        let diff = try CLI.accordctl(["diff", "--repo", fx.root.path, "--database-url", db.urlText])
+        let diff = try await CLI.accordctl(["diff", "--repo", fx.root.path, "--database-url", db.urlText])
         #expect(diff.status == 0, "\(diff.stdout)")
         #expect(diff.stdout.hasSuffix("0 to create, 0 to update, 0 to delete\n"))
     }
