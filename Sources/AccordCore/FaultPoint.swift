@@ -7,8 +7,16 @@ import Foundation
 /// for `which` (a store's name), so that concurrent work cannot decide
 /// where the kill lands (nothing else happens when the variable is unset).
 public enum FaultPoint: String, Sendable, CaseIterable {
-    /// An erasure's PostgreSQL transaction committed; no store job has run.
+    /// The n-th batch of a kind committed in this pass (`batch-committed:Tenant:2`).
+    case batchCommitted = "batch-committed"
+    /// A tenant's new data key written, its transaction not yet committed.
+    case keyWritten = "key-written"
+    /// An erasure's PostgreSQL transaction committed; no store job has run
+    /// (`erasure-postgres-committed:2`: the second of the pass).
     case erasurePostgresCommitted = "erasure-postgres-committed"
+    /// Every object written; the sync state and the revision's history
+    /// entry not yet recorded.
+    case beforeRevisionRecorded = "before-revision-recorded"
     /// A store's delete returned; its job is not yet recorded as deleted.
     case storeDeleted = "store-deleted"
 

@@ -41,6 +41,8 @@ public struct Executor: Sendable {
     /// whole inventory (a full pass): the others get theirs by a plain COPY
     /// instead of a merge. nil: every entry is merged.
     private var recorded: Set<ObjectID>?
+    /// Batches committed so far, by kind (for `FaultPoint.batchCommitted`).
+    private var committedBatches: [Kind: Int] = [:]
     /// Objects with a recorded failure (`accord.object_status`) when the
     /// run began: a new inventory entry clears only those.
     private var failing: Set<ObjectID> = []
@@ -239,6 +241,7 @@ public struct Executor: Sendable {
         let (sealed, effects) = try await session.transaction(asApplier: true) {
             let effects = try await KindRowsTable.write(prepared.registry, RowWrite(session: session, revision: revision))
             try await TenantKeys.insert(prepared.keys, now: now, session)
+            if !prepared.keys.isEmpty { FaultPoint.keyWritten.reach() }
             switch first.action {
             case .create, .update:
                 try await InventoryWriter.insert(prepared.newEntries, session)
@@ -257,6 +260,8 @@ public struct Executor: Sendable {
             return (sealed, effects)
         }
         audit.advance(to: sealed.head)
+        committedBatches[first.id.kind, default: 0] += 1
+        FaultPoint.batchCommitted.reach("\(first.id.kind.rawValue):\(committedBatches[first.id.kind]!)")
         switch first.action {
         case .create, .update: for step in batch { recorded?.insert(step.id) }
         case .delete: for step in batch { recorded?.remove(step.id) }

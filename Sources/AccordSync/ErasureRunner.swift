@@ -35,6 +35,7 @@ struct ErasureRunner {
         guard !open.isEmpty else { return outcome }
         var audit = try await AuditChain.load(session, actor: actor)
         var ready: [ErasureRuns.Open] = []
+        var erasedHere = 0
         for e in open {
             for stage in try await ErasureRuns.advanceSLA(e, now: now, revision: revision, audit: &audit, session) {
                 outcome.escalated.append((e.id, stage))
@@ -52,7 +53,8 @@ struct ErasureRunner {
             if let next = e.nextAttemptAt, next > now { continue }
             do {
                 _ = try await ErasureRuns.erasePostgres(e, now: now, revision: revision, audit: &audit, session)
-                FaultPoint.erasurePostgresCommitted.reach()
+                erasedHere += 1
+                FaultPoint.erasurePostgresCommitted.reach(String(erasedHere))
                 ready.append(e)
             } catch let error as SQLFailure where !error.isConnectionLost {
                 outcome.failed.append(try await ErasureRuns.fail(e, error.description, now: now, revision: revision, audit: &audit, session))

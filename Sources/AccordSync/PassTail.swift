@@ -92,6 +92,7 @@ extension Pass {
                                                       emptied: touched.filter { recomputed[$0] == nil }.sorted(), session)
             }
         }
+        FaultPoint.beforeRevisionRecorded.reach()
         if complete {
             try await FastPath.record(session, digest: planned.listingDigest, path: path, prune: options.prune, revision: revision,
                                       objects: planned.objects, orphaned: plan.orphaned,

@@ -297,69 +297,93 @@ import Testing
     }
 }
 
-/// An apply killed with SIGKILL at an arbitrary moment leaves every object
-/// as before or as after: registry rows and inventory agree, the audit
-/// chain verifies, and the next apply converges.
+/// An apply SIGKILLed by itself at named points of its pass
+/// (`ACCORD_TEST_KILL_AT`, so each kill lands where it says: between
+/// committed tenant batches, inside the transaction that writes a tenant's
+/// data key, between worker batches, between two erasures, before the
+/// revision is recorded) leaves every object as before or as after, and the
+/// next apply converges. The platform is larger than one batch of each
+/// kind — 450 tenants (three transactions), 4,500 workers (three), five
+/// erasures — and every key is passed, so the kills land while tenants,
+/// keys and workers are written, not while failures are recorded.
 @Suite(TestDatabase.required, .timeLimit(.minutes(10)))
 struct KilledApplyTests {
-    @Test func aKilledApplyLeavesEveryObjectAsBeforeOrAsAfter() async throws {
+    static let tenants = 450
+
+    static func platform() -> [String: String] {
+        var files = GeneratedPlatform.files(tenants: tenants)
+        for t in 0..<5 {
+            files["erasures/e\(t).yaml"] = """
+                apiVersion: accord.dev/v1
+                kind: Erasure
+                metadata: {name: e\(t), tenant: t\(t)}
+                spec: {subjectEmailHash: "sha256:\(String(repeating: "c", count: 64))", requestedAt: 2026-12-01T09:00:00Z, legalBasis: gdpr-art17}
+
+                """
+        }
+        return files
+    }
+
+    /// Objects by kind in the inventory, tenants with a key, erasures whose PostgreSQL part ran, revisions recorded.
+    static func counts(_ session: Session) async throws -> [String: Int] {
+        var out: [String: Int] = [:]
+        for row in try await session.rows("SELECT kind, count(*)::int FROM accord.inventory GROUP BY kind") {
+            let (kind, n) = try row.decode((String, Int).self)
+            out[kind] = n
+        }
+        out["keys"] = Int(try await session.scalar("SELECT count(*)::text FROM accord.tenant_keys") ?? "0")
+        out["erased"] = Int(try await session.scalar("SELECT count(*)::text FROM accord.erasure_runs WHERE postgres_erased_at IS NOT NULL") ?? "0")
+        out["revisions"] = Int(try await session.scalar("SELECT count(*)::text FROM accord.revisions") ?? "0")
+        return out
+    }
+
+    @Test func killsAtEachPhaseLeaveEveryObjectAsBeforeOrAsAfter() async throws {
         let db = try await TestDatabase.scratch()
         defer { Task { await db.drop() } }
-        let fx = try CLITests.repo(files: GeneratedPlatform.files(tenants: 300))
-        let env = ProcessInfo.processInfo.environment.merging(["DATABASE_URL": db.urlText]) { $1 }
-        var killedAt: [String] = []
-        for delay in [0, 40, 120, 300, 600, 900] {
-            // Start from an empty database each time, and kill once the
-            // first batch has committed: inside the write phase.
+        let fx = try CLITests.repo(files: Self.platform())
+        // point, and what must be recorded when the process dies there (inventory by kind, keys, erased, revisions).
+        let points: [(String, [String: Int])] = [
+            ("batch-committed:Tenant:1", ["RetentionPolicy": 1, "Model": 1, "Tenant": 200, "keys": 200, "erased": 0, "revisions": 0]),
+            ("key-written", ["RetentionPolicy": 1, "Model": 1, "keys": 0, "erased": 0, "revisions": 0]),
+            ("batch-committed:Tenant:3", ["RetentionPolicy": 1, "Model": 1, "Tenant": 450, "keys": 450, "erased": 0, "revisions": 0]),
+            ("batch-committed:Worker:2", ["RetentionPolicy": 1, "Model": 1, "Tenant": 450, "Worker": 4_000, "keys": 450, "erased": 0, "revisions": 0]),
+            ("before-revision-recorded", ["RetentionPolicy": 1, "Model": 1, "Tenant": 450, "Worker": 4_500, "Erasure": 5, "keys": 450,
+                                          "erased": 0, "revisions": 0]),
+            ("erasure-postgres-committed:2", ["RetentionPolicy": 1, "Model": 1, "Tenant": 450, "Worker": 4_500, "Erasure": 5, "keys": 450,
+                                              "erased": 2, "revisions": 1]),
+        ]
+        var figures: [String] = []
+        for (point, expected) in points {
+            // Each from an empty database.
             try await db.withSession { session in
                 try await session.execute("DROP SCHEMA IF EXISTS platform CASCADE")
                 try await session.execute("DROP SCHEMA IF EXISTS accord CASCADE")
+                for row in try await session.rows("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'tenant\\_%' OR nspname = 'shared'") {
+                    try await session.execute("DROP SCHEMA \(try row.decode(String.self)) CASCADE")
+                }
             }
-            let process = Process()
-            process.executableURL = try CLITests.binary()
-            process.arguments = ["apply", "--repo", fx.root.path]
-            process.environment = env
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            let deadline = ContinuousClock.now + .seconds(60)
-            while ContinuousClock.now < deadline, process.isRunning {
-                let written = try? await db.withSession { try await $0.scalar("SELECT count(*)::text FROM accord.inventory") }
-                if let written, written != "0" { break }
-                try await Task.sleep(for: .milliseconds(2))
-            }
-            try await Task.sleep(for: .milliseconds(delay))
-            kill(process.processIdentifier, SIGKILL)
-            guard await process.exited(within: .seconds(60), "the killed apply") else { return }
-
+            let run = try await CLITests.accordctl(["apply", "--repo", fx.root.path],
+                                                   environment: ["DATABASE_URL": db.urlText, "ACCORD_TEST_KILL_AT": point])
+            #expect(run.status == SIGKILL && run.signaled, "\(point): killed by its own signal, status \(run.status): \(run.stderr.suffix(500))")
             try await db.withSession { session in
-                guard try await session.scalar("SELECT to_regclass('platform.workers')::text") != nil else { return }
-                let orphanRows = try await session.scalar("""
-                    SELECT count(*)::text FROM platform.workers w
-                    LEFT JOIN accord.inventory i ON i.kind = 'Worker' AND i.tenant = w.tenant AND i.name = w.name
-                    WHERE i.name IS NULL
-                    """)
-                let missingRows = try await session.scalar("""
-                    SELECT count(*)::text FROM accord.inventory i
-                    LEFT JOIN platform.workers w ON w.tenant = i.tenant AND w.name = i.name
-                    WHERE i.kind = 'Worker' AND w.name IS NULL
-                    """)
-                #expect(orphanRows == "0", "after a kill at \(delay) ms every worker row has its inventory entry")
-                #expect(missingRows == "0", "after a kill at \(delay) ms every inventory entry has its row")
-                #expect(try await AuditChain.verify(session).isIntact, "after a kill at \(delay) ms")
-                let violations = try await FaultInvariants.violations(session, migrating: .mayBeIncomplete)
-                #expect(violations.isEmpty, "after a kill at \(delay) ms: \(violations.joined(separator: "; "))")
-                killedAt.append(try await session.scalar("SELECT count(*)::text FROM accord.inventory") ?? "?")
+                let found = try await Self.counts(session)
+                #expect(found == expected, "\(point)")
+                let violations = try await FaultInvariants.violations(session)
+                #expect(violations.isEmpty, "after a kill at \(point): \(violations.joined(separator: "; "))")
+                figures.append("\(point): \(found.keys.sorted().map { "\($0) \(found[$0]!)" }.joined(separator: ", "))")
+            }
+            let finish = try await CLITests.accordctl(["apply", "--repo", fx.root.path], environment: ["DATABASE_URL": db.urlText])
+            #expect(finish.status == 0, "after \(point): \(finish.stderr)")
+            let check = try await CLITests.accordctl(["diff", "--repo", fx.root.path], environment: ["DATABASE_URL": db.urlText])
+            #expect(check.stdout.hasSuffix("0 to create, 0 to update, 0 to delete\n"), "after \(point): \(check.stdout.suffix(300))")
+            try await db.withSession { session in
+                let violations = try await FaultInvariants.violations(session)
+                #expect(violations.isEmpty, "converged after \(point): \(violations.joined(separator: "; "))")
+                #expect(try await session.scalar("SELECT count(*)::text FROM accord.erasure_certificates") == "5", "after \(point)")
+                #expect(try await session.scalar("SELECT count(*)::text FROM accord.audit_log WHERE action = 'erase'") == "5", "no erasure twice")
             }
         }
-        // Objects in the inventory when each kill landed (for the record; the
-        // exact moment depends on the machine).
-        print("killed applies had written \(killedAt.joined(separator: ", ")) of 3302 objects")
-        let finish = try await CLITests.accordctl(["apply", "--repo", fx.root.path], environment: ["DATABASE_URL": db.urlText])
-        #expect(finish.status == 0, "\(finish.stderr)")
-        let check = try await CLITests.accordctl(["diff", "--repo", fx.root.path], environment: ["DATABASE_URL": db.urlText])
-        #expect(check.status == 0, "\(check.stdout)")
-        #expect(check.stdout.hasSuffix("0 to create, 0 to update, 0 to delete\n"))
+        print("killed-apply figures: \(figures.joined(separator: " | "))")
     }
 }
 

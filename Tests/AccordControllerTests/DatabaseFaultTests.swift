@@ -7,11 +7,13 @@ import Testing
 
 /// PostgreSQL crashes and recovers under a running controller: it loses its
 /// connections and the leader lock in the middle of a pass, reconnects with
-/// backoff, leads again and converges, with nothing half-applied.
+/// backoff, leads again and converges, with nothing half-applied. The
+/// cluster is durable (`fsync` and `synchronous_commit` on): every object
+/// seen committed before the crash is there after recovery.
 @Suite(TestDatabase.required, .serialized, .timeLimit(.minutes(10)))
 struct DatabaseFaultTests {
     @Test func aPostgresCrashRestartMidPassIsRetriedAndConverges() async throws {
-        let cluster = try PrivateCluster.start()
+        let cluster = try PrivateCluster.start(["ACCORD_PG_DURABLE": "1"])
         defer { cluster.stop() }
         let h = try await Harness()
         let db = h.db
@@ -34,6 +36,8 @@ struct DatabaseFaultTests {
             try cluster.restartImmediately()
             let afterCrash = try await cluster.session { try await FaultInvariants.violations($0) }
             #expect(afterCrash.isEmpty, "after the crash: \(afterCrash.joined(separator: "; "))")
+            let recovered = try #require(try await inventory())
+            #expect(Int(recovered)! >= Int(atCrash)!, "the \(atCrash) objects seen committed before the crash survive it (\(recovered) after)")
 
             // Reconnected, leading again, and the commit applied in full.
             let converged = try await eventually(within: .seconds(120)) {

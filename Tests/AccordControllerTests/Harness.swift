@@ -34,6 +34,9 @@ final class Harness: Sendable {
         try work.git("push", "-q", "origin", "main")
         try SecretFixture.write(Data(Self.kekBytes), to: scratch.appendingPathComponent("kek"))
         try SecretFixture.write("hook-secret-for-e2e\n", to: scratch.appendingPathComponent("hook"))
+        // A git token every controller of the suite is configured with (its
+        // file:// remote needs none): the log scans look for it.
+        try SecretFixture.write(SecretScan.gitToken + "\n", to: scratch.appendingPathComponent("git-token"))
         let trusted = scratch.appendingPathComponent("trusted")
         try FileManager.default.createDirectory(at: trusted, withIntermediateDirectories: true)
         try FileManager.default.copyItem(at: Self.keys.appendingPathComponent("model-signing.pub.pem"),
@@ -77,7 +80,8 @@ final class Harness: Sendable {
             "retry-min": "200ms", "retry-max": "2s", "leader-poll": "200ms", "listen": "127.0.0.1:0",
         ]
         all.merge(flags) { $1 }
-        return try ControllerConfig.resolve(flags: all, environment: ["ACCORD_CACHE_DIR": scratch.appendingPathComponent("cache").path])
+        return try ControllerConfig.resolve(flags: all, environment: ["ACCORD_CACHE_DIR": scratch.appendingPathComponent("cache").path,
+                                                                      "ACCORD_GIT_PASSWORD_FILE": scratch.appendingPathComponent("git-token").path])
     }
 
     func scalar(_ sql: String) async throws -> String? {
@@ -128,14 +132,21 @@ func withController<T: Sendable>(_ config: ControllerConfig, logs: LogBuffer = L
     let running = Running(services: services, logs: logs)
     return try await withThrowingTaskGroup(of: Void.self, returning: T.self) { group in
         group.addTask { try await services.controller.run() }
+        // Every in-process controller's log, scanned once it has stopped.
+        func scanLogs() {
+            let leaks = SecretScan.leaks(logs.text, passwords: [config.databaseURL.password].compactMap { $0 })
+            #expect(leaks.isEmpty, "the controller logged \(leaks.joined(separator: ", "))")
+        }
         do {
             let result = try await body(running)
             running.doorbell.shutdown()
             try await group.waitForAll()
+            scanLogs()
             return result
         } catch {
             running.doorbell.shutdown()
             try? await group.waitForAll()
+            scanLogs()
             throw error
         }
     }

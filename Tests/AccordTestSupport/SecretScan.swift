@@ -34,6 +34,9 @@ public enum SecretScan {
             }
         }
         out.append(("the test webhook secret", "hook-secret-for-e2e"))
+        out.append(("the test git token", gitToken))
+        out.append(("the git token of the configuration tests", "ghp_not-a-real-token-4d1c"))
+        out.append(("the test API token", "tok-0123456789abcdef-for-tests"))
         // The store servers' credentials (hack/start-stores): the whole
         // secret and each part long enough to be one (not a user name).
         for kind in TestStores.Kind.allCases {
@@ -45,6 +48,10 @@ public enum SecretScan {
         }
         return out
     }()
+
+    /// The git token (`ACCORD_GIT_PASSWORD_FILE`) every in-process
+    /// controller of the suite is configured with.
+    public static let gitToken = "git-token-for-e2e-5f1c9a7d"
 
     /// Database passwords at least this long are looked for anywhere in
     /// the output (hack/start-postgres makes a random one of 30

@@ -13,6 +13,8 @@ public struct ToolRun: Sendable {
     public let status: Int32
     public let stdout: String
     public let stderr: String
+    /// Whether it died by a signal (`status` is then the signal's number).
+    public var signaled = false
 
     /// Long enough for the largest apply of the suite on a busy machine.
     public static let defaultTimeout: Duration = .seconds(300)
@@ -65,7 +67,8 @@ public struct ToolRun: Sendable {
         /// The run, its output scanned for the suite's secrets; a run killed
         /// for its timeout fails the test and throws.
         func finish(inTime: Bool, timeout: Duration) throws -> ToolRun {
-            let run = ToolRun(status: process.terminationStatus, stdout: outFile.text, stderr: errFile.text)
+            let run = ToolRun(status: process.terminationStatus, stdout: outFile.text, stderr: errFile.text,
+                              signaled: process.terminationReason == .uncaughtSignal)
             let urls = [environment["DATABASE_URL"]] + args.filter { $0.hasPrefix("postgres") }
             let leaks = SecretScan.leaks(run.stdout + run.stderr, passwords: urls.compactMap { SecretScan.password(of: $0) })
             #expect(leaks.isEmpty, "\(executable.lastPathComponent) \(args.first ?? "") printed \(leaks.joined(separator: ", "))")
