@@ -155,7 +155,8 @@ public struct SQLFailure: Error, CustomStringConvertible, Sendable {
 
     /// What the failure means for the object, and whether retrying can help.
     public var meaning: String {
-        switch sqlState?.prefix(2) {
+        if sqlState == "42501" { return "the database role lacks a privilege Accord needs (docs/deploy.md lists them)" }
+        return switch sqlState?.prefix(2) {
         case "22": "invalid data for a column"
         case "23": "a constraint of the live table refuses the row"
         case "40": "a concurrent transaction conflicted; retrying can help"
