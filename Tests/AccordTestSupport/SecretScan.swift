@@ -37,6 +37,7 @@ public enum SecretScan {
         out.append(("the test git token", gitToken))
         out.append(("the git token of the configuration tests", "ghp_not-a-real-token-4d1c"))
         out.append(("the test API token", "tok-0123456789abcdef-for-tests"))
+        out.append(("the least-privileged role's scram password", "lp-scram-7c41e0b9d2a6f3"))
         // The store servers' credentials (hack/start-stores): the whole
         // secret and each part long enough to be one (not a user name).
         for kind in TestStores.Kind.allCases {
