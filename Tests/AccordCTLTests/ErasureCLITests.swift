@@ -54,8 +54,8 @@ struct ErasureCLITests {
         let caughtVerdict = try JSONParser.parse(caught.stdout)
         #expect(caughtVerdict["signatureValid"] == .bool(true) && caughtVerdict["verified"] == .bool(false))
         #expect(caughtVerdict["problems"] == JSONValue(strings: [
-            "the certificate is not the one audit entry 27 sealed when it was issued",
-            "the stored public key is not the key audit entry 27 recorded",
+            "the certificate is not the one audit entry 31 sealed when it was issued",
+            "the stored public key is not the key audit entry 31 recorded",
         ]))
         let lines = original.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         let publicKey = lines[2..<(lines.count - 1)].joined(separator: "\n")

@@ -49,7 +49,7 @@ struct ErasureStoreFaultTests {
             metadata: {name: vectors}
             spec: {type: http, region: eu, endpoint: "\(er.url)", credentials: vectors, holds: [{resource: \(resource)}]}
             """
-        let fx = try CLITests.repo(copying: "examples/platform", files: ["stores/eu.yaml": stores])
+        let fx = try CLITests.repo(copying: "examples/platform", files: ["stores/test.yaml": stores])
         let tenant = try String(contentsOf: fx.root.appendingPathComponent("tenants/acme-corp.yaml"), encoding: .utf8)
         try fx.write("tenants/acme-corp.yaml", tenant.replacingOccurrences(of: "  deletionPolicy: Retain", with: "  deletionPolicy: Retain\n  stores: [uploads, vectors]"))
         _ = try fx.commit("acme-corp's data is in two stores too")

@@ -127,13 +127,13 @@ import Testing
         #expect(orphan.stdout.contains("removed from git and kept: not pruned (apply --prune deletes it)"), "\(orphan.stdout)")
         #expect(orphan.stdout.contains("  \(firstRevision)  "), "last applied at the revision that still had it")
 
-        // 1 of 21 managed objects is more than 4%.
-        let refused = try await CLI.accordctl(["apply", "--prune", "--max-delete-percent", "4"] + repo, environment: env)
+        // 1 of 25 managed objects is more than 3%.
+        let refused = try await CLI.accordctl(["apply", "--prune", "--max-delete-percent", "3"] + repo, environment: env)
         #expect(refused.status == 2)
-        #expect(refused.stderr.contains("deletion guard: the plan would delete 1 of 21 managed objects, more than the 4% the deletion guard allows"))
+        #expect(refused.stderr.contains("deletion guard: the plan would delete 1 of 25 managed objects, more than the 3% the deletion guard allows"))
         #expect(refused.stdout.contains("refused by the deletion guard: nothing was written"))
         #expect(try await scalar("SELECT count(*)::text FROM platform.workflows") == "2")
-        let allowed = try await CLI.accordctl(["apply", "--prune", "--max-delete-percent", "4", "--allow-mass-deletion"] + repo, environment: env)
+        let allowed = try await CLI.accordctl(["apply", "--prune", "--max-delete-percent", "3", "--allow-mass-deletion"] + repo, environment: env)
         #expect(allowed.status == 0, "\(allowed.stderr)")
         #expect(try await scalar("SELECT count(*)::text FROM platform.workflows") == "1")
         let badShare = try await CLI.accordctl(["apply", "--max-delete-percent", "150"] + repo, environment: env)
@@ -186,7 +186,7 @@ import Testing
 
         let first = try await CLI.accordctl(["apply", "--ref", "HEAD~1"] + repo, environment: env)
         #expect(first.status == 0, "\(first.stderr)")
-        #expect(first.stdout.hasSuffix(": 21 created, 0 updated, 0 deleted; 0 unchanged of 21 objects\n"))
+        #expect(first.stdout.hasSuffix(": 25 created, 0 updated, 0 deleted; 0 unchanged of 25 objects\n"))
 
         let diff = try await CLI.accordctl(["diff"] + repo, environment: env)
         #expect(diff.status == 1)
@@ -245,10 +245,10 @@ import Testing
 
         let audit = try await CLI.accordctl(["audit", "verify"], environment: env)
         #expect(audit.status == 0)
-        // 30: the erasure ran (its PostgreSQL part and its certificate, one entry each) after crossing its
+        // 34 (30 and the four stores'): the erasure ran (its PostgreSQL part and its certificate, one entry each) after crossing its
         // three SLA thresholds (one entry each: it was requested on 2026-11-18, more than 72 hours before
         // any run of this test).
-        #expect(audit.stdout.hasPrefix("audit log intact: 30 entries"))
+        #expect(audit.stdout.hasPrefix("audit log intact: 34 entries"), "\(audit.stdout)")
     }
 
     @Test func markdownOfAHugePlanStaysUnder60000CharactersInWholeLines() {

@@ -48,7 +48,7 @@ struct ReconcileTests {
                         return
                     }
                     #expect(top["formatVersion"] == .number(1))
-                    #expect(objects.count == 21)
+                    #expect(objects.count == 25)
                     #expect(objects.contains { o in
                         guard case .object(let f) = o else { return false }
                         return f["id"] == .string("Tenant/northwind") && f["lastAppliedRevision"] == .string(commit) && f["retry"] == .null

@@ -48,11 +48,11 @@ struct ApplyTests {
         let db = try await TestDatabase.scratch()
         defer { Task { await db.drop() } }
         let desired = try Manifests.examples().desired()
-        #expect(try await Self.preview(desired, db).count(.create) == 21, "a database Accord never ran on reads as empty")
+        #expect(try await Self.preview(desired, db).count(.create) == 25, "a database Accord never ran on reads as empty")
 
         let first = try await Self.apply(desired, db)
-        #expect(first.plan.count(.create) == 21)
-        #expect(first.outcome?.applied.count == 21)
+        #expect(first.plan.count(.create) == 25)
+        #expect(first.outcome?.applied.count == 25)
         #expect(first.outcome?.failed.isEmpty == true)
         #expect(try await Self.scalar(db, "SELECT count(*)::text FROM platform.workers") == "10")
         #expect(try await Self.scalar(db, "SELECT string_agg(name || '=' || status || '/' || isolation, ',' ORDER BY name) FROM platform.tenants")
@@ -67,7 +67,7 @@ struct ApplyTests {
         let before = try await Self.rowVersions(db)
         let second = try await Self.apply(desired, db)
         #expect(second.plan.isEmpty)
-        #expect(second.plan.unchanged == 21)
+        #expect(second.plan.unchanged == 25)
         #expect(second.recorded == false, "the same revision again records no new history")
         #expect(try await Self.rowVersions(db) == before, "a no-op apply touches no platform row")
         #expect(try await Self.scalar(db, "SELECT count(*)::text FROM accord.revisions") == "1")
@@ -209,19 +209,19 @@ struct ApplyTests {
         let before = try await Self.rowVersions(db)
 
         let empty = try await Self.apply([], db, revision: "r2") { $0.prune = true }
-        #expect(empty.refusal?.contains("all 21 managed objects") == true)
+        #expect(empty.refusal?.contains("all 25 managed objects") == true)
         #expect(empty.outcome == nil)
         // Without prune, an empty repository would still offboard every Retain tenant: refused too.
         let emptyUnpruned = try await Self.apply([], db, revision: "r2")
-        #expect(emptyUnpruned.refusal?.contains("all 21 managed objects") == true)
+        #expect(emptyUnpruned.refusal?.contains("all 25 managed objects") == true)
         #expect(emptyUnpruned.plan.count(.retain) > 0 && emptyUnpruned.outcome == nil)
-        let some = try await Self.apply(Array(desired.prefix(15)), db, revision: "r3") { $0.prune = true }
+        let some = try await Self.apply(Array(desired.prefix(19)), db, revision: "r3") { $0.prune = true }
         let deletions = some.plan.count(.delete)
         #expect(deletions == 5 && some.plan.count(.retain) == 1, "two workflows and three workers deleted, the erasure retained")
-        #expect(some.refusal?.contains("would delete 5 of 21 managed objects, more than the 10%") == true)
+        #expect(some.refusal?.contains("would delete 5 of 25 managed objects, more than the 10%") == true)
         #expect(try await Self.rowVersions(db) == before, "a refused plan writes nothing")
 
-        let allowed = try await Self.apply(Array(desired.prefix(15)), db, revision: "r4") {
+        let allowed = try await Self.apply(Array(desired.prefix(19)), db, revision: "r4") {
             $0.prune = true
             $0.guardrail = DeletionGuard(maxShare: 0.10, allowed: true)
         }
@@ -280,7 +280,7 @@ struct ApplyTests {
         let report = try await Self.apply(try Manifests.examples().desired(), db)
         let failed = report.outcome?.failed.map { "\($0.id) \($0.reason.rawValue)" }
         #expect(failed == ["Tenant/kestrel-health ApplyFailed", "Worker/kestrel-health/intake-summarizer DependencyNotReady"])
-        #expect(report.outcome?.applied.count == 19)
+        #expect(report.outcome?.applied.count == 23)
 
         // Once the database accepts it, the tenant and its worker are created and their failures cleared.
         try await db.withSession { try await $0.execute("ALTER TABLE platform.tenants DROP CONSTRAINT refused") }
@@ -328,8 +328,8 @@ struct ApplyTests {
             try await db.withSession { try await Migrations.run($0) }
             let before = try #require(try await Self.scalar(db, indexes))
             let definitions = try await Self.scalar(db, indexes.replacingOccurrences(of: "c.oid::text", with: "pg_get_indexdef(c.oid)"))
-            let report = try await Self.apply(try Manifests.examples().desired(), db) { $0.bulkLoadThreshold = bulk ? 21 : 22 }
-            #expect(report.outcome?.applied.count == 21)
+            let report = try await Self.apply(try Manifests.examples().desired(), db) { $0.bulkLoadThreshold = bulk ? 25 : 26 }
+            #expect(report.outcome?.applied.count == 25)
             let after = try #require(try await Self.scalar(db, indexes))
             #expect(after.split(separator: ",").count == 3)
             #expect((before != after) == bulk, "rebuilt only by a bulk load: \(before) → \(after)")
@@ -356,8 +356,8 @@ struct ApplyTests {
         async let a = Self.apply(desired, db, revision: "r1")
         async let b = Self.apply(desired, db, revision: "r1")
         let reports = try await [a, b]
-        #expect(reports.map { $0.outcome?.applied.count ?? -1 }.sorted() == [0, 21], "one applied everything, the other found nothing to do")
-        #expect(try await Self.scalar(db, "SELECT count(*)::text FROM accord.audit_log WHERE action = 'create'") == "21")
+        #expect(reports.map { $0.outcome?.applied.count ?? -1 }.sorted() == [0, 25], "one applied everything, the other found nothing to do")
+        #expect(try await Self.scalar(db, "SELECT count(*)::text FROM accord.audit_log WHERE action = 'create'") == "25")
 
         // A holder that does not let go: the other waits --lock-timeout, then names it.
         try await db.withSession { holder in
@@ -387,7 +387,7 @@ struct ApplyTests {
         #expect(history[1].merkleRoot == Merkle.root(desired.map(\.manifestHash)))
         #expect(history[0].merkleRoot == Merkle.root(changed.map(\.manifestHash)))
         #expect(history[0].merkleRoot != history[1].merkleRoot)
-        #expect(history[0].updated == 1 && history[1].created == 21)
+        #expect(history[0].updated == 1 && history[1].created == 25)
     }
 
     @Test func theAuditChainVerifiesAndDetectsEditedAndDeletedEntries() async throws {
@@ -540,11 +540,11 @@ struct FastPathTests {
         let desired = try Manifests.examples().desired()
         let first = try await Self.run(desired, digest: "d1", db)
         #expect(first.kind != .fast)
-        #expect(first.outcome?.applied.count == 21)
+        #expect(first.outcome?.applied.count == 25)
 
         let second = try await Self.run([], digest: "d1", db)
         #expect(second.kind == .fast, "no manifests were needed: the empty list passed in was never used")
-        #expect(second.objects == 21)
+        #expect(second.objects == 25)
         #expect(second.plan.isEmpty)
 
         let newCommit = try await Self.run([], digest: "d1", db, revision: "r2")

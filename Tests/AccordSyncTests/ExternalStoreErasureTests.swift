@@ -109,7 +109,7 @@ struct ExternalStoreErasureTests {
               timeout: \(vectorsTimeout)
               holds: [{resource: \(resource)}]
             """
-        manifests.files["stores/eu.yaml"] = stores
+        manifests.files["stores/test.yaml"] = stores
         manifests.edit("tenants/acme-corp.yaml", "  deletionPolicy: Retain", "  deletionPolicy: Retain\n  stores: [analytics, sessions, uploads, vectors]")
 
         func access(_ name: String, _ type: StoreSpec.StoreType, _ server: TestStores.Server, _ holds: [StoreSpec.Holding]) -> StoreAccess {
@@ -210,7 +210,7 @@ struct ExternalStoreErasureTests {
         #expect(status.first?.message.contains("waiting for store analytics") == true)
 
         // The store is back (its manifest fixed); once its retry is due, it is erased and the certificate issued.
-        f.manifests.edit("stores/eu.yaml", "endpoint: http://127.0.0.1:1", "endpoint: \(try TestStores.server(.clickhouse).url)")
+        f.manifests.edit("stores/test.yaml", "endpoint: http://127.0.0.1:1", "endpoint: \(try TestStores.server(.clickhouse).url)")
         let early = try await f.apply(revision: "r3", hours: 1)
         #expect(early.erasures.completed.isEmpty, "the job waits for its backoff")
         let later = try await f.apply(revision: "r4", hours: 2)

@@ -212,7 +212,8 @@ struct TenantTests {
         #expect(failed["Tenant/acme-corp"]?.stalled == true)
         #expect(failed["Worker/acme-corp/report-writer"]?.reason == .dependencyNotReady)
         #expect(report.outcome?.applied.map(\.id.description).sorted()
-            == ["Model/lead-scorer", "Model/support-drafter", "RetentionPolicy/standard-eu", "RetentionPolicy/strict-eu"])
+            == ["Model/lead-scorer", "Model/support-drafter", "RetentionPolicy/standard-eu", "RetentionPolicy/strict-eu",
+                "Store/analytics-eu", "Store/sessions-eu", "Store/uploads-eu", "Store/vectors-eu"])
         #expect(try await T.scalar(db, "SELECT count(*)::text FROM platform.tenants") == "0", "a tenant without a key is not onboarded")
         let status = try await db.withSession { try await ObjectStatus.read($0, id: ObjectID(kind: .tenant, name: "acme-corp")) }
         #expect(status.first?.stalled == true)
@@ -301,7 +302,7 @@ struct TenantTests {
         manifests.files["workers/northwind.yaml"] = nil
         manifests.files["workflows/northwind-lead-followup.yaml"] = nil
 
-        // No prune is needed and the deletion guard lets it through (6 of 21 objects, none deleted).
+        // No prune is needed and the deletion guard lets it through (6 of 25 objects, none deleted).
         let report = try await T.apply(manifests.desired(), db, revision: "r2")
         #expect(report.refusal == nil)
         #expect(report.outcome?.failed.isEmpty == true)
