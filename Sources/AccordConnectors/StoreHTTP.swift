@@ -37,9 +37,15 @@ enum StoreHTTP {
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
         let seconds = access.timeout.components.seconds
         do {
-            let response = try await client.execute(request, timeout: .seconds(seconds))
-            let buffer = try await response.body.collect(upTo: maxBody)
-            return Answer(status: Int(response.status.code), headers: response.headers, body: Array(buffer.readableBytesView))
+            do {
+                return try await exchange(request, seconds: seconds)
+            } catch let error where isStaleConnection(error) {
+                // A pooled connection the server had already closed (ClickHouse closes idle
+                // ones after its keep-alive timeout): sent again once, on a new connection.
+                // Every call the connectors make is idempotent (counts, listings, deletes of
+                // what matches, the http contract's request ids).
+                return try await exchange(request, seconds: seconds)
+            }
         } catch let error as HTTPClientError {
             switch error {
             case .deadlineExceeded, .readTimeout, .connectTimeout, .writeTimeout:
@@ -58,5 +64,18 @@ enum StoreHTTP {
         } catch {
             throw access.failure(.unreachable, String(describing: error))
         }
+    }
+
+    private static func exchange(_ request: HTTPClientRequest, seconds: Int64) async throws -> Answer {
+        let response = try await client.execute(request, timeout: .seconds(seconds))
+        let buffer = try await response.body.collect(upTo: maxBody)
+        return Answer(status: Int(response.status.code), headers: response.headers, body: Array(buffer.readableBytesView))
+    }
+
+    /// The connection was gone before anything was answered on it.
+    static func isStaleConnection(_ error: any Error) -> Bool {
+        if let channel = error as? ChannelError, channel == .ioOnClosedChannel { return true }
+        if let http = error as? HTTPClientError, http == .remoteConnectionClosed { return true }
+        return false
     }
 }
