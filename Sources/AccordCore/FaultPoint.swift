@@ -6,6 +6,9 @@ import Foundation
 /// reaches that point, `<point>:<which>` only where that point is reached
 /// for `which` (a store's name), so that concurrent work cannot decide
 /// where the kill lands (nothing else happens when the variable is unset).
+/// `ACCORD_TEST_STOP_AT=<point>` stops the process there instead (SIGSTOP),
+/// so that a test can do something at that exact moment — crash the
+/// database server — and then let it go on (SIGCONT).
 public enum FaultPoint: String, Sendable, CaseIterable {
     /// The n-th batch of a kind committed in this pass (`batch-committed:Tenant:2`).
     case batchCommitted = "batch-committed"
@@ -20,10 +23,16 @@ public enum FaultPoint: String, Sendable, CaseIterable {
     /// A store's delete returned; its job is not yet recorded as deleted.
     case storeDeleted = "store-deleted"
 
-    static let target = ProcessInfo.processInfo.environment["ACCORD_TEST_KILL_AT"]
+    static let killAt = ProcessInfo.processInfo.environment["ACCORD_TEST_KILL_AT"]
+    static let stopAt = ProcessInfo.processInfo.environment["ACCORD_TEST_STOP_AT"]
 
     public func reach(_ which: String? = nil) {
-        guard let target = Self.target else { return }
-        if target == rawValue || (which.map { target == "\(rawValue):\($0)" } ?? false) { kill(getpid(), SIGKILL) }
+        guard Self.killAt != nil || Self.stopAt != nil else { return }
+        func named(_ target: String?) -> Bool {
+            guard let target else { return false }
+            return target == rawValue || (which.map { target == "\(rawValue):\($0)" } ?? false)
+        }
+        if named(Self.killAt) { kill(getpid(), SIGKILL) }
+        if named(Self.stopAt) { kill(getpid(), SIGSTOP) }
     }
 }

@@ -126,10 +126,19 @@ struct FaultTests {
         }
     }
 
+    /// Whether the process is stopped (state `T` in `/proc/PID/stat`).
+    static func isStopped(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        return stat[stat.index(close, offsetBy: 2)...].hasPrefix("T")
+    }
+
     /// On a durable cluster (`fsync`, `synchronous_commit` and
     /// `full_page_writes` on, as in production), the server stops as if it
     /// crashed while an apply with every key writes 450 tenants and 4,500
-    /// workers: every object a client had seen committed just before the
+    /// workers — right after its second tenant transaction committed
+    /// (`ACCORD_TEST_STOP_AT` holds the apply there while the server goes
+    /// down): every object a client had seen committed just before the
     /// crash is there after recovery, nothing is half-applied, the audit
     /// chain verifies, and the next apply converges.
     @Test func aPostgresCrashRestartMidApplyLosesNothingAndTheNextApplyConverges() async throws {
@@ -146,28 +155,28 @@ struct FaultTests {
         environment["ACCORD_KEK_FILE"] = CLITests.kekFile
         environment["ACCORD_TRUSTED_KEYS_DIR"] = ExampleKeys.trustedDirectory
         environment["ACCORD_SIGNING_KEY_FILE"] = ExampleKeys.path("controller-signing.pem")
+        // The apply stops itself right after its second tenant transaction commits; the server
+        // crashes then, and the apply goes on with its connection gone.
+        environment["ACCORD_TEST_STOP_AT"] = "batch-committed:Tenant:2"
         process.environment = environment
         let out = OutputFile(), err = OutputFile()
         defer { out.remove(); err.remove() }
         process.standardOutput = try out.handle()
         process.standardError = try err.handle()
         try process.run()
-        // Crash the server once the apply has committed tenants and is still writing; what a
-        // client sees committed right before is what must survive.
-        let deadline = ContinuousClock.now + .seconds(60)
-        var seen: Set<String> = []
-        while ContinuousClock.now < deadline, process.isRunning {
-            let committed = try? await cluster.session { s in
-                try await s.rows("SELECT kind || '/' || tenant || '/' || name FROM accord.inventory").map { try $0.decode(String.self) }
-            }
-            if let committed, committed.count > 250 {
-                seen = Set(committed)
-                break
-            }
+        let deadline = ContinuousClock.now + .seconds(120)
+        while ContinuousClock.now < deadline, process.isRunning, !Self.isStopped(process.processIdentifier) {
             try await Task.sleep(for: .milliseconds(5))
         }
+        #expect(Self.isStopped(process.processIdentifier), "the apply reached its second tenant transaction and stopped there")
+        // What a client sees committed at that moment is what must survive.
+        let seen = try await cluster.session { s in
+            Set(try await s.rows("SELECT kind || '/' || tenant || '/' || name FROM accord.inventory").map { try $0.decode(String.self) })
+        }
         try cluster.restartImmediately()
-        #expect(seen.count > 250, "the crash came while the apply was writing (\(seen.count) objects seen committed)")
+        kill(process.processIdentifier, SIGCONT)
+        #expect(seen.count == 402, "the policy, the model and two transactions of 200 tenants: \(seen.count)")
+
         // A statement whose connection the server cut must not hang the apply.
         guard await process.exited(within: .seconds(120), "the apply interrupted by the crash") else { return }
         let stderr = err.text
