@@ -9,6 +9,10 @@ enum Console {
     static func error(_ error: any Error) {
         FileHandle.standardError.write(Data("accordctl: error: \(error)\n".utf8))
     }
+
+    static func warning(_ text: String) {
+        FileHandle.standardError.write(Data("accordctl: warning: \(text)\n".utf8))
+    }
 }
 
 /// `ACCORD_TIMINGS=1` prints each phase's wall time to standard error.

@@ -65,7 +65,11 @@ struct TrustedKeyOptions: ParsableArguments {
             help: "Directory of Ed25519 public keys for model signatures: *.pem (SubjectPublicKeyInfo) or *.pub (32 raw bytes) (default: $ACCORD_TRUSTED_KEYS_DIR).")
     var trustedKeysDir: String?
 
+    /// The keys; what was skipped, and a directory without a key, are
+    /// warnings on standard error.
     func trustedKeys() throws -> TrustedKeys? {
-        try KeyOptions.load(trustedKeysDir, environment: "ACCORD_TRUSTED_KEYS_DIR", TrustedKeys.load(directory:))
+        let keys = try KeyOptions.load(trustedKeysDir, environment: "ACCORD_TRUSTED_KEYS_DIR", TrustedKeys.load(directory:))
+        for warning in keys?.warnings ?? [] { Console.warning(warning) }
+        return keys
     }
 }

@@ -88,8 +88,12 @@ public enum Ed25519Keys {
 
 /// The public keys model signatures are checked against: every `*.pem`
 /// (SubjectPublicKeyInfo) and `*.pub` (32 raw bytes) file of the directory
-/// `ACCORD_TRUSTED_KEYS_DIR` names; other files are ignored, and so are
-/// symbolic links and subdirectories. A malformed key file is an error.
+/// `ACCORD_TRUSTED_KEYS_DIR` names. Symbolic links are followed, so the
+/// layout Kubernetes mounts a ConfigMap with (`name -> ..data/name`,
+/// `..data -> ..2026_…/`) loads; hidden entries (`..data`, `.git`) are not
+/// looked at. Every other file skipped is listed with the reason
+/// (`skipped`), and a directory without a usable key says so (`warnings`).
+/// A malformed key file is an error.
 public struct TrustedKeys: Sendable {
     public struct Key: Sendable {
         public let file: String
@@ -99,10 +103,24 @@ public struct TrustedKeys: Sendable {
 
     public let directory: String
     public let keys: [Key]
+    /// Files of the directory not read as keys, and why.
+    public let skipped: [(file: String, reason: String)]
 
-    public init(directory: String, keys: [(file: String, key: Curve25519.Signing.PublicKey)]) {
+    public init(directory: String, keys: [(file: String, key: Curve25519.Signing.PublicKey)],
+                skipped: [(file: String, reason: String)] = []) {
         self.directory = directory
         self.keys = keys.map { Key(file: $0.file, fingerprint: Ed25519Keys.fingerprint($0.key), key: $0.key) }
+        self.skipped = skipped
+    }
+
+    /// What an operator must hear at start: each file skipped, and a
+    /// directory with no key at all.
+    public var warnings: [String] {
+        var out = skipped.map { "the trusted keys directory \(directory): skipped \($0.file): \($0.reason)" }
+        if keys.isEmpty {
+            out.append("the trusted keys directory \(directory) holds no usable key (*.pem or *.pub): no model version will be promoted")
+        }
+        return out
     }
 
     public static func load(directory: String) throws -> TrustedKeys {
@@ -113,13 +131,25 @@ public struct TrustedKeys: Sendable {
             throw Ed25519Keys.Invalid(description: "the trusted keys directory \(directory) (ACCORD_TRUSTED_KEYS_DIR) cannot be read")
         }
         var keys: [(String, Curve25519.Signing.PublicKey)] = []
-        for name in names.sorted() where name.hasSuffix(".pem") || name.hasSuffix(".pub") {
+        var skipped: [(file: String, reason: String)] = []
+        for name in names.sorted() where !name.hasPrefix(".") {
             let path = (directory as NSString).appendingPathComponent(name)
-            let attributes = try? fm.attributesOfItem(atPath: path)
-            guard attributes?[.type] as? FileAttributeType == .typeRegular else { continue }
+            var info = stat()
+            guard stat(path, &info) == 0 else {
+                skipped.append((name, "a link to nothing (\(String(cString: strerror(errno))))"))
+                continue
+            }
+            guard (info.st_mode & S_IFMT) == S_IFREG else {
+                skipped.append((name, (info.st_mode & S_IFMT) == S_IFDIR ? "a directory" : "not a regular file"))
+                continue
+            }
+            guard name.hasSuffix(".pem") || name.hasSuffix(".pub") else {
+                skipped.append((name, "not named *.pem or *.pub"))
+                continue
+            }
             keys.append((name, try Ed25519Keys.publicKey(file: path)))
         }
-        return TrustedKeys(directory: directory, keys: keys.map { (file: $0.0, key: $0.1) })
+        return TrustedKeys(directory: directory, keys: keys.map { (file: $0.0, key: $0.1) }, skipped: skipped)
     }
 
     /// The key that made `signature` over the UTF-8 bytes of `digest`, if any.

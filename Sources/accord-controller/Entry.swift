@@ -41,6 +41,7 @@ enum AccordControllerMain {
         let services = ControllerServices.build(config: config, logHandler: handler)
         let logger = Logger(label: "accord.controller")
         logger.info("starting", metadata: ["config": "\(config)"])
+        for warning in config.trustedKeys?.warnings ?? [] { logger.warning("\(warning)") }
         do {
             try await services.serviceGroup().run()
         } catch {

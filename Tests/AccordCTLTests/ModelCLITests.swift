@@ -39,7 +39,19 @@ struct ModelCLITests {
         _ = try fx.commit("relax the margin")
         let promote = try await CLITests.accordctl(["diff"] + repo, environment: env)
         #expect(promote.stdout.contains("~ Model/support-drafter (promotion 3 → 4: faithfulness 0.91 → 0.93, signed by model-signing.pub.pem ("), "\(promote.stdout)")
+        // The trusted keys mounted as Kubernetes mounts a ConfigMap (links through `..data`) judge it the same.
+        let configMap = try ExampleKeys.kubernetesLayout()
+        defer { try? FileManager.default.removeItem(at: configMap) }
+        let mounted = try await CLITests.accordctl(["diff", "--trusted-keys-dir", configMap.path] + repo, environment: env)
+        #expect(mounted.stdout == promote.stdout && mounted.stderr.isEmpty, "\(mounted.stdout)\(mounted.stderr)")
         #expect(try await CLITests.accordctl(["apply"] + repo, environment: env).status == 0)
+
+        let noKeys = FileManager.default.temporaryDirectory.appendingPathComponent("accord-no-keys-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: noKeys, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: noKeys) }
+        let unkeyed = try await CLITests.accordctl(["diff", "--trusted-keys-dir", noKeys.path] + repo, environment: env)
+        #expect(unkeyed.stderr.contains("accordctl: warning: the trusted keys directory \(noKeys.path) holds no usable key (*.pem or *.pub): no model version will be promoted"),
+                "\(unkeyed.stderr)")
 
         let missing = try await CLITests.accordctl(["apply", "--trusted-keys-dir", "/nonexistent/keys"] + repo, environment: env)
         #expect(missing.status == 2)

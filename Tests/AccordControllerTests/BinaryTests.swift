@@ -103,6 +103,27 @@ struct BinaryTests {
 
     /// SIGTERM while a pass is inside its one transaction: it commits, the
     /// lock is released, the exit status is 0, within ten seconds.
+    /// A trusted-keys directory with nothing usable is said at start, with
+    /// each file skipped and why; the controller runs on (rollbacks apply).
+    @Test func aTrustedKeysDirectoryWithoutAKeyIsAWarningAtStart() async throws {
+        let h = try await Harness()
+        let db = h.db
+        defer { Task { await db.drop() } }
+        let keys = h.scratch.appendingPathComponent("no-keys")
+        try FileManager.default.createDirectory(at: keys, withIntermediateDirectories: true)
+        try Data("not a key\n".utf8).write(to: keys.appendingPathComponent("notes.txt"))
+        var arguments = h.arguments()
+        arguments[arguments.firstIndex(of: "--trusted-keys-dir")! + 1] = keys.path
+        let controller = try ControllerProcess(arguments)
+        #expect(try await eventually { controller.logs.contains("holds no usable key") })
+        let logs = controller.logs
+        #expect(logs.contains("the trusted keys directory \(keys.path): skipped notes.txt: not named *.pem or *.pub"), "\(logs.prefix(2000))")
+        #expect(logs.contains("the trusted keys directory \(keys.path) holds no usable key (*.pem or *.pub): no model version will be promoted"))
+        #expect(try await eventually { controller.logs.contains("reconciled") }, "it runs on: \(controller.logs.suffix(3000))")
+        controller.signal(SIGTERM)
+        #expect(try await controller.exit(within: .seconds(10)) == 0)
+    }
+
     @Test func sigtermMidReconcileFinishesThePassAndExitsZero() async throws {
         let h = try await Harness()
         let db = h.db

@@ -163,6 +163,26 @@ struct ModelGateTests {
         #expect(out[1].record["model_version"] == .string("3"))
     }
 
+    /// The layout Kubernetes mounts a ConfigMap with loads (links through
+    /// `..data`); what is skipped says why, and an empty directory warns.
+    @Test func aConfigMapMountLoadsAndWhatIsSkippedIsSaid() throws {
+        let dir = try ExampleKeys.kubernetesLayout()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.createSymbolicLink(atPath: dir.appendingPathComponent("gone.pem").path, withDestinationPath: "..data/gone.pem")
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("nested.pem"), withIntermediateDirectories: true)
+        let loaded = try TrustedKeys.load(directory: dir.path)
+        #expect(loaded.keys.map(\.file) == ["model-signing.pub.pem"])
+        #expect(loaded.keys.first?.fingerprint == Ed25519Keys.fingerprint(Self.signer.publicKey))
+        #expect(loaded.skipped.map { "\($0.file): \($0.reason)" } == ["gone.pem: a link to nothing (No such file or directory)", "nested.pem: a directory"])
+        #expect(loaded.warnings.count == 2, "one line per skipped file; keys were found")
+
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("accord-no-keys-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: empty) }
+        #expect(try TrustedKeys.load(directory: empty.path).warnings
+                == ["the trusted keys directory \(empty.path) holds no usable key (*.pem or *.pub): no model version will be promoted"])
+    }
+
     @Test func keyFilesAreReadInTheirDocumentedFormsAndOthersAreErrorsNamingTheFile() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("accord-keys-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -172,6 +192,8 @@ struct ModelGateTests {
         try Data("not a key".utf8).write(to: dir.appendingPathComponent("README.txt"))
         let loaded = try TrustedKeys.load(directory: dir.path)
         #expect(loaded.keys.map(\.file) == ["a.pem", "b.pub"])
+        #expect(loaded.skipped.map { "\($0.file): \($0.reason)" } == ["README.txt: not named *.pem or *.pub"])
+        #expect(loaded.warnings == ["the trusted keys directory \(dir.path): skipped README.txt: not named *.pem or *.pub"])
         #expect(Set(loaded.keys.map(\.fingerprint)).count == 1, "the PEM and raw forms are the same key")
         #expect(loaded.signer(of: Array(try Self.signer.signature(for: Data("x".utf8))), over: "x")?.file == "a.pem")
 

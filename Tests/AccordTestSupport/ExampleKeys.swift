@@ -35,6 +35,20 @@ public enum ExampleKeys {
 
     public static let trusted = try! TrustedKeys.load(directory: trustedDirectory)
 
+    /// A trusted-keys directory laid out as Kubernetes mounts a ConfigMap:
+    /// the files in a timestamped hidden directory, `..data` a link to it,
+    /// and each key a link through `..data`.
+    public static func kubernetesLayout() throws -> URL {
+        let fm = FileManager.default
+        let dir = fm.temporaryDirectory.appendingPathComponent("accord-configmap-\(UUID().uuidString.prefix(8))")
+        let stamp = dir.appendingPathComponent("..2026_12_06_05_20_00.123456789")
+        try fm.createDirectory(at: stamp, withIntermediateDirectories: true)
+        try fm.copyItem(at: directory.appendingPathComponent("model-signing.pub.pem"), to: stamp.appendingPathComponent("model-signing.pub.pem"))
+        try fm.createSymbolicLink(atPath: dir.appendingPathComponent("..data").path, withDestinationPath: stamp.lastPathComponent)
+        try fm.createSymbolicLink(atPath: dir.appendingPathComponent("model-signing.pub.pem").path, withDestinationPath: "..data/model-signing.pub.pem")
+        return dir
+    }
+
     /// The controller's certificate-signing key.
     public static let signing = try! SigningKey.load(file: path("controller-signing.pem"))
 
