@@ -1,5 +1,7 @@
 import AccordCore
 import Logging
+import NIOCore
+import NIOPosix
 import NIOSSL
 import PostgresNIO
 
@@ -85,10 +87,36 @@ public enum Database {
             if psql.code == .sslUnsupported, let url {
                 return "the server does not accept TLS, and sslmode=\(url.tls.mode.rawValue) requires it"
             }
-            if let underlying = psql.underlying { return tlsReason(underlying, url) ?? String(describing: underlying) }
+            if let underlying = psql.underlying {
+                return tlsReason(underlying, url) ?? connectionReason(underlying) ?? String(describing: underlying)
+            }
             return String(describing: psql.code)
         }
         return tlsReason(error, url) ?? String(describing: error)
+    }
+
+    /// A connection that could not be made, as people say it: the host and
+    /// port, and the system's reason (`Connection refused`), or the name
+    /// that did not resolve.
+    static func connectionReason(_ error: any Error) -> String? {
+        if let connection = error as? NIOConnectionError {
+            if let dns = connection.dnsAError ?? connection.dnsAAAAError {
+                return "cannot resolve the host name \(connection.host): \(dns)"
+            }
+            let reasons = connection.connectionErrors.map { failure -> String in
+                if let io = failure.error as? IOError { return String(cString: strerror(io.errnoCode)) }
+                if let channel = failure.error as? ChannelError, case .connectTimeout(let after) = channel {
+                    return "no answer within \(after.nanoseconds / 1_000_000_000) s (connect_timeout)"
+                }
+                return String(describing: failure.error)
+            }
+            let unique = reasons.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+            return "cannot connect to \(connection.host):\(connection.port): \(unique.isEmpty ? "no address to try" : unique.joined(separator: "; "))"
+        }
+        if let channel = error as? ChannelError, case .connectTimeout(let after) = channel {
+            return "no answer within \(after.nanoseconds / 1_000_000_000) s (connect_timeout)"
+        }
+        return nil
     }
 
     static func tlsReason(_ error: any Error, _ url: DatabaseURL?) -> String? {
