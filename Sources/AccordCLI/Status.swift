@@ -7,7 +7,8 @@ struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show objects with their conditions (Ready, Reconciling, Stalled), generations and revisions.",
         discussion: """
-            OBJECT narrows the list: a kind (Worker), or one object (Tenant/acme, Worker/acme/analyst). \
+            OBJECT narrows the list: a kind (Worker, workers), or one object (Tenant/acme, Worker/acme/analyst); \
+            kinds in any case, singular or plural. \
             Exit status: 0, or 2 on error (including an object Accord does not know).
             """
     )
@@ -19,12 +20,12 @@ struct Status: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        guard let object, Kind(rawValue: object) == nil, ObjectID(parsing: object) == nil else { return }
-        throw ValidationError("\(Text.quoted(object)) is not a kind or an object; expected KIND, KIND/NAME or KIND/TENANT/NAME")
+        guard let object, Kind(named: object) == nil else { return }
+        if case .failure(let problem) = ObjectID.parse(object) { throw ValidationError(problem.description) }
     }
 
     func run() async throws {
-        let kind = object.flatMap { Kind(rawValue: $0) }
+        let kind = object.flatMap { Kind(named: $0) }
         let id = object.flatMap { ObjectID(parsing: $0) }
         let statuses = try await database.withSession { session in
             try await Migrations.isCurrent(session) ? try await ObjectStatus.read(session, kind: kind, id: id) : []

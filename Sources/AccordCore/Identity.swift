@@ -32,6 +32,21 @@ public enum Kind: String, CaseIterable, Sendable, Codable, Comparable {
     public static func < (lhs: Kind, rhs: Kind) -> Bool {
         (lhs.applyRank, lhs.rawValue) < (rhs.applyRank, rhs.rawValue)
     }
+
+    /// A kind as people type it on a command line: any case, singular or
+    /// plural (`worker`, `Workers`, `retentionpolicies`).
+    public init?(named text: String) {
+        let lower = text.lowercased()
+        guard let kind = Kind.allCases.first(where: { k in
+            let name = k.rawValue.lowercased()
+            let plural = name.hasSuffix("y") ? name.dropLast() + "ies" : name + "s"
+            return lower == name || lower == plural
+        }) else { return nil }
+        self = kind
+    }
+
+    /// How one object of this kind is named: `Tenant/NAME`, `Worker/TENANT/NAME`.
+    public var identityForm: String { isTenantScoped ? "\(rawValue)/TENANT/NAME" : "\(rawValue)/NAME" }
 }
 
 /// Identity of a managed object: `(kind, tenant, name)`.
@@ -64,15 +79,36 @@ public struct ObjectID: Hashable, Sendable, Comparable, CustomStringConvertible,
         return lhs.name.utf8.lexicographicallyPrecedes(rhs.name.utf8)
     }
 
-    /// Parses `Kind/name` or `Kind/tenant/name`; `nil` when the text is neither.
+    /// Parses `Kind/name` or `Kind/tenant/name` (the kind in any case, as
+    /// `Kind(named:)` reads it); `nil` when the text is neither.
     public init?(parsing text: String) {
+        guard case .success(let id) = Self.parse(text) else { return nil }
+        self = id
+    }
+
+    /// `Kind/name` or `Kind/tenant/name`, or what is wrong with the text:
+    /// an unknown kind (the kinds listed), a tenant-scoped kind without its
+    /// tenant, a cluster-scoped one with one, an empty part.
+    public static func parse(_ text: String) -> Result<ObjectID, ParseProblem> {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        guard let first = parts.first, let kind = Kind(rawValue: first) else { return nil }
-        switch (parts.count, kind.isTenantScoped) {
-        case (2, false): self.init(kind: kind, name: parts[1])
-        case (3, true): self.init(kind: kind, tenant: parts[1], name: parts[2])
-        default: return nil
+        guard let first = parts.first, let kind = Kind(named: first) else {
+            return .failure(ParseProblem(description: "\(Text.quoted(parts.first ?? text)) is not a kind; the kinds are \(Kind.allCases.sorted().map(\.rawValue).joined(separator: ", "))"))
         }
-        if name.isEmpty || tenant?.isEmpty == true { return nil }
+        let id: ObjectID
+        switch (parts.count, kind.isTenantScoped) {
+        case (2, false): id = ObjectID(kind: kind, name: parts[1])
+        case (3, true): id = ObjectID(kind: kind, tenant: parts[1], name: parts[2])
+        default:
+            let scope = kind.isTenantScoped ? "belongs to a tenant" : "belongs to no tenant"
+            return .failure(ParseProblem(description: "a \(kind.rawValue) \(scope): \(kind.identityForm), not \(Text.quoted(text))"))
+        }
+        if id.name.isEmpty || id.tenant?.isEmpty == true {
+            return .failure(ParseProblem(description: "\(Text.quoted(text)) has an empty part: \(kind.identityForm)"))
+        }
+        return .success(id)
+    }
+
+    public struct ParseProblem: Error, CustomStringConvertible, Sendable {
+        public let description: String
     }
 }

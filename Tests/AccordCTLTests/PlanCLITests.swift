@@ -235,8 +235,18 @@ import Testing
 
         let missing = try await CLI.accordctl(["status", "Worker/nobody/none"], environment: env)
         #expect(missing.status == 2)
-        let bad = try await CLI.accordctl(["status", "Gadget/x"], environment: env)
-        #expect(bad.status == 2)
+        // Kinds in any case, singular or plural; a wrong identity says the right form.
+        for (object, message) in [("Gadget/x", "\"Gadget\" is not a kind; the kinds are Store, Model, RetentionPolicy, Tenant, Worker, Erasure, Workflow"),
+                                  ("Worker/nope", "a Worker belongs to a tenant: Worker/TENANT/NAME, not \"Worker/nope\""),
+                                  ("Tenant/acme-corp/x", "a Tenant belongs to no tenant: Tenant/NAME, not \"Tenant/acme-corp/x\"")] {
+            let bad = try await CLI.accordctl(["status", object], environment: env)
+            #expect(bad.status == 2, "\(object): \(bad.status)")
+            #expect(bad.stderr.contains(message), "\(object): \(bad.stderr)")
+        }
+        let lower = try await CLI.accordctl(["status", "tenant/acme-corp"], environment: env)
+        #expect(lower.status == 0 && lower.stdout.contains("Tenant/acme-corp "), "\(lower.stdout)\(lower.stderr)")
+        let plural = try await CLI.accordctl(["status", "workers"], environment: env)
+        #expect(plural.status == 0 && plural.stdout.split(separator: "\n").dropFirst().allSatisfy { $0.hasPrefix("Worker/") }, "\(plural.stdout)")
 
         let history = try await CLI.accordctl(["history"], environment: env)
         #expect(history.status == 0)
