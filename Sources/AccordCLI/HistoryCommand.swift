@@ -48,7 +48,8 @@ struct HistoryCommand: AsyncParsableCommand {
                  "+\(e.created) ~\(e.updated) -\(e.deleted)" + (e.retained > 0 ? " retained \(e.retained)" : "") + (e.failed > 0 ? " !\(e.failed)" : ""),
                  e.merkleRoot]
             }
-            Console.write(Columns.render([["TIME", "COMMIT", "RESULT", "OBJECTS", "CHANGES", "MERKLE ROOT"]] + rows))
+            let table = [["TIME", "COMMIT", "RESULT", "OBJECTS", "CHANGES", "MERKLE ROOT"]] + rows
+            Console.write(output.format == .markdown ? Columns.markdown(table) : Columns.render(table))
         }
     }
 }
@@ -66,10 +67,21 @@ struct Audit: AsyncParsableCommand {
         )
 
         @OptionGroup var database: DatabaseOptions
+        @OptionGroup var output: OutputOptions
 
         func run() async throws {
             let result = try await database.withSession { session in
                 try await Migrations.checkNotNewer(session) == 0 ? nil : try await AuditChain.verify(session)
+            }
+            if output.format == .json {
+                Console.write(JSONOutput.render(.object([
+                    "formatVersion": .number(1),
+                    "intact": .bool(result?.isIntact ?? true),
+                    "entries": JSONValue(result?.entries ?? 0),
+                    "problems": JSONValue(strings: result?.problems ?? []),
+                ])))
+                if result?.isIntact == false { throw ExitCode(1) }
+                return
             }
             guard let result else {
                 Console.write("no audit log: nothing has been applied to this database yet\n")

@@ -70,19 +70,24 @@ struct Status: AsyncParsableCommand {
              s.lastAppliedRevision.map { String($0.prefix(12)) } ?? "-", s.lastAttemptedRevision.map { String($0.prefix(12)) } ?? "-",
              Text.escapingControls(s.message)]
         }
-        if markdown {
-            return ([header] + rows).enumerated().map { i, r in
-                "| " + r.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |"
-                    + (i == 0 ? "\n|" + String(repeating: "---|", count: header.count) : "")
-            }.joined(separator: "\n") + "\n"
-        }
+        if markdown { return Columns.markdown([header] + rows) }
         guard !rows.isEmpty else { return "no objects: nothing has been applied to this database yet\n" }
         return Columns.render([header] + rows)
     }
 }
 
 /// Left-aligned columns separated by two spaces; the last column is not padded.
+/// Tables of the commands: aligned columns on a terminal, or a Markdown
+/// table (`-o markdown`), the first row the header.
 enum Columns {
+    static func markdown(_ rows: [[String]]) -> String {
+        guard let width = rows.first?.count else { return "" }
+        return rows.enumerated().map { i, r in
+            "| " + r.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |"
+                + (i == 0 ? "\n|" + String(repeating: "---|", count: width) : "")
+        }.joined(separator: "\n") + "\n"
+    }
+
     static func render(_ rows: [[String]]) -> String {
         guard let width = rows.first?.count else { return "" }
         var widths = [Int](repeating: 0, count: width)

@@ -163,6 +163,10 @@ import Testing
         let tampered = try await CLI.accordctl(["audit", "verify"], environment: env)
         #expect(tampered.status == 1)
         #expect((tampered.stdout + tampered.stderr).contains("entry 1: its content does not match its hash (edited)"), "\(tampered.stdout)\(tampered.stderr)")
+        let tamperedJSON = try await CLI.accordctl(["audit", "verify", "-o", "json"], environment: env)
+        #expect(tamperedJSON.status == 1)
+        #expect(try JSONParser.parse(tamperedJSON.stdout)["intact"] == .bool(false))
+        #expect(tamperedJSON.stdout.contains("entry 1: its content does not match its hash (edited)"), "\(tamperedJSON.stdout)")
 
         // A database newer than this binary: exit 2 for every command that reads it, nothing written.
         try await db.withSession { try await $0.execute("INSERT INTO accord.schema_migrations (version, name) VALUES (999, 'from the future')") }
@@ -260,6 +264,14 @@ import Testing
         // three SLA thresholds (one entry each: it was requested on 2026-11-18, more than 72 hours before
         // any run of this test).
         #expect(audit.stdout.hasPrefix("audit log intact: 34 entries"), "\(audit.stdout)")
+        let auditJSON = try await CLI.accordctl(["audit", "verify", "-o", "json"], environment: env)
+        let verdict = try JSONParser.parse(auditJSON.stdout)
+        #expect(auditJSON.status == 0 && verdict["intact"] == .bool(true) && verdict["entries"] == .number(34) && verdict["problems"] == .array([]),
+                "\(auditJSON.stdout)")
+        let markdown = try await CLI.accordctl(["history", "-o", "markdown"], environment: env)
+        let rows = markdown.stdout.split(separator: "\n")
+        #expect(rows.first == "| TIME | COMMIT | RESULT | OBJECTS | CHANGES | MERKLE ROOT |" && rows.dropFirst().first == "|---|---|---|---|---|---|"
+                && rows.count == 4, "header, separator and the two revisions: \(markdown.stdout)")
     }
 
     @Test func markdownOfAHugePlanStaysUnder60000CharactersInWholeLines() {
