@@ -59,8 +59,8 @@ public enum HTTPServer {
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                      body: .init(byteBuffer: ByteBuffer(bytes: deps.registry.emitToBuffer())))
         }
-        guarded.get("api/v1/objects") { _, _ in
-            try await objects(deps)
+        guarded.get("api/v1/objects") { request, _ in
+            try await objects(deps, query: request.uri.queryParameters)
         }
         return router
     }
@@ -80,13 +80,27 @@ public enum HTTPServer {
             logger: logger)
     }
 
-    static func objects(_ deps: Dependencies) async throws -> Response {
+    /// `?kind=Worker` (any case, singular or plural) and `?tenant=acme`
+    /// narrow the list; an unknown kind or parameter answers 400.
+    static func objects(_ deps: Dependencies, query: Parameters) async throws -> Response {
+        for (key, _) in query where key != "kind" && key != "tenant" {
+            return json(.badRequest, .object(["error": .string("unknown parameter \(Text.quoted(String(key), limit: 40)); the filters are kind and tenant")]))
+        }
+        var kind: Kind?
+        if let text = query["kind"].map(String.init) {
+            guard let named = Kind(named: text) else {
+                return json(.badRequest, .object(["error": .string(
+                    "\(Text.quoted(text, limit: 40)) is not a kind; the kinds are \(Kind.allCases.sorted().map(\.rawValue).joined(separator: ", "))")]))
+            }
+            kind = named
+        }
+        let tenant = query["tenant"].map(String.init)
         let snapshot = await deps.state.current
         let statuses: [ObjectStatus]
         do {
             statuses = try await Database.withConnection(deps.config.databaseURL, logger: deps.logger) { connection in
                 let session = Session(connection, logger: deps.logger)
-                return try await Migrations.isCurrent(session) ? try await ObjectStatus.read(session) : []
+                return try await Migrations.isCurrent(session) ? try await ObjectStatus.read(session, kind: kind, tenant: tenant) : []
             }
         } catch {
             deps.logger.warning("reading object status failed", metadata: ["error": "\(error)"])

@@ -37,7 +37,10 @@ public struct ObjectStatus: Sendable {
 
     /// Every object Accord manages or failed to apply, sorted by identity;
     /// `filter` keeps one kind, or one object.
-    public static func read(_ session: Session, kind: Kind? = nil, id: ObjectID? = nil, now: Date = Date()) async throws -> [ObjectStatus] {
+    /// The objects, all or of one `kind`, one `tenant` (the objects it
+    /// holds, and the Tenant itself), or one `id`.
+    public static func read(_ session: Session, kind: Kind? = nil, tenant: String? = nil, id: ObjectID? = nil,
+                            now: Date = Date()) async throws -> [ObjectStatus] {
         let lastAttempted = try await History.lastRevision(session)?.revision
         // Objects the last complete pass found removed from git and kept (no prune).
         var orphans = Set<String>()
@@ -54,7 +57,9 @@ public struct ObjectStatus: Sendable {
             WHERE ($1::text IS NULL OR coalesce(i.kind, s.kind) = $1)
               AND ($2::text IS NULL OR coalesce(i.tenant, s.tenant) = $2)
               AND ($3::text IS NULL OR coalesce(i.name, s.name) = $3)
-            """, [kind?.rawValue ?? id?.kind.rawValue, id.map { $0.tenant ?? "" }, id?.name])
+              AND ($4::text IS NULL OR coalesce(i.tenant, s.tenant) = $4
+                   OR (coalesce(i.kind, s.kind) = 'Tenant' AND coalesce(i.name, s.name) = $4))
+            """, [kind?.rawValue ?? id?.kind.rawValue, id.map { $0.tenant ?? "" }, id?.name, tenant])
         var out: [ObjectStatus] = []
         for row in rows {
             let c = row.makeRandomAccess()

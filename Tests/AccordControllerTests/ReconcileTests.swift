@@ -54,6 +54,25 @@ struct ReconcileTests {
                         return f["id"] == .string("Tenant/northwind") && f["lastAppliedRevision"] == .string(commit) && f["retry"] == .null
                     })
                 }
+                // Filters: a kind (any case, plural too), a tenant (its objects and the Tenant), both; bad ones answer 400.
+                func ids(_ query: String) async throws -> [String] {
+                    try await client.execute(uri: "/api/v1/objects?\(query)", method: .get) { response in
+                        #expect(response.status == .ok, "\(query)")
+                        return (try JSONParser.parse(String(buffer: response.body))["objects"]?.arrayValue ?? []).compactMap { $0["id"]?.stringValue }
+                    }
+                }
+                #expect(try await ids("kind=workers").count == 10)
+                #expect(try await ids("kind=Store") == ["Store/analytics-eu", "Store/sessions-eu", "Store/uploads-eu", "Store/vectors-eu"])
+                #expect(try await ids("tenant=northwind").sorted()
+                        == ["Tenant/northwind", "Worker/northwind/crm-updater", "Worker/northwind/lead-enricher", "Worker/northwind/lead-qualifier",
+                            "Worker/northwind/outreach-drafter", "Workflow/northwind/lead-followup"])
+                #expect(try await ids("kind=Worker&tenant=northwind").count == 4)
+                for (query, message) in [("kind=Gadget", "\"Gadget\" is not a kind"), ("tenants=acme", "unknown parameter \"tenants\"")] {
+                    try await client.execute(uri: "/api/v1/objects?\(query)", method: .get) { response in
+                        let error = (try? JSONParser.parse(String(buffer: response.body)))?["error"]?.stringValue ?? ""
+                        #expect(response.status == .badRequest && error.hasPrefix(message), "\(query): \(String(buffer: response.body))")
+                    }
+                }
             }
         }
     }
