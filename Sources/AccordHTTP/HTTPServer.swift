@@ -57,7 +57,7 @@ public enum HTTPServer {
         let guarded = router.group().add(middleware: TokenGate(token: deps.config.apiToken, logger: deps.logger))
         guarded.get("metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                     body: .init(byteBuffer: ByteBuffer(bytes: deps.registry.emitToBuffer())))
+                     body: .init(byteBuffer: ByteBuffer(string: MetricsCatalog.withHelp(deps.registry.emitToString()))))
         }
         guarded.get("api/v1/objects") { request, _ in
             try await objects(deps, query: request.uri.queryParameters)

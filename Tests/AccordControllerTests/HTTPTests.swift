@@ -1,4 +1,5 @@
 @testable import AccordController
+import AccordCore
 import AccordHTTP
 import AccordStore
 import AccordTestSupport
@@ -288,9 +289,22 @@ import Testing
         fx.metrics.appliedRevision("4567ef01")
         fx.metrics.gitFetchFailed()
         fx.metrics.setErasures(ErasureCounts.Counts(open: 4, warning: 1, escalation: 1, overdue: 1))
+        fx.metrics.setStores(jobs: [(store: "analytics-eu", state: "verified", jobs: 2)], up: ["analytics-eu": true])
+        fx.metrics.setLeader(true)
+        fx.metrics.setQueueDepth(0)
         try await fx.app.test(.router) { client in
             try await client.execute(uri: "/metrics", method: .get) { response in
                 let text = String(buffer: response.body)
+                // Every family the controller exports is in the catalog, with its # HELP line; nothing else is exported.
+                let lines = text.split(separator: "\n").map(String.init)
+                let families = lines.filter { $0.hasPrefix("# TYPE ") }.map { String($0.split(separator: " ")[2]) }
+                #expect(Set(families) == Set(MetricsCatalog.all.map(\.name)), "exported \(families.sorted())")
+                for (i, line) in lines.enumerated() where line.hasPrefix("# TYPE ") {
+                    let name = line.split(separator: " ")[2]
+                    #expect(i > 0 && lines[i - 1].hasPrefix("# HELP \(name) "), "\(name) has its help")
+                }
+                #expect(text.contains(#"accord_build_info{version="\#(AccordVersion.current)"} 1"#))
+                #expect(text.contains(#"accord_store_up{store="analytics-eu"} 1"#))
                 #expect(response.status == .ok)
                 #expect(response.headers[.contentType]?.hasPrefix("text/plain") == true)
                 #expect(text.contains(#"accord_reconciles_total{kind="Worker",result="applied"} 3"#))

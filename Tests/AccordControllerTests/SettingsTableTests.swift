@@ -54,6 +54,26 @@ import Testing
         #expect(!seen.contains("DATABASE_URL"), "the URL comes from a file")
     }
 
+    /// The metrics table of docs/controller.md is `MetricsCatalog`'s
+    /// (`ACCORD_WRITE_DOCS=1` writes it).
+    @Test func theDocsMetricsTableIsTheCatalog() throws {
+        let file = Self.root.appendingPathComponent("docs/controller.md")
+        var docs = try String(contentsOf: file, encoding: .utf8)
+        if ProcessInfo.processInfo.environment["ACCORD_WRITE_DOCS"] == "1", !docs.contains(MetricsCatalog.markdownTable) {
+            var lines = docs.components(separatedBy: "\n")
+            if let placeholder = lines.firstIndex(of: "PLACEHOLDER") {
+                lines.replaceSubrange(placeholder...placeholder, with: MetricsCatalog.markdownTable.split(separator: "\n").map(String.init))
+            } else {
+                let start = try #require(lines.firstIndex(of: "| metric | type | labels | meaning |"))
+                let end = lines[start...].firstIndex { !$0.hasPrefix("|") } ?? lines.count
+                lines.replaceSubrange(start..<end, with: MetricsCatalog.markdownTable.split(separator: "\n").map(String.init))
+            }
+            docs = lines.joined(separator: "\n")
+            try docs.write(to: file, atomically: true, encoding: .utf8)
+        }
+        #expect(docs.contains(MetricsCatalog.markdownTable), "docs/controller.md must hold the metrics table as MetricsCatalog makes it")
+    }
+
     @Test func everySettingIsInTheHelpWithItsVariable() {
         let help = ControllerCommandLine.help
         for s in ControllerSettings.all {
