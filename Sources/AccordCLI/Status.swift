@@ -9,7 +9,8 @@ struct Status: AsyncParsableCommand {
         discussion: """
             OBJECT narrows the list: a kind (Worker, workers), or one object (Tenant/acme, Worker/acme/analyst); \
             kinds in any case, singular or plural. \
-            Exit status: 0, or 2 on error (including an object Accord does not know).
+            Exit status: 0; 1 with --fail-on-not-ready when an object shown is not Ready; \
+            2 on error (including an object Accord does not know).
             """
     )
 
@@ -18,6 +19,9 @@ struct Status: AsyncParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: OutputOptions
+
+    @Flag(help: "Exit 1 when an object shown is not Ready (for CI gates).")
+    var failOnNotReady = false
 
     func validate() throws {
         guard let object, Kind(named: object) == nil else { return }
@@ -44,6 +48,7 @@ struct Status: AsyncParsableCommand {
             Console.write(Self.table(statuses, markdown: output.format == .markdown))
             if id != nil, output.format == .text, let one = statuses.first { Console.write(Self.details(one)) }
         }
+        if failOnNotReady, statuses.contains(where: { !$0.ready }) { throw ExitCode(1) }
     }
 
     static func json(_ s: ObjectStatus) -> JSONValue { s.json }

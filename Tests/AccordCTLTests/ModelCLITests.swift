@@ -33,6 +33,9 @@ struct ModelCLITests {
         #expect(status.stdout.contains("Model/support-drafter  False  True"), "\(status.stdout)")
         #expect(status.stdout.contains("production stays at version 3"), "\(status.stdout)")
         #expect(status.stdout.contains("production_version: \"3\""), "\(status.stdout)")
+        let gate = try await CLITests.accordctl(["status", "--fail-on-not-ready"], environment: env)
+        #expect(gate.status == 1, "a CI gate fails while the model is not Ready: \(gate.stdout)")
+        #expect(try await CLITests.accordctl(["status", "Tenant", "--fail-on-not-ready"], environment: env).status == 0, "every tenant is Ready")
 
         // The margin relaxed in git: promoted, and the plan says with which numbers.
         try fx.write(path, text.replacingOccurrences(of: "minImprovement: 0.05", with: "minImprovement: 0.02"))
