@@ -6,11 +6,13 @@ import Foundation
 struct HistoryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "history",
-        abstract: "List applied revisions: time, commit, result and the Merkle root of the applied manifests.",
+        abstract: "List revisions: time, commit, result and the Merkle root of the applied manifests; refused revisions with why.",
         discussion: """
             The Merkle root is computed over the SHA-256 hashes of the revision's manifests \
             (canonical JSON of apiVersion, kind, metadata and spec) in 4,096 buckets by prefix, pairing \
-            neighbours with SHA-256; see docs/engine.md. Newest first. Exit status: 0, or 2 on error.
+            neighbours with SHA-256; see docs/engine.md. A commit that was not applied is listed too: `invalid` (its \
+            manifests do not validate) or `refused` (the deletion guard refused its plan), with the reason. An apply of \
+            uncommitted files shows as `uncommitted` on the commit they sit on. Newest first. Exit status: 0, or 2 on error.
             """
     )
 
@@ -35,6 +37,7 @@ struct HistoryCommand: AsyncParsableCommand {
                         "merkleRoot": .string(e.merkleRoot), "objects": JSONValue(e.objects), "created": JSONValue(e.created),
                         "updated": JSONValue(e.updated), "deleted": JSONValue(e.deleted), "retained": JSONValue(e.retained),
                         "failed": JSONValue(e.failed), "actor": .string(e.actor), "auditSeq": JSONValue(Int(e.auditSeq)),
+                        "reason": JSONValue(e.reason), "uncommittedBase": JSONValue(e.uncommittedBase),
                     ])
                 }),
             ])))
@@ -43,14 +46,27 @@ struct HistoryCommand: AsyncParsableCommand {
                 Console.write("no revisions applied yet\n")
                 return
             }
+            let noted = entries.contains { $0.reason != nil }
             let rows = entries.map { e in
-                [e.finishedAt, e.revision.map { String($0.prefix(12)) } ?? "work tree", e.result.rawValue, String(e.objects),
-                 "+\(e.created) ~\(e.updated) -\(e.deleted)" + (e.retained > 0 ? " retained \(e.retained)" : "") + (e.failed > 0 ? " !\(e.failed)" : ""),
-                 e.merkleRoot]
+                let changes = e.result.isRefusal ? "-"
+                    : "+\(e.created) ~\(e.updated) -\(e.deleted)" + (e.retained > 0 ? " retained \(e.retained)" : "") + (e.failed > 0 ? " !\(e.failed)" : "")
+                return [e.finishedAt, Self.commit(e), e.result.rawValue, String(e.objects), changes,
+                        e.merkleRoot.isEmpty ? "-" : e.merkleRoot] + (noted ? [Text.escapingControls(e.reason ?? "")] : [])
             }
-            let table = [["TIME", "COMMIT", "RESULT", "OBJECTS", "CHANGES", "MERKLE ROOT"]] + rows
+            let table = [["TIME", "COMMIT", "RESULT", "OBJECTS", "CHANGES", "MERKLE ROOT"] + (noted ? ["REASON"] : [])] + rows
             Console.write(output.format == .markdown ? Columns.markdown(table) : Columns.render(table))
         }
+    }
+}
+
+extension HistoryCommand {
+    /// The commit a row applied: 12 digits, `uncommitted on` the commit
+    /// uncommitted files sat on, or `files on disk` for a pass over files
+    /// that are not in a repository.
+    static func commit(_ e: History.Entry) -> String {
+        if let revision = e.revision { return String(revision.prefix(12)) }
+        if let base = e.uncommittedBase { return "uncommitted on \(base.prefix(12))" }
+        return "files on disk"
     }
 }
 

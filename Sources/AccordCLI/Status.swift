@@ -8,7 +8,10 @@ struct Status: AsyncParsableCommand {
         abstract: "Show objects with their conditions (Ready, Reconciling, Stalled), generations and revisions.",
         discussion: """
             OBJECT narrows the list: a kind (Worker, workers), or one object (Tenant/acme, Worker/acme/analyst); \
-            kinds in any case, singular or plural. \
+            kinds in any case, singular or plural. The first row, Source/git, is the repository the controller \
+            follows (when one runs against this database): the revision applied, the revision fetched (ATTEMPTED), \
+            and why a fetched revision is not applied — its fetch failed, its manifests are invalid (the first \
+            errors), or the deletion guard refused its plan; `status source` shows it alone. \
             Exit status: 0; 1 with --fail-on-not-ready when an object shown is not Ready; \
             2 on error (including an object Accord does not know).
             """
@@ -23,16 +26,29 @@ struct Status: AsyncParsableCommand {
     @Flag(help: "Exit 1 when an object shown is not Ready (for CI gates).")
     var failOnNotReady = false
 
+    /// `source`, `sources` or `Source/git`: the source alone.
+    var sourceOnly: Bool {
+        guard let object = object?.lowercased() else { return false }
+        return object == "source" || object == "sources" || object == SourceStatus.id.lowercased()
+    }
+
     func validate() throws {
-        guard let object, Kind(named: object) == nil else { return }
+        guard let object, !sourceOnly, Kind(named: object) == nil else { return }
         if case .failure(let problem) = ObjectID.parse(object) { throw ValidationError(problem.description) }
     }
 
     func run() async throws {
         let kind = object.flatMap { Kind(named: $0) }
         let id = object.flatMap { ObjectID(parsing: $0) }
-        let statuses = try await database.withSession { session in
-            try await Migrations.isCurrent(session) ? try await ObjectStatus.read(session, kind: kind, id: id) : []
+        let sourceOnly = self.sourceOnly
+        let (statuses, source) = try await database.withSession { session in
+            guard try await Migrations.isCurrent(session) else { return ([ObjectStatus](), SourceStatus?.none) }
+            let source = object == nil || sourceOnly ? try await SourceStatus.read(session) : nil
+            return (sourceOnly ? [] : try await ObjectStatus.read(session, kind: kind, id: id), source)
+        }
+        if sourceOnly, source == nil {
+            Console.error(CLIError("no source recorded: no controller has fetched a repository for this database"))
+            throw ExitCode(2)
         }
         if let id, statuses.isEmpty {
             Console.error(CLIError("\(id) is not managed by Accord and has no recorded failure"))
@@ -42,13 +58,16 @@ struct Status: AsyncParsableCommand {
         case .json:
             Console.write(JSONOutput.render(.object([
                 "formatVersion": .number(1),
-                "objects": .array(statuses.map(Self.json)),
+                "objects": .array((source.map { [$0.json] } ?? []) + statuses.map(Self.json)),
             ])))
         case .text, .markdown:
-            Console.write(Self.table(statuses, markdown: output.format == .markdown))
-            if id != nil, output.format == .text, let one = statuses.first { Console.write(Self.details(one)) }
+            Console.write(Self.table(statuses, source: source, markdown: output.format == .markdown))
+            if output.format == .text {
+                if id != nil, let one = statuses.first { Console.write(Self.details(one)) }
+                if sourceOnly, let source { Console.write(source.details) }
+            }
         }
-        if failOnNotReady, statuses.contains(where: { !$0.ready }) { throw ExitCode(1) }
+        if failOnNotReady, statuses.contains(where: { !$0.ready }) || source?.ready == false { throw ExitCode(1) }
     }
 
     static func json(_ s: ObjectStatus) -> JSONValue { s.json }
@@ -68,9 +87,9 @@ struct Status: AsyncParsableCommand {
         return out
     }
 
-    static func table(_ statuses: [ObjectStatus], markdown: Bool) -> String {
+    static func table(_ statuses: [ObjectStatus], source: SourceStatus? = nil, markdown: Bool) -> String {
         let header = ["OBJECT", "READY", "STALLED", "GEN", "OBSERVED", "APPLIED", "ATTEMPTED", "MESSAGE"]
-        let rows = statuses.map { s in
+        let rows = (source.map { [$0.row] } ?? []) + statuses.map { s in
             [s.id, s.ready ? "True" : "False", s.stalled ? "True" : "False", String(s.generation), String(s.observedGeneration),
              s.lastAppliedRevision.map { String($0.prefix(12)) } ?? "-", s.lastAttemptedRevision.map { String($0.prefix(12)) } ?? "-",
              Text.escapingControls(s.message)]

@@ -43,6 +43,9 @@ actor Reconciler {
     private var passRetryAt: ContinuousClock.Instant?
     /// When the last pass started: retries due before it were its to take.
     private var lastPassStart = Date.distantPast
+    /// The source as an object (`Source/git`), and the copy last written.
+    private var source: SourceStatus?
+    private var publishedSource: SourceStatus?
 
     init(config: ControllerConfig, state: ControllerState, metrics: ControllerMetrics, doorbell: Doorbell, logger: Logger) {
         self.config = config
@@ -66,6 +69,8 @@ actor Reconciler {
         passRetryAt = nil
         lastPassStart = .distantPast
         nextPoll = clock.now
+        source = await loadSource()
+        publishedSource = source
         var nextResync = clock.now.advanced(by: config.resync)
         var fetchNow = true
         while !doorbell.isShuttingDown && !Task.isCancelled {
@@ -106,6 +111,19 @@ actor Reconciler {
             repository = fetched.repository
             head = fetched.commit
             await state.fetched("fetched \(watcher.shown) at \(fetched.commit)")
+            updateSource { s in
+                if s.fetchedRevision != fetched.commit {
+                    s.fetchedRevision = fetched.commit
+                    s.fetchedAt = Date()
+                }
+                if s.reason == .fetchFailed || s.fetchedRevision != s.appliedRevision && s.reason == .applied {
+                    s.ready = s.fetchedRevision == s.appliedRevision
+                    s.reason = s.ready ? .applied : .fetched
+                    s.message = s.ready ? "applied \(fetched.commit.prefix(12))" : "fetched \(fetched.commit.prefix(12)); not applied yet"
+                    s.errors = []
+                }
+            }
+            await publishSource()
             return config.interval
         } catch {
             fetchFailures += 1
@@ -118,6 +136,13 @@ actor Reconciler {
                 "retryIn": "\(DurationText.format(delay))"])
             await state.fetchFailed("fetch \(watcher.shown): \(error)", failures: fetchFailures,
                                     nextFetchAt: Date().addingTimeInterval(delay.seconds))
+            updateSource { s in
+                s.ready = false
+                s.reason = .fetchFailed
+                s.message = "fetching \(watcher.shown) failed\(kept): \(error)"
+                s.errors = []
+            }
+            await publishSource()
             return delay
         }
     }
@@ -144,10 +169,27 @@ actor Reconciler {
             } else if let refusal = report.refusal {
                 result = .refused
                 failure = "deletion guard: \(refusal)"
+                updateSource { s in
+                    s.ready = false
+                    s.reason = .deletionGuardRefused
+                    s.message = "\(commit.prefix(12)) not applied: the deletion guard refused its plan: \(refusal)"
+                    s.errors = []
+                }
                 logger.error("the deletion guard refused the plan; nothing was written", metadata: [
                     "revision": "\(commit)", "reason": "\(refusal)"])
             } else {
                 result = .ok
+                updateSource { s in
+                    if s.appliedRevision != commit {
+                        s.appliedRevision = commit
+                        s.appliedAt = Date()
+                    }
+                    guard s.reason != .fetchFailed else { return }
+                    s.ready = true
+                    s.reason = .applied
+                    s.message = "applied \(commit.prefix(12))"
+                    s.errors = []
+                }
                 record(report, commit: commit, duration: clock.now - started)
                 await scheduleRetries()
             }
@@ -157,6 +199,13 @@ actor Reconciler {
             passRetryAt = nil
             result = .invalid
             failure = invalid.description
+            updateSource { s in
+                s.ready = false
+                s.reason = .revisionInvalid
+                s.message = "\(commit.prefix(12)) not applied: its manifests are invalid (\(invalid.set.diagnostics.count) errors); "
+                    + (s.appliedRevision.map { "\($0.prefix(12)) stays applied" } ?? "nothing is applied")
+                s.errors = invalid.set.diagnostics.prefix(SourceStatus.errorsKept).map(\.description)
+            }
             logger.error("the revision is invalid; nothing was applied (waiting for a new commit)", metadata: [
                 "revision": "\(commit)", "errors": "\(invalid.set.diagnostics.count)",
                 "first": "\(invalid.set.diagnostics.first.map(\.description) ?? "")"])
@@ -173,13 +222,70 @@ actor Reconciler {
             result = .error
             let message = String(describing: error)
             failure = message
+            updateSource { s in
+                guard s.reason != .fetchFailed else { return }
+                s.ready = false
+                s.reason = .passFailed
+                s.message = "\(commit.prefix(12)) not applied yet: the pass failed and is retried: \(message)"
+                s.errors = []
+            }
             logger.error("the pass failed; retrying", metadata: [
                 "revision": "\(commit)", "error": "\(message)", "retryIn": "\(DurationText.format(delay))"])
         }
+        await publishSource()
         metrics.passDuration(clock.now - started, pass: kind, result: result)
         metrics.setQueueDepth(book.depth)
         await state.passed(revision: result == .ok ? commit : nil, result: result, error: failure, retries: book)
         await state.reconciling(false)
+    }
+
+    /// Changes the source's status; `since` moves when `ready` changes.
+    private func updateSource(_ change: (inout SourceStatus) -> Void) {
+        var s = source ?? SourceStatus(url: watcher.shown, branch: config.branch ?? "(default)", path: config.path.isEmpty ? "/" : config.path,
+                                       ready: false, reason: .fetched, message: "not fetched yet")
+        let wasReady = source?.ready
+        s.url = watcher.shown
+        change(&s)
+        if wasReady != s.ready { s.since = Date() }
+        source = s
+    }
+
+    /// Writes the source's status when it changed; a failed write is
+    /// logged and tried again at the next change or pass.
+    private func publishSource() async {
+        guard let source, source != publishedSource else { return }
+        do {
+            try await Self.write(source, config.databaseURL, storeLogger)
+            publishedSource = source
+        } catch {
+            logger.warning("could not record the source's status", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// The status the last leader recorded, so the applied revision is
+    /// known before this leader's first pass.
+    private func loadSource() async -> SourceStatus? {
+        do {
+            return try await Self.readSource(config.databaseURL, storeLogger)
+        } catch {
+            logger.warning("could not read the source's status", metadata: ["error": "\(error)"])
+            return nil
+        }
+    }
+
+    nonisolated static func write(_ source: SourceStatus, _ url: DatabaseURL, _ logger: Logger) async throws {
+        try await Database.withConnection(url, logger: logger) { connection in
+            let session = Session(connection, logger: logger)
+            try await Migrations.run(session)
+            try await SourceStatus.write(source, session)
+        }
+    }
+
+    nonisolated static func readSource(_ url: DatabaseURL, _ logger: Logger) async throws -> SourceStatus? {
+        try await Database.withConnection(url, logger: logger) { connection in
+            let session = Session(connection, logger: logger)
+            return try await Migrations.isCurrent(session) ? try await SourceStatus.read(session) : nil
+        }
     }
 
     private func run(_ repository: GitRepository, _ commit: String, full: Bool) async throws -> Pass.Report {

@@ -80,33 +80,40 @@ public enum HTTPServer {
             logger: logger)
     }
 
-    /// `?kind=Worker` (any case, singular or plural) and `?tenant=acme`
+    /// `?kind=Worker` (any case, singular or plural; `Source` for the
+    /// repository alone) and `?tenant=acme`
     /// narrow the list; an unknown kind or parameter answers 400.
     static func objects(_ deps: Dependencies, query: Parameters) async throws -> Response {
         for (key, _) in query where key != "kind" && key != "tenant" {
             return json(.badRequest, .object(["error": .string("unknown parameter \(Text.quoted(String(key), limit: 40)); the filters are kind and tenant")]))
         }
         var kind: Kind?
-        if let text = query["kind"].map(String.init) {
+        let kindText = query["kind"].map(String.init)
+        let sourceOnly = kindText.map { ["source", "sources"].contains($0.lowercased()) } ?? false
+        if let text = kindText, !sourceOnly {
             guard let named = Kind(named: text) else {
                 return json(.badRequest, .object(["error": .string(
-                    "\(Text.quoted(text, limit: 40)) is not a kind; the kinds are \(Kind.allCases.sorted().map(\.rawValue).joined(separator: ", "))")]))
+                    "\(Text.quoted(text, limit: 40)) is not a kind; the kinds are Source, \(Kind.allCases.sorted().map(\.rawValue).joined(separator: ", "))")]))
             }
             kind = named
         }
         let tenant = query["tenant"].map(String.init)
+        let wantsSource = sourceOnly || (kind == nil && tenant == nil)
         let snapshot = await deps.state.current
         let statuses: [ObjectStatus]
+        let source: SourceStatus?
         do {
-            statuses = try await Database.withConnection(deps.config.databaseURL, logger: deps.logger) { connection in
+            (statuses, source) = try await Database.withConnection(deps.config.databaseURL, logger: deps.logger) { connection in
                 let session = Session(connection, logger: deps.logger)
-                return try await Migrations.isCurrent(session) ? try await ObjectStatus.read(session, kind: kind, tenant: tenant) : []
+                guard try await Migrations.isCurrent(session) else { return ([ObjectStatus](), SourceStatus?.none) }
+                return (sourceOnly ? [] : try await ObjectStatus.read(session, kind: kind, tenant: tenant),
+                        wantsSource ? try await SourceStatus.read(session) : nil)
             }
         } catch {
             deps.logger.warning("reading object status failed", metadata: ["error": "\(error)"])
             return json(.serviceUnavailable, .object(["error": .string(String(describing: error))]))
         }
-        return json(.ok, Views.objects(statuses, snapshot))
+        return json(.ok, Views.objects(statuses, source: source, snapshot))
     }
 
     static func json(_ status: HTTPResponse.Status, _ value: JSONValue) -> Response {

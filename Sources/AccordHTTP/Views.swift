@@ -37,13 +37,14 @@ enum Views {
 
     /// `accordctl status -o json`'s objects, each with `retry` when the
     /// controller holds it back, and the controller's own state.
-    static func objects(_ statuses: [ObjectStatus], _ s: ControllerState.Snapshot) -> JSONValue {
+    /// The source (`Source/git`) comes first when it is shown.
+    static func objects(_ statuses: [ObjectStatus], source: SourceStatus? = nil, _ s: ControllerState.Snapshot) -> JSONValue {
         var retries: [String: RetryBook.Entry] = [:]
         for e in s.retries { retries[e.id.description] = e }
         return .object([
             "formatVersion": .number(1),
             "controller": readiness(s),
-            "objects": .array(statuses.map { status in
+            "objects": .array((source.map { [$0.json] } ?? []) + statuses.map { status in
                 var status = status
                 if let entry = retries[status.id] {
                     status.facts.retry = (entry.attempts, entry.nextRetry, entry.stalled)

@@ -2,7 +2,8 @@ import AccordCore
 import Foundation
 
 /// `accord.revisions`: one row per applied revision (and per pass that
-/// changed or failed anything), with the Merkle root of its manifests.
+/// changed or failed anything), with the Merkle root of its manifests; and
+/// one per revision that was not applied (`invalid`, `refused`), with why.
 public enum History {
     public enum Result: String, Sendable, Codable {
         /// Every object is as git says.
@@ -14,6 +15,13 @@ public enum History {
         /// Stopped at shutdown between two transactions: what it applied
         /// is whole, the objects it did not reach wait for the next pass.
         case interrupted
+        /// Its manifests do not validate: nothing was planned or applied.
+        case invalid
+        /// The deletion guard refused its plan: nothing was written.
+        case refused
+
+        /// The revision was never applied (`invalid`, `refused`).
+        public var isRefusal: Bool { self == .invalid || self == .refused }
     }
 
     public struct Entry: Sendable, Codable {
@@ -32,6 +40,10 @@ public enum History {
         public let failed: Int
         public let actor: String
         public let auditSeq: Int64
+        /// Why a refused revision was not applied.
+        public let reason: String?
+        /// An apply of uncommitted files: the commit they sit on.
+        public let uncommittedBase: String?
     }
 
     public struct Pass: Sendable {
@@ -43,6 +55,10 @@ public enum History {
         public var objects: Int
         public var created = 0, updated = 0, deleted = 0, retained = 0, failed = 0
         public var actor: String
+        /// Why the revision was not applied (`invalid`, `refused`).
+        public var reason: String?
+        /// Uncommitted files were applied: the commit they sit on.
+        public var uncommittedBase: String?
 
         public init(revision: String?, path: String, startedAt: Date, result: Result, merkleRoot: String, objects: Int, actor: String) {
             self.revision = revision
@@ -55,31 +71,53 @@ public enum History {
         }
     }
 
-    /// The revision of the last recorded pass, if any.
+    /// The revision of the last recorded pass that was not refused, if any.
     public static func lastRevision(_ session: Session) async throws -> (revision: String?, root: String)? {
-        let row = try await session.rows("SELECT revision, merkle_root FROM accord.revisions ORDER BY id DESC LIMIT 1").first
+        let row = try await session.rows("""
+            SELECT revision, merkle_root FROM accord.revisions WHERE result NOT IN ('invalid', 'refused') ORDER BY id DESC LIMIT 1
+            """).first
         return try row.map { try $0.decode((String?, String).self) }.map { ($0.0, $0.1) }
     }
 
-    /// Records the pass and its audit entry in one transaction.
+    /// Records the pass and its audit entry (`apply`, or `refuse` for a
+    /// revision that was not applied) in one transaction.
     public static func record(_ pass: Pass, audit: inout AuditChain, _ session: Session) async throws {
-        let detail: JSONValue = .object([
+        var fields: [String: JSONValue] = [
             "result": .string(pass.result.rawValue), "path": .string(pass.path), "merkleRoot": .string(pass.merkleRoot),
             "objects": JSONValue(pass.objects), "created": JSONValue(pass.created), "updated": JSONValue(pass.updated),
             "deleted": JSONValue(pass.deleted), "retained": JSONValue(pass.retained), "failed": JSONValue(pass.failed),
-        ])
-        let sealed = audit.seal([AuditEntry(action: "apply", object: nil, revision: pass.revision, detail: detail)])
+        ]
+        if let reason = pass.reason { fields["reason"] = .string(reason) }
+        if let base = pass.uncommittedBase { fields["uncommittedBase"] = .string(base) }
+        let action = pass.result.isRefusal ? "refuse" : "apply"
+        let sealed = audit.seal([AuditEntry(action: action, object: nil, revision: pass.revision, detail: .object(fields))])
         try await session.transaction {
             try await AuditChain.write(sealed, session)
             try await session.execute("""
                 INSERT INTO accord.revisions (revision, path, started_at, result, merkle_root, objects, created, updated,
-                                              deleted, retained, failed, actor, audit_seq)
-                VALUES ($1, $2, to_timestamp($3::float8), $4, $5, $6::int, $7::int, $8::int, $9::int, $10::int, $11::int, $12, $13::bigint)
+                                              deleted, retained, failed, actor, audit_seq, reason, uncommitted_base)
+                VALUES ($1, $2, to_timestamp($3::float8), $4, $5, $6::int, $7::int, $8::int, $9::int, $10::int, $11::int, $12,
+                        $13::bigint, $14, $15)
                 """, [pass.revision, pass.path, String(pass.startedAt.timeIntervalSince1970), pass.result.rawValue, pass.merkleRoot,
                       String(pass.objects), String(pass.created), String(pass.updated), String(pass.deleted),
-                      String(pass.retained), String(pass.failed), pass.actor, String(sealed.head.0)])
+                      String(pass.retained), String(pass.failed), pass.actor, String(sealed.head.0), pass.reason,
+                      pass.uncommittedBase])
         }
         audit.advance(to: sealed.head)
+    }
+
+    /// Records a revision that was not applied (`invalid`, `refused`) and
+    /// its `refuse` audit entry, once: a pass that refuses the revision the
+    /// last row already refused for the same reason records nothing.
+    /// Returns whether it recorded.
+    @discardableResult
+    public static func recordRefusal(_ pass: Pass, actor: String, _ session: Session) async throws -> Bool {
+        let last = try await session.rows("SELECT revision, result, coalesce(reason, '') FROM accord.revisions ORDER BY id DESC LIMIT 1")
+            .first.map { try $0.decode((String?, String, String).self) }
+        if let last, last.0 == pass.revision, last.1 == pass.result.rawValue, last.2 == (pass.reason ?? "") { return false }
+        var audit = try await AuditChain.load(session, actor: actor)
+        try await record(pass, audit: &audit, session)
+        return true
     }
 
     public static func list(_ session: Session, limit: Int) async throws -> [Entry] {
@@ -87,7 +125,8 @@ public enum History {
             SELECT id, revision, path,
                    to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
                    to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-                   result, merkle_root, objects, created, updated, deleted, retained, failed, actor, audit_seq
+                   result, merkle_root, objects, created, updated, deleted, retained, failed, actor, audit_seq,
+                   reason, uncommitted_base
             FROM accord.revisions ORDER BY id DESC LIMIT $1::int
             """, [String(limit)])
         return try rows.map { row in
@@ -98,7 +137,8 @@ public enum History {
                 result: Result(rawValue: try c[5].decode(String.self)) ?? .partial, merkleRoot: try c[6].decode(String.self),
                 objects: try c[7].decode(Int.self), created: try c[8].decode(Int.self), updated: try c[9].decode(Int.self),
                 deleted: try c[10].decode(Int.self), retained: try c[11].decode(Int.self), failed: try c[12].decode(Int.self),
-                actor: try c[13].decode(String.self), auditSeq: try c[14].decode(Int64.self))
+                actor: try c[13].decode(String.self), auditSeq: try c[14].decode(Int64.self),
+                reason: try c[15].decode(String?.self), uncommittedBase: try c[16].decode(String?.self))
         }
     }
 }

@@ -66,12 +66,33 @@ public struct Pass: Sendable {
         return try await ApplyLock.holding(session, actor: options.actor, timeout: options.lockTimeout) {
             try await BulkLoad.ensure(session)
             timings.lap("migrate and lock")
-            var report = try await plan(session, started: started, timings: timings)
+            var report: Report
+            do {
+                report = try await plan(session, started: started, timings: timings)
+            } catch let invalid as InvalidRevision {
+                try await recordRefusal(.invalid, reason: invalid.description, objects: invalid.set.manifests.count,
+                                        started: started, session)
+                throw invalid
+            }
+            if let refusal = report.refusal {
+                try await recordRefusal(.refused, reason: "deletion guard: \(refusal)", objects: report.objects, started: started, session)
+            }
             if !options.dryRun, report.refusal == nil, !report.interrupted, !options.stopRequested() {
                 try await afterPlan(&report, session)
             }
             return report
         }
+    }
+
+    /// A commit that was not applied goes into history with why (once per
+    /// revision and reason); a dry run and uncommitted files record nothing.
+    private func recordRefusal(_ result: History.Result, reason: String, objects: Int, started: Date,
+                               _ session: Session) async throws {
+        guard !options.dryRun, revision != nil else { return }
+        var entry = History.Pass(revision: revision, path: path, startedAt: started, result: result, merkleRoot: "",
+                                 objects: objects, actor: options.actor)
+        entry.reason = reason
+        try await History.recordRefusal(entry, actor: options.actor, session)
     }
 
     /// The cheapest exact pass: fast, else incremental, else full.

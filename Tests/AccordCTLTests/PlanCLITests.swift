@@ -134,6 +134,19 @@ import Testing
         #expect(refused.stderr.contains("deletion guard: the plan would delete 1 of 25 managed objects, more than the 3% the deletion guard allows"))
         #expect(refused.stdout.contains("refused by the deletion guard: nothing was written"))
         #expect(try await scalar("SELECT count(*)::text FROM platform.workflows") == "2")
+        // History lists the refused commit with why, once however often it is refused; status is as before.
+        #expect(try await CLI.accordctl(["apply", "--prune", "--max-delete-percent", "3"] + repo, environment: env).status == 2)
+        let head = String(try fx.head.prefix(12))
+        let refusedHistory = try await CLI.accordctl(["history"], environment: env)
+        let newest = refusedHistory.stdout.split(separator: "\n").dropFirst().first.map(String.init) ?? ""
+        #expect(refusedHistory.stdout.hasPrefix("TIME ") && refusedHistory.stdout.contains("  REASON\n"), "\(refusedHistory.stdout)")
+        #expect(newest.contains("  \(head)  refused  ") && newest.contains(
+            "deletion guard: the plan would delete 1 of 25 managed objects, more than the 3% the deletion guard allows"), "\(refusedHistory.stdout)")
+        #expect(refusedHistory.stdout.split(separator: "\n").count == 4, "two applies and one refusal: \(refusedHistory.stdout)")
+        let refusedJSON = try JSONParser.parse(try await CLI.accordctl(["history", "-o", "json"], environment: env).stdout)
+        #expect(refusedJSON["revisions"]?.arrayValue?.first?["result"] == .string("refused"))
+        #expect(refusedJSON["revisions"]?.arrayValue?.first?["reason"]?.stringValue?.hasPrefix("deletion guard: the plan would delete") == true)
+        #expect(try await scalar("SELECT action FROM accord.audit_log ORDER BY seq DESC LIMIT 1") == "refuse", "the refusal is audited")
         let allowed = try await CLI.accordctl(["apply", "--prune", "--max-delete-percent", "3", "--allow-mass-deletion"] + repo, environment: env)
         #expect(allowed.status == 0, "\(allowed.stderr)")
         #expect(try await scalar("SELECT count(*)::text FROM platform.workflows") == "1")
@@ -272,6 +285,58 @@ import Testing
         let rows = markdown.stdout.split(separator: "\n")
         #expect(rows.first == "| TIME | COMMIT | RESULT | OBJECTS | CHANGES | MERKLE ROOT |" && rows.dropFirst().first == "|---|---|---|---|---|---|"
                 && rows.count == 4, "header, separator and the two revisions: \(markdown.stdout)")
+    }
+
+    /// A commit that cannot be applied is visible from the CLI: history
+    /// lists it with its first errors (once), and the source the
+    /// controller records is the first row of `status`, failing a
+    /// `--fail-on-not-ready` gate.
+    @Test(TestDatabase.required)
+    func anInvalidCommitIsInHistoryAndTheSourceInStatus() async throws {
+        let db = try await TestDatabase.scratch()
+        defer { Task { await db.drop() } }
+        let fx = try Self.twoRevisions()
+        let env = ["DATABASE_URL": db.urlText, "NO_COLOR": "1"]
+        let repo = ["--repo", fx.root.path]
+        #expect(try await CLI.accordctl(["apply"] + repo, environment: env).status == 0)
+        let good = try fx.head
+        let path = fx.root.appendingPathComponent("tenants/northwind.yaml")
+        try fx.write("tenants/northwind.yaml", try String(contentsOf: path, encoding: .utf8).replacingOccurrences(of: "plan: pro", with: "plan: gold"))
+        let bad = try fx.commit("northwind on gold")
+        for _ in 0..<2 {
+            let run = try await CLI.accordctl(["apply"] + repo, environment: env)
+            #expect(run.status == 2 && run.stdout.contains("tenants/northwind.yaml:"), "\(run.stdout)\(run.stderr)")
+        }
+        let history = try await CLI.accordctl(["history"], environment: env).stdout
+        let rows = history.split(separator: "\n").map(String.init)
+        #expect(rows.count == 3, "the applied commit and the invalid one, once: \(history)")
+        #expect(rows[1].contains("  \(bad.prefix(12))  invalid  ") && rows[1].contains("the manifests at \(bad.prefix(12)) are invalid (1 errors)")
+                && rows[1].contains("tenants/northwind.yaml:"), "\(history)")
+        #expect(rows[2].contains("  \(good.prefix(12))  applied  "), "\(history)")
+
+        // Without a controller there is no source row; with one, it comes first and says why.
+        #expect(try await CLI.accordctl(["status"], environment: env).stdout.split(separator: "\n").allSatisfy { !$0.hasPrefix("Source/") })
+        let source = try await CLI.accordctl(["status", "source"], environment: env)
+        #expect(source.status == 2 && source.stderr.contains("no source recorded"), "\(source.stderr)")
+        let error = "tenants/northwind.yaml:6:9: spec.plan: \"gold\" is not one of free, pro, enterprise"
+        try await db.withSession { session in
+            try await SourceStatus.write(SourceStatus(
+                url: "https://git.example.com/platform.git", branch: "main", path: "/", ready: false, reason: .revisionInvalid,
+                message: "\(bad.prefix(12)) not applied: its manifests are invalid (1 errors); \(good.prefix(12)) stays applied",
+                errors: [error], fetchedRevision: bad, fetchedAt: Date(), appliedRevision: good, appliedAt: Date()), session)
+        }
+        let status = try await CLI.accordctl(["status"], environment: env)
+        let first = (status.stdout.split(separator: "\n").dropFirst().first ?? "").split(separator: " ").prefix(8).joined(separator: " ")
+        #expect(first == "Source/git False True - - \(good.prefix(12)) \(bad.prefix(12)) \(bad.prefix(12))", "\(status.stdout)")
+        #expect(try await CLI.accordctl(["status", "--fail-on-not-ready"], environment: env).status == 1)
+        #expect(try await CLI.accordctl(["status", "Tenant", "--fail-on-not-ready"], environment: env).status == 0, "the tenants are Ready")
+        let alone = try await CLI.accordctl(["status", "Source/git"], environment: env)
+        #expect(alone.status == 0 && alone.stdout.contains("  url: https://git.example.com/platform.git\n")
+                && alone.stdout.contains("  errors:\n    - \(error)\n") && alone.stdout.split(separator: "\n").count == 11, "\(alone.stdout)")
+        let json = try JSONParser.parse(try await CLI.accordctl(["status", "-o", "json"], environment: env).stdout)
+        let object = json["objects"]?.arrayValue?.first
+        #expect(object?["kind"] == .string("Source") && object?["fetchedRevision"] == .string(bad)
+                && object?["conditions"]?.arrayValue?.first?["reason"] == .string("RevisionInvalid"), "\(object ?? .null)")
     }
 
     @Test func markdownOfAHugePlanStaysUnder60000CharactersInWholeLines() {

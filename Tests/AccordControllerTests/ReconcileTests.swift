@@ -48,7 +48,9 @@ struct ReconcileTests {
                         return
                     }
                     #expect(top["formatVersion"] == .number(1))
-                    #expect(objects.count == 25)
+                    #expect(objects.count == 26, "the source and the 25 example objects")
+                    #expect(objects.first?["id"] == .string("Source/git") && objects.first?["lastAppliedRevision"] == .string(commit)
+                            && objects.first?["fetchedRevision"] == .string(commit), "\(objects.first ?? .null)")
                     #expect(objects.contains { o in
                         guard case .object(let f) = o else { return false }
                         return f["id"] == .string("Tenant/northwind") && f["lastAppliedRevision"] == .string(commit) && f["retry"] == .null
@@ -62,6 +64,7 @@ struct ReconcileTests {
                     }
                 }
                 #expect(try await ids("kind=workers").count == 10)
+                #expect(try await ids("kind=source") == ["Source/git"])
                 #expect(try await ids("kind=Store") == ["Store/analytics-eu", "Store/sessions-eu", "Store/uploads-eu", "Store/vectors-eu"])
                 #expect(try await ids("tenant=northwind").sorted()
                         == ["Tenant/northwind", "Worker/northwind/crm-updater", "Worker/northwind/lead-enricher", "Worker/northwind/lead-qualifier",
@@ -87,18 +90,37 @@ struct ReconcileTests {
             // A valid change and an invalid one in the same commit: nothing of it is applied.
             try h.edit("workers/brightpath.yaml", "replicas: 1", "replicas: 2")
             try h.edit("tenants/northwind.yaml", "  plan: pro\n", "  plan: gold\n")
-            try h.commitAndPush("scale triage, and a typo")
+            let typo = try h.commitAndPush("scale triage, and a typo")
             #expect(try await eventually { await c.state.current.lastPassResult == .invalid })
             try await Task.sleep(for: .milliseconds(500))
             #expect(logs.all.filter { $0.contains("the revision is invalid") }.count == 1, "one pass per commit, no retry loop")
             #expect(try await h.scalar("SELECT replicas::text FROM platform.workers WHERE name = 'support-triage'") == "1")
             #expect(await c.state.current.lastError?.contains("tenants/northwind.yaml:") == true)
+            // The source says so (status, the API), and history lists the commit with why.
+            #expect(try await eventually { try await h.scalar("SELECT reason FROM accord.source_status") == "RevisionInvalid" })
+            #expect(try await h.scalar("SELECT ready::text FROM accord.source_status") == "false")
+            #expect(try await h.scalar("SELECT errors->>0 FROM accord.source_status")?.hasPrefix("tenants/northwind.yaml:") == true)
+            #expect(try await h.scalar("SELECT (fetched_revision = '\(typo)' AND applied_revision <> fetched_revision)::text FROM accord.source_status")
+                    == "true")
+            #expect(try await h.scalar("SELECT result || ' ' || reason FROM accord.revisions WHERE revision = '\(typo)'")?
+                .hasPrefix("invalid the manifests at \(typo.prefix(12)) are invalid") == true)
+            #expect(try await h.scalar("SELECT count(*)::text FROM accord.revisions WHERE revision = '\(typo)'") == "1",
+                    "recorded once")
+            let app = Application(router: HTTPServer.router(c.http))
+            try await app.test(.router) { client in
+                try await client.execute(uri: "/api/v1/objects?kind=Source", method: .get) { response in
+                    let source = try JSONParser.parse(String(buffer: response.body))["objects"]?.arrayValue?.first
+                    #expect(source?["conditions"]?.arrayValue?.first?["reason"] == .string("RevisionInvalid"), "\(source ?? .null)")
+                    #expect(source?["errors"]?.arrayValue?.first?.stringValue?.hasPrefix("tenants/northwind.yaml:") == true)
+                }
+            }
 
             try h.push("tenants/northwind.yaml", "  plan: gold\n", "  plan: pro\n", message: "fix the typo")
             #expect(try await eventually {
                 try await h.scalar("SELECT replicas::text FROM platform.workers WHERE name = 'support-triage'") == "2"
             })
             #expect(try await eventually { await c.state.current.lastPassResult == .ok })
+            #expect(try await eventually { try await h.scalar("SELECT ready::text || ' ' || reason FROM accord.source_status") == "true Applied" })
         }
     }
 

@@ -16,11 +16,13 @@ public enum ConditionStatus: String, Sendable, Codable, CaseIterable {
 /// (`Applied`); removed from git with its rows kept by design (`Retained`,
 /// an offboarded tenant) or because prune is off (`Orphaned`); the daemon
 /// retries after a backoff (`RetryScheduled`); an open erasure's stage;
-/// the repository's last fetch.
+/// the repository's last fetch, and why its fetched revision is not
+/// applied (`SourceStatus`).
 public enum StatusReason: String, Sendable, Codable, CaseIterable {
     case applied = "Applied", retained = "Retained", orphaned = "Orphaned", retryScheduled = "RetryScheduled"
     case withinDeadline = "WithinDeadline", slaWarning = "SLAWarning", slaEscalation = "SLAEscalation", slaOverdue = "SLAOverdue"
     case fetched = "Fetched", fetchFailed = "FetchFailed"
+    case revisionInvalid = "RevisionInvalid", deletionGuardRefused = "DeletionGuardRefused", passFailed = "PassFailed"
 }
 
 /// One condition of an object. `reason` is a `FailureReason` or a
