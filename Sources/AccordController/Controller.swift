@@ -61,7 +61,7 @@ public struct Controller: Service {
                 await state.failed(String(describing: error))
                 let delay = backoff.delay(attempt: failures)
                 logger.error("database connection failed; trying again", metadata: [
-                    "error": "\(error)", "retryIn": "\(DurationText.format(delay))"])
+                    "error": "\(error)", "retryInSeconds": .seconds(delay)])
                 _ = await doorbell.wait(for: delay)
             }
         }

@@ -103,7 +103,7 @@ actor Reconciler {
                 logger.warning("the mirror was damaged and has been cloned anew", metadata: ["repo": "\(watcher.shown)", "reason": "\(why)"])
             }
             if fetchFailures > 0 {
-                logger.info("the repository is reachable again", metadata: ["repo": "\(watcher.shown)", "failedFetches": "\(fetchFailures)"])
+                logger.info("the repository is reachable again", metadata: ["repo": "\(watcher.shown)", "failedFetches": .number(fetchFailures)])
             }
             if fetched.commit != head { logger.info("new revision", metadata: ["revision": "\(fetched.commit)", "repo": "\(watcher.shown)"]) }
             fetchFailures = 0
@@ -132,8 +132,8 @@ actor Reconciler {
             metrics.setSourceUnavailable(true)
             let kept = head.map { "; \($0.prefix(12)) stays applied" } ?? ""
             logger.warning("fetching the repository failed; retrying with backoff\(kept)", metadata: [
-                "repo": "\(watcher.shown)", "error": "\(error)", "failures": "\(fetchFailures)",
-                "retryIn": "\(DurationText.format(delay))"])
+                "repo": "\(watcher.shown)", "error": "\(error)", "failures": .number(fetchFailures),
+                "retryInSeconds": .seconds(delay)])
             await state.fetchFailed("fetch \(watcher.shown): \(error)", failures: fetchFailures,
                                     nextFetchAt: Date().addingTimeInterval(delay.seconds))
             updateSource { s in
@@ -164,8 +164,8 @@ actor Reconciler {
                 settled = nil
                 result = .interrupted
                 logger.notice("shutting down: the pass stopped between two transactions; every object is whole, and the ones it did not reach are left for the next pass", metadata: [
-                    "revision": "\(commit)", "applied": "\(report.outcome?.applied.count ?? 0)",
-                    "left": "\(report.outcome?.interrupted.count ?? 0)"])
+                    "revision": "\(commit)", "applied": .number(report.outcome?.applied.count ?? 0),
+                    "left": .number(report.outcome?.interrupted.count ?? 0)])
             } else if let refusal = report.refusal {
                 result = .refused
                 failure = "deletion guard: \(refusal)"
@@ -207,7 +207,7 @@ actor Reconciler {
                 s.errors = invalid.set.diagnostics.prefix(SourceStatus.errorsKept).map(\.description)
             }
             logger.error("the revision is invalid; nothing was applied (waiting for a new commit)", metadata: [
-                "revision": "\(commit)", "errors": "\(invalid.set.diagnostics.count)",
+                "revision": "\(commit)", "errors": .number(invalid.set.diagnostics.count),
                 "first": "\(invalid.set.diagnostics.first.map(\.description) ?? "")"])
         } catch {
             // The mirror could not be read: clone it anew at once (once per commit).
@@ -230,7 +230,7 @@ actor Reconciler {
                 s.errors = []
             }
             logger.error("the pass failed; retrying", metadata: [
-                "revision": "\(commit)", "error": "\(message)", "retryIn": "\(DurationText.format(delay))"])
+                "revision": "\(commit)", "error": "\(message)", "retryInSeconds": .seconds(delay)])
         }
         await publishSource()
         metrics.passDuration(clock.now - started, pass: kind, result: result)
@@ -332,6 +332,8 @@ actor Reconciler {
     }
 
     private func record(_ report: Pass.Report, commit: String, duration: Duration) {
+        // Objects the book held as failed before this pass: applied now, they were retried.
+        let retried = Set(book.entries.keys)
         if report.outcome != nil { book.record(report, now: Date()) }
         let applied = report.outcome?.applied ?? []
         let failures = report.outcome?.failed ?? []
@@ -340,19 +342,37 @@ actor Reconciler {
         for f in failures { metrics.reconciled(kind: f.id.kind, result: f.stalled ? .stalled : .failed) }
         for step in report.held where !failed.contains(step.id) { metrics.reconciled(kind: step.id.kind, result: .held) }
         metrics.appliedRevision(commit)
+        for step in applied {
+            logger.info("\(step.id.kind.rawValue) \(Self.pastTense(step.action))", metadata: [
+                "object": "\(step.id)", "kind": "\(step.id.kind.rawValue)", "action": "\(step.action.rawValue)",
+                "cause": "\(retried.contains(step.id) ? "retry" : Self.cause(step.cause))", "revision": "\(commit)"])
+            if let promotion = Self.promotion(step) {
+                logger.notice("model promoted", metadata: [
+                    "object": "\(step.id)", "from": "\(promotion.from ?? "none")", "to": "\(promotion.to)", "revision": "\(commit)"])
+            }
+        }
         var fields: Logger.Metadata = [
-            "revision": "\(commit)", "pass": "\(report.kind.rawValue)", "applied": "\(applied.count)",
-            "failed": "\(failures.count)", "held": "\(report.held.count)", "objects": "\(report.objects)",
-            "duration": "\(DurationText.format(duration))",
+            "revision": "\(commit)", "pass": "\(report.kind.rawValue)", "applied": .number(applied.count),
+            "failed": .number(failures.count), "held": .number(report.held.count), "objects": .number(report.objects),
+            "durationSeconds": .seconds(duration),
         ]
         if let next = book.nextDue { fields["nextRetry"] = "\(Timestamp.rfc3339(epochSeconds: Int64(next.timeIntervalSince1970)))" }
         logger.info("reconciled", metadata: fields)
         for c in report.erasures.completed {
-            logger.info("erasure certified", metadata: ["object": "\(c.id)", "deleted": "\(c.deleted)"])
+            logger.notice("erasure certified", metadata: [
+                "object": "\(c.id)", "deleted": .number(c.deleted), "certificateSha256": "\(c.certificateSha256)", "revision": "\(commit)"])
         }
         for f in report.erasures.storeFailures {
             logger.warning("erasure: a store's part failed; retried with backoff", metadata: [
                 "object": "\(f.id)", "store": "\(f.store)", "error": "\(f.error)"])
+        }
+        for count in report.retention.counts {
+            logger.info("retention enforced", metadata: [
+                "policy": "\(count.policy)", "tenant": "\(count.tenant)", "store": "\(count.store)", "deleted": .number(count.rows)])
+        }
+        for f in report.retention.failures {
+            logger.warning("retention: a store could not be reached; the policy runs again next time", metadata: [
+                "policy": "\(f.policy)", "tenant": "\(f.tenant)", "store": "\(f.store)", "error": "\(f.error)"])
         }
         for check in report.storeChecks where !check.ready {
             logger.warning("store unavailable", metadata: ["store": "\(check.store)", "reason": "\(check.message)"])
@@ -362,9 +382,39 @@ actor Reconciler {
         }
         for f in failures {
             let entry = book.entries[f.id]
-            logger.warning("object not applied", metadata: [
-                "object": "\(f.id)", "reason": "\(f.reason.rawValue)", "stalled": "\(f.stalled)", "error": "\(f.message)",
+            logger.warning(f.reason == .promotionBlocked ? "promotion blocked" : "object not applied", metadata: [
+                "object": "\(f.id)", "reason": "\(f.reason.rawValue)", "stalled": .stringConvertible(f.stalled), "error": "\(f.message)",
                 "nextRetry": "\(entry?.nextRetry.map { Timestamp.rfc3339(epochSeconds: Int64($0.timeIntervalSince1970)) } ?? "none")"])
         }
+    }
+
+    static func pastTense(_ action: Action) -> String {
+        switch action {
+        case .create: "created"
+        case .update: "updated"
+        case .delete: "deleted"
+        case .retain: "retained"
+        }
+    }
+
+    /// Why a step was in the plan, as the log says it: `commit` (git
+    /// changed), `drift` (edited outside Accord), `dependency` (an object
+    /// it derives from changed), `adopt`; `retry` is decided by the book.
+    static func cause(_ cause: StepCause) -> String {
+        switch cause {
+        case .manifest: "commit"
+        case .drift: "drift"
+        case .dependency: "dependency"
+        case .adopt: "adopt"
+        }
+    }
+
+    /// A model step that moved its production version.
+    static func promotion(_ step: PlanStep) -> (from: String?, to: String)? {
+        guard step.id.kind == .model, step.action != .delete, step.action != .retain else { return nil }
+        let desired = step.desired?.record.fields["production_version"]?.stringValue
+        if step.action == .create { return desired.map { (nil, $0) } }
+        guard let change = step.changes.first(where: { $0.path == "production_version" }), let to = change.new?.stringValue else { return nil }
+        return (change.old?.stringValue, to)
     }
 }

@@ -61,11 +61,38 @@ public struct StructuredLogHandler: LogHandler {
         var fields = metadata
         if let provided = metadataProvider?.get() { fields.merge(provided) { $1 } }
         if let extra = event.metadata { fields.merge(extra) { $1 } }
-        let pairs: [(String, String)] = [
-            ("time", Self.timestamp()), ("level", event.level.rawValue), ("logger", label), ("msg", event.message.description),
-        ] + fields.keys.sorted().map { ($0, Self.flatten(fields[$0]!)) }
+        let pairs: [(String, Field)] = [
+            ("time", .text(Self.timestamp())), ("level", .text(event.level.rawValue)), ("logger", .text(label)),
+            ("msg", .text(event.message.description)),
+        ] + fields.keys.sorted().map { ($0, Self.field(fields[$0]!)) }
         let line = format == .json ? Self.json(pairs) : Self.logfmt(pairs)
         sink.write(redactor.redact(line))
+    }
+
+    /// A metadata value as the line shows it: integers, finite doubles and
+    /// booleans given as values (`.stringConvertible(3)`, `.seconds(d)`)
+    /// are JSON numbers and booleans; everything else is text.
+    enum Field: Equatable {
+        case text(String)
+        /// Already in JSON's number syntax.
+        case number(String)
+        case bool(Bool)
+
+        var text: String {
+            switch self {
+            case .text(let s), .number(let s): s
+            case .bool(let b): b ? "true" : "false"
+            }
+        }
+    }
+
+    static func field(_ value: Logger.Metadata.Value) -> Field {
+        if case .stringConvertible(let c) = value {
+            if let i = c as? any BinaryInteger { return .number("\(i)") }
+            if let d = c as? Double, d.isFinite { return .number(JSONValue.number(d).canonical) }
+            if let b = c as? Bool { return .bool(b) }
+        }
+        return .text(flatten(value))
     }
 
     static func flatten(_ value: Logger.Metadata.Value) -> String {
@@ -77,8 +104,15 @@ public struct StructuredLogHandler: LogHandler {
         }
     }
 
-    static func json(_ pairs: [(String, String)]) -> String {
-        "{" + pairs.map { "\(jsonString($0.0)):\(jsonString($0.1))" }.joined(separator: ",") + "}"
+    static func json(_ pairs: [(String, Field)]) -> String {
+        "{" + pairs.map { key, value in
+            let rendered = switch value {
+            case .text(let s): jsonString(s)
+            case .number(let n): n
+            case .bool(let b): b ? "true" : "false"
+            }
+            return "\(jsonString(key)):\(rendered)"
+        }.joined(separator: ",") + "}"
     }
 
     static func jsonString(_ s: String) -> String {
@@ -87,8 +121,9 @@ public struct StructuredLogHandler: LogHandler {
         return String(decoding: out, as: UTF8.self)
     }
 
-    static func logfmt(_ pairs: [(String, String)]) -> String {
-        pairs.map { key, value in
+    static func logfmt(_ pairs: [(String, Field)]) -> String {
+        pairs.map { key, field in
+            let value = field.text
             let needsQuotes = value.isEmpty || value.contains { $0 == " " || $0 == "=" || $0 == "\"" || $0.isNewline }
             return needsQuotes ? "\(key)=\(jsonString(value))" : "\(key)=\(value)"
         }.joined(separator: " ")
@@ -99,4 +134,17 @@ public struct StructuredLogHandler: LogHandler {
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         return formatter.string(from: Date())
     }
+}
+
+extension Logger.MetadataValue {
+    /// A count, shown as a JSON number.
+    public static func number(_ n: Int) -> Self { .stringConvertible(n) }
+
+    /// A duration in seconds (to the millisecond), shown as a JSON number.
+    public static func seconds(_ d: Duration) -> Self {
+        .stringConvertible(((Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18) * 1000).rounded() / 1000)
+    }
+
+    /// A duration until a time, in seconds, shown as a JSON number.
+    public static func seconds(until date: Date) -> Self { .stringConvertible((max(0, date.timeIntervalSinceNow) * 1000).rounded() / 1000) }
 }

@@ -22,9 +22,13 @@ public enum ErasureRuns {
     public struct Completed: Sendable {
         public let id: ObjectID
         public let deleted: Int
-        public init(id: ObjectID, deleted: Int) {
+        /// The certificate's identity: the SHA-256 of its canonical JSON,
+        /// as its `erase` audit entry records it.
+        public let certificateSha256: String
+        public init(id: ObjectID, deleted: Int, certificateSha256: String) {
             self.id = id
             self.deleted = deleted
+            self.certificateSha256 = certificateSha256
         }
     }
 
@@ -201,9 +205,9 @@ public enum ErasureRuns {
     /// store's job is verified, in one transaction with the erasure marked
     /// completed and the audit entry. nil when a job is not verified yet.
     public static func issueCertificate(_ e: Open, key: SigningKey, now: Date, revision: String?, audit: inout AuditChain,
-                                        _ session: Session) async throws -> Int? {
+                                        _ session: Session) async throws -> Completed? {
         let chain = audit
-        let issued = try await session.transaction(asApplier: true) { () -> (AuditChain.Sealed, Int)? in
+        let issued = try await session.transaction(asApplier: true) { () -> (AuditChain.Sealed, Completed)? in
             guard let row = try await session.rows("""
                 SELECT r.postgres_result::text FROM platform.erasures e
                 JOIN accord.erasure_runs r ON r.tenant = e.tenant AND r.name = e.name AND r.postgres_erased_at IS NOT NULL
@@ -246,17 +250,18 @@ public enum ErasureRuns {
             let total = tables.reduce(0) { $0 + $1.deleted } + facts.external.reduce(0) { $0 + $1.total }
             var stores = Dictionary(uniqueKeysWithValues: tables.map { ($0.store, JSONValue($0.deleted)) })
             for s in facts.external { stores[s.name] = JSONValue(s.total) }
+            let certificateSha256 = sha256Hex(issued.certificate)
             let entry = AuditEntry(action: "erase", object: e.id.description, revision: revision, detail: .object([
-                "stores": .object(stores), "deleted": JSONValue(total), "certificateSha256": .string(sha256Hex(issued.certificate)),
+                "stores": .object(stores), "deleted": JSONValue(total), "certificateSha256": .string(certificateSha256),
                 "signingKey": .string(issued.keyFingerprint), "formatVersion": JSONValue(ErasureCertificate.formatVersion),
             ]))
             let sealed = chain.seal([entry], at: now)
             try await AuditChain.write(sealed, session)
-            return (sealed, total)
+            return (sealed, Completed(id: e.id, deleted: total, certificateSha256: certificateSha256))
         }
-        guard let (sealed, total) = issued else { return nil }
+        guard let (sealed, completed) = issued else { return nil }
         audit.advance(to: sealed.head)
-        return total
+        return completed
     }
 
     /// Marks the PostgreSQL part failed (nothing of it was kept), with the next attempt's time.

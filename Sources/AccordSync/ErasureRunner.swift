@@ -77,8 +77,8 @@ struct ErasureRunner {
                 outcome.waiting.append((e.id, waiting.map(\.store)))
                 continue
             }
-            if let deleted = try await ErasureRuns.issueCertificate(e, key: key, now: now, revision: revision, audit: &audit, session) {
-                outcome.completed.append(.init(id: e.id, deleted: deleted))
+            if let completed = try await ErasureRuns.issueCertificate(e, key: key, now: now, revision: revision, audit: &audit, session) {
+                outcome.completed.append(completed)
             }
         }
         return outcome

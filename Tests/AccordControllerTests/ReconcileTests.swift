@@ -15,7 +15,8 @@ struct ReconcileTests {
         let h = try await Harness()
         let db = h.db
         defer { Task { await db.drop() } }
-        try await withController(try h.config()) { c in
+        let logs = LogBuffer()
+        try await withController(try h.config(), logs: logs) { c in
             #expect(try await eventually { await c.isLeaderReady() })
             #expect(try await h.scalar("SELECT count(*)::text FROM platform.tenants") == "4")
             #expect(try await h.scalar("SELECT count(*)::text FROM platform.workers") == "10")
@@ -28,6 +29,20 @@ struct ReconcileTests {
                 try await h.scalar("SELECT string_agg(DISTINCT status, ',') FROM platform.workers WHERE tenant = 'northwind'") == "stopped"
             })
             #expect(try await eventually { await c.state.current.revision == commit })
+            // The log says what changed, one line per object, and why; numbers are numbers.
+            #expect(logs.lines(msg: "Tenant updated").contains {
+                $0["object"] == .string("Tenant/northwind") && $0["action"] == .string("update") && $0["cause"] == .string("commit")
+                    && $0["revision"] == .string(commit)
+            }, "\(logs.text)")
+            #expect(logs.lines(msg: "Worker created").count == 10)
+            let certified = logs.lines(msg: "erasure certified")
+            #expect(certified.count == 1 && certified[0]["certificateSha256"]?.stringValue?.count == 64
+                    && certified[0]["deleted"]?.numberValue != nil, "\(certified)")
+            #expect(try await h.scalar("SELECT body::json->'detail'->>'certificateSha256' FROM accord.audit_log WHERE action = 'erase'")
+                    == certified.first?["certificateSha256"]?.stringValue, "the certificate the audit log names")
+            let promoted = try await h.scalar("SELECT count(*)::text FROM platform.models WHERE production_version IS NOT NULL")
+            #expect(promoted != "0" && "\(logs.lines(msg: "model promoted").count)" == promoted, "each first production version")
+            #expect(logs.lines(msg: "reconciled").allSatisfy { $0["durationSeconds"]?.numberValue != nil && $0["applied"]?.numberValue != nil })
             let metrics = c.metricsText
             #expect(metrics.contains(#"accord_reconciles_total{kind="Tenant",result="applied"} 5"#), "four created, one updated")
             #expect(metrics.contains("accord_last_applied_revision_info{revision=\"\(commit)\"} 1"))
@@ -159,7 +174,8 @@ struct ReconcileTests {
         let h = try await Harness()
         let db = h.db
         defer { Task { await db.drop() } }
-        try await withController(try h.config(["interval": "1h", "resync": "500ms"])) { c in
+        let logs = LogBuffer()
+        try await withController(try h.config(["interval": "1h", "resync": "500ms"]), logs: logs) { c in
             #expect(try await eventually { await c.isLeaderReady() })
             // An edit the outside-write triggers do not see: only a full pass finds it.
             try await h.execute("""
@@ -173,6 +189,10 @@ struct ReconcileTests {
                 let policies = try await h.scalar("SELECT count(*)::text FROM platform.retention_policies WHERE name = 'strict-eu'")
                 return replicas == "2" && policies == "1"
             })
+            #expect(try await eventually {
+                logs.lines(msg: "Worker updated").contains { $0["object"] == .string("Worker/acme-corp/risk-analyst") && $0["cause"] == .string("drift") }
+                    && logs.lines(msg: "RetentionPolicy created").contains { $0["object"] == .string("RetentionPolicy/strict-eu") && $0["cause"] == .string("drift") }
+            }, "\(logs.text)")
         }
     }
 
@@ -180,7 +200,8 @@ struct ReconcileTests {
         let h = try await Harness()
         let db = h.db
         defer { Task { await db.drop() } }
-        try await withController(try h.config(["retry-min": "300ms", "retry-max": "1s"])) { c in
+        let logs = LogBuffer()
+        try await withController(try h.config(["retry-min": "300ms", "retry-max": "1s"]), logs: logs) { c in
             #expect(try await eventually { await c.isLeaderReady() })
             try await h.execute("""
                 CREATE FUNCTION public.refuse_triage() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -236,6 +257,8 @@ struct ReconcileTests {
                 try await h.scalar("SELECT replicas::text FROM platform.workers WHERE name = 'support-triage'") == "3"
             })
             #expect(try await eventually { await c.state.current.retries.isEmpty })
+            #expect(logs.lines(msg: "Worker updated").contains { $0["object"] == .string(id.description) && $0["cause"] == .string("retry") },
+                    "\(logs.text)")
         }
     }
 

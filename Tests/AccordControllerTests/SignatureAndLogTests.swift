@@ -1,4 +1,5 @@
 @testable import AccordController
+import AccordCore
 import Crypto
 import Foundation
 import Logging
@@ -11,6 +12,11 @@ final class LogBuffer: LogSink {
     func write(_ line: String) { lines.withLock { $0.append(line) } }
     var all: [String] { lines.withLock { $0 } }
     var text: String { all.joined(separator: "\n") }
+
+    /// The JSON lines whose message is `msg`.
+    func lines(msg: String) -> [JSONValue] {
+        all.compactMap { try? JSONParser.parse($0) }.filter { $0["msg"] == .string(msg) }
+    }
 }
 
 @Suite struct SignatureAndLogTests {
@@ -36,16 +42,20 @@ final class LogBuffer: LogSink {
     @Test func jsonAndLogfmtLines() throws {
         let buffer = LogBuffer()
         let json = Logger(label: "t") { StructuredLogHandler(label: $0, level: .info, format: .json, sink: buffer, redactor: LogRedactor(secrets: [])) }
-        json.info("hello \"world\"", metadata: ["revision": "abc", "n": "2"])
+        json.info("hello \"world\"", metadata: ["revision": "abc", "n": "2", "count": .number(3), "durationSeconds": .seconds(.milliseconds(1500)),
+                                                  "stalled": .stringConvertible(true)])
         json.debug("not shown")
         var logfmt = Logger(label: "t") { StructuredLogHandler(label: $0, level: .info, format: .logfmt, sink: buffer, redactor: LogRedactor(secrets: [])) }
         logfmt[metadataKey: "replica"] = "r1"
         logfmt.warning("two words", metadata: ["path": "a b"])
         _ = (json, logfmt)
         #expect(buffer.all.count == 2)
-        let object = try JSONSerialization.jsonObject(with: Data(buffer.all[0].utf8)) as? [String: String]
-        #expect(object?["msg"] == "hello \"world\"")
-        #expect(object?["level"] == "info" && object?["revision"] == "abc" && object?["n"] == "2" && object?["logger"] == "t")
+        let object = try JSONParser.parse(buffer.all[0])
+        #expect(object["msg"] == .string("hello \"world\""))
+        #expect(object["level"] == .string("info") && object["revision"] == .string("abc") && object["logger"] == .string("t"))
+        // Text stays text; counts and durations (seconds) are JSON numbers, flags booleans.
+        #expect(object["n"] == .string("2") && object["count"] == .number(3) && object["durationSeconds"] == .number(1.5)
+                && object["stalled"] == .bool(true), "\(buffer.all[0])")
         #expect(buffer.all[1].hasPrefix("time="))
         #expect(buffer.all[1].hasSuffix(#"level=warning logger=t msg="two words" path="a b" replica=r1"#))
     }
