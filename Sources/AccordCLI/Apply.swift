@@ -27,7 +27,9 @@ struct Apply: AsyncParsableCommand {
             one; otherwise it stays and the model reports why. Moving back to a former production version \
             is a rollback, without gate (docs/models.md). After the plan, open erasures run (certificates \
             signed with --signing-key-file) and retention policies whose schedule is due are enforced \
-            (docs/erasures.md). \
+            (docs/erasures.md). With --worktree, files no commit holds would reach the live database: \
+            that needs --allow-uncommitted, and history and status show the apply as uncommitted on the \
+            commit the files sit on. \
             Exit status: 0 done, 1 some objects failed (the rest applied), 2 error (invalid manifests, \
             unreachable database, lock timeout, refused by the deletion guard).
             """
@@ -58,14 +60,34 @@ struct Apply: AsyncParsableCommand {
     @Flag(help: "Always read every manifest and compare every live row: no fast path (nothing changed) and no incremental pass (only changed files read).")
     var full = false
 
+    @Flag(name: .customLong("allow-uncommitted"), help: "With --worktree: apply files on disk that no commit holds.")
+    var allowUncommitted = false
+
     func validate() throws {
         guard (0...100).contains(maxDeletePercent) else {
             throw ValidationError("--max-delete-percent must be between 0 and 100, not \(maxDeletePercent)")
         }
         try LockTimeout.validate(lockTimeout)
+        if allowUncommitted && !source.worktree {
+            throw ValidationError("--allow-uncommitted goes with --worktree; without it apply reads a commit")
+        }
     }
 
     func run() async throws {
+        if source.worktree && !allowUncommitted {
+            let why: String
+            switch try await source.workTree() {
+            case let tree? where tree.changes.isEmpty:
+                why = "the files match HEAD (\(tree.head.prefix(12))): apply without --worktree to apply and record that commit"
+            case let tree?:
+                why = "\(SourceOptions.describe(tree.changes, under: ManifestPaths.normalize(source.path) ?? "")) differ from HEAD "
+                    + "(\(tree.head.prefix(12))): commit them and apply the commit"
+            case nil:
+                why = "\(Text.quoted(source.repo)) is not the root of a git work tree, so no commit holds these files"
+            }
+            Console.error(CLIError("apply --worktree writes files on disk to the live database: \(why); or pass --allow-uncommitted"))
+            throw ExitCode(2)
+        }
         let keys = Pass.Keys(kek: try self.keys.kek(), signingKey: try self.keys.signingKey(), trustedKeys: try trusted.trustedKeys(),
                              secretsDirectory: try self.keys.secretsDirectory())
         let opened = try await DesiredSource.open(source)
@@ -84,7 +106,7 @@ struct Apply: AsyncParsableCommand {
             }
         }
         Timings.print(report.timings)
-        let rendered = ApplyReport(report: report, revision: opened.commit, dryRun: dryRun)
+        let rendered = ApplyReport(report: report, revision: opened.commit, uncommittedBase: opened.uncommittedBase, dryRun: dryRun)
         switch output.format {
         case .text: Console.write(rendered.text(palette: .forStandardOutput()))
         case .json: Console.write(rendered.json())
@@ -105,7 +127,14 @@ struct Apply: AsyncParsableCommand {
 struct ApplyReport {
     let report: Pass.Report
     let revision: String?
+    var uncommittedBase: String?
     let dryRun: Bool
+
+    /// What was applied: a commit, or uncommitted files and the commit they sit on.
+    var appliedLabel: String {
+        revision.map { String($0.prefix(12)) }
+            ?? uncommittedBase.map { "uncommitted files on \($0.prefix(12))" } ?? "files on disk"
+    }
 
     var objects: Int { report.objects }
 
@@ -121,7 +150,7 @@ struct ApplyReport {
         var counts: [Action: Int] = [:]
         for step in applied { counts[step.action, default: 0] += 1 }
         let n = { (a: Action) in counts[a] ?? 0 }
-        var text = "applied \(revision.map { String($0.prefix(12)) } ?? "work tree"): \(n(.create)) created, \(n(.update)) updated, \(n(.delete)) deleted"
+        var text = "applied \(appliedLabel): \(n(.create)) created, \(n(.update)) updated, \(n(.delete)) deleted"
         if n(.retain) > 0 { text += ", \(n(.retain)) retained" }
         if !failed.isEmpty { text += "; \(failed.count) failed" }
         return text + "; \(plan.unchanged) unchanged of \(objects) objects"

@@ -13,6 +13,11 @@ enum Console {
     static func warning(_ text: String) {
         FileHandle.standardError.write(Data("accordctl: warning: \(text)\n".utf8))
     }
+
+    /// A hint on standard error: what was read, and how to read otherwise.
+    static func note(_ text: String) {
+        FileHandle.standardError.write(Data("accordctl: note: \(text)\n".utf8))
+    }
 }
 
 /// `ACCORD_TIMINGS=1` prints each phase's wall time to standard error.

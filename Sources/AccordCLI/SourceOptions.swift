@@ -17,7 +17,7 @@ struct SourceOptions: ParsableArguments {
     @Option(help: "Directory inside the repository that holds the manifests (default: the repository root).")
     var path: String = ""
 
-    @Flag(help: "Read the files on disk under --repo instead of a commit (uncommitted edits included).")
+    @Flag(help: "Read the files on disk under --repo instead of a commit (uncommitted edits included; apply needs --allow-uncommitted).")
     var worktree = false
 
     func validate() throws {
@@ -39,7 +39,7 @@ struct SourceOptions: ParsableArguments {
     /// revision. `ref` overrides --ref (for `diff --against`).
     func open(ref override: String? = nil) async throws -> Opened {
         let directory = ManifestPaths.normalize(path) ?? ""
-        if worktree { return RevisionSource(worktree: repo, directory: directory) }
+        if worktree { return RevisionSource(worktree: repo, directory: directory, base: try await workTree()?.head) }
         let repository: GitRepository
         if RemoteURL.isRemote(repo) {
             repository = try await GitMirror.sync(url: repo, cacheDirectory: GitMirror.defaultCacheDirectory(),
@@ -54,7 +54,29 @@ struct SourceOptions: ParsableArguments {
                 throw CLIError("\(Text.quoted(repo)) is not a git repository (use --worktree to read the files on disk)")
             }
         }
-        return RevisionSource(repository: repository, commit: try await repository.resolve(override ?? ref), directory: directory)
+        let commit = try await repository.resolve(override ?? ref)
+        if override == nil, !RemoteURL.isRemote(repo), let status = try? await repository.uncommittedChanges(under: directory),
+           status.head == commit, !status.changes.isEmpty {
+            Console.note("the work tree has uncommitted changes to \(Self.describe(status.changes, under: directory)); "
+                         + "this read the commit \(ref) (\(commit.prefix(12))): commit them, or pass --worktree to read the files on disk")
+        }
+        return RevisionSource(repository: repository, commit: commit, directory: directory)
+    }
+
+    /// The work tree under --repo when --repo is the root of a repository's
+    /// work tree: its HEAD commit and the manifest files that differ from
+    /// it. nil for a directory that is not a repository's root.
+    func workTree() async throws -> (head: String, changes: [UncommittedChange])? {
+        guard let repository = try? await GitRepository.open(at: repo),
+              URL(fileURLWithPath: repository.path).resolvingSymlinksInPath().standardizedFileURL.path
+                == URL(fileURLWithPath: repo).resolvingSymlinksInPath().standardizedFileURL.path else { return nil }
+        return try await repository.uncommittedChanges(under: ManifestPaths.normalize(path) ?? "")
+    }
+
+    /// `3 manifest files under platform (a.yaml modified, b.yaml untracked, …)`.
+    static func describe(_ changes: [UncommittedChange], under directory: String) -> String {
+        let shown = changes.prefix(5).map(\.description).joined(separator: ", ") + (changes.count > 5 ? ", …" : "")
+        return "\(changes.count) manifest file\(changes.count == 1 ? "" : "s")\(directory.isEmpty ? "" : " under \(directory)") (\(shown))"
     }
 
     /// The manifest files, and the commit they were read from (nil for

@@ -87,11 +87,17 @@ struct Status: AsyncParsableCommand {
         return out
     }
 
+    /// A revision as the table shows it: 12 digits; a managed object
+    /// without one was applied from uncommitted files (`apply --worktree`).
+    static func revision(_ revision: String?, _ s: ObjectStatus) -> String {
+        revision.map { String($0.prefix(12)) } ?? (s.generation > 0 ? "uncommitted" : "-")
+    }
+
     static func table(_ statuses: [ObjectStatus], source: SourceStatus? = nil, markdown: Bool) -> String {
         let header = ["OBJECT", "READY", "STALLED", "GEN", "OBSERVED", "APPLIED", "ATTEMPTED", "MESSAGE"]
         let rows = (source.map { [$0.row] } ?? []) + statuses.map { s in
             [s.id, s.ready ? "True" : "False", s.stalled ? "True" : "False", String(s.generation), String(s.observedGeneration),
-             s.lastAppliedRevision.map { String($0.prefix(12)) } ?? "-", s.lastAttemptedRevision.map { String($0.prefix(12)) } ?? "-",
+             Self.revision(s.lastAppliedRevision, s), Self.revision(s.lastAttemptedRevision, s),
              Text.escapingControls(s.message)]
         }
         if markdown { return Columns.markdown([header] + rows) }

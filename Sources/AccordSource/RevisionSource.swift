@@ -18,19 +18,24 @@ public struct RevisionSource: Sendable {
     public let directory: String
     /// The directory read for files on disk (`accordctl --worktree`).
     public let worktreeRoot: String?
+    /// Files on disk in a repository's work tree: the HEAD commit they sit
+    /// on (history records an apply of them as uncommitted on it).
+    public let uncommittedBase: String?
 
     public init(repository: GitRepository, commit: String, directory: String) {
         self.repository = repository
         self.commit = commit
         self.directory = directory
         self.worktreeRoot = nil
+        self.uncommittedBase = nil
     }
 
-    public init(worktree root: String, directory: String) {
+    public init(worktree root: String, directory: String, base: String? = nil) {
         self.repository = nil
         self.commit = nil
         self.directory = directory
         self.worktreeRoot = root
+        self.uncommittedBase = base
     }
 
     /// Every manifest file of the revision.

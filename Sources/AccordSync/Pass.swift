@@ -28,6 +28,12 @@ public struct Pass: Sendable {
     public let path: String
     public let options: Options
 
+    /// Uncommitted files of a work tree: the commit they sit on.
+    public var uncommittedBase: String? {
+        if case .revision(let source) = input { return source.uncommittedBase }
+        return nil
+    }
+
     public init(input: Input, revision: String?, path: String, options: Options) {
         self.input = input
         self.revision = revision

@@ -133,6 +133,7 @@ extension Pass {
                                 result: !outcome.interrupted.isEmpty ? .interrupted : !outcome.failed.isEmpty ? .partial
                                     : outcome.applied.isEmpty ? .unchanged : .applied,
                                 merkleRoot: merkleRoot, objects: objects, actor: options.actor)
+        pass.uncommittedBase = uncommittedBase
         for step in outcome.applied {
             switch step.action {
             case .create: pass.created += 1

@@ -115,7 +115,16 @@ import Testing
         let dir = fx.root
         try Data("apiVersion: accord.dev/v1\nkind: Tenant\nmetadata: {name: Bad_Name}\nspec: {displayName: A, plan: pro, region: eu}\n".utf8)
             .write(to: dir.appendingPathComponent("draft.yaml"))
-        #expect(try await Self.accordctl(["validate", "--repo", dir.path]).status == 0, "the commit does not have the draft")
+        let committed = try await Self.accordctl(["validate", "--repo", dir.path])
+        #expect(committed.status == 0, "the commit does not have the draft")
+        // ... and says so: the work tree differs from the commit it read.
+        #expect(committed.stderr == "accordctl: note: the work tree has uncommitted changes to 1 manifest file (draft.yaml untracked); "
+                + "this read the commit HEAD (\(try fx.head.prefix(12))): commit them, or pass --worktree to read the files on disk\n", "\(committed.stderr)")
+        try fx.write("tenants/acme-corp.yaml", "plan: pro\n")
+        let two = try await Self.accordctl(["validate", "--repo", dir.path, "--path", "tenants"])
+        #expect(two.stderr.contains("uncommitted changes to 1 manifest file under tenants (tenants/acme-corp.yaml modified)"), "\(two.stderr)")
+        #expect(try await Self.accordctl(["validate", "--repo", dir.path, "--ref", "HEAD~0", "--path", "workers"]).stderr.isEmpty,
+                "nothing to say when nothing under --path changed")
         let run = try await Self.accordctl(["validate", "--repo", dir.path, "--worktree"])
         #expect(run.status == 1)
         #expect(run.stdout.hasPrefix("draft.yaml:3:18: metadata.name: \"Bad_Name\" is not a DNS-1123 label"))

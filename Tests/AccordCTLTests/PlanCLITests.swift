@@ -339,6 +339,44 @@ import Testing
                 && object?["conditions"]?.arrayValue?.first?["reason"] == .string("RevisionInvalid"), "\(object ?? .null)")
     }
 
+    /// Files no commit holds reach the live database only when asked, and
+    /// are marked: history says uncommitted on which commit, status too.
+    @Test(TestDatabase.required)
+    func applyingAWorkTreeNeedsAllowUncommittedAndIsMarked() async throws {
+        let db = try await TestDatabase.scratch()
+        defer { Task { await db.drop() } }
+        let fx = try Self.twoRevisions()
+        let env = ["DATABASE_URL": db.urlText, "NO_COLOR": "1"]
+        let repo = ["--repo", fx.root.path]
+        let head = String(try fx.head.prefix(12))
+        let clean = try await CLI.accordctl(["apply", "--worktree"] + repo, environment: env)
+        #expect(clean.status == 2 && clean.stderr.contains(
+            "apply --worktree writes files on disk to the live database: the files match HEAD (\(head)): apply without --worktree to apply and record that commit; or pass --allow-uncommitted"),
+                "\(clean.stderr)")
+        #expect(try await CLI.accordctl(["apply"] + repo, environment: env).status == 0)
+
+        let path = fx.root.appendingPathComponent("workers/brightpath.yaml")
+        try fx.write("workers/brightpath.yaml", try String(contentsOf: path, encoding: .utf8).replacingOccurrences(of: "replicas: 3", with: "replicas: 4"))
+        let refused = try await CLI.accordctl(["apply", "--worktree"] + repo, environment: env)
+        #expect(refused.status == 2 && refused.stderr.contains(
+            "1 manifest file (workers/brightpath.yaml modified) differ from HEAD (\(head)): commit them and apply the commit; or pass --allow-uncommitted"),
+                "\(refused.stderr)")
+        #expect(try await db.withSession { try await $0.scalar("SELECT replicas::text FROM platform.workers WHERE name = 'support-triage'") } == "3")
+        let misuse = try await CLI.accordctl(["apply", "--allow-uncommitted"] + repo, environment: env)
+        #expect(misuse.status == 2 && misuse.stderr.contains("--allow-uncommitted goes with --worktree"), "\(misuse.stderr)")
+
+        let applied = try await CLI.accordctl(["apply", "--worktree", "--allow-uncommitted"] + repo, environment: env)
+        #expect(applied.status == 0, "\(applied.stderr)")
+        #expect(applied.stdout.hasSuffix("applied uncommitted files on \(head): 0 created, 1 updated, 0 deleted; 23 unchanged of 24 objects\n"), "\(applied.stdout)")
+        #expect(try await db.withSession { try await $0.scalar("SELECT replicas::text FROM platform.workers WHERE name = 'support-triage'") } == "4")
+        let history = try await CLI.accordctl(["history"], environment: env).stdout
+        #expect(history.split(separator: "\n").dropFirst().first?.contains("  uncommitted on \(head)  applied  ") == true, "\(history)")
+        let json = try JSONParser.parse(try await CLI.accordctl(["history", "-o", "json"], environment: env).stdout)
+        #expect(json["revisions"]?.arrayValue?.first?["uncommittedBase"] == .string(try fx.head))
+        let status = try await CLI.accordctl(["status", "Worker/brightpath/support-triage"], environment: env).stdout
+        #expect(status.contains("  uncommitted  "), "\(status)")
+    }
+
     @Test func markdownOfAHugePlanStaysUnder60000CharactersInWholeLines() {
         let steps = (0..<20_000).map { i in
             PlanStep(id: ObjectID(kind: .worker, tenant: "tenant-\(i / 10)", name: "worker-\(i % 10)"), action: .update, cause: .manifest,
