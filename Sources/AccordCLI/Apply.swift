@@ -168,7 +168,9 @@ struct ApplyReport {
             for step in report.plan.steps where !failedIDs.contains(step.id) {
                 out += palette.paint(PlanReport.heading(step), step.action) + "\n"
                 if step.action == .update {
-                    for change in step.changes { out += PlanReport.changeLine(change, step.action) + "\n" }
+                    for change in step.changes {
+                        for line in PlanReport.changeLines(change, kind: step.id.kind) { out += line + "\n" }
+                    }
                 }
             }
             for failure in failed {

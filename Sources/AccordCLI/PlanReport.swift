@@ -61,17 +61,29 @@ struct PlanReport {
         return "follows a change of an object it refers to"
     }
 
-    static func changeLine(_ change: FieldChange, _ action: Action) -> String {
+    /// One change under its object's heading: the manifest's field path
+    /// (`ManifestFieldPaths`), values on one line (`old → new`), or, when
+    /// they hold objects, as indented blocks.
+    static func changeLines(_ change: FieldChange, kind: Kind) -> [String] {
+        let path = ManifestFieldPaths.path(kind, change.path)
+        let inline = { (v: JSONValue) in ValueText.inline(v) }
         switch (change.old, change.new) {
-        case (nil, let new?): "    \(change.path): \(new.display)"
-        case (let old?, nil): "    \(change.path): \(old.display) → (removed)"
-        case (let old?, let new?): "    \(change.path): \(old.display) → \(new.display)"
-        case (nil, nil): "    \(change.path)"
+        case (nil, let new?):
+            if let line = inline(new) { return ["    \(path): \(line)"] }
+            return ["    \(path):"] + ValueText.block(new, indent: 6)
+        case (let old?, nil):
+            if let line = inline(old) { return ["    \(path): \(line) → (removed)"] }
+            return ["    \(path): (removed)"] + ValueText.block(old, indent: 6)
+        case (let old?, let new?):
+            if let before = inline(old), let after = inline(new) { return ["    \(path): \(before) → \(after)"] }
+            return ["    \(path):", "      was:"] + ValueText.block(old, indent: 8) + ["      now:"] + ValueText.block(new, indent: 8)
+        case (nil, nil):
+            return ["    \(path)"]
         }
     }
 
     func lines(for step: PlanStep) -> [String] {
-        [Self.heading(step)] + step.fieldChanges.map { Self.changeLine($0, step.action) }
+        [Self.heading(step)] + step.fieldChanges.flatMap { Self.changeLines($0, kind: step.id.kind) }
     }
 
     func text(palette: Palette) -> String {
@@ -111,7 +123,8 @@ struct PlanReport {
                     "cause": .string(step.cause.rawValue),
                     "stalled": Self.stallJSON(step.desired?.stall),
                     "changes": .array(step.fieldChanges.map { c in
-                        .object(["path": .string(c.path), "old": c.old ?? .null, "new": c.new ?? .null])
+                        .object(["path": .string(c.path), "field": .string(ManifestFieldPaths.path(step.id.kind, c.path)),
+                                 "old": c.old ?? .null, "new": c.new ?? .null])
                     }),
                 ])
             }),

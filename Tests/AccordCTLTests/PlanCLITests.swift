@@ -377,6 +377,70 @@ import Testing
         #expect(status.contains("  uncommitted  "), "\(status)")
     }
 
+    /// A plan reads as the manifests do: manifest field names, steps and
+    /// versions by name, nested values as blocks, digests and signatures
+    /// shortened (in text and markdown); JSON keeps every value whole.
+    @Test func diffsNameManifestFieldsAndShowNestedValuesAsBlocks() async throws {
+        let fx = try CLI.repo(copying: "examples/platform")
+        func edit(_ path: String, _ old: String, _ new: String) throws {
+            let text = try String(contentsOf: fx.root.appendingPathComponent(path), encoding: .utf8)
+            #expect(text.contains(old), "\(path): \(old)")
+            try fx.write(path, text.replacingOccurrences(of: old, with: new))
+        }
+        let signature = "9xdi8KFM+i486O/rerGr8OkQzHKGDrmtuaugyJlgRGcwD/EobatQ/I3EiRv9TRHO/Ybl37aqxooVwWmW7uskBQ=="
+        try edit("workers/brightpath.yaml", "costPerTask: 0.01", "costPerTask: 0.02")
+        try edit("tenants/acme-corp.yaml", "issuer: https://login.acme-corp.example", "issuer: https://sso.acme-corp.example")
+        try edit("models/support-drafter.yaml", "  production: \"3\"", """
+                - version: "5"
+                  artifact: s3://models/support-drafter/5
+                  digest: sha256:378eeb76b99e62d84c44bb4a1cfb558d1eab26e809a4bcf83de6dcac139bbccf
+                  evaluation: {faithfulness: 0.95, relevance: 0.89, toxicity: 0.01}
+                  signature: \(signature)
+              production: "3"
+            """)
+        try edit("workflows/northwind-lead-followup.yaml", "    - name: draft-outreach", """
+                - name: enrich
+                  worker: lead-enricher
+                  dependsOn: [qualify]
+                  sla: 15m
+                - name: draft-outreach
+            """)
+        try edit("workflows/northwind-lead-followup.yaml", "sla: 30m", "sla: 45m")
+        _ = try fx.commit("four changes")
+        let env = ["DATABASE_URL": "", "NO_COLOR": "1"]
+        let args = ["diff", "--repo", fx.root.path, "--against", "HEAD~1"]
+        let text = try await CLI.accordctl(args, environment: env)
+        let expected = """
+            ~ Model/support-drafter
+                versions[5]:
+                  artifact: "s3://models/support-drafter/5"
+                  digest: sha256:378eeb76b99e… (71 chars)
+                  evaluation:
+                    faithfulness: 0.95
+                    relevance: 0.89
+                    toxicity: 0.01
+                  signature: 9xdi8KFM+i48… (88 chars)
+            ~ Tenant/acme-corp
+                auth.issuer: "https://login.acme-corp.example" → "https://sso.acme-corp.example"
+            ~ Worker/brightpath/support-triage
+                costPerTask: 0.01 → 0.02
+            ~ Workflow/northwind/lead-followup
+                steps[qualify].sla: "30m" → "45m"
+                steps[enrich]:
+                  name: "enrich"
+                  dependsOn: ["qualify"]
+                  sla: "15m"
+                  worker: "lead-enricher"
+            0 to create, 4 to update, 0 to delete
+
+            """
+        #expect(text.status == 1 && text.stdout == expected, "\(text.stdout)")
+        let markdown = try await CLI.accordctl(args + ["-o", "markdown"], environment: env).stdout
+        #expect(markdown.contains(expected.split(separator: "\n").dropLast().joined(separator: "\n")), "\(markdown)")
+        let json = try await CLI.accordctl(args + ["-o", "json"], environment: env).stdout
+        #expect(json.contains(signature) && json.contains("\"field\": \"versions[5]\"") && json.contains("\"path\": \"versions.5\""), "\(json)")
+    }
+
     @Test func markdownOfAHugePlanStaysUnder60000CharactersInWholeLines() {
         let steps = (0..<20_000).map { i in
             PlanStep(id: ObjectID(kind: .worker, tenant: "tenant-\(i / 10)", name: "worker-\(i % 10)"), action: .update, cause: .manifest,

@@ -89,10 +89,34 @@ import Testing
         let changes = FieldDiff.changes(kind: .workflow, old: Record(id: flow, fields: ["definition": old]),
                                         new: Record(id: flow, fields: ["definition": new]))
         #expect(changes == [
-            FieldChange(path: "definition.steps[0].sla", old: .string("4h"), new: .string("8h")),
+            FieldChange(path: "definition.steps[a].sla", old: .string("4h"), new: .string("8h")),
             FieldChange(path: "definition.trigger.event", old: nil, new: .string("e")),
             FieldChange(path: "definition.trigger.manual", old: .bool(true), new: nil),
         ])
+    }
+
+    /// Steps (and retention rules) are matched by name: a step added in the
+    /// middle is one change, a removed one another, a reorder says so.
+    @Test func listsOfNamedObjectsAreComparedByName() {
+        func step(_ name: String, _ sla: String = "1h") -> JSONValue { .object(["name": .string(name), "sla": .string(sla)]) }
+        func changes(_ old: [JSONValue], _ new: [JSONValue]) -> [FieldChange] {
+            FieldDiff.changes(kind: .workflow, old: Record(id: flow, fields: ["definition": .object(["steps": .array(old)])]),
+                              new: Record(id: flow, fields: ["definition": .object(["steps": .array(new)])]))
+        }
+        #expect(changes([step("a"), step("c")], [step("a"), step("b"), step("c", "2h")]) == [
+            FieldChange(path: "definition.steps[b]", old: nil, new: step("b")),
+            FieldChange(path: "definition.steps[c].sla", old: .string("1h"), new: .string("2h")),
+        ])
+        #expect(changes([step("a"), step("b")], [step("b")]) == [FieldChange(path: "definition.steps[a]", old: step("a"), new: nil)])
+        #expect(changes([step("a"), step("b")], [step("b"), step("a")])
+                == [FieldChange(path: "definition.steps (order)", old: .array([.string("a"), .string("b")]), new: .array([.string("b"), .string("a")]))])
+        // Without unique names, by position (same length) or as a whole.
+        #expect(changes([step("a"), step("a")], [step("a"), step("a", "2h")]) == [FieldChange(path: "definition.steps[1].sla", old: .string("1h"), new: .string("2h"))])
+        #expect(ManifestFieldPaths.path(.workflow, "definition.steps[b].sla") == "steps[b].sla")
+        #expect(ManifestFieldPaths.path(.worker, "cost_per_task") == "costPerTask")
+        #expect(ManifestFieldPaths.path(.tenant, "sso_issuer") == "auth.issuer")
+        #expect(ManifestFieldPaths.path(.model, "versions.4.signature") == "versions[4].signature")
+        #expect(ManifestFieldPaths.path(.model, "shadow_traffic_percent") == "shadow.trafficPercent")
     }
 
     @Test func withoutPruneRemovedObjectsAreOrphanedAndUnknownRowsUnmanaged() {
