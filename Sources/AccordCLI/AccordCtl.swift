@@ -14,7 +14,7 @@ public struct AccordCtl: AsyncParsableCommand {
             """,
         version: AccordVersion.current,
         subcommands: [Validate.self, Diff.self, Apply.self, Status.self, HistoryCommand.self, Audit.self, Simulate.self,
-                      Certificate.self, RetentionCommand.self]
+                      Certificate.self, RetentionCommand.self, Keys.self]
     )
 
     public init() {}

@@ -54,7 +54,14 @@ struct SourceOptions: ParsableArguments {
                 throw CLIError("\(Text.quoted(repo)) is not a git repository (use --worktree to read the files on disk)")
             }
         }
-        let commit = try await repository.resolve(override ?? ref)
+        let commit: String
+        do {
+            commit = try await repository.resolve(override ?? ref)
+        } catch let error as GitError {
+            guard (try? await repository.isShallow()) == true else { throw error }
+            throw CLIError("\(error); this is a shallow clone, which may not hold \(Text.quoted(override ?? ref)): fetch more history "
+                           + "(git fetch --unshallow, or actions/checkout with fetch-depth: 0)")
+        }
         if override == nil, !RemoteURL.isRemote(repo), let status = try? await repository.uncommittedChanges(under: directory),
            status.head == commit, !status.changes.isEmpty {
             Console.note("the work tree has uncommitted changes to \(Self.describe(status.changes, under: directory)); "

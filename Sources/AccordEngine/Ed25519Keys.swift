@@ -61,6 +61,13 @@ public enum Ed25519Keys {
         return "-----BEGIN PUBLIC KEY-----\n\(body)\n-----END PUBLIC KEY-----\n"
     }
 
+    /// The PKCS#8 PEM form of a private key, as `openssl genpkey -algorithm
+    /// ed25519` writes it (`accordctl keys init`).
+    public static func privatePEM(_ key: Curve25519.Signing.PrivateKey) -> String {
+        let body = Base64.encode(privateKeyPrefix + Array(key.rawRepresentation))
+        return "-----BEGIN PRIVATE KEY-----\n\(body)\n-----END PRIVATE KEY-----\n"
+    }
+
     /// SHA-256 of the raw public key, first 16 hex digits: names a key in
     /// audit entries and certificates.
     public static func fingerprint(_ key: Curve25519.Signing.PublicKey) -> String {

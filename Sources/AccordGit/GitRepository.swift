@@ -38,6 +38,11 @@ public final class GitRepository: Sendable {
         try await withRepository { repo in try Self.commitID(repo, ref) }
     }
 
+    /// A shallow clone: commits before its graft points are missing.
+    public func isShallow() async throws -> Bool {
+        try await withRepository { repo in git_repository_is_shallow(repo) == 1 }
+    }
+
     static func commitID(_ repo: OpaquePointer, _ ref: String) throws -> String {
         let object: GitObject
         do {
