@@ -165,3 +165,53 @@ public struct AuditChain: Sendable {
         return Verification(entries: rows.count, problems: problems)
     }
 }
+
+extension AuditChain {
+    /// One entry as `accordctl audit log` shows it: its sealed body.
+    public struct Recorded: Sendable {
+        public let seq: Int64
+        public let body: JSONValue
+
+        public var at: String { body["at"]?.stringValue ?? "" }
+        public var actor: String { body["actor"]?.stringValue ?? "" }
+        public var action: String { body["action"]?.stringValue ?? "" }
+        public var object: String? { body["object"]?.stringValue }
+        public var revision: String? { body["revision"]?.stringValue }
+        public var detail: JSONValue { body["detail"] ?? .null }
+    }
+
+    /// What to read: an object (`Tenant/acme`), every object of a tenant
+    /// (`tenant`: its Tenant and the objects it holds), entries at or after
+    /// `since`, of one `action`; newest first, at most `limit`.
+    public struct Query: Sendable {
+        public var object: String?
+        public var tenant: String?
+        public var since: Date?
+        public var action: String?
+        public var limit = 50
+
+        public init(object: String? = nil, tenant: String? = nil, since: Date? = nil, action: String? = nil, limit: Int = 50) {
+            self.object = object
+            self.tenant = tenant
+            self.since = since
+            self.action = action
+            self.limit = limit
+        }
+    }
+
+    /// The entries the query selects, newest first (filtered in SQL).
+    public static func entries(_ query: Query, _ session: Session) async throws -> [Recorded] {
+        let rows = try await session.rows("""
+            SELECT seq, body FROM accord.audit_log
+            WHERE ($1::text IS NULL OR object = $1)
+              AND ($2::text IS NULL OR object = 'Tenant/' || $2 OR object LIKE '%/' || $2 || '/%')
+              AND ($3::float8 IS NULL OR at >= to_timestamp($3::float8))
+              AND ($4::text IS NULL OR action = $4)
+            ORDER BY seq DESC LIMIT $5::int
+            """, [query.object, query.tenant, query.since.map { String($0.timeIntervalSince1970) }, query.action, String(query.limit)])
+        return try rows.map { row in
+            let (seq, body) = try row.decode((Int64, String).self)
+            return Recorded(seq: seq, body: (try? JSONParser.parse(body)) ?? .object(["unreadable": .string(body)]))
+        }
+    }
+}

@@ -281,6 +281,22 @@ import Testing
         let verdict = try JSONParser.parse(auditJSON.stdout)
         #expect(auditJSON.status == 0 && verdict["intact"] == .bool(true) && verdict["entries"] == .number(34) && verdict["problems"] == .array([]),
                 "\(auditJSON.stdout)")
+        // The audit log, read: one object's entries newest first, a tenant's, by action and time; JSON whole.
+        let triage = try await CLI.accordctl(["audit", "log", "--object", "worker/brightpath/support-triage"], environment: env)
+        let triageRows = triage.stdout.split(separator: "\n").dropFirst().map { $0.split(separator: " ", omittingEmptySubsequences: true) }
+        #expect(triage.status == 0 && triageRows.map { $0[4] } == ["update", "create"] && triageRows.allSatisfy { $0[2] == "accordctl" && $0[3] == "apply" },
+                "\(triage.stdout)\(triage.stderr)")
+        #expect(triage.stdout.contains("Worker/brightpath/support-triage  \(String(try fx.head.prefix(12)))  cause=\"manifest\" fields=[\"replicas\"]"),
+                "\(triage.stdout)")
+        let created = try await CLI.accordctl(["audit", "log", "--tenant", "northwind", "--action", "create", "--since", "1h"], environment: env)
+        #expect(created.stdout.split(separator: "\n").count == 7, "the Tenant, four workers, the workflow: \(created.stdout)")
+        let newest = try JSONParser.parse(try await CLI.accordctl(["audit", "log", "--limit", "1", "-o", "json"], environment: env).stdout)
+        #expect(newest["entries"]?.arrayValue?.count == 1 && newest["entries"]?.arrayValue?.first?["seq"] == .number(34)
+                && newest["entries"]?.arrayValue?.first?["detail"] != nil, "\(newest)")
+        #expect(try await CLI.accordctl(["audit", "log", "--since", "2999-01-01"], environment: env).stdout == "no audit entries match\n")
+        let badSince = try await CLI.accordctl(["audit", "log", "--since", "yesterday"], environment: env)
+        #expect(badSince.status == 2 && badSince.stderr.contains("--since \"yesterday\": not a date"), "\(badSince.stderr)")
+
         let markdown = try await CLI.accordctl(["history", "-o", "markdown"], environment: env)
         let rows = markdown.stdout.split(separator: "\n")
         #expect(rows.first == "| TIME | COMMIT | RESULT | OBJECTS | CHANGES | MERKLE ROOT |" && rows.dropFirst().first == "|---|---|---|---|---|---|"
