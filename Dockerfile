@@ -1,6 +1,10 @@
 # accord-controller and accordctl in a slim image.
 #
-#   docker build -t registry.example.com/accord/accord-controller:0.1.0 .
+#   docker build --build-arg ACCORD_COMMIT="$(git rev-parse HEAD)" \
+#     -t registry.example.com/accord/accord-controller:0.1.0 .
+#
+# (The build context has no .git: ACCORD_COMMIT is the commit `--version`
+# and accord_build_info report; without it they say `unknown`.)
 #
 # The builder is the official Swift image of the release this repository is
 # built and tested with (6.3.1, Debian 12 "bookworm"); the runtime holds only
@@ -18,8 +22,12 @@ FROM swift:6.3.1-bookworm AS build
 RUN apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
         libgit2-dev pkg-config \
     && rm -rf /var/lib/apt/lists/*
+ARG ACCORD_COMMIT=unknown
+ENV ACCORD_COMMIT=$ACCORD_COMMIT
 WORKDIR /src
 COPY Package.swift ./
+COPY Plugins ./Plugins
+COPY hack/lib/build-info.sh ./hack/lib/build-info.sh
 COPY Sources ./Sources
 COPY Tests ./Tests
 RUN swift build -c release --static-swift-stdlib --product accord-controller \

@@ -41,6 +41,8 @@ let package = Package(
     ],
     targets: [
         .target(name: "AccordCore"),
+        .target(name: "AccordBuildInfo", dependencies: ["AccordCore"], plugins: ["BuildInfo"]),
+        .plugin(name: "BuildInfo", capability: .buildTool()),
         .target(
             name: "AccordManifests",
             dependencies: ["AccordCore", .product(name: "Yams", package: "Yams")]
@@ -87,7 +89,7 @@ let package = Package(
         .target(
             name: "AccordController",
             dependencies: [
-                "AccordCore", "AccordEngine", "AccordGit", "AccordStore", "AccordSource", "AccordSync",
+                "AccordCore", "AccordBuildInfo", "AccordEngine", "AccordGit", "AccordStore", "AccordSource", "AccordSync",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -108,7 +110,7 @@ let package = Package(
         .target(
             name: "AccordCLI",
             dependencies: [
-                "AccordCore", "AccordManifests", "AccordGit", "AccordEngine", "AccordStore", "AccordSource", "AccordSync",
+                "AccordCore", "AccordBuildInfo", "AccordManifests", "AccordGit", "AccordEngine", "AccordStore", "AccordSource", "AccordSync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -122,7 +124,7 @@ let package = Package(
         .executableTarget(
             name: "accord-controller",
             dependencies: [
-                "AccordController", "AccordHTTP", "AccordCore",
+                "AccordController", "AccordHTTP", "AccordCore", "AccordBuildInfo",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -158,7 +160,7 @@ let package = Package(
         .testTarget(
             name: "AccordControllerTests",
             dependencies: [
-                "AccordController", "AccordHTTP", "AccordCore", "AccordEngine", "AccordStore", "AccordSource", "AccordSync", "AccordTestSupport",
+                "AccordController", "AccordHTTP", "AccordCore", "AccordBuildInfo", "AccordEngine", "AccordStore", "AccordSource", "AccordSync", "AccordTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),

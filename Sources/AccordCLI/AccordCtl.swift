@@ -1,3 +1,4 @@
+import AccordBuildInfo
 import AccordCore
 import ArgumentParser
 import Foundation
@@ -12,7 +13,7 @@ public struct AccordCtl: AsyncParsableCommand {
             from a git repository. Exit codes: 0 success, 1 the check failed (for validate: \
             invalid manifests), 2 an error (unreadable repository, bad ref, bad option).
             """,
-        version: AccordVersion.current,
+        version: AccordBuild.description,
         subcommands: [Validate.self, Diff.self, Apply.self, Status.self, HistoryCommand.self, Audit.self, Simulate.self,
                       Certificate.self, RetentionCommand.self, Keys.self]
     )

@@ -1,3 +1,4 @@
+import AccordBuildInfo
 import AccordCore
 import AccordStore
 import Foundation
@@ -33,7 +34,7 @@ public final class ControllerMetrics: Sendable {
         sourceUnavailable = Gauge(label: "accord_source_unavailable", factory: factory)
         lastAppliedTime = Gauge(label: "accord_last_applied_timestamp_seconds", factory: factory)
         for g in [queueDepth, erasuresOpen, erasuresOverdue, erasuresWarning, erasuresEscalated, leader, sourceUnavailable] { g.record(0) }
-        Gauge(label: "accord_build_info", dimensions: [("version", AccordVersion.current)], factory: factory).record(1)
+        Gauge(label: "accord_build_info", dimensions: [("version", AccordBuild.version), ("commit", AccordBuild.commit)], factory: factory).record(1)
         gitFetchFailures.increment(by: 0)
     }
 

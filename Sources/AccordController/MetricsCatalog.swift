@@ -33,7 +33,7 @@ public enum MetricsCatalog {
               meaning: "open erasures' jobs in each external store, by state (a series no longer seen is set to 0)"),
         Entry(name: "accord_store_up", type: "gauge", labels: "`store`", meaning: "1 when the store answers and holds every `holds` entry, else 0"),
         Entry(name: "accord_leader", type: "gauge", labels: "", meaning: "1 on the leader, 0 on a standby"),
-        Entry(name: "accord_build_info", type: "gauge (1)", labels: "`version`", meaning: "the version of the running controller"),
+        Entry(name: "accord_build_info", type: "gauge (1)", labels: "`version`, `commit`", meaning: "the version of the running controller and the git commit it was built from"),
     ]
 
     /// The table of docs/controller.md.

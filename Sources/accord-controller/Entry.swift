@@ -1,3 +1,4 @@
+import AccordBuildInfo
 import AccordController
 import AccordCore
 import AccordHTTP
@@ -18,7 +19,7 @@ enum AccordControllerMain {
                 print(ControllerCommandLine.help, terminator: "")
                 return
             case .version:
-                print("accord-controller \(AccordVersion.current)")
+                print("accord-controller \(AccordBuild.description)")
                 return
             case .run(let given):
                 flags = given

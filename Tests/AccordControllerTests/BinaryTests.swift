@@ -1,3 +1,4 @@
+import AccordBuildInfo
 import AccordCore
 import AccordEngine
 import AccordStore
@@ -69,6 +70,23 @@ extension Harness {
 }
 
 @Suite(.timeLimit(.minutes(3))) struct BinarySettingsTests {
+    /// Both executables say their release and the commit they were built
+    /// from (`-modified` when tracked files differed from it).
+    @Test func bothBinariesSayTheirVersionAndCommit() async throws {
+        let git = try await ToolRun.run(URL(fileURLWithPath: "/usr/bin/git"), ["-C", Harness.root.path, "rev-parse", "HEAD"], environment: [:])
+        let head = git.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try #require(git.status == 0 && head.count == 40, "the tests run in a git checkout: \(git.stderr)")
+        let controller = try ControllerProcess.binary()
+        let accordctl = controller.deletingLastPathComponent().appendingPathComponent("accordctl")
+        for (binary, prefix) in [(controller, "accord-controller "), (accordctl, "")] {
+            let run = try await ToolRun.run(binary, ["--version"], environment: [:])
+            let line = run.stdout.trimmingCharacters(in: CharacterSet.newlines)
+            #expect(run.status == 0 && (line == "\(prefix)\(AccordBuild.version) (commit \(head))"
+                                        || line == "\(prefix)\(AccordBuild.version) (commit \(head)-modified)"), "\(binary.lastPathComponent): \(line)")
+        }
+        #expect(AccordBuild.commit.hasPrefix(head), "the test binary is built from the same commit")
+    }
+
     @Test func aBadSettingExitsTwoBeforeAnythingStarts() async throws {
         let run = try ControllerProcess(["--repo", "/", "--no-prune", "--interval", "soon"], environment: ["DATABASE_URL": "postgres://u:pw-not-shown-123@127.0.0.1:1/db"])
         #expect(try await run.exit(within: .seconds(10)) == 2)

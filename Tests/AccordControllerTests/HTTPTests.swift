@@ -1,3 +1,4 @@
+import AccordBuildInfo
 @testable import AccordController
 import AccordCore
 import AccordHTTP
@@ -303,7 +304,7 @@ import Testing
                     let name = line.split(separator: " ")[2]
                     #expect(i > 0 && lines[i - 1].hasPrefix("# HELP \(name) "), "\(name) has its help")
                 }
-                #expect(text.contains(#"accord_build_info{version="\#(AccordVersion.current)"} 1"#))
+                #expect(text.contains(#"accord_build_info{version="\#(AccordVersion.current)",commit="\#(AccordBuild.commit)"} 1"#), "\(text)")
                 #expect(text.contains(#"accord_store_up{store="analytics-eu"} 1"#))
                 #expect(response.status == .ok)
                 #expect(response.headers[.contentType]?.hasPrefix("text/plain") == true)
