@@ -63,6 +63,12 @@ struct Apply: AsyncParsableCommand {
     @Flag(name: .customLong("allow-uncommitted"), help: "With --worktree: apply files on disk that no commit holds.")
     var allowUncommitted = false
 
+    @Flag(help: "Print only the counts: what was created, updated, deleted and failed, erasures and retention.")
+    var summary = false
+
+    @Flag(help: "No progress line on standard error (it is shown only on a terminal, and never with NO_COLOR).")
+    var quiet = false
+
     func validate() throws {
         guard (0...100).contains(maxDeletePercent) else {
             throw ValidationError("--max-delete-percent must be between 0 and 100, not \(maxDeletePercent)")
@@ -96,10 +102,13 @@ struct Apply: AsyncParsableCommand {
                                    lockTimeout: LockTimeout.duration(lockTimeout))
         options.dryRun = dryRun
         options.full = full
+        let progress = ProgressLine.forStandardError(quiet: quiet)
+        options.progress = { progress.update($0) }
         let pass = Pass(source: opened, options: options)
         let format = output.format
         let report = try await database.withSession { session in
             do {
+                defer { progress.finish() }
                 return try await pass.run(session)
             } catch let invalid as InvalidRevision {
                 try DesiredSource.reject(invalid, format: format, label: nil)
@@ -108,7 +117,7 @@ struct Apply: AsyncParsableCommand {
         Timings.print(report.timings)
         let rendered = ApplyReport(report: report, revision: opened.commit, uncommittedBase: opened.uncommittedBase, dryRun: dryRun)
         switch output.format {
-        case .text: Console.write(rendered.text(palette: .forStandardOutput()))
+        case .text: Console.write(summary ? rendered.counts() : rendered.text(palette: .forStandardOutput()))
         case .json: Console.write(rendered.json())
         case .markdown: Console.write(rendered.markdown())
         }
@@ -156,8 +165,24 @@ struct ApplyReport {
         return text + "; \(plan.unchanged) unchanged of \(objects) objects"
     }
 
+    /// The summary line, then, when there were any, one line of erasure
+    /// and retention counts (`--summary`).
+    func counts() -> String {
+        var extra: [String] = []
+        let e = report.erasures
+        if !e.completed.isEmpty || !e.waiting.isEmpty || !e.failed.isEmpty || !e.blocked.isEmpty {
+            extra.append("erasures: \(e.completed.count) certified, \(e.waiting.count + e.blocked.count) waiting, \(e.failed.count) failed")
+        }
+        let r = report.retention
+        if !r.policies.isEmpty {
+            extra.append("retention: \(r.policies.count) policies \(r.dryRun ? "counted" : "enforced"), \(r.total) rows \(r.dryRun ? "would be deleted" : "deleted")")
+        }
+        return summary + "\n" + (extra.isEmpty ? "" : extra.joined(separator: "; ") + "\n")
+    }
+
+    /// The summary first, then what was done object by object.
     func text(palette: Palette) -> String {
-        var out = ""
+        var out = summary + "\n"
         if report.refusal != nil || dryRun {
             out += planReport.text(palette: palette)
         } else {
@@ -189,7 +214,7 @@ struct ApplyReport {
             }
             out += Self.erasureLines(report.erasures) + Self.retentionLines(report.retention)
         }
-        return out + summary + "\n"
+        return out
     }
 
     func json() -> String {

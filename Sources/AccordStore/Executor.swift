@@ -35,6 +35,8 @@ public struct Executor: Sendable {
     /// Asked before each transaction: true stops the run there (the
     /// transaction in hand has committed; no object is left half-applied).
     public var shouldStop: @Sendable () -> Bool = { false }
+    /// Told after each transaction: the steps done (applied or failed) of all.
+    public var progress: @Sendable (_ done: Int, _ total: Int) -> Void = { _, _ in }
     /// Set when a step created, moved or dropped store tables.
     private(set) var storesChanged = false
     /// Objects known to have an inventory entry, when the run was given the
@@ -114,6 +116,7 @@ public struct Executor: Sendable {
                     let following = batches[i + 1], fresh = freshEntries(batches[i + 1])
                     next = Task.detached { [newKeys] in try context.prepare(following, newKeys: newKeys, fresh: fresh) }
                 }
+                defer { progress(outcome.applied.count + outcome.failed.count, plan.steps.count) }
                 do {
                     try await send(prepared, &outcome)
                     outcome.applied += batch

@@ -104,8 +104,10 @@ public struct Pass: Sendable {
     /// The cheapest exact pass: fast, else incremental, else full.
     private func plan(_ session: Session, started: Date, timings: Stopwatch) async throws -> Report {
         var timings = timings
+        options.progress(PassProgress(.reading))
         let listing = try await sourceListing()
         timings.lap("list the revision's files")
+        options.progress(PassProgress(.planning))
         if !options.full, let digest = listing.digest,
            let report = try await fast(session, digest: digest, started: started, timings: timings) {
             return report
@@ -155,11 +157,14 @@ public struct Pass: Sendable {
         report.timings.lap("key rotation (\(report.rotation.rotated.count) rotated)")
         guard options.runErasuresAndRetention else { return }
         let now = options.clock()
+        options.progress(PassProgress(.erasures))
         report.erasures = try await ErasureRunner(session: session, keys: options.keys, now: now, revision: revision,
                                                   actor: options.actor).run()
+        options.progress(PassProgress(.retention))
         report.retention = try await RetentionRunner(session: session, secretsDirectory: options.keys.secretsDirectory, now: now,
                                                      revision: revision, actor: options.actor).run(onlyDue: true, dryRun: false)
         report.timings.lap("erasures (\(report.erasures.completed.count) completed) and retention (\(report.retention.total) rows)")
+        options.progress(PassProgress(.stores))
         report.storeChecks = try await StoreChecks(session: session, secretsDirectory: options.keys.secretsDirectory, now: now).run()
             .map { Report.StoreCheck(store: $0.store, ready: $0.ready, message: $0.message) }
         if !report.storeChecks.isEmpty { report.timings.lap("store health (\(report.storeChecks.count) checked)") }

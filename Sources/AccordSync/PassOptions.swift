@@ -55,6 +55,10 @@ extension Pass {
         /// Creates into an empty inventory from which a pass defers some
         /// secondary indexes to the end (`BulkLoad`).
         public var bulkLoadThreshold = BulkLoad.threshold
+        /// Told where the pass is: each phase as it starts, and the objects
+        /// applied so far after each transaction (`accordctl apply`'s
+        /// progress line).
+        public var progress: @Sendable (PassProgress) -> Void = { _ in }
 
         public init(actor: String = "accordctl", keys: Keys = Keys(), prune: Bool = false,
                     guardrail: DeletionGuard = DeletionGuard(), lockTimeout: Duration = .seconds(30)) {
@@ -64,5 +68,24 @@ extension Pass {
             self.guardrail = guardrail
             self.lockTimeout = lockTimeout
         }
+    }
+}
+
+/// Where a pass is: its phase and, while it applies, the objects done of
+/// the plan's steps.
+public struct PassProgress: Sendable, Equatable {
+    public enum Phase: String, Sendable {
+        case reading = "reading manifests", planning = "planning", applying = "applying"
+        case erasures = "running erasures", retention = "enforcing retention", stores = "checking stores"
+    }
+
+    public let phase: Phase
+    public let done: Int
+    public let total: Int
+
+    public init(_ phase: Phase, done: Int = 0, total: Int = 0) {
+        self.phase = phase
+        self.done = done
+        self.total = total
     }
 }

@@ -63,6 +63,8 @@ extension Pass {
                                 audit: try await AuditChain.load(session, actor: options.actor),
                                 kek: options.keys.kek, now: options.clock())
         executor.shouldStop = options.stopRequested
+        executor.progress = { [progress = options.progress] done, total in progress(PassProgress(.applying, done: done, total: total)) }
+        options.progress(PassProgress(.applying, done: 0, total: plan.steps.count))
         let heldIDs = Set(held.map(\.id))
         if planned.bulkLoad { try await BulkLoad.begin(session) }
         let outcome = try await executor.run(plan, desired: heldIDs.isEmpty ? planned.desired : planned.desired.filter { !heldIDs.contains($0.id) },

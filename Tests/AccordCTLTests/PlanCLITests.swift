@@ -204,7 +204,9 @@ import Testing
 
         let first = try await CLI.accordctl(["apply", "--ref", "HEAD~1"] + repo, environment: env)
         #expect(first.status == 0, "\(first.stderr)")
-        #expect(first.stdout.hasSuffix(": 25 created, 0 updated, 0 deleted; 0 unchanged of 25 objects\n"))
+        // The summary first, then the objects.
+        #expect(first.stdout.split(separator: "\n").first?.hasSuffix(": 25 created, 0 updated, 0 deleted; 0 unchanged of 25 objects") == true,
+                "\(first.stdout)")
 
         let diff = try await CLI.accordctl(["diff"] + repo, environment: env)
         #expect(diff.status == 1)
@@ -212,7 +214,7 @@ import Testing
 
         let dry = try await CLI.accordctl(["apply", "--dry-run", "--prune"] + repo, environment: env)
         #expect(dry.status == 0)
-        #expect(dry.stdout.hasSuffix("dry run: no object was changed (0 to create, 1 to update, 1 to delete)\n"))
+        #expect(dry.stdout.hasPrefix("dry run: no object was changed (0 to create, 1 to update, 1 to delete)\n"), "\(dry.stdout)")
 
         let second = try await CLI.accordctl(["apply", "--prune", "-o", "json"] + repo, environment: env)
         #expect(second.status == 0, "\(second.stderr)")
@@ -383,7 +385,7 @@ import Testing
 
         let applied = try await CLI.accordctl(["apply", "--worktree", "--allow-uncommitted"] + repo, environment: env)
         #expect(applied.status == 0, "\(applied.stderr)")
-        #expect(applied.stdout.hasSuffix("applied uncommitted files on \(head): 0 created, 1 updated, 0 deleted; 23 unchanged of 24 objects\n"), "\(applied.stdout)")
+        #expect(applied.stdout.hasPrefix("applied uncommitted files on \(head): 0 created, 1 updated, 0 deleted; 23 unchanged of 24 objects\n"), "\(applied.stdout)")
         #expect(try await db.withSession { try await $0.scalar("SELECT replicas::text FROM platform.workers WHERE name = 'support-triage'") } == "4")
         let history = try await CLI.accordctl(["history"], environment: env).stdout
         #expect(history.split(separator: "\n").dropFirst().first?.contains("  uncommitted on \(head)  applied  ") == true, "\(history)")
@@ -494,6 +496,51 @@ import Testing
         piped["DATABASE_URL"] = ""
         let plain = try await ToolRun.run(try CLI.binary(), ["diff", "--repo", fx.root.path, "--against", "HEAD~1"], environment: piped)
         #expect(plain.status == 1 && plain.stdout.contains("~ Worker/brightpath/support-triage") && !plain.stdout.contains("\u{1B}["))
+    }
+
+    /// apply's progress: on standard error, only when it is a terminal,
+    /// never with NO_COLOR or --quiet; standard output keeps the report,
+    /// the summary first; --summary prints only the counts.
+    @Test(TestDatabase.required)
+    func progressOnlyOnATerminalAndTheSummaryFirst() async throws {
+        let db = try await TestDatabase.scratch()
+        defer { Task { await db.drop() } }
+        let fx = try Self.twoRevisions()
+        let binary = try CLI.binary().path
+        let out = fx.root.appendingPathComponent(".apply-out").path
+        var env = ProcessInfo.processInfo.environment
+        env["DATABASE_URL"] = db.urlText
+        env["ACCORD_KEK_FILE"] = CLI.kekFile
+        env["ACCORD_SIGNING_KEY_FILE"] = ExampleKeys.path("controller-signing.pem")
+        env["ACCORD_TRUSTED_KEYS_DIR"] = ExampleKeys.trustedDirectory
+        /// Standard error on a terminal, standard output to a file.
+        func viaTerminal(_ args: String, noColor: String? = nil) async throws -> (terminal: String, stdout: String) {
+            env["NO_COLOR"] = noColor
+            let command = "'\(binary)' apply --repo '\(fx.root.path)' \(args) > '\(out)'"
+            let run = try await ToolRun.run(URL(fileURLWithPath: "/usr/bin/script"), ["-qec", command, "/dev/null"], environment: env)
+            return (run.stdout, (try? String(contentsOfFile: out, encoding: .utf8)) ?? "")
+        }
+        let first = try await viaTerminal("--ref HEAD~1")
+        #expect(first.terminal.contains("\r\u{1B}[Kapplying: 0 of 25 objects") && first.terminal.contains("\r\u{1B}[Kapplying: 25 of 25 objects"),
+                "\(first.terminal.debugDescription)")
+        #expect(first.terminal.hasSuffix("\r\u{1B}[K"), "the line is erased at the end: \(first.terminal.debugDescription)")
+        #expect(first.stdout.hasPrefix("applied ") && !first.stdout.contains("\r") && !first.stdout.contains("\u{1B}"), "\(first.stdout)")
+        #expect(first.stdout.split(separator: "\n").first?.hasSuffix(": 25 created, 0 updated, 0 deleted; 0 unchanged of 25 objects") == true)
+
+        try await db.withSession { try await $0.execute("UPDATE platform.workers SET replicas = 7") }
+        let quiet = try await viaTerminal("--ref HEAD~1 --quiet")
+        #expect(!quiet.terminal.contains("applying") && quiet.stdout.contains("(drift: changed outside Accord)"), "\(quiet.terminal.debugDescription)")
+        try await db.withSession { try await $0.execute("UPDATE platform.workers SET replicas = 7") }
+        let noColor = try await viaTerminal("--ref HEAD~1", noColor: "1")
+        #expect(!noColor.terminal.contains("applying") && !noColor.terminal.contains("\u{1B}"), "\(noColor.terminal.debugDescription)")
+
+        // Piped: nothing on standard error; --summary: the counts alone.
+        let fresh = try await TestDatabase.scratch()
+        defer { Task { await fresh.drop() } }
+        let piped = try await CLI.accordctl(["apply", "--repo", fx.root.path, "--summary"], environment: ["DATABASE_URL": fresh.urlText])
+        #expect(piped.status == 0 && piped.stderr.isEmpty, "\(piped.stderr)")
+        #expect(piped.stdout == "applied \(try fx.head.prefix(12)): 24 created, 0 updated, 0 deleted; 0 unchanged of 24 objects\n"
+                + "erasures: 1 certified, 0 waiting, 0 failed; retention: 2 policies enforced, 0 rows deleted\n", "\(piped.stdout)")
     }
 
     @Test func colourOnlyWhenEnabled() {
