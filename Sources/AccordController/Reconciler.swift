@@ -202,7 +202,7 @@ actor Reconciler {
             updateSource { s in
                 s.ready = false
                 s.reason = .revisionInvalid
-                s.message = "\(commit.prefix(12)) not applied: its manifests are invalid (\(invalid.set.diagnostics.count) errors); "
+                s.message = "\(commit.prefix(12)) not applied: its manifests are invalid (\(invalid.set.diagnostics.count) error\(invalid.set.diagnostics.count == 1 ? "" : "s")); "
                     + (s.appliedRevision.map { "\($0.prefix(12)) stays applied" } ?? "nothing is applied")
                 s.errors = invalid.set.diagnostics.prefix(SourceStatus.errorsKept).map(\.description)
             }

@@ -158,6 +158,6 @@ public struct InvalidRevision: Error, CustomStringConvertible, Sendable {
         let at = revision.map { " at \($0.prefix(12))" } ?? ""
         let shown = set.diagnostics.prefix(3).map(\.description).joined(separator: "; ")
         let more = set.diagnostics.count > 3 ? "; and \(set.diagnostics.count - 3) more" : ""
-        return "the manifests\(at) are invalid (\(set.diagnostics.count) errors), nothing was planned or applied: \(shown)\(more)"
+        return "the manifests\(at) are invalid (\(set.diagnostics.count) error\(set.diagnostics.count == 1 ? "" : "s")), nothing was planned or applied: \(shown)\(more)"
     }
 }

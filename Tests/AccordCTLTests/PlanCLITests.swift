@@ -328,7 +328,7 @@ import Testing
         let history = try await CLI.accordctl(["history"], environment: env).stdout
         let rows = history.split(separator: "\n").map(String.init)
         #expect(rows.count == 3, "the applied commit and the invalid one, once: \(history)")
-        #expect(rows[1].contains("  \(bad.prefix(12))  invalid  ") && rows[1].contains("the manifests at \(bad.prefix(12)) are invalid (1 errors)")
+        #expect(rows[1].contains("  \(bad.prefix(12))  invalid  ") && rows[1].contains("the manifests at \(bad.prefix(12)) are invalid (1 error)")
                 && rows[1].contains("tenants/northwind.yaml:"), "\(history)")
         #expect(rows[2].contains("  \(good.prefix(12))  applied  "), "\(history)")
 
@@ -340,7 +340,7 @@ import Testing
         try await db.withSession { session in
             try await SourceStatus.write(SourceStatus(
                 url: "https://git.example.com/platform.git", branch: "main", path: "/", ready: false, reason: .revisionInvalid,
-                message: "\(bad.prefix(12)) not applied: its manifests are invalid (1 errors); \(good.prefix(12)) stays applied",
+                message: "\(bad.prefix(12)) not applied: its manifests are invalid (1 error); \(good.prefix(12)) stays applied",
                 errors: [error], fetchedRevision: bad, fetchedAt: Date(), appliedRevision: good, appliedAt: Date()), session)
         }
         let status = try await CLI.accordctl(["status"], environment: env)
