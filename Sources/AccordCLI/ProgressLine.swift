@@ -9,6 +9,8 @@ import Synchronization
 /// `--quiet`, so standard output stays the report and a piped or logged
 /// run carries no control characters. Redrawn at most ten times a second,
 /// and at once when the phase changes; erased when the pass ends.
+/// (vapor/console-kit's progress bar, the one such library available,
+/// draws on standard output, where the report goes.)
 final class ProgressLine: Sendable {
     private struct State {
         var phase: PassProgress.Phase?
