@@ -54,6 +54,13 @@ let package = Package(
         ),
         .target(name: "AccordGit", dependencies: ["AccordCore", "CLibGit2"]),
         .target(
+            name: "AccordTrust",
+            dependencies: [
+                "AccordCore", "AccordGit", "AccordManifests",
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
+        .target(
             name: "AccordEngine",
             dependencies: ["AccordCore", .product(name: "Crypto", package: "swift-crypto")]
         ),
@@ -111,6 +118,7 @@ let package = Package(
             name: "AccordCLI",
             dependencies: [
                 "AccordCore", "AccordBuildInfo", "AccordManifests", "AccordGit", "AccordEngine", "AccordStore", "AccordSource", "AccordSync",
+                "AccordTrust",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -134,6 +142,7 @@ let package = Package(
         .testTarget(name: "AccordManifestsTests", dependencies: ["AccordCore", "AccordManifests"]),
         .target(name: "AccordTestSupport", dependencies: ["AccordCore", "AccordStore", "AccordEngine"], path: "Tests/AccordTestSupport"),
         .testTarget(name: "AccordGitTests", dependencies: ["AccordCore", "AccordGit", "AccordTestSupport"]),
+        .testTarget(name: "AccordTrustTests", dependencies: ["AccordCore", "AccordGit", "AccordTrust", "AccordTestSupport"]),
         .testTarget(
             name: "AccordCTLTests",
             dependencies: [

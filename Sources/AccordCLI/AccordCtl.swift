@@ -15,7 +15,7 @@ public struct AccordCtl: AsyncParsableCommand {
             """,
         version: AccordBuild.description,
         subcommands: [Validate.self, Diff.self, Apply.self, Status.self, HistoryCommand.self, Audit.self, Simulate.self,
-                      Certificate.self, RetentionCommand.self, Keys.self]
+                      Certificate.self, RetentionCommand.self, Keys.self, Verify.self]
     )
 
     public init() {}

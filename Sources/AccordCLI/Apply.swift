@@ -39,6 +39,7 @@ struct Apply: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var keys: KeyOptions
     @OptionGroup var trusted: TrustedKeyOptions
+    @OptionGroup var trust: TrustOptions
     @OptionGroup var output: OutputOptions
 
     @Flag(help: "Delete managed objects that were removed from git (tenants only with deletionPolicy: Delete; a Retain tenant is offboarded with or without it).")
@@ -97,11 +98,14 @@ struct Apply: AsyncParsableCommand {
         let keys = Pass.Keys(kek: try self.keys.kek(), signingKey: try self.keys.signingKey(), trustedKeys: try trusted.trustedKeys(),
                              secretsDirectory: try self.keys.secretsDirectory())
         let opened = try await DesiredSource.open(source)
+        let strict = try trust.policy()?.mode == .strict
+        let signer = try await trust.verify(opened, lastApplied: strict ? try await database.lastApplied() : nil)
         var options = Pass.Options(actor: "accordctl apply", keys: keys, prune: prune,
                                    guardrail: DeletionGuard(maxShare: maxDeletePercent / 100, allowed: allowMassDeletion),
                                    lockTimeout: LockTimeout.duration(lockTimeout))
         options.dryRun = dryRun
         options.full = full
+        options.signer = signer?.description
         let progress = ProgressLine.forStandardError(quiet: quiet)
         options.progress = { progress.update($0) }
         let pass = Pass(source: opened, options: options)

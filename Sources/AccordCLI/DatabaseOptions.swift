@@ -54,3 +54,13 @@ struct DatabaseOptions: ParsableArguments {
         }
     }
 }
+
+extension DatabaseOptions {
+    /// The revision the database last applied (nil when none, or when
+    /// Accord never ran there): where strict verification starts.
+    func lastApplied() async throws -> String? {
+        try await withSession { session in
+            try await Migrations.isCurrent(session) ? try await History.lastRevision(session)?.revision : nil
+        }
+    }
+}

@@ -21,6 +21,7 @@ struct Diff: AsyncParsableCommand {
     @OptionGroup var source: SourceOptions
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var trusted: TrustedKeyOptions
+    @OptionGroup var trust: TrustOptions
     @OptionGroup var output: OutputOptions
 
     @Option(help: "Compare with this revision instead of the database (a pull request's base, e.g. origin/main).")
@@ -36,7 +37,20 @@ struct Diff: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let head = try await DesiredSource.load(source, format: output.format)
+        let opened = try await DesiredSource.open(source)
+        if try trust.policy()?.mode == .strict {
+            // Strict: the commits since the base of --against, or since the revision the database last applied.
+            let base: String?
+            if let against {
+                base = try await DesiredSource.open(source, ref: against).commit
+            } else {
+                base = try await database.lastApplied()
+            }
+            _ = try await trust.verify(opened, lastApplied: base)
+        } else {
+            _ = try await trust.verify(opened)
+        }
+        let head = try await DesiredSource.load(source, opened: opened, format: output.format)
         let plan: Plan
         let base: String?
         if let against {

@@ -37,7 +37,7 @@ struct HistoryCommand: AsyncParsableCommand {
                         "merkleRoot": .string(e.merkleRoot), "objects": JSONValue(e.objects), "created": JSONValue(e.created),
                         "updated": JSONValue(e.updated), "deleted": JSONValue(e.deleted), "retained": JSONValue(e.retained),
                         "failed": JSONValue(e.failed), "actor": .string(e.actor), "auditSeq": JSONValue(Int(e.auditSeq)),
-                        "reason": JSONValue(e.reason), "uncommittedBase": JSONValue(e.uncommittedBase),
+                        "reason": JSONValue(e.reason), "uncommittedBase": JSONValue(e.uncommittedBase), "signer": JSONValue(e.signer),
                     ])
                 }),
             ])))
@@ -47,13 +47,16 @@ struct HistoryCommand: AsyncParsableCommand {
                 return
             }
             let noted = entries.contains { $0.reason != nil }
+            let signed = entries.contains { $0.signer != nil }
             let rows = entries.map { e in
                 let changes = e.result.isRefusal ? "-"
                     : "+\(e.created) ~\(e.updated) -\(e.deleted)" + (e.retained > 0 ? " retained \(e.retained)" : "") + (e.failed > 0 ? " !\(e.failed)" : "")
                 return [e.finishedAt, Self.commit(e), e.result.rawValue, String(e.objects), changes,
-                        e.merkleRoot.isEmpty ? "-" : e.merkleRoot] + (noted ? [Text.escapingControls(e.reason ?? "")] : [])
+                        e.merkleRoot.isEmpty ? "-" : e.merkleRoot] + (signed ? [e.signer ?? "-"] : [])
+                    + (noted ? [Text.escapingControls(e.reason ?? "")] : [])
             }
-            let table = [["TIME", "COMMIT", "RESULT", "OBJECTS", "CHANGES", "MERKLE ROOT"] + (noted ? ["REASON"] : [])] + rows
+            let table = [["TIME", "COMMIT", "RESULT", "OBJECTS", "CHANGES", "MERKLE ROOT"] + (signed ? ["SIGNER"] : [])
+                         + (noted ? ["REASON"] : [])] + rows
             Console.write(output.format == .markdown ? Columns.markdown(table) : Columns.render(table))
         }
     }

@@ -44,6 +44,8 @@ public enum History {
         public let reason: String?
         /// An apply of uncommitted files: the commit they sit on.
         public let uncommittedBase: String?
+        /// Under a verification policy: who signed the revision.
+        public let signer: String?
     }
 
     public struct Pass: Sendable {
@@ -59,6 +61,8 @@ public enum History {
         public var reason: String?
         /// Uncommitted files were applied: the commit they sit on.
         public var uncommittedBase: String?
+        /// Under a verification policy: who signed the revision.
+        public var signer: String?
 
         public init(revision: String?, path: String, startedAt: Date, result: Result, merkleRoot: String, objects: Int, actor: String) {
             self.revision = revision
@@ -89,19 +93,20 @@ public enum History {
         ]
         if let reason = pass.reason { fields["reason"] = .string(reason) }
         if let base = pass.uncommittedBase { fields["uncommittedBase"] = .string(base) }
+        if let signer = pass.signer { fields["signer"] = .string(signer) }
         let action = pass.result.isRefusal ? "refuse" : "apply"
         let sealed = audit.seal([AuditEntry(action: action, object: nil, revision: pass.revision, detail: .object(fields))])
         try await session.transaction {
             try await AuditChain.write(sealed, session)
             try await session.execute("""
                 INSERT INTO accord.revisions (revision, path, started_at, result, merkle_root, objects, created, updated,
-                                              deleted, retained, failed, actor, audit_seq, reason, uncommitted_base)
+                                              deleted, retained, failed, actor, audit_seq, reason, uncommitted_base, signer)
                 VALUES ($1, $2, to_timestamp($3::float8), $4, $5, $6::int, $7::int, $8::int, $9::int, $10::int, $11::int, $12,
-                        $13::bigint, $14, $15)
+                        $13::bigint, $14, $15, $16)
                 """, [pass.revision, pass.path, String(pass.startedAt.timeIntervalSince1970), pass.result.rawValue, pass.merkleRoot,
                       String(pass.objects), String(pass.created), String(pass.updated), String(pass.deleted),
                       String(pass.retained), String(pass.failed), pass.actor, String(sealed.head.0), pass.reason,
-                      pass.uncommittedBase])
+                      pass.uncommittedBase, pass.signer])
         }
         audit.advance(to: sealed.head)
     }
@@ -126,7 +131,7 @@ public enum History {
                    to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
                    to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
                    result, merkle_root, objects, created, updated, deleted, retained, failed, actor, audit_seq,
-                   reason, uncommitted_base
+                   reason, uncommitted_base, signer
             FROM accord.revisions ORDER BY id DESC LIMIT $1::int
             """, [String(limit)])
         return try rows.map { row in
@@ -138,7 +143,8 @@ public enum History {
                 objects: try c[7].decode(Int.self), created: try c[8].decode(Int.self), updated: try c[9].decode(Int.self),
                 deleted: try c[10].decode(Int.self), retained: try c[11].decode(Int.self), failed: try c[12].decode(Int.self),
                 actor: try c[13].decode(String.self), auditSeq: try c[14].decode(Int64.self),
-                reason: try c[15].decode(String?.self), uncommittedBase: try c[16].decode(String?.self))
+                reason: try c[15].decode(String?.self), uncommittedBase: try c[16].decode(String?.self),
+                signer: try c[17].decode(String?.self))
         }
     }
 }

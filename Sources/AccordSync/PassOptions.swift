@@ -59,6 +59,8 @@ extension Pass {
         /// applied so far after each transaction (`accordctl apply`'s
         /// progress line).
         public var progress: @Sendable (PassProgress) -> Void = { _ in }
+        /// Who signed the revision, under a verification policy: recorded in history.
+        public var signer: String?
 
         public init(actor: String = "accordctl", keys: Keys = Keys(), prune: Bool = false,
                     guardrail: DeletionGuard = DeletionGuard(), lockTimeout: Duration = .seconds(30)) {

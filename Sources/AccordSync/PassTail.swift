@@ -136,6 +136,7 @@ extension Pass {
                                     : outcome.applied.isEmpty ? .unchanged : .applied,
                                 merkleRoot: merkleRoot, objects: objects, actor: options.actor)
         pass.uncommittedBase = uncommittedBase
+        pass.signer = options.signer
         for step in outcome.applied {
             switch step.action {
             case .create: pass.created += 1

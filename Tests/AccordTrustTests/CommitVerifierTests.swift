@@ -1,0 +1,151 @@
+import AccordCore
+import AccordGit
+import AccordTestSupport
+@testable import AccordTrust
+import Foundation
+import Testing
+
+/// Signed commits as git and its signers make them: `git commit -S` with
+/// SSH keys of every supported type and with OpenPGP keys, verified by
+/// Accord's own SSHSIG code and by gpgv; and the commits a policy refuses.
+@Suite struct CommitVerifierTests {
+    static func policy(_ mode: VerificationPolicy.Mode = .head, ssh keys: [(String, SSHTestKey)] = [],
+                       openpgp: [(String, String)] = []) throws -> VerificationPolicy {
+        VerificationPolicy(mode: mode, keys: try keys.map { .init(name: $0.0, material: .ssh(try SSHPublicKey(line: $0.1.publicLine))) }
+                           + openpgp.map { .init(name: $0.0, material: .openpgp(path: $0.1)) })
+    }
+
+    static func repository(_ fx: GitFixture) async throws -> GitRepository { try await GitRepository.open(at: fx.root.path) }
+
+    @Test(arguments: [("ed25519", nil), ("ecdsa", 256), ("ecdsa", 384), ("ecdsa", 521), ("rsa", 3072)] as [(String, Int?)])
+    func commitsSignedWithEachSSHKeyTypeVerify(type: String, bits: Int?) async throws {
+        let key = try SSHTestKey(type, bits: bits)
+        let fx = try GitFixture()
+        try fx.write("tenants/a.yaml", "x: 1\n")
+        let commit = try fx.commitSigned("one", ssh: key)
+        let verdict = try await CommitVerifier(policy: try Self.policy(ssh: [("platform-team", key)])).signer(of: commit, in: try await Self.repository(fx))
+        let signer = try verdict.get()
+        // The key as ssh-keygen names it: its SHA-256 fingerprint.
+        let listed = try GitFixture.run(["ssh-keygen", "-l", "-f", key.privateKey + ".pub"]).split(separator: " ")[1]
+        #expect(signer.name == "platform-team" && signer.key.hasSuffix(" \(listed)"), "\(signer)")
+    }
+
+    @Test func sshKeygenSignaturesVerifyAndTamperedOnesDoNot() throws {
+        let key = try SSHTestKey("ed25519")
+        let message = key.directory.appendingPathComponent("message")
+        try Data("the text signed\n".utf8).write(to: message)
+        try GitFixture.run(["ssh-keygen", "-q", "-Y", "sign", "-n", "file", "-f", key.privateKey, message.path])
+        let armored = try String(contentsOfFile: message.path + ".sig", encoding: .utf8)
+        let signature = try SSHSignature(armored: armored)
+        #expect(try signature.verifies(Array("the text signed\n".utf8), namespace: "file"))
+        #expect(try !signature.verifies(Array("the text signed!\n".utf8), namespace: "file"))
+        #expect(throws: SSHPublicKey.Invalid.self) { try signature.verifies(Array("the text signed\n".utf8), namespace: "git") }
+        // Malformed blocks are errors, never crashes.
+        for bad in ["", "-----BEGIN SSH SIGNATURE-----\n!!!\n-----END SSH SIGNATURE-----",
+                    "-----BEGIN SSH SIGNATURE-----\nU1NIU0lH\n-----END SSH SIGNATURE-----",
+                    armored.replacingOccurrences(of: "\n", with: "").dropLast(40) + "-----END SSH SIGNATURE-----"] {
+            #expect(throws: SSHPublicKey.Invalid.self) { _ = try SSHSignature(armored: String(bad)) }
+        }
+    }
+
+    /// The commit object of `commit` with `edit` applied, written as a new commit.
+    static func rewrite(_ fx: GitFixture, _ commit: String, _ edit: (String) -> String) throws -> String {
+        let raw = try fx.git("cat-file", "commit", commit)
+        let file = fx.root.appendingPathComponent(".git/rewritten-\(UUID().uuidString)")
+        try Data((edit(raw) + "\n").utf8).write(to: file)
+        return try fx.git("hash-object", "-t", "commit", "-w", file.path)
+    }
+
+    @Test func unsignedForeignForgedAndMalformedCommitsAreRefused() async throws {
+        let trusted = try SSHTestKey("ed25519"), stranger = try SSHTestKey("ed25519")
+        let fx = try GitFixture()
+        try fx.write("a.yaml", "x: 1\n")
+        let unsigned = try fx.commit("unsigned")
+        let foreign = try fx.commitSigned("signed by a stranger", ssh: stranger)
+        let good = try fx.commitSigned("signed", ssh: trusted)
+        // The good signature over other content: the message changed after signing.
+        let forged = try Self.rewrite(fx, good) { $0.replacingOccurrences(of: "\n\nsigned", with: "\n\nsigned, and then edited") }
+        let malformed = try Self.rewrite(fx, good) { raw in
+            raw.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+                line.hasPrefix(" ") && !line.contains("-----") ? " !!not base64!!" : String(line)
+            }.joined(separator: "\n")
+        }
+        let verifier = try CommitVerifier(policy: try Self.policy(ssh: [("platform-team", trusted)]))
+        let repo = try await Self.repository(fx)
+        func reason(_ commit: String) async throws -> String {
+            switch try await verifier.signer(of: commit, in: repo) {
+            case .success(let s): return "trusted \(s)"
+            case .failure(let r): #expect(r.commit == commit); return r.reason
+            }
+        }
+        #expect(try await reason(good).hasPrefix("trusted platform-team"))
+        #expect(try await reason(unsigned) == "it is not signed")
+        let strangerPrint = try GitFixture.run(["ssh-keygen", "-l", "-f", stranger.privateKey + ".pub"]).split(separator: " ")[1]
+        #expect(try await reason(foreign) == "signed by SSH key ssh-ed25519 \(strangerPrint), which is not in the policy")
+        #expect(try await reason(forged) == "its SSH signature by platform-team does not match the commit's content")
+        let unreadable = try await reason(malformed)
+        #expect(unreadable.hasPrefix("its SSH signature cannot be read"), "\(unreadable)")
+    }
+
+    @Test func strictModeChecksEveryCommitSinceTheLastAppliedAndRefusesRewrittenHistory() async throws {
+        let key = try SSHTestKey("ed25519")
+        let fx = try GitFixture()
+        try fx.write("a.yaml", "x: 1\n")
+        let first = try fx.commitSigned("first", ssh: key)
+        try fx.write("a.yaml", "x: 2\n")
+        let unsigned = try fx.commit("unsigned in the middle")
+        try fx.write("a.yaml", "x: 3\n")
+        let last = try fx.commitSigned("last", ssh: key)
+        let repo = try await Self.repository(fx)
+        let strict = try CommitVerifier(policy: try Self.policy(.strict, ssh: [("platform-team", key)]))
+        let head = try CommitVerifier(policy: try Self.policy(.head, ssh: [("platform-team", key)]))
+        #expect(try await head.verify(last, lastApplied: nil, in: repo).get()?.name == "platform-team", "head mode looks at the head only")
+        guard case .failure(let refusal) = try await strict.verify(last, lastApplied: nil, in: repo) else {
+            Issue.record("strict mode let an unsigned commit through")
+            return
+        }
+        #expect(refusal.reason == "commit \(unsigned.prefix(12)) it is not signed (strict mode checks every commit since the root)", "\(refusal)")
+        #expect(try await strict.verify(last, lastApplied: unsigned, in: repo).get()?.name == "platform-team", "only what came after")
+        #expect(try await strict.verify(first, lastApplied: nil, in: repo).get()?.name == "platform-team")
+
+        // A force-push that rewrites history past the last applied revision.
+        try fx.git("reset", "-q", "--hard", first)
+        try fx.write("a.yaml", "x: 9\n")
+        let rewritten = try fx.commitSigned("another history", ssh: key)
+        guard case .failure(let forced) = try await strict.verify(rewritten, lastApplied: last, in: repo) else {
+            Issue.record("strict mode accepted rewritten history")
+            return
+        }
+        #expect(forced.reason.hasPrefix("it does not descend from the last applied revision \(last.prefix(12)): history was rewritten"))
+    }
+
+    @Test func openPGPSignaturesVerifyWithGpgvAndExpiredRevokedOrForeignKeysDoNot() async throws {
+        let bot = try GPGTestKey(), stranger = try GPGTestKey(uid: "Stranger <s@example.invalid>")
+        let old = try GPGTestKey(uid: "Old Bot <old@example.invalid>", expire: "1y", fakedTime: "20200101T000000")
+        let revoked = try GPGTestKey(uid: "Revoked Bot <r@example.invalid>")
+        let keys = FileManager.default.temporaryDirectory.appendingPathComponent("accord-asc-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: keys, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: keys) }
+        let fx = try GitFixture()
+        try fx.write("a.yaml", "x: 1\n")
+        let good = try fx.commitSigned("by the bot", gpg: bot)
+        let foreign = try fx.commitSigned("by a stranger", gpg: stranger)
+        let expired = try fx.commitSigned("by a key long expired", gpg: old, fakedTime: "20200601T000000")
+        let beforeRevocation = try fx.commitSigned("by a key revoked later", gpg: revoked)
+        try revoked.revoke()
+        for (name, key) in [("bot", bot), ("old", old), ("revoked", revoked)] { try key.export(to: keys.appendingPathComponent("\(name).asc").path) }
+        let verifier = try CommitVerifier(policy: try Self.policy(openpgp: ["bot", "old", "revoked"].map { ("release-\($0)", keys.appendingPathComponent("\($0).asc").path) }))
+        let repo = try await Self.repository(fx)
+        #expect(try await verifier.signer(of: good, in: repo).get() == Signer(name: "release-bot", key: "openpgp \(bot.fingerprint)"))
+        for (commit, expected) in [(foreign, "which is not in the policy"), (expired, "expired OpenPGP key"), (beforeRevocation, "revoked OpenPGP key")] {
+            guard case .failure(let refusal) = try await verifier.signer(of: commit, in: repo) else {
+                Issue.record("\(expected): accepted")
+                continue
+            }
+            #expect(refusal.reason.contains(expected), "\(refusal)")
+        }
+        // An OpenPGP signature under a policy with SSH keys only.
+        let sshOnly = try CommitVerifier(policy: try Self.policy(ssh: [("platform-team", try SSHTestKey("ed25519"))]))
+        #expect(try await sshOnly.signer(of: good, in: repo) == .failure(Refusal(commit: good, reason: "it has an OpenPGP signature and the policy trusts no OpenPGP key")))
+    }
+}
