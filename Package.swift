@@ -96,7 +96,7 @@ let package = Package(
         .target(
             name: "AccordController",
             dependencies: [
-                "AccordCore", "AccordBuildInfo", "AccordEngine", "AccordGit", "AccordStore", "AccordSource", "AccordSync",
+                "AccordCore", "AccordBuildInfo", "AccordEngine", "AccordGit", "AccordStore", "AccordSource", "AccordSync", "AccordTrust",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

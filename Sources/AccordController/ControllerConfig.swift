@@ -1,3 +1,4 @@
+import AccordTrust
 import AccordCore
 import AccordEngine
 import AccordGit
@@ -34,6 +35,8 @@ public struct ControllerConfig: Sendable, CustomStringConvertible {
     public var trustedKeys: TrustedKeys?
     /// Where the external stores' credentials files are (`ACCORD_SECRETS_DIR`).
     public var secretsDirectory: String?
+    /// The verification policy's checker (`ACCORD_VERIFY_FILE`); nil: commits are applied unverified.
+    public var verifier: CommitVerifier?
     /// The keys every pass works with.
     public var keys: Pass.Keys {
         Pass.Keys(kek: kek, signingKey: signingKey, trustedKeys: trustedKeys, secretsDirectory: secretsDirectory)
@@ -153,6 +156,7 @@ public struct ControllerConfig: Sendable, CustomStringConvertible {
         parts.append("kek=\(kek.map { "fingerprint \($0.fingerprint)" } ?? "none")")
         parts.append("signingKey=\(signingKey.map { "fingerprint \($0.fingerprint)" } ?? "none")")
         parts.append("trustedKeys=\(trustedKeys.map { "\($0.keys.count) in \($0.directory)" } ?? "none")")
+        parts.append("verify=\(verifier.map { "\($0.policy.mode.rawValue) (\($0.policy.keys.count) keys, \($0.policy.file))" } ?? "off")")
         return parts.joined(separator: " ")
     }
 }

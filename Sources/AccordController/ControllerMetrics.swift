@@ -17,6 +17,7 @@ public final class ControllerMetrics: Sendable {
     let erasuresEscalated: Gauge
     let leader: Gauge
     let sourceUnavailable: Gauge
+    let sourceVerified: Gauge
     let lastAppliedTime: Gauge
     private let lastRevision = Mutex<(String, Gauge)?>(nil)
     /// The store job and store health series set last, so that one no longer seen is set to 0.
@@ -32,6 +33,8 @@ public final class ControllerMetrics: Sendable {
         erasuresEscalated = Gauge(label: "accord_erasures_sla_escalated", factory: factory)
         leader = Gauge(label: "accord_leader", factory: factory)
         sourceUnavailable = Gauge(label: "accord_source_unavailable", factory: factory)
+        sourceVerified = Gauge(label: "accord_source_verified", factory: factory)
+        sourceVerified.record(1)
         lastAppliedTime = Gauge(label: "accord_last_applied_timestamp_seconds", factory: factory)
         for g in [queueDepth, erasuresOpen, erasuresOverdue, erasuresWarning, erasuresEscalated, leader, sourceUnavailable] { g.record(0) }
         Gauge(label: "accord_build_info", dimensions: [("version", AccordBuild.version), ("commit", AccordBuild.commit)], factory: factory).record(1)
@@ -74,6 +77,7 @@ public final class ControllerMetrics: Sendable {
     public func gitFetchFailed() { gitFetchFailures.increment() }
     /// 1 while the leader's fetches of the repository fail (SourceUnavailable), else 0.
     public func setSourceUnavailable(_ down: Bool) { sourceUnavailable.record(down ? 1 : 0) }
+    public func setSourceVerified(_ trusted: Bool) { sourceVerified.record(trusted ? 1 : 0) }
     public func setLeader(_ isLeader: Bool) {
         leader.record(isLeader ? 1 : 0)
         if !isLeader { sourceUnavailable.record(0) } // only the leader fetches

@@ -2,6 +2,7 @@ import AccordCore
 import AccordEngine
 import AccordGit
 import AccordStore
+import AccordTrust
 import Foundation
 import Logging
 
@@ -139,6 +140,14 @@ public enum ControllerSettings {
         ControllerSetting("trusted-keys-dir", "ACCORD_TRUSTED_KEYS_DIR", shown: "none (no version is promoted; rollbacks to former production versions still apply)", value: "DIR",
                           help: "The Ed25519 public keys model signatures are checked against: `*.pem` or `*.pub` (docs/models.md).") { directory, config throws(SettingProblem) in
             do { config.trustedKeys = try TrustedKeys.load(directory: directory) } catch { throw SettingProblem(String(describing: error)) }
+        },
+        ControllerSetting("verify-file", "ACCORD_VERIFY_FILE", shown: "none (commits are applied unverified)", value: "FILE",
+                          help: "The verification policy: which SSH or OpenPGP keys must sign the commits applied, in mode head or strict, with per-kind rules (docs/controller.md).") { file, config throws(SettingProblem) in
+            do {
+                config.verifier = try CommitVerifier(policy: try VerificationPolicy.load(file: file))
+            } catch {
+                throw SettingProblem(String(describing: error))
+            }
         },
         ControllerSetting("secrets-dir", "ACCORD_SECRETS_DIR", shown: "none (a Store that names credentials cannot be reached)", value: "DIR",
                           help: "The directory of the external stores' credentials files, named by each Store's `spec.credentials`, each mode 0600 or stricter (docs/erasures.md).") { directory, config throws(SettingProblem) in

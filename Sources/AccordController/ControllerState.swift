@@ -25,6 +25,9 @@ public actor ControllerState {
         public var reconciling = false
         /// The repository's fetch state; nil before the first fetch.
         public var source: SourceCondition?
+        /// Under a verification policy: whether the fetched commit is
+        /// trusted (`SourceVerified`), and by whom or why not.
+        public var verified: (trusted: Bool, message: String, since: Date)?
     }
 
     /// The `SourceUnavailable` condition: whether the last fetch of the
@@ -78,6 +81,11 @@ public actor ControllerState {
     }
 
     func reconciling(_ on: Bool) { snapshot.reconciling = on }
+
+    func verified(_ trusted: Bool, message: String) {
+        let since = snapshot.verified.map { $0.trusted == trusted ? $0.since : Date() } ?? Date()
+        snapshot.verified = (trusted, message, since)
+    }
 
     func passed(revision: String?, result: PassResult, error: String?, retries: RetryBook) {
         snapshot.revision = revision ?? snapshot.revision

@@ -23,6 +23,8 @@ public enum MetricsCatalog {
         Entry(name: "accord_last_applied_timestamp_seconds", type: "gauge", labels: "", meaning: "when the last pass applied it (Unix time)"),
         Entry(name: "accord_queue_depth", type: "gauge", labels: "", meaning: "objects waiting for a retry (stalled ones included)"),
         Entry(name: "accord_git_fetch_failures_total", type: "counter", labels: "", meaning: "failed fetches (or branch resolutions)"),
+        Entry(name: "accord_source_verified", type: "gauge", labels: "",
+              meaning: "0 while the fetched commit is refused by the verification policy (the `SourceVerified` condition), else 1 (and 1 without a policy)"),
         Entry(name: "accord_source_unavailable", type: "gauge", labels: "",
               meaning: "1 while the leader's fetches fail (the `SourceUnavailable` condition), else 0"),
         Entry(name: "accord_erasures_open", type: "gauge", labels: "", meaning: "managed erasures without a certificate yet, read after each pass"),

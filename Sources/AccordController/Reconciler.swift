@@ -4,6 +4,7 @@ import AccordGit
 import AccordSource
 import AccordStore
 import AccordSync
+import AccordTrust
 import Foundation
 import Logging
 
@@ -43,6 +44,12 @@ actor Reconciler {
     private var passRetryAt: ContinuousClock.Instant?
     /// When the last pass started: retries due before it were its to take.
     private var lastPassStart = Date.distantPast
+    /// Under a verification policy: the last commit that verified (what
+    /// resyncs apply while a newer one is refused) and its signer, and the
+    /// fetched commit the policy refused, with why.
+    private var verifiedHead: String?
+    private var verifiedSigner: String?
+    private var refusedHead: (commit: String, reason: String)?
     /// The source as an object (`Source/git`), and the copy last written.
     private var source: SourceStatus?
     private var publishedSource: SourceStatus?
@@ -65,6 +72,9 @@ actor Reconciler {
     func lead() async {
         book.clear()
         settled = nil
+        verifiedHead = nil
+        verifiedSigner = nil
+        refusedHead = nil
         passErrors = 0
         passRetryAt = nil
         lastPassStart = .distantPast
@@ -147,7 +157,102 @@ actor Reconciler {
         }
     }
 
-    private func pass(_ repository: GitRepository, _ commit: String, full: Bool) async {
+    /// A pass on the fetched commit — under a verification policy, only
+    /// once it verifies. A refused commit is never read: its refusal is
+    /// recorded (status, history, audit, log) once, and resyncs go on
+    /// against the last commit that verified.
+    private func pass(_ repository: GitRepository, _ head: String, full: Bool) async {
+        guard let verifier = config.verifier, verifier.policy.mode != .off else {
+            await apply(repository, head, full: full, signer: nil)
+            return
+        }
+        switch await verify(verifier, repository, head) {
+        case .trusted(let signer):
+            await apply(repository, head, full: full, signer: signer)
+        case .refused:
+            if full, let verified = verifiedHead, verified != head {
+                await apply(repository, verified, full: true, signer: verifiedSigner)
+            }
+            settled = head
+        case .failed:
+            break
+        }
+    }
+
+    enum Verification { case trusted(String?), refused, failed }
+
+    private func verify(_ verifier: CommitVerifier, _ repository: GitRepository, _ commit: String) async -> Verification {
+        if commit == verifiedHead { return .trusted(verifiedSigner) }
+        if let refused = refusedHead, refused.commit == commit { return .refused }
+        let lastApplied = verifier.policy.mode == .strict ? (verifiedHead ?? source?.appliedRevision) : nil
+        do {
+            switch try await verifier.verify(commit, lastApplied: lastApplied, in: repository) {
+            case .success(let signer):
+                verifiedHead = commit
+                verifiedSigner = signer?.description
+                refusedHead = nil
+                metrics.setSourceVerified(true)
+                let message = "commit \(commit.prefix(12)) is signed by \(signer?.description ?? "a trusted key")"
+                updateSource { s in
+                    s.verified = true
+                    s.verification = message
+                }
+                await state.verified(true, message: message)
+                logger.info("commit verified", metadata: ["revision": "\(commit)", "signer": "\(signer?.description ?? "")",
+                                                          "mode": "\(verifier.policy.mode.rawValue)"])
+                return .trusted(signer?.description)
+            case .failure(let refusal):
+                refusedHead = (commit, refusal.reason)
+                metrics.setSourceVerified(false)
+                let kept = (verifiedHead ?? source?.appliedRevision).map { "; \($0.prefix(12)) stays applied" } ?? "; nothing is applied"
+                updateSource { s in
+                    s.ready = false
+                    s.reason = .signatureUnverified
+                    s.message = "\(refusal)\(kept)"
+                    s.errors = []
+                    s.verified = false
+                    s.verification = refusal.reason
+                }
+                await state.verified(false, message: refusal.description)
+                // Deciding not to apply is this pass's outcome: a leader stays (or becomes) ready.
+                await state.passed(revision: nil, result: .refused, error: refusal.description, retries: book)
+                logger.error("the commit is not trusted; nothing of it is read or applied (waiting for a new commit)", metadata: [
+                    "revision": "\(commit)", "reason": "\(refusal.reason)", "mode": "\(verifier.policy.mode.rawValue)"])
+                await recordUnverified(refusal)
+                await publishSource()
+                return .refused
+            }
+        } catch {
+            passErrors += 1
+            let delay = book.backoff.delay(attempt: passErrors)
+            passRetryAt = clock.now.advanced(by: delay)
+            logger.error("verifying the commit failed; retrying", metadata: [
+                "revision": "\(commit)", "error": "\(error)", "retryInSeconds": .seconds(delay)])
+            return .failed
+        }
+    }
+
+    /// History's `unverified` row and its `refuse` audit entry, once per commit.
+    private func recordUnverified(_ refusal: Refusal) async {
+        var entry = History.Pass(revision: refusal.commit, path: config.path, startedAt: Date(), result: .unverified, merkleRoot: "",
+                                 objects: 0, actor: "accord-controller")
+        entry.reason = refusal.reason
+        do {
+            try await Self.recordRefusal(entry, config.databaseURL, storeLogger)
+        } catch {
+            logger.warning("could not record the refused commit in history", metadata: ["error": "\(error)"])
+        }
+    }
+
+    nonisolated static func recordRefusal(_ entry: History.Pass, _ url: DatabaseURL, _ logger: Logger) async throws {
+        try await Database.withConnection(url, logger: logger) { connection in
+            let session = Session(connection, logger: logger)
+            try await Migrations.run(session)
+            try await History.recordRefusal(entry, actor: entry.actor, session)
+        }
+    }
+
+    private func apply(_ repository: GitRepository, _ commit: String, full: Bool, signer: String?) async {
         lastPassStart = Date()
         await state.reconciling(true)
         let started = clock.now
@@ -155,7 +260,7 @@ actor Reconciler {
         let result: PassResult
         var failure: String?
         do {
-            let report = try await run(repository, commit, full: full)
+            let report = try await run(repository, commit, full: full, signer: signer)
             kind = report.kind
             settled = commit
             passErrors = 0
@@ -184,7 +289,8 @@ actor Reconciler {
                         s.appliedRevision = commit
                         s.appliedAt = Date()
                     }
-                    guard s.reason != .fetchFailed else { return }
+                    // A newer commit still refused (or fetches failing) keeps the source not ready.
+                    guard s.reason != .fetchFailed, refusedHead == nil else { return }
                     s.ready = true
                     s.reason = .applied
                     s.message = "applied \(commit.prefix(12))"
@@ -288,11 +394,12 @@ actor Reconciler {
         }
     }
 
-    private func run(_ repository: GitRepository, _ commit: String, full: Bool) async throws -> Pass.Report {
+    private func run(_ repository: GitRepository, _ commit: String, full: Bool, signer: String?) async throws -> Pass.Report {
         var options = Pass.Options(actor: "accord-controller", keys: config.keys, prune: config.prune,
                                    guardrail: DeletionGuard(maxShare: config.maxDeletePercent / 100, allowed: false),
                                    lockTimeout: .seconds(5))
         options.full = full
+        options.signer = signer
         options.holdBack = book.holdBack(now: Date())
         options.stopRequested = { [doorbell] in doorbell.isShuttingDown }
         let pass = Pass(source: RevisionSource(repository: repository, commit: commit, directory: config.path), options: options)

@@ -14,7 +14,7 @@ enum Views {
             "ready": .bool(s.ready), "role": .string(s.role.rawValue), "reconciling": .bool(s.reconciling),
             "revision": JSONValue(s.revision), "lastPassAt": time(s.lastPassAt), "lastPassResult": JSONValue(s.lastPassResult?.rawValue),
             "lastError": JSONValue(s.lastError),
-            "conditions": .array(s.source.map { [source($0)] } ?? []),
+            "conditions": .array((s.source.map { [source($0)] } ?? []) + (s.verified.map { [verified($0)] } ?? [])),
         ])
     }
 
@@ -24,6 +24,15 @@ enum Views {
             "type": .string(ConditionType.sourceUnavailable.rawValue), "status": .string(ConditionStatus(c.unavailable).rawValue),
             "reason": .string(c.reason.rawValue), "message": .string(c.message), "lastTransitionTime": time(c.since),
             "failures": JSONValue(c.failures), "lastFetchAt": time(c.lastFetchAt), "nextFetchAt": time(c.nextFetchAt),
+        ])
+    }
+
+    /// The `SourceVerified` condition: whether the verification policy trusts the fetched commit.
+    static func verified(_ v: (trusted: Bool, message: String, since: Date)) -> JSONValue {
+        .object([
+            "type": .string(ConditionType.sourceVerified.rawValue), "status": .string(ConditionStatus(v.trusted).rawValue),
+            "reason": .string((v.trusted ? StatusReason.signatureVerified : .signatureUnverified).rawValue),
+            "message": .string(v.message), "lastTransitionTime": time(v.since),
         ])
     }
 

@@ -19,9 +19,11 @@ public enum History {
         case invalid
         /// The deletion guard refused its plan: nothing was written.
         case refused
+        /// The verification policy refused its commit: nothing was read.
+        case unverified
 
-        /// The revision was never applied (`invalid`, `refused`).
-        public var isRefusal: Bool { self == .invalid || self == .refused }
+        /// The revision was never applied (`invalid`, `refused`, `unverified`).
+        public var isRefusal: Bool { self == .invalid || self == .refused || self == .unverified }
     }
 
     public struct Entry: Sendable, Codable {
@@ -78,7 +80,7 @@ public enum History {
     /// The revision of the last recorded pass that was not refused, if any.
     public static func lastRevision(_ session: Session) async throws -> (revision: String?, root: String)? {
         let row = try await session.rows("""
-            SELECT revision, merkle_root FROM accord.revisions WHERE result NOT IN ('invalid', 'refused') ORDER BY id DESC LIMIT 1
+            SELECT revision, merkle_root FROM accord.revisions WHERE result NOT IN ('invalid', 'refused', 'unverified') ORDER BY id DESC LIMIT 1
             """).first
         return try row.map { try $0.decode((String?, String).self) }.map { ($0.0, $0.1) }
     }

@@ -27,10 +27,15 @@ public struct SourceStatus: Sendable, Equatable {
     public var appliedAt: Date?
     /// When `ready` last changed.
     public var since: Date
+    /// Under a verification policy: whether the fetched commit is trusted,
+    /// and by whom or why not; nil without a policy.
+    public var verified: Bool?
+    public var verification: String?
 
     public init(url: String, branch: String, path: String, ready: Bool, reason: StatusReason, message: String,
                 errors: [String] = [], fetchedRevision: String? = nil, fetchedAt: Date? = nil,
-                appliedRevision: String? = nil, appliedAt: Date? = nil, since: Date = Date()) {
+                appliedRevision: String? = nil, appliedAt: Date? = nil, since: Date = Date(), verified: Bool? = nil,
+                verification: String? = nil) {
         self.url = url
         self.branch = branch
         self.path = path
@@ -43,6 +48,8 @@ public struct SourceStatus: Sendable, Equatable {
         self.appliedRevision = appliedRevision
         self.appliedAt = appliedAt
         self.since = since
+        self.verified = verified
+        self.verification = verification
     }
 
     public static var id: String { "Source/\(name)" }
@@ -56,12 +63,16 @@ public struct SourceStatus: Sendable, Equatable {
 
     public var conditions: [Condition] {
         var out = [Condition(.ready, ConditionStatus(ready), reason: reason.rawValue, message: message)]
+        if let verified {
+            out.append(Condition(.sourceVerified, ConditionStatus(verified), verified ? .signatureVerified : .signatureUnverified,
+                                 message: verification ?? ""))
+        }
         if reason == .fetchFailed {
             out.append(Condition(.sourceUnavailable, .true, .fetchFailed, message: message))
         } else {
             out.append(Condition(.sourceUnavailable, .false, .fetched, message: "fetched \(url) at \(fetchedRevision ?? "-")"))
         }
-        let refused = reason == .revisionInvalid || reason == .deletionGuardRefused
+        let refused = reason == .revisionInvalid || reason == .deletionGuardRefused || reason == .signatureUnverified
         out.append(Condition(.stalled, ConditionStatus(refused), reason: refused ? reason.rawValue : "", message: refused ? message : ""))
         return out
     }
@@ -81,6 +92,7 @@ public struct SourceStatus: Sendable, Equatable {
         out += "  fetched: \(fetchedRevision ?? "-")\(fetchedAt.map { " at \(Self.time($0))" } ?? "")\n"
         out += "  applied: \(appliedRevision ?? "-")\(appliedAt.map { " at \(Self.time($0))" } ?? "")\n"
         out += "  since: \(Self.time(since))\n"
+        if let verification { out += "  verified: \(verified == true ? "yes" : "no"): \(Text.escapingControls(verification))\n" }
         if !errors.isEmpty { out += "  errors:\n" + errors.map { "    - \(Text.escapingControls($0))\n" }.joined() }
         return out
     }
@@ -93,6 +105,7 @@ public struct SourceStatus: Sendable, Equatable {
             "fetchedRevision": JSONValue(fetchedRevision), "fetchedAt": time(fetchedAt),
             "lastAppliedRevision": JSONValue(appliedRevision), "appliedAt": time(appliedAt),
             "message": .string(message), "errors": JSONValue(strings: errors), "since": .string(Self.time(since)),
+            "verified": verified.map(JSONValue.bool) ?? .null, "verification": JSONValue(verification),
             "conditions": .array(conditions.map(\.json)),
         ])
     }
@@ -104,24 +117,24 @@ public struct SourceStatus: Sendable, Equatable {
         let epoch = { (d: Date?) in d.map { String($0.timeIntervalSince1970) } }
         try await session.execute("""
             INSERT INTO accord.source_status (name, url, branch, path, ready, reason, message, errors, fetched_revision, fetched_at,
-                                              applied_revision, applied_at, since, updated_at)
+                                              applied_revision, applied_at, since, verified, verification, updated_at)
             VALUES ($1, $2, $3, $4, $5::boolean, $6, $7, $8::jsonb, $9, to_timestamp($10::float8), $11, to_timestamp($12::float8),
-                    to_timestamp($13::float8), now())
+                    to_timestamp($13::float8), $14::boolean, $15, now())
             ON CONFLICT (name) DO UPDATE SET url = EXCLUDED.url, branch = EXCLUDED.branch, path = EXCLUDED.path, ready = EXCLUDED.ready,
                 reason = EXCLUDED.reason, message = EXCLUDED.message, errors = EXCLUDED.errors,
                 fetched_revision = EXCLUDED.fetched_revision, fetched_at = EXCLUDED.fetched_at,
                 applied_revision = EXCLUDED.applied_revision, applied_at = EXCLUDED.applied_at, since = EXCLUDED.since,
-                updated_at = now()
+                verified = EXCLUDED.verified, verification = EXCLUDED.verification, updated_at = now()
             """, [name, s.url, s.branch, s.path, s.ready ? "true" : "false", s.reason.rawValue, s.message,
                   JSONValue(strings: s.errors).canonical, s.fetchedRevision, epoch(s.fetchedAt), s.appliedRevision,
-                  epoch(s.appliedAt), String(s.since.timeIntervalSince1970)])
+                  epoch(s.appliedAt), String(s.since.timeIntervalSince1970), s.verified.map { $0 ? "true" : "false" }, s.verification])
     }
 
     /// The source's status, if a controller has recorded one.
     public static func read(_ session: Session) async throws -> SourceStatus? {
         guard let row = try await session.rows("""
             SELECT url, branch, path, ready, reason, message, errors::text, fetched_revision, extract(epoch FROM fetched_at)::float8,
-                   applied_revision, extract(epoch FROM applied_at)::float8, extract(epoch FROM since)::float8
+                   applied_revision, extract(epoch FROM applied_at)::float8, extract(epoch FROM since)::float8, verified, verification
             FROM accord.source_status WHERE name = $1
             """, [name]).first else { return nil }
         let c = row.makeRandomAccess()
@@ -135,6 +148,7 @@ public struct SourceStatus: Sendable, Equatable {
             message: try c[5].decode(String.self), errors: errors,
             fetchedRevision: try c[7].decode(String?.self), fetchedAt: date(try c[8].decode(Double?.self)),
             appliedRevision: try c[9].decode(String?.self), appliedAt: date(try c[10].decode(Double?.self)),
-            since: date(try c[11].decode(Double.self)) ?? Date())
+            since: date(try c[11].decode(Double.self)) ?? Date(), verified: try c[12].decode(Bool?.self),
+            verification: try c[13].decode(String?.self))
     }
 }

@@ -139,6 +139,59 @@ struct ReconcileTests {
         }
     }
 
+    /// Under a verification policy the controller applies only trusted
+    /// commits: a refused one is never read, the last trusted revision
+    /// stays applied, status, history, /readyz and /metrics say why.
+    @Test func onlyTrustedCommitsAreApplied() async throws {
+        let h = try await Harness()
+        let db = h.db
+        defer { Task { await db.drop() } }
+        let key = try SSHTestKey("ed25519")
+        let policy = h.scratch.appendingPathComponent("verify.yaml")
+        try Data("mode: head\nkeys:\n  - {name: platform-team, ssh: \"\(try key.publicLine)\"}\n".utf8).write(to: policy)
+        let logs = LogBuffer()
+        try await withController(try h.config(["verify-file": policy.path]), logs: logs) { c in
+            // The harness's first commit is not signed: nothing is applied, and the controller is ready all the same.
+            #expect(try await eventually { await c.isLeaderReady() })
+            #expect(try await eventually { try await h.scalar("SELECT reason FROM accord.source_status") == "SignatureUnverified" })
+            #expect(try await h.scalar("SELECT to_regclass('platform.tenants')::text") == "platform.tenants")
+            #expect(try await h.scalar("SELECT count(*)::text FROM platform.tenants") == "0", "nothing of an untrusted commit is applied")
+
+            try h.edit("workers/brightpath.yaml", "replicas: 1", "replicas: 2")
+            let signed = try h.work.commitSigned("scale triage, signed", ssh: key)
+            try h.work.git("push", "-q", "origin", "main")
+            #expect(try await eventually { try await h.scalar("SELECT replicas::text FROM platform.workers WHERE name = 'support-triage'") == "2" })
+            #expect(try await eventually { try await h.scalar("SELECT ready::text || ' ' || reason FROM accord.source_status") == "true Applied" })
+            #expect(try await h.scalar("SELECT signer FROM accord.revisions WHERE revision = '\(signed)' AND result = 'applied'")?
+                .hasPrefix("platform-team (ssh-ed25519 SHA256:") == true)
+            #expect(c.metricsText.contains("accord_source_verified 1"))
+
+            let unsigned = try h.push("workers/brightpath.yaml", "replicas: 2", "replicas: 9", message: "unsigned")
+            #expect(try await eventually { try await h.scalar("SELECT reason FROM accord.source_status") == "SignatureUnverified" })
+            #expect(try await h.scalar("SELECT verification FROM accord.source_status") == "it is not signed")
+            #expect(try await h.scalar("SELECT result || ': ' || reason FROM accord.revisions WHERE revision = '\(unsigned)'") == "unverified: it is not signed")
+            #expect(try await h.scalar("SELECT count(*)::text FROM accord.audit_log WHERE action = 'refuse' AND revision = '\(unsigned)'") == "1")
+            #expect(try await h.scalar("SELECT replicas::text FROM platform.workers WHERE name = 'support-triage'") == "2", "the trusted revision stays applied")
+            #expect(c.metricsText.contains("accord_source_verified 0"))
+            #expect(logs.lines(msg: "the commit is not trusted; nothing of it is read or applied (waiting for a new commit)")
+                .contains { $0["revision"] == .string(unsigned) && $0["reason"] == .string("it is not signed") })
+            let app = Application(router: HTTPServer.router(c.http))
+            try await app.test(.router) { client in
+                try await client.execute(uri: "/readyz", method: .get) { response in
+                    #expect(response.status == .ok, "a refused commit does not make the controller unready")
+                    let conditions = try JSONParser.parse(String(buffer: response.body))["conditions"]?.arrayValue ?? []
+                    #expect(conditions.contains { $0["type"] == .string("SourceVerified") && $0["status"] == .string("False") }, "\(conditions)")
+                }
+            }
+
+            try h.edit("workers/brightpath.yaml", "replicas: 9", "replicas: 3")
+            _ = try h.work.commitSigned("signed again", ssh: key)
+            try h.work.git("push", "-q", "origin", "main")
+            #expect(try await eventually { try await h.scalar("SELECT replicas::text FROM platform.workers WHERE name = 'support-triage'") == "3" })
+            #expect(try await eventually { try await h.scalar("SELECT verified::text FROM accord.source_status") == "true" })
+        }
+    }
+
     @Test func aSignedWebhookFetchesAtOnceAndABadOneDoesNothing() async throws {
         let h = try await Harness()
         let db = h.db

@@ -3,7 +3,7 @@
 /// 72h overdue); `SourceUnavailable`, the daemon's last fetch failed.
 public enum ConditionType: String, Sendable, Codable, CaseIterable {
     case ready = "Ready", reconciling = "Reconciling", stalled = "Stalled"
-    case onSchedule = "OnSchedule", sourceUnavailable = "SourceUnavailable"
+    case onSchedule = "OnSchedule", sourceUnavailable = "SourceUnavailable", sourceVerified = "SourceVerified"
 }
 
 public enum ConditionStatus: String, Sendable, Codable, CaseIterable {
@@ -23,6 +23,7 @@ public enum StatusReason: String, Sendable, Codable, CaseIterable {
     case withinDeadline = "WithinDeadline", slaWarning = "SLAWarning", slaEscalation = "SLAEscalation", slaOverdue = "SLAOverdue"
     case fetched = "Fetched", fetchFailed = "FetchFailed"
     case revisionInvalid = "RevisionInvalid", deletionGuardRefused = "DeletionGuardRefused", passFailed = "PassFailed"
+    case signatureVerified = "SignatureVerified", signatureUnverified = "SignatureUnverified"
 }
 
 /// One condition of an object. `reason` is a `FailureReason` or a
