@@ -99,13 +99,14 @@ struct Apply: AsyncParsableCommand {
                              secretsDirectory: try self.keys.secretsDirectory())
         let opened = try await DesiredSource.open(source)
         let strict = try trust.policy()?.mode == .strict
-        let signer = try await trust.verify(opened, lastApplied: strict ? try await database.lastApplied() : nil)
+        let trusted = try await trust.verify(opened, lastApplied: strict ? try await database.lastApplied() : nil)
         var options = Pass.Options(actor: "accordctl apply", keys: keys, prune: prune,
                                    guardrail: DeletionGuard(maxShare: maxDeletePercent / 100, allowed: allowMassDeletion),
                                    lockTimeout: LockTimeout.duration(lockTimeout))
         options.dryRun = dryRun
         options.full = full
-        options.signer = signer?.description
+        options.signer = trusted?.signer?.description
+        options.authorize = trusted?.authorize
         let progress = ProgressLine.forStandardError(quiet: quiet)
         options.progress = { progress.update($0) }
         let pass = Pass(source: opened, options: options)
@@ -126,7 +127,7 @@ struct Apply: AsyncParsableCommand {
         case .markdown: Console.write(rendered.markdown())
         }
         if let refusal = report.refusal {
-            Console.error(CLIError("deletion guard: \(refusal)"))
+            Console.error(CLIError(refusal.description))
             throw ExitCode(2)
         }
         let waiting = !report.erasures.failed.isEmpty || !report.erasures.blocked.isEmpty || !report.rotation.blocked.isEmpty
@@ -157,7 +158,7 @@ struct ApplyReport {
 
     var summary: String {
         let plan = report.plan
-        if report.refusal != nil { return "refused by the deletion guard: nothing was written (\(plan.summary))" }
+        if let refusal = report.refusal { return "refused by \(refusal.by.rawValue): nothing was written (\(plan.summary))" }
         if dryRun { return "dry run: no object was changed (\(plan.summary))" }
         let applied = report.outcome?.applied ?? []
         var counts: [Action: Int] = [:]
@@ -224,7 +225,7 @@ struct ApplyReport {
     func json() -> String {
         planReport.json(extra: [
             "dryRun": .bool(dryRun),
-            "refused": JSONValue(report.refusal),
+            "refused": JSONValue(report.refusal?.description),
             "applied": .array((report.outcome?.applied ?? []).map { .string($0.id.description) }),
             "failed": .array(failed.map { f in
                 .object(["id": .string(f.id.description), "reason": .string(f.reason.rawValue),

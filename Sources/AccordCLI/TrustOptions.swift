@@ -1,4 +1,5 @@
 import AccordCore
+import AccordEngine
 import AccordGit
 import AccordSource
 import AccordTrust
@@ -25,10 +26,17 @@ struct TrustOptions: ParsableArguments {
         }
     }
 
-    /// Verifies the opened revision under the policy: the signer of its
-    /// commit, nil when no policy applies; a refusal (or files on disk
-    /// under a policy) prints why and exits 2.
-    func verify(_ opened: RevisionSource, lastApplied: String? = nil) async throws -> Signer? {
+    /// A revision the policy trusts: who signed it, and the check of a
+    /// plan against the policy's signer rules (for `apply`).
+    struct Trusted {
+        let signer: Signer?
+        let authorize: @Sendable ([PlanStep], [ObjectID: String]) async throws -> String?
+    }
+
+    /// Verifies the opened revision under the policy; nil when no policy
+    /// applies. A refusal (or files on disk under a policy) prints why and
+    /// exits 2.
+    func verify(_ opened: RevisionSource, lastApplied: String? = nil) async throws -> Trusted? {
         guard let policy = try policy(), policy.mode != .off else { return nil }
         guard let repository = opened.repository, let commit = opened.commit else {
             Console.error(CLIError("the verification policy (\(policy.file)) needs a signed commit; files on disk (--worktree) carry no signature"))
@@ -37,7 +45,10 @@ struct TrustOptions: ParsableArguments {
         do {
             let verifier = try CommitVerifier(policy: policy)
             switch try await verifier.verify(commit, lastApplied: lastApplied, in: repository) {
-            case .success(let signer): return signer
+            case .success(let range):
+                return Trusted(signer: range.signer) { steps, paths in
+                    try await verifier.authorize(steps, paths: paths, range: range, in: repository)
+                }
             case .failure(let refusal):
                 Console.error(CLIError("\(refusal); nothing was read (policy \(policy.file), mode \(policy.mode.rawValue))"))
                 throw ExitCode(2)
@@ -80,7 +91,7 @@ struct Verify: AsyncParsableCommand {
         }
         let opened = try await DesiredSource.open(source)
         guard let repository = opened.repository, let commit = opened.commit else { throw ExitCode(2) }
-        let verdict: Result<Signer?, Refusal>
+        let verdict: Result<TrustedRange, Refusal>
         do {
             let base = try await since.asyncMap { try await repository.resolve($0) }
             verdict = try await CommitVerifier(policy: policy).verify(commit, lastApplied: base, in: repository)
@@ -88,7 +99,7 @@ struct Verify: AsyncParsableCommand {
             Console.error(CLIError("verifying \(commit.prefix(12)): \(error)"))
             throw ExitCode(2)
         }
-        let signer = try? verdict.get()
+        let signer = try? verdict.get().signer
         let refusal: Refusal? = if case .failure(let r) = verdict { r } else { nil }
         switch output.format {
         case .json:

@@ -49,6 +49,7 @@ actor Reconciler {
     /// fetched commit the policy refused, with why.
     private var verifiedHead: String?
     private var verifiedSigner: String?
+    private var verifiedRange: TrustedRange?
     private var refusedHead: (commit: String, reason: String)?
     /// The source as an object (`Source/git`), and the copy last written.
     private var source: SourceStatus?
@@ -74,6 +75,7 @@ actor Reconciler {
         settled = nil
         verifiedHead = nil
         verifiedSigner = nil
+        verifiedRange = nil
         refusedHead = nil
         passErrors = 0
         passRetryAt = nil
@@ -187,9 +189,11 @@ actor Reconciler {
         let lastApplied = verifier.policy.mode == .strict ? (verifiedHead ?? source?.appliedRevision) : nil
         do {
             switch try await verifier.verify(commit, lastApplied: lastApplied, in: repository) {
-            case .success(let signer):
+            case .success(let range):
+                let signer = range.signer
                 verifiedHead = commit
                 verifiedSigner = signer?.description
+                verifiedRange = range
                 refusedHead = nil
                 metrics.setSourceVerified(true)
                 let message = "commit \(commit.prefix(12)) is signed by \(signer?.description ?? "a trusted key")"
@@ -273,15 +277,15 @@ actor Reconciler {
                     "left": .number(report.outcome?.interrupted.count ?? 0)])
             } else if let refusal = report.refusal {
                 result = .refused
-                failure = "deletion guard: \(refusal)"
+                failure = refusal.description
                 updateSource { s in
                     s.ready = false
-                    s.reason = .deletionGuardRefused
-                    s.message = "\(commit.prefix(12)) not applied: the deletion guard refused its plan: \(refusal)"
+                    s.reason = refusal.by == .deletionGuard ? .deletionGuardRefused : .signerRuleRefused
+                    s.message = "\(commit.prefix(12)) not applied: \(refusal.by.rawValue) refused its plan: \(refusal.reason)"
                     s.errors = []
                 }
-                logger.error("the deletion guard refused the plan; nothing was written", metadata: [
-                    "revision": "\(commit)", "reason": "\(refusal)"])
+                logger.error("\(refusal.by.rawValue) refused the plan; nothing was written", metadata: [
+                    "revision": "\(commit)", "reason": "\(refusal.reason)"])
             } else {
                 result = .ok
                 updateSource { s in
@@ -400,6 +404,9 @@ actor Reconciler {
                                    lockTimeout: .seconds(5))
         options.full = full
         options.signer = signer
+        if let verifier = config.verifier, verifier.policy.mode != .off, let range = verifiedRange, range.commit == commit {
+            options.authorize = { steps, paths in try await verifier.authorize(steps, paths: paths, range: range, in: repository) }
+        }
         options.holdBack = book.holdBack(now: Date())
         options.stopRequested = { [doorbell] in doorbell.isShuttingDown }
         let pass = Pass(source: RevisionSource(repository: repository, commit: commit, directory: config.path), options: options)

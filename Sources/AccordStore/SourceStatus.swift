@@ -16,7 +16,8 @@ public struct SourceStatus: Sendable, Equatable {
     public var branch: String
     public var path: String
     public var ready: Bool
-    /// `Applied`, `Fetched`, `FetchFailed`, `RevisionInvalid`, `DeletionGuardRefused` or `PassFailed`.
+    /// `Applied`, `Fetched`, `FetchFailed`, `RevisionInvalid`, `DeletionGuardRefused`, `SignatureUnverified`,
+    /// `SignerRuleRefused` or `PassFailed`.
     public var reason: StatusReason
     public var message: String
     /// An invalid revision's first errors, `file:line:col: message`.
@@ -72,7 +73,7 @@ public struct SourceStatus: Sendable, Equatable {
         } else {
             out.append(Condition(.sourceUnavailable, .false, .fetched, message: "fetched \(url) at \(fetchedRevision ?? "-")"))
         }
-        let refused = reason == .revisionInvalid || reason == .deletionGuardRefused || reason == .signatureUnverified
+        let refused = [.revisionInvalid, .deletionGuardRefused, .signatureUnverified, .signerRuleRefused].contains(reason)
         out.append(Condition(.stalled, ConditionStatus(refused), reason: refused ? reason.rawValue : "", message: refused ? message : ""))
         return out
     }

@@ -81,7 +81,7 @@ public struct Pass: Sendable {
                 throw invalid
             }
             if let refusal = report.refusal {
-                try await recordRefusal(.refused, reason: "deletion guard: \(refusal)", objects: report.objects, started: started, session)
+                try await recordRefusal(.refused, reason: refusal.description, objects: report.objects, started: started, session)
             }
             if !options.dryRun, report.refusal == nil, !report.interrupted, !options.stopRequested() {
                 try await afterPlan(&report, session)

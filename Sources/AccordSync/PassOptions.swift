@@ -61,6 +61,10 @@ extension Pass {
         public var progress: @Sendable (PassProgress) -> Void = { _ in }
         /// Who signed the revision, under a verification policy: recorded in history.
         public var signer: String?
+        /// Asked with the plan's steps (and where each object is written in
+        /// git) before anything is written: a reason to refuse the plan —
+        /// the verification policy's per-kind signer rules.
+        public var authorize: (@Sendable ([PlanStep], [ObjectID: String]) async throws -> String?)?
 
         public init(actor: String = "accordctl", keys: Keys = Keys(), prune: Bool = false,
                     guardrail: DeletionGuard = DeletionGuard(), lockTimeout: Duration = .seconds(30)) {

@@ -9,8 +9,9 @@ extension Pass {
     public struct Report: Sendable {
         public let kind: PassKind
         public let plan: Plan
-        /// Set when the deletion guard refused the plan (nothing was written).
-        public let refusal: String?
+        /// Set when the plan was refused — by the deletion guard, or by a
+        /// signer rule of the verification policy: nothing was written.
+        public let refusal: PlanRefusal?
         /// nil for a dry run or a refused plan.
         public let outcome: Executor.Outcome?
         /// The pass was recorded in history.
@@ -40,4 +41,26 @@ extension Pass {
         /// (`Options.stopRequested`); `outcome.interrupted` lists what it left.
         public var interrupted: Bool { !(outcome?.interrupted.isEmpty ?? true) }
     }
+}
+
+/// Why a plan was refused before anything was written.
+public struct PlanRefusal: Sendable, Equatable, CustomStringConvertible {
+    public enum By: String, Sendable {
+        /// It deletes more than the guard allows (`DeletionGuard`).
+        case deletionGuard = "the deletion guard"
+        /// It changes an object of a kind the verification policy reserves
+        /// for signers the commit is not signed by.
+        case signerRule = "a signer rule"
+    }
+
+    public let by: By
+    public let reason: String
+
+    public init(by: By, reason: String) {
+        self.by = by
+        self.reason = reason
+    }
+
+    /// `deletion guard: …` or `signer rule: …`.
+    public var description: String { "\(by == .deletionGuard ? "deletion guard" : "signer rule"): \(reason)" }
 }

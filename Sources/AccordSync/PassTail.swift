@@ -44,8 +44,18 @@ extension Pass {
         let (plan, held) = Self.holdingBack(planned.plan, options.holdBack)
         timings.lap("\(planned.kind.rawValue): plan (\(plan.steps.count) steps, \(held.count) held back)")
         if let refusal = options.guardrail.refusal(plan) {
-            return Report(kind: planned.kind, plan: plan, refusal: refusal, outcome: nil, recorded: false,
-                          objects: planned.objects, timings: timings, held: held)
+            return Report(kind: planned.kind, plan: plan, refusal: PlanRefusal(by: .deletionGuard, reason: refusal), outcome: nil,
+                          recorded: false, objects: planned.objects, timings: timings, held: held)
+        }
+        if let authorize = options.authorize, !plan.steps.isEmpty {
+            // Where each changed object is written in git: its file now, or the file it left.
+            var paths: [ObjectID: String] = [:]
+            for entry in planned.inventory { paths[entry.id] = entry.sourcePath }
+            for step in plan.steps { if let path = step.desired?.sourcePath { paths[step.id] = path } }
+            if let refusal = try await authorize(plan.steps, paths) {
+                return Report(kind: planned.kind, plan: plan, refusal: PlanRefusal(by: .signerRule, reason: refusal), outcome: nil,
+                              recorded: false, objects: planned.objects, timings: timings, held: held)
+            }
         }
         if options.dryRun {
             return Report(kind: planned.kind, plan: plan, refusal: nil, outcome: nil, recorded: false,

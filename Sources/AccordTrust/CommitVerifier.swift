@@ -67,33 +67,96 @@ public struct CommitVerifier: Sendable {
 
     /// What the mode asks of the revision `commit`, given the last applied
     /// revision (`head`: the commit itself; `strict`: every commit since
-    /// the last applied one, which must be an ancestor). The signer of
-    /// `commit`, or the first refusal.
+    /// the last applied one, which must be an ancestor). What was verified,
+    /// or the first refusal.
     public func verify(_ commit: String, lastApplied: String?, in repository: GitRepository,
-                       limit: Int = 100_000) async throws -> Result<Signer?, Refusal> {
+                       limit: Int = 100_000) async throws -> Result<TrustedRange, Refusal> {
         switch policy.mode {
         case .off:
-            return .success(nil)
+            return .success(TrustedRange(commit: commit, signer: nil, commits: []))
         case .head:
-            return try await signer(of: commit, in: repository).map { $0 }
+            return try await signer(of: commit, in: repository).map { TrustedRange(commit: commit, signer: $0, commits: []) }
         case .strict:
-            var base = lastApplied ?? policy.since
+            if lastApplied == commit {
+                // Already applied: nothing new to walk.
+                return try await signer(of: commit, in: repository).map { TrustedRange(commit: commit, signer: $0, commits: []) }
+            }
+            let base = lastApplied ?? policy.since
             if let applied = lastApplied, try await !repository.isAncestor(applied, of: commit) {
                 return .failure(Refusal(commit: commit, reason: "it does not descend from the last applied revision \(applied.prefix(12)): "
                                         + "history was rewritten (a force-push); strict mode refuses it"))
             }
-            if base == commit { base = nil }
             var head: Signer?
-            let walked = try await repository.commits(from: base == commit ? nil : base, to: commit, limit: limit)
+            var checked: [TrustedRange.Entry] = []
+            let walked = try await repository.commits(from: base, to: commit, limit: limit)
             for entry in walked {
                 switch try await signer(of: entry.id, in: repository) {
-                case .success(let s): if entry.id == commit { head = s }
+                case .success(let s):
+                    if entry.id == commit { head = s }
+                    checked.append(.init(id: entry.id, parents: entry.parents, signer: s))
                 case .failure(let refusal):
                     let through = entry.id == commit ? "" : " (strict mode checks every commit since \(base.map { String($0.prefix(12)) } ?? "the root"))"
                     return .failure(Refusal(commit: commit, reason: "commit \(entry.id.prefix(12)) \(refusal.reason)\(through)"))
                 }
             }
-            return .success(head)
+            if head == nil, case .success(let s) = try await signer(of: commit, in: repository) { head = s }
+            return .success(TrustedRange(commit: commit, signer: head, commits: checked))
         }
     }
+
+    /// The first change the policy's signer rules forbid, as a reason to
+    /// refuse the plan; nil when every change may be made. A change to an
+    /// object of a listed kind needs a signer of one of the rule's groups:
+    /// the applied commit's (`head`), or (`strict`) that of the commit
+    /// since the last applied revision that last changed the object's file
+    /// (the applied commit's when none did: a drift revert, a dependency).
+    public func authorize(_ steps: [PlanStep], paths: [ObjectID: String], range: TrustedRange,
+                          in repository: GitRepository) async throws -> String? {
+        guard !policy.require.isEmpty else { return nil }
+        var lastChange: [String: (commit: String, signer: Signer)]?
+        for step in steps {
+            let rules = policy.require.filter { $0.kinds.contains(step.id.kind) }
+            guard !rules.isEmpty else { continue }
+            var signer = range.signer, by = range.commit
+            if policy.mode == .strict, let path = paths[step.id] {
+                if lastChange == nil { lastChange = try await Self.lastChanges(range, repository) }
+                if let found = lastChange?[path] { (signer, by) = (found.signer, found.commit) }
+            }
+            for rule in rules where !(signer.map { rule.signers.contains($0.name) } ?? false) {
+                return "\(step.id) (\(step.action.rawValue)) needs a commit signed by \(rule.signers.joined(separator: " or ")); "
+                    + "commit \(by.prefix(12)) is signed by \(signer?.description ?? "no trusted key")"
+            }
+        }
+        return nil
+    }
+
+    /// For each file changed by the checked commits, the newest commit that
+    /// changed it (against its first parent; a root commit changes all).
+    static func lastChanges(_ range: TrustedRange, _ repository: GitRepository) async throws -> [String: (commit: String, signer: Signer)] {
+        var out: [String: (commit: String, signer: Signer)] = [:]
+        for entry in range.commits {
+            let paths: [String]
+            if let parent = entry.parents.first {
+                paths = try await repository.changedPaths(from: parent, to: entry.id)
+            } else {
+                paths = try await repository.listing(at: entry.id, under: "").map(\.path)
+            }
+            for path in paths where out[path] == nil { out[path] = (entry.id, entry.signer) }
+        }
+        return out
+    }
+}
+
+/// What verification found: the applied commit's signer and, in strict
+/// mode, every commit checked with its signer (newest first).
+public struct TrustedRange: Sendable {
+    public struct Entry: Sendable {
+        public let id: String
+        public let parents: [String]
+        public let signer: Signer
+    }
+
+    public let commit: String
+    public let signer: Signer?
+    public let commits: [Entry]
 }

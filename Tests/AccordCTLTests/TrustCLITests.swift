@@ -83,4 +83,35 @@ import Testing
         #expect(invalid.status == 2 && invalid.stderr.contains("--verify-file (ACCORD_VERIFY_FILE): \(bad):1:7: mode: must be off, head or strict"),
                 "\(invalid.stderr)")
     }
+
+    /// A signer rule: the bot may sign workers, not erasures; apply refuses
+    /// a plan that breaks it before writing anything, and says which object.
+    @Test(TestDatabase.required)
+    func aSignerRuleRefusesAPlanBeforeAnythingIsWritten() async throws {
+        let db = try await TestDatabase.scratch()
+        defer { Task { await db.drop() } }
+        let platform = try SSHTestKey("ed25519"), bot = try SSHTestKey("ed25519")
+        let policy = try Self.policy("""
+            mode: head
+            keys:
+              - {name: platform-team, ssh: "\(try platform.publicLine)"}
+              - {name: release-bot, ssh: "\(try bot.publicLine)"}
+            require:
+              - {kinds: [Erasure], signers: [platform-team]}
+            """)
+        let fx = try GitFixture(copying: CLI.root.appendingPathComponent("examples/platform"))
+        let byBot = try fx.commitSigned("the platform, by the bot", ssh: bot)
+        let env = ["DATABASE_URL": db.urlText, "NO_COLOR": "1", "ACCORD_VERIFY_FILE": policy]
+        let refused = try await CLI.accordctl(["apply", "--repo", fx.root.path], environment: env)
+        #expect(refused.status == 2 && refused.stderr.contains(
+            "signer rule: Erasure/acme-corp/dsr-2026-11-0007 (create) needs a commit signed by platform-team; commit \(byBot.prefix(12)) is signed by release-bot"),
+                "\(refused.stderr)")
+        #expect(refused.stdout.hasPrefix("refused by a signer rule: nothing was written"), "\(refused.stdout)")
+        #expect(try await db.withSession { try await $0.scalar("SELECT count(*)::text FROM platform.tenants") } == "0")
+        #expect(try await db.withSession { try await $0.scalar("SELECT result FROM accord.revisions ORDER BY id DESC LIMIT 1") } == "refused")
+
+        let byPlatform = try fx.commitSigned("the same, by the platform team", ssh: platform)
+        let applied = try await CLI.accordctl(["apply", "--repo", fx.root.path], environment: env)
+        #expect(applied.status == 0 && applied.stdout.hasPrefix("applied \(byPlatform.prefix(12)): 25 created"), "\(applied.stdout)\(applied.stderr)")
+    }
 }

@@ -209,16 +209,16 @@ struct ApplyTests {
         let before = try await Self.rowVersions(db)
 
         let empty = try await Self.apply([], db, revision: "r2") { $0.prune = true }
-        #expect(empty.refusal?.contains("all 25 managed objects") == true)
+        #expect(empty.refusal?.reason.contains("all 25 managed objects") == true)
         #expect(empty.outcome == nil)
         // Without prune, an empty repository would still offboard every Retain tenant: refused too.
         let emptyUnpruned = try await Self.apply([], db, revision: "r2")
-        #expect(emptyUnpruned.refusal?.contains("all 25 managed objects") == true)
+        #expect(emptyUnpruned.refusal?.reason.contains("all 25 managed objects") == true)
         #expect(emptyUnpruned.plan.count(.retain) > 0 && emptyUnpruned.outcome == nil)
         let some = try await Self.apply(Array(desired.prefix(19)), db, revision: "r3") { $0.prune = true }
         let deletions = some.plan.count(.delete)
         #expect(deletions == 5 && some.plan.count(.retain) == 1, "two workflows and three workers deleted, the erasure retained")
-        #expect(some.refusal?.contains("would delete 5 of 25 managed objects, more than the 10%") == true)
+        #expect(some.refusal?.reason.contains("would delete 5 of 25 managed objects, more than the 10%") == true)
         #expect(try await Self.rowVersions(db) == before, "a refused plan writes nothing")
 
         let allowed = try await Self.apply(Array(desired.prefix(19)), db, revision: "r4") {

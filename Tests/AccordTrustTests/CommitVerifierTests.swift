@@ -99,14 +99,14 @@ import Testing
         let repo = try await Self.repository(fx)
         let strict = try CommitVerifier(policy: try Self.policy(.strict, ssh: [("platform-team", key)]))
         let head = try CommitVerifier(policy: try Self.policy(.head, ssh: [("platform-team", key)]))
-        #expect(try await head.verify(last, lastApplied: nil, in: repo).get()?.name == "platform-team", "head mode looks at the head only")
+        #expect(try await head.verify(last, lastApplied: nil, in: repo).get().signer?.name == "platform-team", "head mode looks at the head only")
         guard case .failure(let refusal) = try await strict.verify(last, lastApplied: nil, in: repo) else {
             Issue.record("strict mode let an unsigned commit through")
             return
         }
         #expect(refusal.reason == "commit \(unsigned.prefix(12)) it is not signed (strict mode checks every commit since the root)", "\(refusal)")
-        #expect(try await strict.verify(last, lastApplied: unsigned, in: repo).get()?.name == "platform-team", "only what came after")
-        #expect(try await strict.verify(first, lastApplied: nil, in: repo).get()?.name == "platform-team")
+        #expect(try await strict.verify(last, lastApplied: unsigned, in: repo).get().signer?.name == "platform-team", "only what came after")
+        #expect(try await strict.verify(first, lastApplied: nil, in: repo).get().signer?.name == "platform-team")
 
         // A force-push that rewrites history past the last applied revision.
         try fx.git("reset", "-q", "--hard", first)
@@ -117,6 +117,48 @@ import Testing
             return
         }
         #expect(forced.reason.hasPrefix("it does not descend from the last applied revision \(last.prefix(12)): history was rewritten"))
+    }
+
+    /// Per-kind signer rules: a change to an Erasure needs the platform
+    /// team's key; head mode asks the applied commit, strict mode the
+    /// commit that last changed the object's file.
+    @Test func signerRulesReserveKindsForGroups() async throws {
+        let platform = try SSHTestKey("ed25519"), bot = try SSHTestKey("ed25519")
+        let keys = [("platform-team", platform), ("release-bot", bot)]
+        func policy(_ mode: VerificationPolicy.Mode) throws -> VerificationPolicy {
+            let base = try Self.policy(mode, ssh: keys)
+            return VerificationPolicy(mode: mode, keys: base.keys, require: [.init(kinds: [.erasure], signers: ["platform-team"])])
+        }
+        let fx = try GitFixture()
+        try fx.write("erasures/e.yaml", "x: 1\n")
+        try fx.write("workers/w.yaml", "x: 1\n")
+        let byPlatform = try fx.commitSigned("the erasure, by the platform team", ssh: platform)
+        try fx.write("workers/w.yaml", "x: 2\n")
+        let byBot = try fx.commitSigned("a worker, by the bot", ssh: bot)
+        let repo = try await Self.repository(fx)
+        let erasure = PlanStep(id: ObjectID(kind: .erasure, tenant: "acme", name: "e"), action: .create, cause: .manifest, changes: [], desired: nil)
+        let worker = PlanStep(id: ObjectID(kind: .worker, tenant: "acme", name: "w"), action: .update, cause: .manifest, changes: [], desired: nil)
+        let paths = [erasure.id: "erasures/e.yaml", worker.id: "workers/w.yaml"]
+
+        // Head mode: the bot's commit may change the worker but not the erasure.
+        let head = try CommitVerifier(policy: try policy(.head))
+        let headRange = try await head.verify(byBot, lastApplied: nil, in: repo).get()
+        #expect(try await head.authorize([worker], paths: paths, range: headRange, in: repo) == nil)
+        let refused = try await head.authorize([worker, erasure], paths: paths, range: headRange, in: repo)
+        #expect(refused?.hasPrefix("Erasure/acme/e (create) needs a commit signed by platform-team; commit \(byBot.prefix(12)) is signed by release-bot (ssh-ed25519 SHA256:") == true,
+                "\(refused ?? "allowed")")
+
+        // Strict mode: the erasure's file was last changed by the platform team's commit: allowed.
+        let strict = try CommitVerifier(policy: try policy(.strict))
+        let strictRange = try await strict.verify(byBot, lastApplied: nil, in: repo).get()
+        #expect(strictRange.commits.map(\.id) == [byBot, byPlatform])
+        #expect(try await strict.authorize([worker, erasure], paths: paths, range: strictRange, in: repo) == nil)
+        // ... until the bot changes the erasure's file itself.
+        try fx.write("erasures/e.yaml", "x: 2\n")
+        let botErasure = try fx.commitSigned("the erasure, by the bot", ssh: bot)
+        let later = try await strict.verify(botErasure, lastApplied: nil, in: repo).get()
+        let strictRefusal = try await strict.authorize([erasure], paths: paths, range: later, in: repo)
+        #expect(strictRefusal?.contains("commit \(botErasure.prefix(12)) is signed by release-bot") == true, "\(strictRefusal ?? "allowed")")
     }
 
     @Test func openPGPSignaturesVerifyWithGpgvAndExpiredRevokedOrForeignKeysDoNot() async throws {

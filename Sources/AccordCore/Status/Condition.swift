@@ -23,7 +23,7 @@ public enum StatusReason: String, Sendable, Codable, CaseIterable {
     case withinDeadline = "WithinDeadline", slaWarning = "SLAWarning", slaEscalation = "SLAEscalation", slaOverdue = "SLAOverdue"
     case fetched = "Fetched", fetchFailed = "FetchFailed"
     case revisionInvalid = "RevisionInvalid", deletionGuardRefused = "DeletionGuardRefused", passFailed = "PassFailed"
-    case signatureVerified = "SignatureVerified", signatureUnverified = "SignatureUnverified"
+    case signatureVerified = "SignatureVerified", signatureUnverified = "SignatureUnverified", signerRuleRefused = "SignerRuleRefused"
 }
 
 /// One condition of an object. `reason` is a `FailureReason` or a
