@@ -108,6 +108,21 @@ import Testing
         #expect(try await strict.verify(last, lastApplied: unsigned, in: repo).get().signer?.name == "platform-team", "only what came after")
         #expect(try await strict.verify(first, lastApplied: nil, in: repo).get().signer?.name == "platform-team")
 
+        // A merge whose other parent brings an unsigned commit: strict mode walks into the merged branch.
+        try fx.git("checkout", "-q", "-b", "side", first)
+        try fx.write("b.yaml", "y: 1\n")
+        let sideUnsigned = try fx.commit("unsigned on a side branch")
+        try fx.git("checkout", "-q", "main")
+        try fx.git("-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "gpg.format=ssh", "-c", "user.signingkey=\(key.privateKey)",
+                   "merge", "-q", "-S", "--no-ff", "-m", "merge the side branch, signed", "side")
+        let merge = try fx.head
+        guard case .failure(let merged) = try await strict.verify(merge, lastApplied: last, in: repo) else {
+            Issue.record("strict mode accepted a merge of an unsigned commit")
+            return
+        }
+        #expect(merged.reason.hasPrefix("commit \(sideUnsigned.prefix(12)) it is not signed"), "\(merged)")
+        #expect(try await head.verify(merge, lastApplied: last, in: repo).get().signer?.name == "platform-team", "head mode checks the merge commit only")
+
         // A force-push that rewrites history past the last applied revision.
         try fx.git("reset", "-q", "--hard", first)
         try fx.write("a.yaml", "x: 9\n")
