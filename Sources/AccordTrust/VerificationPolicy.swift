@@ -12,7 +12,7 @@ import Foundation
 ///   - {name: release-bot,  openpgp: /etc/accord/release-bot.asc}
 /// require:
 ///   - {kinds: [Erasure, Model], signers: [platform-team]}
-/// since: 3f2a…          # strict: the first commit checked (default: the root)
+/// since: 3f2a…          # strict, before the first apply: a commit already trusted; the commits after it are checked (default: all, from the root)
 /// ```
 ///
 /// A key's `name` is its group: several keys may share one, and `require`
