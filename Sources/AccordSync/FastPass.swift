@@ -17,8 +17,9 @@ extension Pass {
         var recorded = false
         if !options.dryRun, let last = try await History.lastRevision(session), last.revision != revision {
             var audit = try await AuditChain.load(session, actor: options.actor)
-            let pass = History.Pass(revision: revision, path: path, startedAt: started, result: .unchanged,
+            var pass = History.Pass(revision: revision, path: path, startedAt: started, result: .unchanged,
                                     merkleRoot: last.root, objects: state.objects, actor: options.actor)
+            pass.signer = options.signer
             try await History.record(pass, audit: &audit, session)
             try await FastPath.record(session, digest: digest, path: path, prune: options.prune, revision: revision,
                                       objects: state.objects, orphaned: state.orphaned,

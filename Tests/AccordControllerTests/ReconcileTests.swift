@@ -189,6 +189,8 @@ struct ReconcileTests {
             try h.work.git("push", "-q", "origin", "main")
             #expect(try await eventually { try await h.scalar("SELECT replicas::text FROM platform.workers WHERE name = 'support-triage'") == "3" })
             #expect(try await eventually { try await h.scalar("SELECT verified::text FROM accord.source_status") == "true" })
+            #expect(try await h.scalar("SELECT count(*)::text FROM accord.revisions WHERE result IN ('applied', 'unchanged', 'partial') AND signer IS NULL") == "0",
+                    "every revision applied under the policy records its signer")
         }
     }
 
