@@ -1,4 +1,5 @@
 import AccordCore
+import Crypto
 import Foundation
 
 /// OpenPGP signatures, verified by GnuPG's `gpgv` (a maintained
@@ -23,9 +24,10 @@ public final class OpenPGPKeyring: Sendable {
         public let description: String
     }
 
-    /// Reads every key file (ASCII-armored `.asc`, or binary), checks it
-    /// with `gpg --show-keys`, and writes the keyring gpgv reads into a
-    /// private temporary directory.
+    /// Reads every key file (ASCII-armored `.asc`, or binary), takes its
+    /// primary key's fingerprint, and writes the keyring gpgv reads into a
+    /// private temporary directory (no process is started: a policy loads
+    /// in well under a millisecond per key).
     public init(_ files: [(name: String, path: String)]) throws {
         let fm = FileManager.default
         directory = fm.temporaryDirectory.appendingPathComponent("accord-openpgp-\(UUID().uuidString)")
@@ -39,13 +41,11 @@ public final class OpenPGPKeyring: Sendable {
                     throw Failure(description: "key \(Text.quoted(name)): cannot read \(Text.quoted(path))")
                 }
                 let packets = try Self.dearmor(Array(data), file: path)
-                let single = directory.appendingPathComponent("key-\(keys.count).gpg")
-                try Data(packets).write(to: single)
-                let shown = try Self.run("/usr/bin/gpg", ["--homedir", directory.path, "--batch", "--with-colons", "--show-keys", single.path])
-                let fingerprints = Self.primaryFingerprints(shown.output)
-                guard shown.status == 0, fingerprints.count == 1, let fingerprint = fingerprints.first else {
-                    throw Failure(description: "key \(Text.quoted(name)): \(Text.quoted(path)) does not hold exactly one OpenPGP public key"
-                                  + (shown.errors.isEmpty ? "" : " (gpg: \(shown.errors.split(separator: "\n").first ?? ""))"))
+                let fingerprint: String
+                do {
+                    fingerprint = try Self.fingerprint(packets)
+                } catch let failure as Failure {
+                    throw Failure(description: "key \(Text.quoted(name)): \(Text.quoted(path)): \(failure.description)")
                 }
                 keys.append(Key(name: name, file: path, fingerprint: fingerprint))
                 all += packets
@@ -102,22 +102,50 @@ public final class OpenPGPKeyring: Sendable {
         return key
     }
 
-    /// The `fpr` of each `pub` record in `gpg --with-colons` output.
-    static func primaryFingerprints(_ colons: String) -> [String] {
-        var out: [String] = []
-        var afterPub = false
-        for line in colons.split(separator: "\n") {
-            let fields = line.split(separator: ":", omittingEmptySubsequences: false)
-            switch fields.first {
-            case "pub": afterPub = true
-            case "fpr" where afterPub:
-                if fields.count > 9 { out.append(String(fields[9]).uppercased()) }
-                afterPub = false
-            case "sub": afterPub = false
-            default: break
+    /// The version 4 fingerprint of the first packet, which must be a
+    /// public key (RFC 4880 §12.2: SHA-1 of 0x99, the body's two-byte
+    /// length and the body), upper-case hex.
+    static func fingerprint(_ packets: [UInt8]) throws -> String {
+        guard let tagByte = packets.first, tagByte & 0x80 != 0 else { throw Failure(description: "not an OpenPGP packet") }
+        var offset = 1
+        let tag: UInt8
+        let length: Int
+        if tagByte & 0x40 != 0 {
+            // New format: tag in the low six bits, then a one-, two- or five-byte length.
+            tag = tagByte & 0x3F
+            guard packets.count > offset else { throw Failure(description: "a truncated OpenPGP packet") }
+            let first = Int(packets[offset])
+            if first < 192 {
+                length = first
+                offset += 1
+            } else if first < 224, packets.count > offset + 1 {
+                length = (first - 192) << 8 + Int(packets[offset + 1]) + 192
+                offset += 2
+            } else if first == 255, packets.count > offset + 4 {
+                length = packets[(offset + 1)...(offset + 4)].reduce(0) { $0 << 8 | Int($1) }
+                offset += 5
+            } else {
+                throw Failure(description: "an OpenPGP packet of indeterminate length")
             }
+        } else {
+            // Old format: tag in bits 5–2, the length's size in bits 1–0.
+            tag = (tagByte >> 2) & 0x0F
+            let sizes = [1, 2, 4]
+            guard Int(tagByte & 0x03) < sizes.count, packets.count >= offset + sizes[Int(tagByte & 0x03)] else {
+                throw Failure(description: "an OpenPGP packet of indeterminate length")
+            }
+            let n = sizes[Int(tagByte & 0x03)]
+            length = packets[offset..<(offset + n)].reduce(0) { $0 << 8 | Int($1) }
+            offset += n
         }
-        return out
+        guard tag == 6 else { throw Failure(description: "does not start with an OpenPGP public key (packet type \(tag)); export it with gpg --armor --export") }
+        guard length > 0, packets.count >= offset + length else { throw Failure(description: "a truncated OpenPGP public key") }
+        let body = Array(packets[offset..<(offset + length)])
+        guard body.first == 4 else {
+            throw Failure(description: "an OpenPGP version \(body.first ?? 0) key; gpgv here verifies version 4 keys")
+        }
+        let digest = Insecure.SHA1.hash(data: [0x99, UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)] + body)
+        return digest.map { String(format: "%02X", $0) }.joined()
     }
 
     /// The packets of an ASCII-armored block (RFC 4880 §6.2), or the file

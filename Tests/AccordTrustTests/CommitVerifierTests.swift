@@ -201,6 +201,10 @@ import Testing
             }
             #expect(refusal.reason.contains(expected), "\(refusal)")
         }
+        // A key file that is not an OpenPGP public key is refused when the policy is loaded, naming it.
+        let garbage = keys.appendingPathComponent("garbage.asc").path
+        try Data("-----BEGIN PGP PUBLIC KEY BLOCK-----\n\naGVsbG8gd29ybGQ=\n-----END PGP PUBLIC KEY BLOCK-----\n".utf8).write(to: URL(fileURLWithPath: garbage))
+        #expect(throws: OpenPGPKeyring.Failure.self) { _ = try CommitVerifier(policy: try Self.policy(openpgp: [("bad", garbage)])) }
         // An OpenPGP signature under a policy with SSH keys only.
         let sshOnly = try CommitVerifier(policy: try Self.policy(ssh: [("platform-team", try SSHTestKey("ed25519"))]))
         #expect(try await sshOnly.signer(of: good, in: repo) == .failure(Refusal(commit: good, reason: "it has an OpenPGP signature and the policy trusts no OpenPGP key")))
