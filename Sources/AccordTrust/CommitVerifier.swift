@@ -57,7 +57,7 @@ public struct CommitVerifier: Sendable {
         }
         if signed.signature.contains("-----BEGIN PGP SIGNATURE-----") {
             guard let openpgp else { return refuse("it has an OpenPGP signature and the policy trusts no OpenPGP key") }
-            switch try openpgp.verify(signature: signed.signature, data: signed.signedData) {
+            switch try await openpgp.verified(signature: signed.signature, data: signed.signedData) {
             case .success(let key): return .success(Signer(name: key.name, key: "openpgp \(key.fingerprint)"))
             case .failure(let failure): return refuse(failure.description)
             }

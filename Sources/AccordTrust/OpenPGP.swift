@@ -60,6 +60,16 @@ public final class OpenPGPKeyring: Sendable {
 
     deinit { try? FileManager.default.removeItem(at: directory) }
 
+    /// `verify` on a thread of its own: starting and waiting for gpgv
+    /// never holds one of Swift's cooperative threads.
+    public func verified(signature: String, data: [UInt8]) async throws -> Result<Key, Failure> {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global(qos: .userInitiated).async {
+                continuation.resume(with: Result { try self.verify(signature: signature, data: data) })
+            }
+        }
+    }
+
     /// The policy key that made a good, valid signature of `data`, or why not.
     public func verify(signature: String, data: [UInt8]) throws -> Result<Key, Failure> {
         let id = UUID().uuidString

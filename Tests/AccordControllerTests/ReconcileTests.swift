@@ -194,6 +194,40 @@ struct ReconcileTests {
         }
     }
 
+    /// Strict mode in the daemon: every commit since the last applied one,
+    /// starting after the policy's `since`; a force-push that rewrites
+    /// history past the applied revision is refused and reported.
+    @Test func strictModeRefusesRewrittenHistory() async throws {
+        let h = try await Harness()
+        let db = h.db
+        defer { Task { await db.drop() } }
+        let key = try SSHTestKey("ed25519")
+        let root = try h.work.head
+        let policy = h.scratch.appendingPathComponent("verify.yaml")
+        try Data("mode: strict\nsince: \(root)\nkeys:\n  - {name: platform-team, ssh: \"\(try key.publicLine)\"}\n".utf8).write(to: policy)
+        try h.edit("workers/brightpath.yaml", "replicas: 1", "replicas: 2")
+        _ = try h.work.commitSigned("signed after since", ssh: key)
+        try h.work.git("push", "-q", "origin", "main")
+        try await withController(try h.config(["verify-file": policy.path])) { c in
+            #expect(try await eventually { await c.isLeaderReady() })
+            #expect(try await eventually { try await h.scalar("SELECT replicas::text FROM platform.workers WHERE name = 'support-triage'") == "2" })
+            #expect(try await eventually { try await h.scalar("SELECT ready::text || ' ' || reason FROM accord.source_status") == "true Applied" })
+            let applied = try h.work.head
+
+            // Rewrite history past the applied commit, signed all the same, and force-push it.
+            try h.work.git("reset", "-q", "--hard", root)
+            try h.edit("workers/brightpath.yaml", "replicas: 1", "replicas: 7")
+            let rewritten = try h.work.commitSigned("another history", ssh: key)
+            try h.work.git("push", "-q", "-f", "origin", "main")
+            #expect(try await eventually { try await h.scalar("SELECT reason FROM accord.source_status") == "SignatureUnverified" })
+            #expect(try await h.scalar("SELECT verification FROM accord.source_status")?
+                .hasPrefix("it does not descend from the last applied revision \(applied.prefix(12)): history was rewritten") == true)
+            #expect(try await h.scalar("SELECT result FROM accord.revisions WHERE revision = '\(rewritten)'") == "unverified")
+            #expect(try await h.scalar("SELECT replicas::text FROM platform.workers WHERE name = 'support-triage'") == "2", "the applied revision stays")
+            #expect(await c.state.current.ready)
+        }
+    }
+
     @Test func aSignedWebhookFetchesAtOnceAndABadOneDoesNothing() async throws {
         let h = try await Harness()
         let db = h.db
