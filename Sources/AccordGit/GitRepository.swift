@@ -76,6 +76,17 @@ public final class GitRepository: Sendable {
         }
     }
 
+    /// The id of the tree at `directory` of the commit (one object read per
+    /// level): what the fast path compares.
+    public func treeID(at commit: String, under directory: String) async throws -> String {
+        try await withRepository { repo in try TreeReader(repo: repo).treeID(commit: commit, under: directory) }
+    }
+
+    /// The blob ids of those of `paths` that exist in the commit.
+    public func blobIDs(at commit: String, paths: [String]) async throws -> [(path: String, blobID: String)] {
+        try await withRepository { repo in try TreeReader(repo: repo).blobIDs(commit: commit, paths: paths) }
+    }
+
     /// The named manifest files of a commit (as `listing` gives them).
     public func files(at commit: String, paths: [String]) async throws -> [SourceFile] {
         try await withRepository { repo in try TreeReader(repo: repo).files(commit: commit, paths: paths) }

@@ -51,6 +51,41 @@ struct TreeReader {
         }
     }
 
+    /// The id of the tree at `directory` (the commit's root tree for ""):
+    /// equal ids mean equal contents, every file and subdirectory alike.
+    func treeID(commit: String, under directory: String) throws -> String {
+        let root = try tree(ofCommit: commit)
+        guard !directory.isEmpty else { return oidString(git_tree_id(root.pointer)) }
+        var entry: OpaquePointer?
+        let rc = git_tree_entry_bypath(&entry, root.pointer, directory)
+        if rc == GIT_ENOTFOUND.rawValue {
+            throw GitError(operation: "read \(Text.quoted(directory))", code: rc, message: "no such directory at commit \(commit.prefix(12))")
+        }
+        try check("read \(Text.quoted(directory))", rc)
+        defer { git_tree_entry_free(entry) }
+        guard git_tree_entry_type(entry) == GIT_OBJECT_TREE else {
+            throw GitError(operation: "read \(Text.quoted(directory))", code: -1, message: "not a directory at commit \(commit.prefix(12))")
+        }
+        return oidString(git_tree_entry_id(entry))
+    }
+
+    /// The blob ids of those of `paths` that are files of the commit
+    /// (missing ones left out), read by path without walking the tree.
+    func blobIDs(commit: String, paths: [String]) throws -> [(path: String, blobID: String)] {
+        let root = try tree(ofCommit: commit)
+        var out: [(path: String, blobID: String)] = []
+        for path in paths {
+            var entry: OpaquePointer?
+            let rc = git_tree_entry_bypath(&entry, root.pointer, path)
+            if rc == GIT_ENOTFOUND.rawValue { continue }
+            try check("read \(Text.quoted(path))", rc)
+            defer { git_tree_entry_free(entry) }
+            guard git_tree_entry_type(entry) == GIT_OBJECT_BLOB else { continue }
+            out.append((path, oidString(git_tree_entry_id(entry))))
+        }
+        return out
+    }
+
     /// The manifest files under `directory`, without reading their contents.
     func entries(commit: String, under directory: String) throws -> [Entry] {
         let root = try tree(ofCommit: commit)

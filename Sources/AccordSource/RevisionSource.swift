@@ -92,11 +92,20 @@ public struct RevisionSource: Sendable {
         await Self.desired(try await validated())
     }
 
-    /// The revision's manifest files (path, blob id) without their
-    /// contents; nil for files on disk, which have no blob ids.
-    public func listing() async throws -> [(path: String, blobID: String)]? {
+    /// What identifies the revision's desired state without walking its
+    /// tree: the id of the manifests directory's tree (one object read per
+    /// level of `directory`) and the desired-state format. Equal digests
+    /// mean the same files, so the same desired state (the fast path); nil
+    /// for files on disk.
+    public func treeDigest() async throws -> String? {
         guard let repository, let commit else { return nil }
-        return try await repository.listing(at: commit, under: directory)
+        return "tree \(try await repository.treeID(at: commit, under: directory)) format \(DesiredState.formatVersion)"
+    }
+
+    /// The blob ids of those of `paths` that are files of the commit.
+    public func blobIDs(_ paths: [String]) async throws -> [(path: String, blobID: String)]? {
+        guard let repository, let commit else { return nil }
+        return try await repository.blobIDs(at: commit, paths: paths)
     }
 
     /// The manifest paths added, modified or deleted between a revision and

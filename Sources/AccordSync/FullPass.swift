@@ -5,8 +5,7 @@ import Foundation
 
 extension Pass {
     /// Every manifest read and every live row compared: always correct.
-    func full(_ session: Session, listing: (entries: [(path: String, blobID: String)]?, digest: String?),
-              timings: Stopwatch) async throws -> Planned {
+    func full(_ session: Session, digest: String?, timings: Stopwatch) async throws -> Planned {
         var timings = timings
         let loaded = try await load()
         timings.append(loaded.timings)
@@ -19,7 +18,7 @@ extension Pass {
         let plan = Planner.plan(.init(desired: desired, live: live.records, inventory: live.inventory, prune: options.prune))
         return Planned(kind: .full, plan: plan, desired: desired, inventory: live.inventory, inventoryIsComplete: true,
                        objects: desired.count, markerBefore: markerBefore,
-                       merkle: .all(storeBuckets: listing.entries != nil), listingDigest: listing.digest,
+                       merkle: .all(storeBuckets: digest != nil), listingDigest: digest,
                        bulkLoad: live.inventory.isEmpty && plan.count(.create) >= options.bulkLoadThreshold,
                        timings: timings)
     }

@@ -20,8 +20,7 @@ extension Pass {
     /// More changed files than this share of all files is a full pass.
     static let incrementalShare = 0.02
 
-    func incremental(_ session: Session, listing: [(path: String, blobID: String)], digest: String?,
-                     timings: Stopwatch) async throws -> Planned? {
+    func incremental(_ session: Session, digest: String, timings: Stopwatch) async throws -> Planned? {
         var timings = timings
         guard case .revision(let source) = input,
               let base = try await FastPath.base(session, path: path, prune: options.prune),
@@ -29,12 +28,13 @@ extension Pass {
         timings.lap("incremental: base state holds")
         guard let paths = await source.changedPaths(since: baseRevision) else { return nil }
         timings.lap("incremental: git diff from \(baseRevision.prefix(12))")
-        let touchedPaths = Set(paths)
-        let changed = listing.filter { touchedPaths.contains($0.path) }
-        // Changed paths no longer in the listing were removed.
-        let removed = touchedPaths.subtracting(changed.map(\.path)).sorted()
+        // Only the changed files are looked up, by path: the tree is never walked.
+        guard Double(paths.count) <= max(64, Self.incrementalShare * Double(base.objects)),
+              let changed = try await source.blobIDs(paths) else { return nil }
+        // Changed paths that are no files of the revision were removed.
+        let removed = Set(paths).subtracting(changed.map(\.path)).sorted()
         let touched = changed.map(\.path) + removed
-        guard !touched.isEmpty, Double(touched.count) <= max(64, Self.incrementalShare * Double(listing.count)) else { return nil }
+        timings.lap("incremental: \(changed.count) changed and \(removed.count) removed files looked up")
 
         // Read when the base was proved, before anything else was read.
         let markerBefore = base.marker

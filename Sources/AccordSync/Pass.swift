@@ -105,29 +105,26 @@ public struct Pass: Sendable {
     private func plan(_ session: Session, started: Date, timings: Stopwatch) async throws -> Report {
         var timings = timings
         options.progress(PassProgress(.reading))
-        let listing = try await sourceListing()
-        timings.lap("list the revision's files")
+        let digest = try await sourceDigest()
+        timings.lap("read the revision's tree id")
         options.progress(PassProgress(.planning))
-        if !options.full, let digest = listing.digest,
+        if !options.full, let digest,
            let report = try await fast(session, digest: digest, started: started, timings: timings) {
             return report
         }
-        if !options.full, let entries = listing.entries,
-           let planned = try await incremental(session, listing: entries, digest: listing.digest, timings: timings) {
+        if !options.full, let digest, let planned = try await incremental(session, digest: digest, timings: timings) {
             return try await execute(planned, session, started: started)
         }
-        return try await execute(try await full(session, listing: listing, timings: timings), session, started: started)
+        return try await execute(try await full(session, digest: digest, timings: timings), session, started: started)
     }
 
-    /// The revision's files (path, blob) and their digest, when the input
-    /// has them (a commit; not files on disk).
-    func sourceListing() async throws -> (entries: [(path: String, blobID: String)]?, digest: String?) {
+    /// What identifies the input's desired state without reading it: a
+    /// commit's tree digest (`RevisionSource.treeDigest`), or the digest
+    /// given with objects; nil for files on disk.
+    func sourceDigest() async throws -> String? {
         switch input {
-        case .revision(let source):
-            guard let entries = try await source.listing() else { return (nil, nil) }
-            return (entries, ListingDigest.of(entries, path: path))
-        case .objects(_, let digest):
-            return (nil, digest)
+        case .revision(let source): try await source.treeDigest()
+        case .objects(_, let digest): digest
         }
     }
 

@@ -696,6 +696,13 @@ struct IncrementalApplyTests {
         _ = try fx.commit("scale")
         try await apply(expect: "incremental")
 
+        // Files that are not manifests: the tree changed, nothing to plan, and the next pass is fast again.
+        try fx.write("README.md", "# the platform's manifests\n")
+        try fx.write(".github/CODEOWNERS", "* @platform-team\n")
+        _ = try fx.commit("a README")
+        try await apply(expect: "incremental")
+        try await apply(expect: "fast")
+
         let zephyr = """
             apiVersion: accord.dev/v1
             kind: Tenant
