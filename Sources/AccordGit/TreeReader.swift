@@ -54,8 +54,13 @@ struct TreeReader {
     /// The id of the tree at `directory` (the commit's root tree for ""):
     /// equal ids mean equal contents, every file and subdirectory alike.
     func treeID(commit: String, under directory: String) throws -> String {
+        oidString(git_tree_id(try subtree(commit: commit, directory).pointer))
+    }
+
+    /// The tree at `directory` of the commit (its root tree for "").
+    func subtree(commit: String, _ directory: String) throws -> GitObject {
         let root = try tree(ofCommit: commit)
-        guard !directory.isEmpty else { return oidString(git_tree_id(root.pointer)) }
+        guard !directory.isEmpty else { return root }
         var entry: OpaquePointer?
         let rc = git_tree_entry_bypath(&entry, root.pointer, directory)
         if rc == GIT_ENOTFOUND.rawValue {
@@ -66,7 +71,9 @@ struct TreeReader {
         guard git_tree_entry_type(entry) == GIT_OBJECT_TREE else {
             throw GitError(operation: "read \(Text.quoted(directory))", code: -1, message: "not a directory at commit \(commit.prefix(12))")
         }
-        return oidString(git_tree_entry_id(entry))
+        return try GitObject.make("read \(Text.quoted(directory))", free: git_tree_free) {
+            git_tree_lookup($0, repo, git_tree_entry_id(entry))
+        }
     }
 
     /// The blob ids of those of `paths` that are files of the commit
@@ -88,23 +95,7 @@ struct TreeReader {
 
     /// The manifest files under `directory`, without reading their contents.
     func entries(commit: String, under directory: String) throws -> [Entry] {
-        let root = try tree(ofCommit: commit)
-        var start = root
-        if !directory.isEmpty {
-            var entry: OpaquePointer?
-            let rc = git_tree_entry_bypath(&entry, root.pointer, directory)
-            if rc == GIT_ENOTFOUND.rawValue {
-                throw GitError(operation: "read \(Text.quoted(directory))", code: rc, message: "no such directory at commit \(commit.prefix(12))")
-            }
-            try check("read \(Text.quoted(directory))", rc)
-            defer { git_tree_entry_free(entry) }
-            guard git_tree_entry_type(entry) == GIT_OBJECT_TREE else {
-                throw GitError(operation: "read \(Text.quoted(directory))", code: -1, message: "not a directory at commit \(commit.prefix(12))")
-            }
-            start = try GitObject.make("read \(Text.quoted(directory))", free: git_tree_free) {
-                git_tree_lookup($0, repo, git_tree_entry_id(entry))
-            }
-        }
+        let start = try subtree(commit: commit, directory)
         var files: [Entry] = []
         var pending: [(GitObject, String)] = [(start, directory)]
         while let (tree, prefix) = pending.popLast() {
