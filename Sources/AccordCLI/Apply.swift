@@ -29,9 +29,11 @@ struct Apply: AsyncParsableCommand {
             signed with --signing-key-file) and retention policies whose schedule is due are enforced \
             (docs/erasures.md). With --worktree, files no commit holds would reach the live database: \
             that needs --allow-uncommitted, and history and status show the apply as uncommitted on the \
-            commit the files sit on. \
+            commit the files sit on. With a verification policy (--verify-file), an untrusted revision is \
+            refused before anything is read, and a plan that changes a kind the policy reserves for other \
+            signers is refused before anything is written. \
             Exit status: 0 done, 1 some objects failed (the rest applied), 2 error (invalid manifests, \
-            unreachable database, lock timeout, refused by the deletion guard).
+            unreachable database, lock timeout, refused by the deletion guard or a signer rule, an untrusted revision).
             """
     )
 

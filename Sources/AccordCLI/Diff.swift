@@ -13,7 +13,10 @@ struct Diff: AsyncParsableCommand {
             written), or with another revision given by --against, which needs no database at all. \
             The plan shown is exactly what `accordctl apply` with the same options would execute, \
             including the model promotion gate's verdict (give the same --trusted-keys-dir); with \
-            --against no gate runs, so the plan shows production versions as git has them. \
+            --against no gate runs, so the plan shows production versions as git has them. With a \
+            verification policy (--verify-file), a revision whose commits are not signed by trusted keys is \
+            refused before anything is read (in strict mode, every commit since --against's base or the \
+            database's last applied revision). \
             Exit status: 0 in sync, 1 differences, 2 error (including invalid manifests).
             """
     )
