@@ -68,7 +68,8 @@ struct Verify: AsyncParsableCommand {
         discussion: """
             Mode head checks the commit --ref names; strict checks every commit from --since (or the \
             policy's since, or the root) to it. SSH signatures (git's gpg.format=ssh: ed25519, ecdsa, \
-            rsa-sha2-256/512) are verified natively, OpenPGP ones with gpgv against the policy's keys. \
+            rsa-sha2-256/512) and OpenPGP ones (v4 Ed25519, ECDSA and RSA keys; gpgv for other algorithms) are \
+            verified against the policy's keys. \
             Exit status: 0 trusted, 1 refused, 2 error (no policy, an invalid policy, an unknown revision).
             """
     )

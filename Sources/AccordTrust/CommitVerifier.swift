@@ -18,7 +18,8 @@ public struct Refusal: Error, Sendable, Equatable, CustomStringConvertible {
 }
 
 /// Checks commits against a `VerificationPolicy` (SPEC §10). SSH
-/// signatures are verified here; OpenPGP ones by `gpgv` (`OpenPGPKeyring`).
+/// and OpenPGP signatures are verified here (`OpenPGPKeyring`, which hands
+/// keys of other algorithms to `gpgv`).
 public struct CommitVerifier: Sendable {
     public let policy: VerificationPolicy
     let openpgp: OpenPGPKeyring?

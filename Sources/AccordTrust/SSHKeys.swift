@@ -52,15 +52,7 @@ struct SSHReader {
 /// (`ssh-ed25519 AAAA… comment`): Ed25519, ECDSA on P-256, P-384 and P-521,
 /// and RSA of at least 2,048 bits.
 public struct SSHPublicKey: Sendable {
-    enum Algorithm: Sendable {
-        case ed25519(Curve25519.Signing.PublicKey)
-        case p256(P256.Signing.PublicKey)
-        case p384(P384.Signing.PublicKey)
-        case p521(P521.Signing.PublicKey)
-        case rsa(_RSA.Signing.PublicKey)
-    }
-
-    let algorithm: Algorithm
+    let algorithm: SigningKey
     /// The wire blob, which identifies the key.
     public let blob: [UInt8]
     public let type: String
@@ -109,7 +101,7 @@ public struct SSHPublicKey: Sendable {
             case "ssh-rsa":
                 let e = try r.mpint("the RSA exponent")
                 let n = try r.mpint("the RSA modulus")
-                guard n.count * 8 >= 2048 else { throw Invalid(description: "an RSA key of \(n.count * 8) bits; at least 2048 are needed") }
+                guard n.count * 8 >= SigningKey.minimumRSABits else { throw Invalid(description: "an RSA key of \(n.count * 8) bits; at least \(SigningKey.minimumRSABits) are needed") }
                 algorithm = .rsa(try _RSA.Signing.PublicKey(n: n, e: e))
             default:
                 throw Invalid(description: "the key type \(Text.quoted(type, limit: 60)) is not supported (ssh-ed25519, ecdsa-sha2-nistp256/384/521, ssh-rsa)")
@@ -157,7 +149,7 @@ public struct SSHPublicKey: Sendable {
     static func rawECDSA(_ blob: [UInt8], size: Int) throws -> [UInt8] {
         var r = SSHReader(blob)
         let parts = [try r.mpint("r"), try r.mpint("s")]
-        guard r.isAtEnd, parts.allSatisfy({ $0.count <= size }) else { throw Invalid(description: "a malformed ECDSA signature") }
-        return parts.flatMap { [UInt8](repeating: 0, count: size - $0.count) + $0 }
+        guard r.isAtEnd, let raw = SigningKey.fixed(parts, size: size) else { throw Invalid(description: "a malformed ECDSA signature") }
+        return raw
     }
 }

@@ -28,15 +28,47 @@ public final class GPGTestKey: Sendable {
     public let home: URL
     public let fingerprint: String
 
-    /// `fakedTime` (`20200101T000000`) makes a key as of that time, and
-    /// `expire` (`1y`, `0` for never) its lifetime: an expired key.
-    public init(uid: String = "Release Bot <bot@example.invalid>", expire: String = "0", fakedTime: String? = nil) throws {
+    /// `algorithm` as gpg names it (`ed25519`, `nistp256`, `rsa3072`,
+    /// `dsa2048`), `usage` `sign` or `cert` (a key that signs through a
+    /// subkey only); `fakedTime` (`20200101T000000`) makes a key as of that
+    /// time, and `expire` (`1y`, `0` for never) its lifetime: an expired key.
+    public init(uid: String = "Release Bot <bot@example.invalid>", algorithm: String = "ed25519", usage: String = "sign",
+                expire: String = "0", fakedTime: String? = nil) throws {
         home = FileManager.default.temporaryDirectory.appendingPathComponent("accord-gpg-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        try GitFixture.run(["gpg", "--homedir", home.path, "--batch", "--passphrase", "", "--pinentry-mode", "loopback"]
-                           + (fakedTime.map { ["--faked-system-time", $0] } ?? []) + ["--quick-gen-key", uid, "ed25519", "sign", expire])
+        try GitFixture.run(Self.gpg(home, fakedTime) + ["--quick-gen-key", uid, algorithm, usage, expire])
+        fingerprint = try Self.fingerprints(home).first ?? ""
+    }
+
+    static func gpg(_ home: URL, _ fakedTime: String?) -> [String] {
+        ["gpg", "--homedir", home.path, "--batch", "--passphrase", "", "--pinentry-mode", "loopback"] + (fakedTime.map { ["--faked-system-time", $0] } ?? [])
+    }
+
+    /// The fingerprints of the key and its subkeys, in order.
+    static func fingerprints(_ home: URL) throws -> [String] {
         let colons = try GitFixture.run(["gpg", "--homedir", home.path, "--batch", "--with-colons", "--list-keys"])
-        fingerprint = colons.split(separator: "\n").first { $0.hasPrefix("fpr:") }.map { String($0.split(separator: ":", omittingEmptySubsequences: false)[9]) } ?? ""
+        return colons.split(separator: "\n").filter { $0.hasPrefix("fpr:") }.map { String($0.split(separator: ":", omittingEmptySubsequences: false)[9]) }
+    }
+
+    /// Adds a subkey (`usage` `sign`), as of `fakedTime`; its fingerprint.
+    public func addSubkey(algorithm: String = "ed25519", usage: String = "sign", expire: String = "0", fakedTime: String? = nil) throws -> String {
+        try GitFixture.run(Self.gpg(home, fakedTime) + ["--quick-add-key", fingerprint, algorithm, usage, expire])
+        return try Self.fingerprints(home).last ?? ""
+    }
+
+    /// Sets the primary key's expiry anew (`0`: never), with a new self-signature.
+    public func setExpiry(_ expire: String) throws {
+        try GitFixture.run(Self.gpg(home, nil) + ["--quick-set-expire", fingerprint, expire])
+    }
+
+    /// A detached, armored signature of `data` by `key` (a fingerprint;
+    /// `FPR!` for that subkey exactly), with gpg's `options`
+    /// (`--digest-algo SHA1`, `--textmode`).
+    public func sign(_ data: [UInt8], key: String? = nil, options: [String] = [], fakedTime: String? = nil) throws -> String {
+        let input = home.appendingPathComponent("data-\(UUID().uuidString)")
+        try Data(data).write(to: input)
+        defer { try? FileManager.default.removeItem(at: input) }
+        return try GitFixture.run(Self.gpg(home, fakedTime) + options + ["--local-user", key ?? fingerprint, "--armor", "--detach-sign", "--output", "-", input.path])
     }
 
     deinit {
@@ -73,7 +105,7 @@ extension GitFixture {
 
     /// Commits what changed, signed with an OpenPGP key; `fakedTime` signs as of then.
     @discardableResult
-    public func commitSigned(_ message: String, gpg key: GPGTestKey, fakedTime: String? = nil) throws -> String {
+    public func commitSigned(_ message: String, gpg key: GPGTestKey, signingKey: String? = nil, fakedTime: String? = nil) throws -> String {
         try git("add", "-A")
         var program = "gpg"
         if let fakedTime {
@@ -83,7 +115,7 @@ extension GitFixture {
             program = wrapper
         }
         try Self.run(["env", "GNUPGHOME=\(key.home.path)", "git", "-C", root.path, "-c", "user.name=t", "-c", "user.email=t@example.invalid",
-                      "-c", "gpg.program=\(program)", "-c", "user.signingkey=\(key.fingerprint)", "commit", "-q", "-S", "--allow-empty", "-m", message])
+                      "-c", "gpg.program=\(program)", "-c", "user.signingkey=\(signingKey ?? key.fingerprint)", "commit", "-q", "-S", "--allow-empty", "-m", message])
         return try head
     }
 }

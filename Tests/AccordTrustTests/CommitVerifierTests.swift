@@ -7,7 +7,7 @@ import Testing
 
 /// Signed commits as git and its signers make them: `git commit -S` with
 /// SSH keys of every supported type and with OpenPGP keys, verified by
-/// Accord's own SSHSIG code and by gpgv; and the commits a policy refuses.
+/// Accord's own SSHSIG and OpenPGP code; and the commits a policy refuses.
 @Suite struct CommitVerifierTests {
     static func policy(_ mode: VerificationPolicy.Mode = .head, ssh keys: [(String, SSHTestKey)] = [],
                        openpgp: [(String, String)] = []) throws -> VerificationPolicy {
@@ -176,7 +176,7 @@ import Testing
         #expect(strictRefusal?.contains("commit \(botErasure.prefix(12)) is signed by release-bot") == true, "\(strictRefusal ?? "allowed")")
     }
 
-    @Test func openPGPSignaturesVerifyWithGpgvAndExpiredRevokedOrForeignKeysDoNot() async throws {
+    @Test func openPGPSignaturesVerifyAndExpiredRevokedOrForeignKeysDoNot() async throws {
         let bot = try GPGTestKey(), stranger = try GPGTestKey(uid: "Stranger <s@example.invalid>")
         let old = try GPGTestKey(uid: "Old Bot <old@example.invalid>", expire: "1y", fakedTime: "20200101T000000")
         let revoked = try GPGTestKey(uid: "Revoked Bot <r@example.invalid>")
