@@ -16,8 +16,10 @@ struct Diff: AsyncParsableCommand {
             --against no gate runs, so the plan shows production versions as git has them. With a \
             verification policy (--verify-file), a revision whose commits are not signed by trusted keys is \
             refused before anything is read (in strict mode, every commit since --against's base or the \
-            database's last applied revision). \
-            Exit status: 0 in sync, 1 differences, 2 error (including invalid manifests).
+            database's last applied revision), and a plan that breaks the policy's signer rules is shown \
+            and then refused as apply would refuse it. \
+            Exit status: 0 in sync, 1 differences, 2 error (including invalid manifests and a plan the \
+            signer rules refuse).
             """
     )
 
@@ -41,6 +43,7 @@ struct Diff: AsyncParsableCommand {
 
     func run() async throws {
         let opened = try await DesiredSource.open(source)
+        let verified: TrustOptions.Trusted?
         if try trust.policy()?.mode == .strict {
             // Strict: the commits since the base of --against, or since the revision the database last applied.
             let base: String?
@@ -49,34 +52,42 @@ struct Diff: AsyncParsableCommand {
             } else {
                 base = try await database.lastApplied()
             }
-            _ = try await trust.verify(opened, lastApplied: base)
+            verified = try await trust.verify(opened, lastApplied: base)
         } else {
-            _ = try await trust.verify(opened)
+            verified = try await trust.verify(opened)
         }
         let head = try await DesiredSource.load(source, opened: opened, format: output.format)
         let plan: Plan
         let base: String?
+        let inventory: [InventoryEntry]
         if let against {
             let old = try await DesiredSource.load(source, ref: against, format: output.format, label: against)
             base = old.revision ?? against
-            plan = Planner.plan(.init(
-                desired: head.desired, live: old.desired.map(\.record),
-                inventory: old.desired.map {
-                    InventoryEntry(id: $0.id, manifestHash: $0.manifestHash, recordHash: $0.recordHash,
-                                   blobID: $0.blobID, sourcePath: $0.sourcePath, generation: 1)
-                },
-                prune: prune))
+            inventory = old.desired.map {
+                InventoryEntry(id: $0.id, manifestHash: $0.manifestHash, recordHash: $0.recordHash,
+                               blobID: $0.blobID, sourcePath: $0.sourcePath, generation: 1)
+            }
+            plan = Planner.plan(.init(desired: head.desired, live: old.desired.map(\.record), inventory: inventory, prune: prune))
         } else {
             base = nil
             let options = Pass.Options(actor: "accordctl diff", keys: Pass.Keys(trustedKeys: try trusted.trustedKeys()), prune: prune)
             let pass = Pass(desired: head.desired, revision: head.revision, path: ManifestPaths.normalize(source.path) ?? "", options: options)
-            plan = try await database.withSession { try await pass.preview($0) }
+            (plan, inventory) = try await database.withSession { try await pass.previewWithInventory($0) }
+        }
+        // The policy's signer rules, as apply will check them: a plan it would refuse fails the diff.
+        var refusal: String?
+        if let verified, !plan.steps.isEmpty {
+            refusal = try await verified.authorize(plan.steps, plan.sourcePaths(inventory: inventory)).map { PlanRefusal(by: .signerRule, reason: $0).description }
         }
         let report = PlanReport(plan: plan, revision: head.revision, against: base)
         switch output.format {
         case .text: Console.write(report.text(palette: .forStandardOutput()))
-        case .json: Console.write(report.json())
-        case .markdown: Console.write(report.markdown())
+        case .json: Console.write(report.json(extra: ["refused": JSONValue(refusal)]))
+        case .markdown: Console.write(report.markdown(refusal: refusal))
+        }
+        if let refusal {
+            Console.error(CLIError("apply would refuse this plan: \(refusal); nothing would be written"))
+            throw ExitCode(2)
         }
         throw ExitCode(plan.isEmpty ? 0 : 1)
     }

@@ -137,9 +137,11 @@ struct PlanReport {
 
     /// Whole lines only; when the details do not fit, the plan is summarised
     /// by kind and the objects that fit are listed.
-    func markdown(limit: Int = 60_000) -> String {
-        let mark = plan.isEmpty ? "✅" : "📝"
+    /// `refusal`: why apply would refuse the plan (a signer rule), said first.
+    func markdown(limit: Int = 60_000, refusal: String? = nil) -> String {
+        let mark = refusal != nil ? "⛔" : plan.isEmpty ? "✅" : "📝"
         var head = "### \(mark) Accord plan: \(plan.summary)\n\n"
+        if let refusal { head += "**Apply would refuse this plan**: `\(refusal.replacingOccurrences(of: "`", with: "'"))`; nothing would be written.\n\n" }
         if let revision { head += "Revision `\(revision.prefix(12))`" }
         if let against { head += " compared with `\(against.prefix(12))` (no database read)" }
         head += revision == nil && against == nil ? "" : ".\n\n"

@@ -53,6 +53,12 @@ public struct Pass: Sendable {
     /// The plan only: reads, never writes (a database Accord never ran on
     /// reads as empty).
     public func preview(_ session: Session) async throws -> Plan {
+        try await previewWithInventory(session).plan
+    }
+
+    /// The plan, and the inventory it was made against (where each managed
+    /// object was last applied from).
+    public func previewWithInventory(_ session: Session) async throws -> (plan: Plan, inventory: [InventoryEntry]) {
         var desired = try await load().objects
         var live = LiveState.Snapshot(records: [], inventory: [])
         if try await Migrations.isCurrent(session) {
@@ -62,7 +68,7 @@ public struct Pass: Sendable {
             // Nothing registered yet: the gate judges every model as a first promotion, as apply will.
             desired = ModelGate.resolve(desired, ledger: ModelLedger(), trusted: options.keys.trustedKeys)
         }
-        return Planner.plan(.init(desired: desired, live: live.records, inventory: live.inventory, prune: options.prune))
+        return (Planner.plan(.init(desired: desired, live: live.records, inventory: live.inventory, prune: options.prune)), live.inventory)
     }
 
     public func run(_ session: Session) async throws -> Report {

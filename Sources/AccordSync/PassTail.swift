@@ -48,11 +48,7 @@ extension Pass {
                           recorded: false, objects: planned.objects, timings: timings, held: held)
         }
         if let authorize = options.authorize, !plan.steps.isEmpty {
-            // Where each changed object is written in git: its file now, or the file it left.
-            var paths: [ObjectID: String] = [:]
-            for entry in planned.inventory { paths[entry.id] = entry.sourcePath }
-            for step in plan.steps { if let path = step.desired?.sourcePath { paths[step.id] = path } }
-            if let refusal = try await authorize(plan.steps, paths) {
+            if let refusal = try await authorize(plan.steps, plan.sourcePaths(inventory: planned.inventory)) {
                 return Report(kind: planned.kind, plan: plan, refusal: PlanRefusal(by: .signerRule, reason: refusal), outcome: nil,
                               recorded: false, objects: planned.objects, timings: timings, held: held)
             }

@@ -102,15 +102,29 @@ import Testing
         let fx = try GitFixture(copying: CLI.root.appendingPathComponent("examples/platform"))
         let byBot = try fx.commitSigned("the platform, by the bot", ssh: bot)
         let env = ["DATABASE_URL": db.urlText, "NO_COLOR": "1", "ACCORD_VERIFY_FILE": policy]
+        let rule = "signer rule: Erasure/acme-corp/dsr-2026-11-0007 (create) needs a commit signed by platform-team; commit \(byBot.prefix(12)) is signed by release-bot"
+        // diff shows the plan, then says apply would refuse it: exit 2, in every format.
+        let diff = try await CLI.accordctl(["diff", "--repo", fx.root.path], environment: env)
+        #expect(diff.status == 2 && diff.stdout.contains("+ Erasure/acme-corp/dsr-2026-11-0007")
+                && diff.stderr.contains("apply would refuse this plan: \(rule)"), "\(diff.stdout)\(diff.stderr)")
+        let json = try await CLI.accordctl(["diff", "--repo", fx.root.path, "-o", "json"], environment: env)
+        guard case .string(let jsonRefusal)? = try JSONParser.parse(json.stdout)["refused"] else {
+            Issue.record("no refusal in \(json.stdout)")
+            return
+        }
+        #expect(json.status == 2 && jsonRefusal.hasPrefix(rule), "\(jsonRefusal)")
+        let markdown = try await CLI.accordctl(["diff", "--repo", fx.root.path, "-o", "markdown"], environment: env)
+        #expect(markdown.status == 2 && markdown.stdout.hasPrefix("### ⛔ Accord plan:") && markdown.stdout.contains("**Apply would refuse this plan**: `\(rule)"),
+                "\(markdown.stdout)")
         let refused = try await CLI.accordctl(["apply", "--repo", fx.root.path], environment: env)
-        #expect(refused.status == 2 && refused.stderr.contains(
-            "signer rule: Erasure/acme-corp/dsr-2026-11-0007 (create) needs a commit signed by platform-team; commit \(byBot.prefix(12)) is signed by release-bot"),
-                "\(refused.stderr)")
+        #expect(refused.status == 2 && refused.stderr.contains(rule), "\(refused.stderr)")
         #expect(refused.stdout.hasPrefix("refused by a signer rule: nothing was written"), "\(refused.stdout)")
         #expect(try await db.withSession { try await $0.scalar("SELECT count(*)::text FROM platform.tenants") } == "0")
         #expect(try await db.withSession { try await $0.scalar("SELECT result FROM accord.revisions ORDER BY id DESC LIMIT 1") } == "refused")
 
         let byPlatform = try fx.commitSigned("the same, by the platform team", ssh: platform)
+        let clean = try await CLI.accordctl(["diff", "--repo", fx.root.path], environment: env)
+        #expect(clean.status == 1 && !clean.stderr.contains("refuse"), "\(clean.stderr)")
         let applied = try await CLI.accordctl(["apply", "--repo", fx.root.path], environment: env)
         #expect(applied.status == 0 && applied.stdout.hasPrefix("applied \(byPlatform.prefix(12)): 25 created"), "\(applied.stdout)\(applied.stderr)")
     }

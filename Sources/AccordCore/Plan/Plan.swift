@@ -105,3 +105,14 @@ public struct Plan: Sendable {
         return text
     }
 }
+
+extension Plan {
+    /// Where each changed object is written in git: its file now, or (for
+    /// an object that left git) the file it was last applied from.
+    public func sourcePaths(inventory: [InventoryEntry]) -> [ObjectID: String] {
+        var paths: [ObjectID: String] = [:]
+        for entry in inventory { paths[entry.id] = entry.sourcePath }
+        for step in steps { if let path = step.desired?.sourcePath { paths[step.id] = path } }
+        return paths
+    }
+}
