@@ -101,6 +101,25 @@ public struct Controller: Service {
                     }
                     while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
                 }
+                let drift = reconciler.drift
+                group.addTask {
+                    // Writes made outside Accord, reverted as they are heard. Without this
+                    // listener they wait for the resync; it never ends the leadership.
+                    do {
+                        try await DriftNotices.listen(session, listening: { count in
+                            drift.listening(since: count)
+                            logger.debug("listening for writes made outside Accord", metadata: ["outsideWrites": .number(Int(count))])
+                        }) { notice in
+                            drift.add(notice)
+                            doorbell.ring(.drift)
+                        }
+                    } catch where !Task.isCancelled {
+                        logger.warning("cannot listen for writes made outside Accord; drift waits for the resync",
+                                       metadata: ["error": "\(error)"])
+                    }
+                    drift.stopped()
+                    while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
+                }
                 try await group.next()
                 group.cancelAll()
             }

@@ -52,6 +52,16 @@ public final class ControllerMetrics: Sendable {
             .increment(by: count)
     }
 
+    /// An object written outside Accord, reverted as soon as it was heard.
+    public func driftReverted(kind: Kind) {
+        Counter(label: "accord_drift_reverted_total", dimensions: [("kind", kind.rawValue)], factory: factory).increment()
+    }
+
+    /// An object rewritten outside Accord too often: its reverts back off.
+    public func driftRepeated(kind: Kind) {
+        Counter(label: "accord_drift_repeated_total", dimensions: [("kind", kind.rawValue)], factory: factory).increment()
+    }
+
     /// A pass's wall time: how it read its input (`unknown` when it failed
     /// before it knew) and how it ended.
     public func passDuration(_ d: Duration, pass: PassKind?, result: PassResult) {

@@ -15,6 +15,13 @@ import Logging
 /// Shutdown is honoured between passes and, inside a pass, between two
 /// transactions (`Pass.Options.stopRequested`).
 ///
+/// A write made outside Accord to the registry is heard as it commits
+/// (`DriftNotices`, `DriftQueue`): once the burst pauses, a targeted pass
+/// reverts exactly the objects written, at the revision applied. An object
+/// rewritten outside `driftRepeatLimit` times within `driftRepeatWindow`
+/// is `DriftRepeated`: its reverts back off (retry-min doubling to
+/// retry-max) instead of fighting the writer in a loop.
+///
 /// A fetch that fails (the remote is unreachable, credentials are refused)
 /// sets `SourceUnavailable`, and fetches back off (retry-min doubling to
 /// retry-max); the last fetched revision stays applied and resyncs go on
@@ -28,6 +35,8 @@ actor Reconciler {
     let storeLogger: Logger
     let watcher: RepositoryWatcher
     let clock = ContinuousClock()
+    /// Writes made outside Accord, heard by the leader's listener.
+    nonisolated let drift = DriftQueue()
 
     private var book: RetryBook
     private var repository: GitRepository?
@@ -51,6 +60,16 @@ actor Reconciler {
     private var verifiedSigner: String?
     private var verifiedRange: TrustedRange?
     private var refusedHead: (commit: String, reason: String)?
+    /// The signer of the revision applied (what a drift revert applies again).
+    private var appliedSigner: String?
+    /// When each object written outside was last reverted (within the window).
+    private var driftReverts: [ObjectID: [ContinuousClock.Instant]] = [:]
+    /// Objects rewritten outside too often, with when their next revert is
+    /// due and how many times in a row they were; heard writes to them wait.
+    private var driftHeld: [ObjectID: (until: ContinuousClock.Instant, times: Int)] = [:]
+    private var driftWaiting: Set<ObjectID> = []
+    static let driftRepeatLimit = 5
+    static let driftRepeatWindow: Duration = .seconds(600)
     /// The source as an object (`Source/git`), and the copy last written.
     private var source: SourceStatus?
     private var publishedSource: SourceStatus?
@@ -77,6 +96,10 @@ actor Reconciler {
         verifiedSigner = nil
         verifiedRange = nil
         refusedHead = nil
+        appliedSigner = nil
+        driftReverts = [:]
+        driftHeld = [:]
+        driftWaiting = []
         passErrors = 0
         passRetryAt = nil
         lastPassStart = .distantPast
@@ -93,11 +116,17 @@ actor Reconciler {
             let retryDue = book.nextDue(after: lastPassStart).map { $0 <= Date() } ?? false
             let errorRetryDue = passRetryAt.map { clock.now >= $0 } ?? false
             if let repository, let head, head != settled || resyncDue || retryDue || errorRetryDue {
+                // The pass finds whatever was written outside before it reads the rows.
+                drift.clear()
                 await pass(repository, head, full: resyncDue)
                 if resyncDue { nextResync = clock.now.advanced(by: config.resync) }
+            } else if let repository, !drift.isEmpty || driftHeldDue {
+                await revertDrift(repository)
             }
             guard !doorbell.isShuttingDown && !Task.isCancelled else { break }
             var deadline = min(nextPoll, nextResync)
+            if !drift.isEmpty { deadline = clock.now }
+            if let due = driftWaiting.compactMap({ driftHeld[$0]?.until }).min() { deadline = min(deadline, due) }
             if let due = book.nextDue(after: lastPassStart) { deadline = min(deadline, clock.now.advanced(by: .milliseconds(Int64(max(0, due.timeIntervalSinceNow) * 1000)))) }
             if let retry = passRetryAt { deadline = min(deadline, retry) }
             fetchNow = await doorbell.wait(until: deadline).contains(.webhook)
@@ -256,7 +285,8 @@ actor Reconciler {
         }
     }
 
-    private func apply(_ repository: GitRepository, _ commit: String, full: Bool, signer: String?) async {
+    private func apply(_ repository: GitRepository, _ commit: String, full: Bool, signer: String?,
+                       drift heard: Drift? = nil) async {
         lastPassStart = Date()
         await state.reconciling(true)
         let started = clock.now
@@ -264,9 +294,10 @@ actor Reconciler {
         let result: PassResult
         var failure: String?
         do {
-            let report = try await run(repository, commit, full: full, signer: signer)
+            let report = try await run(repository, commit, full: full, signer: signer, drift: heard)
             kind = report.kind
-            settled = commit
+            // A drift revert re-applies the applied revision: the fetched one stays as settled as it was.
+            if heard == nil { settled = commit }
             passErrors = 0
             passRetryAt = nil
             if report.interrupted {
@@ -288,6 +319,8 @@ actor Reconciler {
                     "revision": "\(commit)", "reason": "\(refusal.reason)"])
             } else {
                 result = .ok
+                appliedSigner = signer
+                if heard != nil { noteDriftReverted(report) }
                 updateSource { s in
                     if s.appliedRevision != commit {
                         s.appliedRevision = commit
@@ -349,6 +382,71 @@ actor Reconciler {
         await state.reconciling(false)
     }
 
+    /// Whether an object whose reverts back off is due again and was heard meanwhile.
+    private var driftHeldDue: Bool {
+        let now = clock.now
+        return driftWaiting.contains { driftHeld[$0].map { $0.until <= now } ?? true }
+    }
+
+    /// Reverts what was written outside Accord, once the burst of notices
+    /// pauses: a targeted pass at the applied revision over the objects
+    /// heard (the pass is full when the base it needs does not hold: a
+    /// truncated table, a notice possibly missed, a failure recorded).
+    private func revertDrift(_ repository: GitRepository) async {
+        while let wait = drift.settling() {
+            try? await Task.sleep(for: wait)
+        }
+        let batch = drift.take()
+        guard let commit = source?.appliedRevision else {
+            // Nothing applied yet: the pass on the fetched commit reads every row anyway.
+            return
+        }
+        let now = clock.now
+        var objects = batch.objects.union(driftWaiting)
+        driftWaiting = []
+        for id in objects {
+            guard let held = driftHeld[id] else { continue }
+            if held.until > now {
+                objects.remove(id)
+                driftWaiting.insert(id)
+            }
+        }
+        guard !objects.isEmpty || !batch.kinds.isEmpty else { return }
+        logger.info("written outside Accord: reverting", metadata: [
+            "objects": .number(objects.count), "tables truncated": "\(batch.kinds.map(\.rawValue).sorted())",
+            "notices": .number(batch.notices), "revision": "\(commit)"])
+        if let since = batch.heardSince, batch.kinds.isEmpty {
+            await apply(repository, commit, full: false, signer: appliedSigner, drift: Drift(objects: objects, heardSince: since))
+        } else {
+            // A truncated table, or notices possibly missed: only a pass that reads every row is exact.
+            await apply(repository, commit, full: true, signer: appliedSigner, drift: Drift(objects: [], heardSince: .max))
+        }
+    }
+
+    /// After a drift revert: counts each object's reverts within the
+    /// window, and backs off one reverted too often (`DriftRepeated`).
+    private func noteDriftReverted(_ report: Pass.Report) {
+        let now = clock.now
+        for step in report.outcome?.applied ?? [] where step.cause == .drift {
+            metrics.driftReverted(kind: step.id.kind)
+            var times = (driftReverts[step.id] ?? []).filter { now - $0 < Self.driftRepeatWindow }
+            times.append(now)
+            driftReverts[step.id] = times
+            guard times.count >= Self.driftRepeatLimit else {
+                driftHeld[step.id] = nil
+                continue
+            }
+            let repeated = (driftHeld[step.id]?.times ?? 0) + 1
+            let delay = book.backoff.delay(attempt: repeated)
+            driftHeld[step.id] = (now.advanced(by: delay), repeated)
+            metrics.driftRepeated(kind: step.id.kind)
+            logger.warning("DriftRepeated: written outside Accord again and again; its reverts back off", metadata: [
+                "object": "\(step.id)", "kind": "\(step.id.kind.rawValue)", "reason": "DriftRepeated",
+                "reverts": .number(times.count), "windowSeconds": .seconds(Self.driftRepeatWindow),
+                "nextRevertInSeconds": .seconds(delay)])
+        }
+    }
+
     /// Changes the source's status; `since` moves when `ready` changes.
     private func updateSource(_ change: (inout SourceStatus) -> Void) {
         var s = source ?? SourceStatus(url: watcher.shown, branch: config.branch ?? "(default)", path: config.path.isEmpty ? "/" : config.path,
@@ -398,12 +496,18 @@ actor Reconciler {
         }
     }
 
-    private func run(_ repository: GitRepository, _ commit: String, full: Bool, signer: String?) async throws -> Pass.Report {
+    private func run(_ repository: GitRepository, _ commit: String, full: Bool, signer: String?,
+                     drift heard: Drift?) async throws -> Pass.Report {
         var options = Pass.Options(actor: "accord-controller", keys: config.keys, prune: config.prune,
                                    guardrail: DeletionGuard(maxShare: config.maxDeletePercent / 100, allowed: false),
                                    lockTimeout: .seconds(5))
         options.full = full
         options.signer = signer
+        if let heard {
+            // A drift revert: erasures and retention wait for the next pass on a commit or the resync.
+            options.drift = heard
+            options.runErasuresAndRetention = false
+        }
         if let verifier = config.verifier, verifier.policy.mode != .off, let range = verifiedRange, range.commit == commit {
             options.authorize = { steps, paths in try await verifier.authorize(steps, paths: paths, range: range, in: repository) }
         }

@@ -37,13 +37,14 @@ public enum FastPath {
     }
 
     public static func marker(_ session: Session) async throws -> Marker {
-        let row = try await session.rows("SELECT last_value, is_called FROM accord.platform_writes").first
-        var writes: Int64 = 0
-        if let row {
-            let (value, called) = try row.decode((Int64, Bool).self)
-            writes = called ? value : 0
-        }
-        return Marker(writes: writes, stores: try await TenantStores.catalogDigest(session))
+        Marker(writes: try await outsideWrites(session), stores: try await TenantStores.catalogDigest(session))
+    }
+
+    /// How many outside writes to `platform` have happened so far.
+    public static func outsideWrites(_ session: Session) async throws -> Int64 {
+        guard let row = try await session.rows("SELECT last_value, is_called FROM accord.platform_writes").first else { return 0 }
+        let (value, called) = try row.decode((Int64, Bool).self)
+        return called ? value : 0
     }
 
     /// The last complete pass's state when it still holds, else nil.
@@ -55,7 +56,12 @@ public enum FastPath {
     /// The last complete pass's state when, whatever the files now are, the
     /// live state is still exactly what it left: same path and prune
     /// setting, no outside write, no failure. The base of incremental passes.
-    public static func base(_ session: Session, path: String, prune: Bool) async throws -> State? {
+    ///
+    /// With `heardSince`, outside writes are allowed when every one made
+    /// since that pass began was notified to a listener (`DriftNotices`)
+    /// that started listening when the count stood at `heardSince`: the
+    /// base of a targeted pass, which reverts exactly the objects notified.
+    public static func base(_ session: Session, path: String, prune: Bool, heardSince: Int64? = nil) async throws -> State? {
         guard let row = try await session.rows("""
             SELECT listing_digest, path, prune, revision, objects, orphaned::text, platform_writes, stores_digest
             FROM accord.sync_state
@@ -64,7 +70,11 @@ public enum FastPath {
             try row.decode((String, String, Bool, String?, Int, String, Int64, String).self)
         guard storedPath == path, storedPrune == prune else { return nil }
         let now = try await marker(session)
-        guard now == Marker(writes: writes, stores: stores) else { return nil }
+        if let heardSince {
+            guard now.stores == stores, writes >= heardSince else { return nil }
+        } else {
+            guard now == Marker(writes: writes, stores: stores) else { return nil }
+        }
         // Erasure runs report into object_status too, but they are not part of
         // the plan: they are retried after every pass, the fast path included.
         guard try await session.scalar("""

@@ -107,7 +107,8 @@ public struct Pass: Sendable {
         try await History.recordRefusal(entry, actor: options.actor, session)
     }
 
-    /// The cheapest exact pass: fast, else incremental, else full.
+    /// The cheapest exact pass: fast, else targeted (drift heard), else
+    /// incremental, else full.
     private func plan(_ session: Session, started: Date, timings: Stopwatch) async throws -> Report {
         var timings = timings
         options.progress(PassProgress(.reading))
@@ -118,7 +119,12 @@ public struct Pass: Sendable {
            let report = try await fast(session, digest: digest, started: started, timings: timings) {
             return report
         }
-        if !options.full, let digest, let planned = try await incremental(session, digest: digest, timings: timings) {
+        if !options.full, let digest, let drift = options.drift,
+           let planned = try await targeted(session, digest: digest, drift: drift, timings: timings) {
+            return try await execute(planned, session, started: started)
+        }
+        if !options.full, options.drift == nil, let digest,
+           let planned = try await incremental(session, digest: digest, timings: timings) {
             return try await execute(planned, session, started: started)
         }
         return try await execute(try await full(session, digest: digest, timings: timings), session, started: started)

@@ -66,6 +66,12 @@ extension Pass {
         /// the verification policy's per-kind signer rules.
         public var authorize: (@Sendable ([PlanStep], [ObjectID: String]) async throws -> String?)?
 
+        /// Objects written outside Accord, as the controller heard them
+        /// (`DriftNotices`): when the last complete pass's base still
+        /// holds for everything else, only these are planned (a targeted
+        /// pass); otherwise the pass is full.
+        public var drift: Drift?
+
         public init(actor: String = "accordctl", keys: Keys = Keys(), prune: Bool = false,
                     guardrail: DeletionGuard = DeletionGuard(), lockTimeout: Duration = .seconds(30)) {
             self.actor = actor
@@ -74,6 +80,18 @@ extension Pass {
             self.guardrail = guardrail
             self.lockTimeout = lockTimeout
         }
+    }
+}
+
+/// Objects written outside Accord, and since when every such write was
+/// heard: the outside-writes count read once LISTEN was in effect.
+public struct Drift: Sendable, Equatable {
+    public var objects: Set<ObjectID>
+    public var heardSince: Int64
+
+    public init(objects: Set<ObjectID>, heardSince: Int64) {
+        self.objects = objects
+        self.heardSince = heardSince
     }
 }
 

@@ -57,7 +57,9 @@ extension Pass {
             return Report(kind: planned.kind, plan: plan, refusal: nil, outcome: nil, recorded: false,
                           objects: planned.objects, timings: timings, held: held)
         }
-        try await FastPath.invalidate(session)
+        // A targeted pass keeps the base it planned against, which only a targeted pass trusts (`targeted`).
+        let rebases = planned.kind != .targeted
+        if rebases { try await FastPath.invalidate(session) }
         // The Merkle buckets of a full pass need only the manifests' hashes: computed beside the execution.
         let hashes = planned.desired.map(\.manifestHash)
         let allBuckets: Task<[Int: String], Never>? = if case .all = planned.merkle {
@@ -95,17 +97,17 @@ extension Pass {
             let recomputed = try await IncrementalReads.bucketRoots(touched, excluding: orphaned, session)
             for b in touched { buckets[b] = recomputed[b] }
             merkleRoot = Merkle.combine(buckets)
-            if complete {
+            if complete, rebases {
                 try await FastPath.storeMerkleBuckets(recomputed, replacing: false,
                                                       emptied: touched.filter { recomputed[$0] == nil }.sorted(), session)
             }
         }
         FaultPoint.beforeRevisionRecorded.reach()
-        if complete {
+        if rebases, complete {
             try await FastPath.record(session, digest: planned.listingDigest, path: path, prune: options.prune, revision: revision,
                                       objects: planned.objects, orphaned: plan.orphaned,
                                       marker: try await executor.marker(after: planned.markerBefore))
-        } else {
+        } else if rebases {
             try await FastPath.clear(session)
         }
         timings.lap("Merkle root and sync state")

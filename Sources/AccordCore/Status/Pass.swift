@@ -6,6 +6,9 @@ public enum PassKind: String, Sendable, Codable, CaseIterable {
     case incremental
     /// Every manifest read and every live row compared.
     case full
+    /// Only the objects written outside Accord (heard as they happened)
+    /// planned, at the revision already applied: a drift revert.
+    case targeted
 }
 
 /// How a pass of the daemon ended.

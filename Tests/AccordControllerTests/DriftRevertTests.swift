@@ -1,0 +1,145 @@
+@testable import AccordController
+import AccordCore
+import AccordStore
+import AccordTestSupport
+import Foundation
+import Testing
+
+/// Bursts of notices become one batch (values only).
+@Suite struct DriftQueueTests {
+    @Test func aBurstOfNoticesIsOneBatchTakenOnceItPauses() async throws {
+        let queue = DriftQueue()
+        #expect(queue.isEmpty && queue.settling() == nil)
+        let ids = (0..<10).map { ObjectID(kind: .worker, tenant: "t", name: "w\($0)") }
+        queue.listening(since: 42)
+        let start = ContinuousClock.now
+        for i in 0..<10_000 { queue.add(.object(ids[i % 10])) }
+        queue.add(.kind(.erasure))
+        // Still settling: the last notice was just now.
+        let wait = try #require(queue.settling())
+        #expect(wait <= DriftQueue.quiet)
+        #expect(queue.settling(now: start + DriftQueue.longest) == nil, "a burst is cut at the longest wait")
+        let batch = queue.take()
+        #expect(batch.objects == Set(ids))
+        #expect(batch.kinds == [.erasure])
+        #expect(batch.notices == 10_001)
+        #expect(batch.heardSince == 42)
+        #expect(queue.isEmpty && queue.settling() == nil)
+        // Once the listener stops, a batch cannot be trusted to be all there is.
+        queue.add(.object(ids[0]))
+        queue.stopped()
+        #expect(queue.take().heardSince == nil)
+    }
+}
+
+/// The controller end to end: a write made outside Accord is heard and
+/// reverted by a targeted pass, long before any resync.
+@Suite(TestDatabase.required, .serialized, .timeLimit(.minutes(10)))
+struct DriftRevertTests {
+    static func listening(_ logs: LogBuffer) async throws -> Bool {
+        try await eventually { !logs.lines(msg: "listening for writes made outside Accord").isEmpty }
+    }
+
+    @Test func aWriteMadeOutsideIsRevertedAsItIsHeard() async throws {
+        let h = try await Harness()
+        let db = h.db
+        defer { Task { await db.drop() } }
+        let logs = LogBuffer()
+        // No resync and no poll within the test: only the notice can bring the revert.
+        try await withController(try h.config(["interval": "1h", "resync": "1h"]), logs: logs) { c in
+            #expect(try await eventually { await c.isLeaderReady() })
+            #expect(try await Self.listening(logs), "\(logs.text)")
+            try await h.execute("UPDATE platform.workers SET replicas = 40 WHERE name = 'risk-analyst'")
+            #expect(try await eventually {
+                try await h.scalar("SELECT replicas::text FROM platform.workers WHERE name = 'risk-analyst'") == "2"
+            }, "\(logs.text)")
+            #expect(try await eventually {
+                logs.lines(msg: "Worker updated").contains { $0["object"] == .string("Worker/acme-corp/risk-analyst") && $0["cause"] == .string("drift") }
+            })
+            let reconciled = logs.lines(msg: "reconciled")
+            #expect(reconciled.last?["pass"] == .string("targeted"), "\(reconciled)")
+            #expect(reconciled.last?["applied"] == .number(1))
+            #expect(logs.lines(msg: "written outside Accord: reverting").count == 1)
+            #expect(c.metricsText.contains(#"accord_drift_reverted_total{kind="Worker"} 1"#), "\(c.metricsText)")
+            #expect(c.metricsText.contains(#"accord_reconcile_duration_seconds_count{pass="targeted",result="ok"} 1"#))
+            // History has the revert, at the revision applied.
+            #expect(try await h.scalar("SELECT result || ' ' || updated FROM accord.revisions ORDER BY id DESC LIMIT 1") == "applied 1")
+
+            // A truncated table: every row of it was written; the pass reads every row.
+            try await h.execute("TRUNCATE platform.erasures")
+            #expect(try await eventually { try await h.scalar("SELECT count(*)::text FROM platform.erasures") == "1" }, "\(logs.text)")
+            #expect(try await eventually { logs.lines(msg: "reconciled").last?["pass"] == .string("full") })
+        }
+    }
+
+    @Test func burstsOfTenThousandWritesAreCoalescedIntoFewTargetedPasses() async throws {
+        let h = try await Harness()
+        let db = h.db
+        defer { Task { await db.drop() } }
+        // 50 more tenants of ten workers each, one file per tenant.
+        for (path, text) in GeneratedPlatform.files(tenants: 50, prefix: "g") { try h.work.write("generated/\(path)", text) }
+        try h.commitAndPush("fifty generated tenants")
+        let logs = LogBuffer()
+        try await withController(try h.config(["interval": "1h", "resync": "1h"]), logs: logs) { c in
+            #expect(try await eventually { await c.isLeaderReady() })
+            #expect(try await Self.listening(logs))
+            #expect(try await h.scalar("SELECT count(*)::text FROM platform.workers WHERE tenant LIKE 'g%'") == "500")
+            let drifted = "SELECT count(*)::text FROM platform.workers WHERE tenant LIKE 'g%' AND replicas >= 100"
+            let update = "UPDATE platform.workers SET replicas = replicas + 100 WHERE tenant LIKE 'g%';\n"
+
+            // One transaction rewriting the 500 generated workers 20 times: 10,000 rows written, one targeted pass.
+            var before = logs.lines(msg: "reconciled").count
+            try await h.execute("BEGIN;\n" + String(repeating: update, count: 20) + "COMMIT;")
+            #expect(try await eventually { try await h.scalar(drifted) == "0" }, "\(logs.text.suffix(4000))")
+            try await Task.sleep(for: .milliseconds(500))
+            var passes = Array(logs.lines(msg: "reconciled").dropFirst(before))
+            #expect(passes.count == 1 && passes.first?["pass"] == .string("targeted") && passes.first?["applied"] == .number(500), "\(passes)")
+
+            // 20 transactions of 500 rows each: 10,000 notices, taken in batches while passes run, far fewer passes than transactions.
+            before = logs.lines(msg: "reconciled").count
+            let announced = logs.lines(msg: "written outside Accord: reverting").count
+            try await h.execute(String(repeating: "BEGIN; " + update + "COMMIT;\n", count: 20))
+            #expect(try await eventually { try await h.scalar(drifted) == "0" }, "\(logs.text.suffix(4000))")
+            #expect(try await eventually {
+                logs.lines(msg: "written outside Accord: reverting").dropFirst(announced).compactMap { $0["notices"]?.numberValue }.reduce(0, +) == 10_000
+            }, "every notice is taken once")
+            try await Task.sleep(for: .milliseconds(500))
+            passes = Array(logs.lines(msg: "reconciled").dropFirst(before))
+            #expect(passes.count >= 1 && passes.count < 10, "\(passes.count) passes for 20 transactions")
+            #expect(passes.allSatisfy { $0["pass"] == .string("targeted") }, "\(passes)")
+            #expect(passes.compactMap { $0["applied"]?.numberValue }.reduce(0, +) >= 500)
+        }
+    }
+
+    @Test func anOperatorFightingAccordIsDriftRepeatedNotAHotLoop() async throws {
+        let h = try await Harness()
+        let db = h.db
+        defer { Task { await db.drop() } }
+        let logs = LogBuffer()
+        try await withController(try h.config(["interval": "1h", "resync": "1h", "retry-min": "3s", "retry-max": "3s"]), logs: logs) { c in
+            #expect(try await eventually { await c.isLeaderReady() })
+            #expect(try await Self.listening(logs))
+            let replicas = "SELECT replicas::text FROM platform.workers WHERE name = 'risk-analyst'"
+            for round in 1...Reconciler.driftRepeatLimit {
+                try await h.execute("UPDATE platform.workers SET replicas = \(40 + round) WHERE name = 'risk-analyst'")
+                #expect(try await eventually { try await h.scalar(replicas) == "2" }, "round \(round)")
+            }
+            // The limit is reached: the next write stands until its backoff (3 s) is over.
+            #expect(try await eventually { logs.lines(msg: "DriftRepeated: written outside Accord again and again; its reverts back off").count == 1 })
+            let warning = try #require(logs.lines(msg: "DriftRepeated: written outside Accord again and again; its reverts back off").first)
+            #expect(warning["object"] == .string("Worker/acme-corp/risk-analyst") && warning["reverts"] == .number(Double(Reconciler.driftRepeatLimit)))
+            #expect(c.metricsText.contains(#"accord_drift_repeated_total{kind="Worker"} 1"#))
+            let written = ContinuousClock.now
+            try await h.execute("UPDATE platform.workers SET replicas = 99 WHERE name = 'risk-analyst'")
+            try await Task.sleep(for: .milliseconds(1000))
+            #expect(try await h.scalar(replicas) == "99", "held: not reverted within its backoff")
+            // Another object written meanwhile is reverted at once.
+            try await h.execute("UPDATE platform.workers SET replicas = 9 WHERE name = 'crm-updater'")
+            #expect(try await eventually { try await h.scalar("SELECT replicas::text FROM platform.workers WHERE name = 'crm-updater'") == "1" })
+            // Once the backoff is over, it is reverted.
+            #expect(try await eventually { try await h.scalar(replicas) == "2" }, "\(logs.text.suffix(3000))")
+            #expect(ContinuousClock.now - written >= .seconds(3), "not before its backoff")
+        }
+    }
+}
+
