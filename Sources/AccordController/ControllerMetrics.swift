@@ -39,6 +39,12 @@ public final class ControllerMetrics: Sendable {
         for g in [queueDepth, erasuresOpen, erasuresOverdue, erasuresWarning, erasuresEscalated, leader, sourceUnavailable] { g.record(0) }
         Gauge(label: "accord_build_info", dimensions: [("version", AccordBuild.version), ("commit", AccordBuild.commit)], factory: factory).record(1)
         gitFetchFailures.increment(by: 0)
+        // Every kind's drift series from the start, so a first revert is a change from 0.
+        for kind in Kind.allCases {
+            for label in ["accord_drift_reverted_total", "accord_drift_repeated_total"] {
+                Counter(label: label, dimensions: [("kind", kind.rawValue)], factory: factory).increment(by: 0)
+            }
+        }
     }
 
     /// One object reconciled: `result` is applied, failed or held.
