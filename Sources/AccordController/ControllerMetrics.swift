@@ -41,9 +41,8 @@ public final class ControllerMetrics: Sendable {
         gitFetchFailures.increment(by: 0)
         // Every kind's drift series from the start, so a first revert is a change from 0.
         for kind in Kind.allCases {
-            for label in ["accord_drift_reverted_total", "accord_drift_repeated_total"] {
-                Counter(label: label, dimensions: [("kind", kind.rawValue)], factory: factory).increment(by: 0)
-            }
+            driftCounter(Self.driftReverted, kind).increment(by: 0)
+            driftCounter(Self.driftRepeated, kind).increment(by: 0)
         }
     }
 
@@ -60,12 +59,18 @@ public final class ControllerMetrics: Sendable {
 
     /// An object written outside Accord, reverted as soon as it was heard.
     public func driftReverted(kind: Kind) {
-        Counter(label: "accord_drift_reverted_total", dimensions: [("kind", kind.rawValue)], factory: factory).increment()
+        driftCounter(Self.driftReverted, kind).increment()
     }
 
     /// An object rewritten outside Accord too often: its reverts back off.
     public func driftRepeated(kind: Kind) {
-        Counter(label: "accord_drift_repeated_total", dimensions: [("kind", kind.rawValue)], factory: factory).increment()
+        driftCounter(Self.driftRepeated, kind).increment()
+    }
+
+    static let driftReverted = "accord_drift_reverted_total", driftRepeated = "accord_drift_repeated_total"
+
+    private func driftCounter(_ label: String, _ kind: Kind) -> Counter {
+        Counter(label: label, dimensions: [("kind", kind.rawValue)], factory: factory)
     }
 
     /// A pass's wall time: how it read its input (`unknown` when it failed

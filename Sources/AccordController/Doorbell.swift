@@ -2,8 +2,9 @@ import Foundation
 import Synchronization
 
 /// Wakes the reconcile loop early: a webhook rings it, so does a write
-/// made outside Accord (`DriftQueue`); shutdown rings it for good. Waiting ends at the deadline, at a ring, or when the waiting
-/// task is cancelled.
+/// made outside Accord (`DriftQueue`); shutdown rings it for good.
+/// Waiting ends at the deadline, at a ring, or when the waiting task is
+/// cancelled.
 public final class Doorbell: Sendable {
     public enum Reason: Sendable, Hashable { case webhook, drift }
 

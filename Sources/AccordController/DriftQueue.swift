@@ -7,7 +7,7 @@ import Synchronization
 /// waiting for the reconcile loop: the listener adds, the loop takes a
 /// batch once the notices pause (`quiet`) or have been arriving for
 /// `longest`, so a burst of writes becomes one targeted pass.
-public final class DriftQueue: Sendable {
+final class DriftQueue: Sendable {
     /// A pause this long ends a burst.
     static let quiet: Duration = .milliseconds(25)
     /// A burst is cut here even if it goes on.
@@ -34,7 +34,6 @@ public final class DriftQueue: Sendable {
 
     private let state = Mutex(State())
 
-    public init() {}
 
     /// LISTEN is in effect; every outside write numbered above `count` will be heard.
     func listening(since count: Int64) {

@@ -120,8 +120,8 @@ actor Reconciler {
                 drift.clear()
                 await pass(repository, head, full: resyncDue)
                 if resyncDue { nextResync = clock.now.advanced(by: config.resync) }
-            } else if let repository, !drift.isEmpty || driftHeldDue {
-                await revertDrift(repository)
+            } else if !drift.isEmpty || driftHeldDue {
+                await revertDrift()
             }
             guard !doorbell.isShuttingDown && !Task.isCancelled else { break }
             var deadline = min(nextPoll, nextResync)
@@ -392,13 +392,14 @@ actor Reconciler {
     /// pauses: a targeted pass at the applied revision over the objects
     /// heard (the pass is full when the base it needs does not hold: a
     /// truncated table, a notice possibly missed, a failure recorded).
-    private func revertDrift(_ repository: GitRepository) async {
+    private func revertDrift() async {
         while let wait = drift.settling() {
             try? await Task.sleep(for: wait)
         }
         let batch = drift.take()
-        guard let commit = source?.appliedRevision else {
+        guard let repository, let commit = source?.appliedRevision else {
             // Nothing applied yet: the pass on the fetched commit reads every row anyway.
+            driftWaiting = []
             return
         }
         let now = clock.now
@@ -415,12 +416,9 @@ actor Reconciler {
         logger.info("written outside Accord: reverting", metadata: [
             "objects": .number(objects.count), "tables truncated": "\(batch.kinds.map(\.rawValue).sorted())",
             "notices": .number(batch.notices), "revision": "\(commit)"])
-        if let since = batch.heardSince, batch.kinds.isEmpty {
-            await apply(repository, commit, full: false, signer: appliedSigner, drift: Drift(objects: objects, heardSince: since))
-        } else {
-            // A truncated table, or notices possibly missed: only a pass that reads every row is exact.
-            await apply(repository, commit, full: true, signer: appliedSigner, drift: Drift(objects: [], heardSince: .max))
-        }
+        // A truncated table, or notices possibly missed: only a pass that reads every row is exact.
+        let exact = batch.kinds.isEmpty && batch.heardSince != nil
+        await apply(repository, commit, full: !exact, signer: appliedSigner, drift: Drift(objects: objects, heardSince: batch.heardSince))
     }
 
     /// After a drift revert: counts each object's reverts within the

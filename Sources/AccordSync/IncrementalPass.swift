@@ -46,8 +46,8 @@ extension Pass {
     /// one either, which only it trusts, and only for what it reverts.
     func targeted(_ session: Session, digest: String, drift: Drift, timings: Stopwatch) async throws -> Planned? {
         var timings = timings
-        guard case .revision(let source) = input, !drift.objects.isEmpty,
-              let base = try await FastPath.base(session, path: path, prune: options.prune, heardSince: drift.heardSince),
+        guard case .revision(let source) = input, !drift.objects.isEmpty, let heardSince = drift.heardSince,
+              let base = try await FastPath.base(session, path: path, prune: options.prune, heardSince: heardSince),
               base.revision == revision, base.digest == digest else { return nil }
         timings.lap("targeted: base state holds, every outside write since heard")
         // Rows written outside for objects Accord does not manage have no file: they are left alone, as a full pass leaves them.

@@ -84,12 +84,13 @@ extension Pass {
 }
 
 /// Objects written outside Accord, and since when every such write was
-/// heard: the outside-writes count read once LISTEN was in effect.
+/// heard: the outside-writes count read once LISTEN was in effect; nil
+/// when a write may have gone unheard (only a full pass is exact then).
 public struct Drift: Sendable, Equatable {
     public var objects: Set<ObjectID>
-    public var heardSince: Int64
+    public var heardSince: Int64?
 
-    public init(objects: Set<ObjectID>, heardSince: Int64) {
+    public init(objects: Set<ObjectID>, heardSince: Int64?) {
         self.objects = objects
         self.heardSince = heardSince
     }
