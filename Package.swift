@@ -97,6 +97,7 @@ let package = Package(
             name: "AccordController",
             dependencies: [
                 "AccordCore", "AccordBuildInfo", "AccordEngine", "AccordGit", "AccordStore", "AccordSource", "AccordSync", "AccordTrust",
+                "AccordConnectors",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -170,6 +171,7 @@ let package = Package(
             name: "AccordControllerTests",
             dependencies: [
                 "AccordController", "AccordHTTP", "AccordCore", "AccordBuildInfo", "AccordEngine", "AccordStore", "AccordSource", "AccordSync", "AccordTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),

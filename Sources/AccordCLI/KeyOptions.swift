@@ -17,7 +17,7 @@ struct KeyOptions: ParsableArguments {
     var signingKeyFile: String?
 
     @Option(name: .customLong("secrets-dir"),
-            help: "Directory of the external stores' credentials files, named by each Store's spec.credentials (default: $ACCORD_SECRETS_DIR).")
+            help: "Directory of secret files: the external stores' credentials, named by each Store's spec.credentials (default: $ACCORD_SECRETS_DIR).")
     var secretsDir: String?
 
     func signingKey() throws -> SigningKey? {

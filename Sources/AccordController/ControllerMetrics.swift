@@ -22,6 +22,8 @@ public final class ControllerMetrics: Sendable {
     private let lastRevision = Mutex<(String, Gauge)?>(nil)
     /// The store job and store health series set last, so that one no longer seen is set to 0.
     private let storeSeries = Mutex<(jobs: Set<[String]>, up: Set<String>)>(([], []))
+    /// The notifications whose series were set last.
+    private let notificationSeries = Mutex<Set<String>>([])
 
     public init(factory: any MetricsFactory) {
         self.factory = factory
@@ -120,6 +122,39 @@ public final class ControllerMetrics: Sendable {
                 Gauge(label: "accord_store_up", dimensions: [("store", store)], factory: factory).record(ready ? 1 : 0)
             }
             seen = (now, Set(up.keys))
+        }
+    }
+
+    /// An event a notification's receiver accepted.
+    public func notificationSent(_ name: String) {
+        Counter(label: "accord_notifications_sent_total", dimensions: [("notification", name)], factory: factory).increment()
+    }
+
+    /// A delivery that failed (it is retried, or the notification stalls).
+    public func notificationFailed(_ name: String) {
+        Counter(label: "accord_notification_failures_total", dimensions: [("notification", name)], factory: factory).increment()
+    }
+
+    /// Per notification: events waiting to be delivered, and whether it is
+    /// stalled (a series no longer seen is set to 0). Both counters start
+    /// at 0 for every notification seen.
+    public func setNotifications(_ reports: [Outbox.Report]) {
+        notificationSeries.withLock { seen in
+            let now = Set(reports.map(\.name))
+            for r in reports {
+                Gauge(label: "accord_notifications_pending", dimensions: [("notification", r.name)], factory: factory).record(r.pending)
+                Gauge(label: "accord_notification_stalled", dimensions: [("notification", r.name)], factory: factory)
+                    .record(r.stalled == nil ? 0 : 1)
+                if !seen.contains(r.name) {
+                    Counter(label: "accord_notifications_sent_total", dimensions: [("notification", r.name)], factory: factory).increment(by: 0)
+                    Counter(label: "accord_notification_failures_total", dimensions: [("notification", r.name)], factory: factory).increment(by: 0)
+                }
+            }
+            for gone in seen.subtracting(now) {
+                Gauge(label: "accord_notifications_pending", dimensions: [("notification", gone)], factory: factory).record(0)
+                Gauge(label: "accord_notification_stalled", dimensions: [("notification", gone)], factory: factory).record(0)
+            }
+            seen = now
         }
     }
 

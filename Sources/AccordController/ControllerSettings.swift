@@ -149,8 +149,8 @@ public enum ControllerSettings {
                 throw SettingProblem(String(describing: error))
             }
         },
-        ControllerSetting("secrets-dir", "ACCORD_SECRETS_DIR", shown: "none (a Store that names credentials cannot be reached)", value: "DIR",
-                          help: "The directory of the external stores' credentials files, named by each Store's `spec.credentials`, each mode 0600 or stricter (docs/erasures.md).") { directory, config throws(SettingProblem) in
+        ControllerSetting("secrets-dir", "ACCORD_SECRETS_DIR", shown: "none (a Store that names credentials cannot be reached, a Notification sends nothing)", value: "DIR",
+                          help: "The directory of secret files, each mode 0600 or stricter: the external stores' credentials, named by each Store's `spec.credentials` (docs/erasures.md), and each Notification's `spec.secret` (docs/notifications.md).") { directory, config throws(SettingProblem) in
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
                 throw SettingProblem("\(Text.quoted(directory, limit: 200)) is not a directory")

@@ -2,11 +2,12 @@ import Foundation
 import Synchronization
 
 /// Wakes the reconcile loop early: a webhook rings it, so does a write
-/// made outside Accord (`DriftQueue`); shutdown rings it for good.
+/// made outside Accord (`DriftQueue`); shutdown rings it for good. The
+/// notification sender has a doorbell of its own, rung after each pass.
 /// Waiting ends at the deadline, at a ring, or when the waiting task is
 /// cancelled.
 public final class Doorbell: Sendable {
-    public enum Reason: Sendable, Hashable { case webhook, drift }
+    public enum Reason: Sendable, Hashable { case webhook, drift, outbox }
 
     private struct State {
         var pending: Set<Reason> = []

@@ -37,6 +37,8 @@ actor Reconciler {
     let clock = ContinuousClock()
     /// Writes made outside Accord, heard by the leader's listener.
     nonisolated let drift = DriftQueue()
+    /// Rung after each pass: the notification sender delivers what it wrote.
+    nonisolated let outbox = Doorbell()
 
     private var book: RetryBook
     private var repository: GitRepository?
@@ -252,6 +254,7 @@ actor Reconciler {
                 logger.error("the commit is not trusted; nothing of it is read or applied (waiting for a new commit)", metadata: [
                     "revision": "\(commit)", "reason": "\(refusal.reason)", "mode": "\(verifier.policy.mode.rawValue)"])
                 await recordUnverified(refusal)
+                outbox.ring(.outbox)
                 await publishSource()
                 return .refused
             }
@@ -380,6 +383,7 @@ actor Reconciler {
         metrics.setQueueDepth(book.depth)
         await state.passed(revision: result == .ok ? commit : nil, result: result, error: failure, retries: book)
         await state.reconciling(false)
+        outbox.ring(.outbox)
     }
 
     /// Whether an object whose reverts back off is due again and was heard meanwhile.

@@ -7,21 +7,24 @@ public enum Kind: String, CaseIterable, Sendable, Codable, Comparable {
     case model = "Model"
     case erasure = "Erasure"
     case store = "Store"
+    case notification = "Notification"
 
     /// Tenant-scoped kinds carry `metadata.tenant`; the others must not.
     public var isTenantScoped: Bool {
         switch self {
         case .worker, .workflow, .erasure: true
-        case .tenant, .retentionPolicy, .model, .store: false
+        case .tenant, .retentionPolicy, .model, .store, .notification: false
         }
     }
 
     /// Position in apply order: everything a kind refers to comes before it.
-    /// Store (retention rules and tenants name stores), then RetentionPolicy
-    /// and Model, then Tenant, then Worker, then Workflow and Erasure.
+    /// Store (retention rules and tenants name stores) and Notification
+    /// (so that the events of the objects after it reach it), then
+    /// RetentionPolicy and Model, then Tenant, then Worker, then Workflow
+    /// and Erasure.
     public var applyRank: Int {
         switch self {
-        case .store: 0
+        case .store, .notification: 0
         case .retentionPolicy, .model: 1
         case .tenant: 2
         case .worker: 3

@@ -22,6 +22,7 @@ public enum Spec: Hashable, Sendable {
     case model(ModelSpec)
     case erasure(ErasureSpec)
     case store(StoreSpec)
+    case notification(NotificationSpec)
 
     public var kind: Kind {
         switch self {
@@ -32,6 +33,7 @@ public enum Spec: Hashable, Sendable {
         case .model: .model
         case .erasure: .erasure
         case .store: .store
+        case .notification: .notification
         }
     }
 }

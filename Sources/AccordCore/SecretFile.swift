@@ -64,14 +64,20 @@ public enum SecretFile {
     /// (`ACCORD_SECRETS_DIR`); `name` is a plain file name (the manifest
     /// checks it), never a path.
     public static func credentials(_ name: String, in directory: String?, store: String) throws -> String {
+        try named(name, in: directory, object: "Store/\(store)", field: "credentials")
+    }
+
+    /// The file a manifest's `field` names under `directory`
+    /// (`ACCORD_SECRETS_DIR`), trimmed; refused when empty.
+    public static func named(_ name: String, in directory: String?, object: String, field: String) throws -> String {
         guard let directory, !directory.isEmpty else {
-            throw Refused(description: "Store/\(store) names credentials \(Text.quoted(name)), but no secrets directory is configured (ACCORD_SECRETS_DIR or --secrets-dir)")
+            throw Refused(description: "\(object) names \(field) \(Text.quoted(name)), but no secrets directory is configured (ACCORD_SECRETS_DIR or --secrets-dir)")
         }
         guard !name.contains("/"), !name.hasPrefix(".") else {
-            throw Refused(description: "Store/\(store): credentials \(Text.quoted(name)) is not a plain file name")
+            throw Refused(description: "\(object): \(field) \(Text.quoted(name)) is not a plain file name")
         }
         let text = try Self.text((directory as NSString).appendingPathComponent(name))
-        guard !text.isEmpty else { throw Refused(description: "Store/\(store): the credentials file \(Text.quoted(name)) is empty") }
+        guard !text.isEmpty else { throw Refused(description: "\(object): the \(field) file \(Text.quoted(name)) is empty") }
         return text
     }
 }

@@ -70,6 +70,7 @@ public enum DesiredState {
         case .model(let s): ModelRecord.fields(s)
         case .erasure(let s): ErasureRecord.fields(s)
         case .store(let s): StoreRecord.fields(s)
+        case .notification(let s): NotificationRecord.fields(s)
         }
         if case .worker(let s) = m.spec {
             stall = WorkerRecord.stall(model: s.model, productionVersion: context.production[s.model])
@@ -97,6 +98,7 @@ public enum DesiredState {
         case .model(let s): ModelRecord.spec(s)
         case .erasure(let s): ErasureRecord.spec(s)
         case .store(let s): StoreRecord.spec(s)
+        case .notification(let s): NotificationRecord.spec(s)
         }
         return .object([
             "apiVersion": .string("accord.dev/v1"), "kind": .string(m.kind.rawValue),

@@ -13,6 +13,7 @@ public enum Registry {
         case .model: "models"
         case .erasure: "erasures"
         case .store: "stores"
+        case .notification: "notifications"
         }
     }
 
@@ -30,6 +31,7 @@ public enum Registry {
         case .model: ModelRecord.columns
         case .erasure: ErasureRecord.columns
         case .store: StoreRecord.columns
+        case .notification: NotificationRecord.columns
         }
     }
 }

@@ -8,12 +8,16 @@ public struct AuditEntry: Sendable {
     public let object: String?
     public let revision: String?
     public let detail: JSONValue
+    /// What the entry tells notifications (SPEC §11): written to the outbox
+    /// with the entry, in the transaction that makes the change.
+    public let events: [OutboxEvent]
 
-    public init(action: String, object: String?, revision: String?, detail: JSONValue = .object([:])) {
+    public init(action: String, object: String?, revision: String?, detail: JSONValue = .object([:]), events: [OutboxEvent] = []) {
         self.action = action
         self.object = object
         self.revision = revision
         self.detail = detail
+        self.events = events
     }
 }
 
@@ -39,6 +43,7 @@ public struct AuditChain: Sendable {
     public struct Sealed: Sendable {
         let rows: CopyRows
         let count: Int
+        let events: [OutboxEvent]
         public let head: (Int64, String)
     }
 
@@ -64,7 +69,7 @@ public struct AuditChain: Sendable {
             rows.endRow()
             prev = hash
         }
-        return Sealed(rows: rows, count: entries.count, head: (seq, prev))
+        return Sealed(rows: rows, count: entries.count, events: entries.flatMap(\.events), head: (seq, prev))
     }
 
     public mutating func advance(to head: (Int64, String)) {
@@ -72,8 +77,8 @@ public struct AuditChain: Sendable {
         hash = head.1
     }
 
-    /// Appends sealed rows (by COPY) and moves the head; call inside the
-    /// transaction that makes the change.
+    /// Appends sealed rows (by COPY), moves the head and writes the entries'
+    /// events to the outbox; call inside the transaction that makes the change.
     public static func write(_ sealed: Sealed, _ session: Session) async throws {
         guard sealed.count > 0 else { return }
         try await session.copy(into: "accord", "audit_log",
@@ -82,6 +87,7 @@ public struct AuditChain: Sendable {
             INSERT INTO accord.audit_head (id, seq, hash) VALUES (true, $1::bigint, $2)
             ON CONFLICT (id) DO UPDATE SET seq = EXCLUDED.seq, hash = EXCLUDED.hash
             """, [String(sealed.head.0), sealed.head.1])
+        try await Outbox.emit(sealed.events, session)
     }
 
     /// The sealed body: canonical JSON (keys in byte order) of the entry.

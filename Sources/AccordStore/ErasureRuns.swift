@@ -81,7 +81,7 @@ public enum ErasureRuns {
                 "requestedAt": .string(Timestamp.rfc3339(epochSeconds: Int64(e.requestedAt.timeIntervalSince1970))),
                 "due": .string(Timestamp.rfc3339(epochSeconds: Int64(ErasureSLA.due(requestedAt: e.requestedAt).timeIntervalSince1970))),
                 "crossedAt": .string(Timestamp.rfc3339(epochSeconds: Int64(e.requestedAt.addingTimeInterval(crossed.hours * 3600).timeIntervalSince1970))),
-            ]))
+            ]), events: slaEvent(e, crossed, revision: revision).map { [$0] } ?? [])
         }
         let sealed = audit.seal(entries, at: now)
         try await session.transaction {
@@ -93,6 +93,20 @@ public enum ErasureRuns {
         }
         audit.advance(to: sealed.head)
         return crossed
+    }
+
+    /// The notification event of an SLA threshold crossed.
+    static func slaEvent(_ e: Open, _ stage: ErasureSLA.Stage, revision: String?) -> OutboxEvent? {
+        let event: NotificationEvent
+        switch stage {
+        case .onTime: return nil
+        case .warning: event = .erasureSLAWarning
+        case .escalation: event = .erasureSLAEscalated
+        case .overdue: event = .erasureOverdue
+        }
+        let due = Timestamp.rfc3339(epochSeconds: Int64(ErasureSLA.due(requestedAt: e.requestedAt).timeIntervalSince1970))
+        return OutboxEvent(event, e.id, revision: revision, message: "\(e.id) is \(stage.meaning) (due \(due))",
+                           detail: ["stage": .string(stage.rawValue), "due": .string(due)])
     }
 
     /// Records that an erasure waits for a signing key.
@@ -254,7 +268,17 @@ public enum ErasureRuns {
             let entry = AuditEntry(action: "erase", object: e.id.description, revision: revision, detail: .object([
                 "stores": .object(stores), "deleted": JSONValue(total), "certificateSha256": .string(certificateSha256),
                 "signingKey": .string(issued.keyFingerprint), "formatVersion": JSONValue(ErasureCertificate.formatVersion),
-            ]))
+            ]), events: [OutboxEvent(.erasureCompleted, e.id, revision: revision,
+                                     message: "\(e.id) completed: \(total) records erased from \(stores.count) store\(stores.count == 1 ? "" : "s"); certificate sha256:\(certificateSha256)",
+                                     detail: [
+                                         "certificate": .object([
+                                             "sha256": .string(certificateSha256), "signingKey": .string(issued.keyFingerprint),
+                                             "formatVersion": JSONValue(ErasureCertificate.formatVersion),
+                                             "fetch": .string("accordctl certificate \(e.tenant)/\(e.name) -o json"),
+                                             "verify": .string("accordctl certificate \(e.tenant)/\(e.name) --public-key PUBLIC_KEY.pem"),
+                                         ]),
+                                         "deleted": JSONValue(total), "stores": .object(stores),
+                                     ])])
             let sealed = chain.seal([entry], at: now)
             try await AuditChain.write(sealed, session)
             return (sealed, Completed(id: e.id, deleted: total, certificateSha256: certificateSha256))

@@ -290,7 +290,39 @@ public struct Executor: Sendable {
         }
         detail.merge(extra) { $1 }
         if let desired = step.desired { detail.merge(desired.auditDetail) { $1 } }
-        return AuditEntry(action: step.action.rawValue, object: step.id.description, revision: revision, detail: .object(detail))
+        return AuditEntry(action: step.action.rawValue, object: step.id.description, revision: revision, detail: .object(detail),
+                          events: events(revision, step))
+    }
+
+    /// What a step tells notifications: a tenant onboarded or suspended, a
+    /// model promoted, an outside change reverted.
+    static func events(_ revision: String?, _ step: PlanStep) -> [OutboxEvent] {
+        var out: [OutboxEvent] = []
+        let id = step.id
+        let record = step.desired?.record
+        if id.kind == .tenant, step.action == .create {
+            let region = record?["region"].stringValue.map { " in region \($0)" } ?? ""
+            out.append(OutboxEvent(.tenantOnboarded, id, revision: revision, message: "\(id) onboarded\(region)"))
+        }
+        if id.kind == .tenant, step.action == .update,
+           step.changes.contains(where: { $0.path == "status" && $0.new == .string("suspended") }) {
+            out.append(OutboxEvent(.tenantSuspended, id, revision: revision, message: "\(id) suspended: its workers are stopped"))
+        }
+        if id.kind == .model, case .object(let move)? = step.desired?.auditDetail["promotion"], move["outcome"] != .string("withdrawal") {
+            let to = move["to"]?.stringValue ?? "none"
+            let from = move["from"]?.stringValue.map { " (from \($0))" } ?? ""
+            out.append(OutboxEvent(.modelPromoted, id, revision: revision, message: "\(id): version \(to) promoted to production\(from)",
+                                   detail: ["promotion": .object(move)]))
+        }
+        if step.cause == .drift {
+            let fields = step.changes.map(\.path)
+            let what = step.action == .create ? "re-created after it was deleted outside Accord"
+                : step.action == .delete ? "removed after it was re-created outside Accord"
+                : "reverted an outside change to \(fields.isEmpty ? "its row" : fields.joined(separator: ", "))"
+            out.append(OutboxEvent(.driftReverted, id, revision: revision, message: "\(id): \(what)",
+                                   detail: ["fields": JSONValue(strings: fields)]))
+        }
+        return out
     }
 
     /// Inventory rows for desired objects that needed no registry change

@@ -97,7 +97,8 @@ public enum History {
         if let base = pass.uncommittedBase { fields["uncommittedBase"] = .string(base) }
         if let signer = pass.signer { fields["signer"] = .string(signer) }
         let action = pass.result.isRefusal ? "refuse" : "apply"
-        let sealed = audit.seal([AuditEntry(action: action, object: nil, revision: pass.revision, detail: .object(fields))])
+        let sealed = audit.seal([AuditEntry(action: action, object: nil, revision: pass.revision, detail: .object(fields),
+                                            events: events(pass))])
         try await session.transaction {
             try await AuditChain.write(sealed, session)
             try await session.execute("""
@@ -111,6 +112,32 @@ public enum History {
                       pass.uncommittedBase, pass.signer])
         }
         audit.advance(to: sealed.head)
+    }
+
+    /// What a recorded pass tells notifications: its outcome on its commit
+    /// (github commit statuses; not for uncommitted files), and a commit
+    /// the verification policy refused.
+    static func events(_ pass: Pass) -> [OutboxEvent] {
+        guard let revision = pass.revision, pass.uncommittedBase == nil else { return [] }
+        var out: [OutboxEvent] = []
+        let short = revision.prefix(12)
+        switch pass.result {
+        case .applied, .unchanged:
+            out.append(OutboxEvent(.applySucceeded, object: "Revision", kind: nil, tenant: nil, revision: revision,
+                                   message: "\(short) applied: \(pass.objects) objects, \(pass.created) created, \(pass.updated) updated, \(pass.deleted) deleted"))
+        case .partial, .interrupted:
+            out.append(OutboxEvent(.applyFailed, object: "Revision", kind: nil, tenant: nil, revision: revision,
+                                   message: pass.result == .partial ? "\(short): \(pass.failed) of \(pass.objects) objects failed; the others are applied"
+                                                                     : "\(short): interrupted; the rest is applied by the next pass"))
+        case .invalid, .refused, .unverified:
+            out.append(OutboxEvent(.applyFailed, object: "Revision", kind: nil, tenant: nil, revision: revision,
+                                   message: "\(short) not applied (\(pass.result.rawValue)): \(pass.reason ?? "")"))
+        }
+        if pass.result == .unverified {
+            out.append(OutboxEvent(.sourceVerificationFailed, object: "Source/git", kind: nil, tenant: nil, revision: revision,
+                                   message: "commit \(short) is not trusted; nothing of it is read or applied: \(pass.reason ?? "")"))
+        }
+        return out
     }
 
     /// Records a revision that was not applied (`invalid`, `refused`) and

@@ -117,7 +117,8 @@ enum InventoryWriter {
         let id = failure.id
         let entry = AuditEntry(action: "\(action)-failed", object: id.description, revision: revision,
                                detail: .object(["reason": .string(failure.reason.rawValue), "message": .string(failure.message),
-                                                "facts": failure.detail ?? .null].filter { $0.value != .null }))
+                                                "facts": failure.detail ?? .null].filter { $0.value != .null }),
+                               events: OutboxEvent.of(failure, revision: revision).map { [$0] } ?? [])
         let sealed = audit.seal([entry])
         let written = try await session.transaction {
             let known = try await session.rows("""

@@ -98,7 +98,31 @@ public struct ObjectStatus: Sendable {
         if kind == nil || kind == .store, id == nil || id?.kind == .store {
             try await attachStores(&out, session)
         }
+        if kind == nil || kind == .notification, id == nil || id?.kind == .notification {
+            try await attachNotifications(&out, session)
+        }
         return out.sorted { $0.sortKey < $1.sortKey }
+    }
+
+    /// A Notification's deliveries: sent, failed attempts, waiting, the
+    /// last error; one that fails is not Ready, one its receiver refused is Stalled.
+    static func attachNotifications(_ statuses: inout [ObjectStatus], _ session: Session) async throws {
+        guard statuses.contains(where: { $0.kind == Kind.notification.rawValue }) else { return }
+        let reports = Dictionary(try await Outbox.reports(session).map { ($0.name, $0) }) { a, _ in a }
+        func time(_ d: Date?) -> JSONValue { d.map { .string(Timestamp.rfc3339(epochSeconds: Int64($0.timeIntervalSince1970))) } ?? .null }
+        for i in statuses.indices where statuses[i].kind == Kind.notification.rawValue {
+            guard let r = reports[statuses[i].name] else { continue }
+            statuses[i].live["deliveries"] = .object([
+                "sent": JSONValue(Int(r.sent)), "failures": JSONValue(Int(r.failures)), "pending": JSONValue(Int(r.pending)),
+                "lastSentAt": time(r.lastSentAt), "lastError": JSONValue(r.lastError), "lastErrorAt": time(r.lastErrorAt),
+                "nextAttemptAt": time(r.nextAttemptAt), "stalled": JSONValue(r.stalled),
+            ].filter { $0.value != .null })
+            if let refused = r.stalled {
+                statuses[i].facts.delivery = (refused, nil, true)
+            } else if r.pending > 0, let next = r.nextAttemptAt, let error = r.lastError {
+                statuses[i].facts.delivery = (error, next, false)
+            }
+        }
     }
 
     static func attachLive(_ statuses: inout [ObjectStatus], _ session: Session, kind: Kind?, id: ObjectID?) async throws {

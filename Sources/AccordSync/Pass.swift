@@ -77,6 +77,11 @@ public struct Pass: Sendable {
         try await Migrations.run(session)
         return try await ApplyLock.holding(session, actor: options.actor, timeout: options.lockTimeout) {
             try await BulkLoad.ensure(session)
+            // The commit's status goes pending as its pass begins (github notifications; once per revision).
+            if !options.dryRun, options.drift == nil, let revision, uncommittedBase == nil {
+                try await Outbox.emitAlone([OutboxEvent(.applyStarted, object: "Revision", kind: nil, tenant: nil, revision: revision,
+                                                        message: "\(revision.prefix(12)) is being applied")], session)
+            }
             timings.lap("migrate and lock")
             var report: Report
             do {

@@ -72,7 +72,7 @@ import Testing
         #expect(run.status == 1)
         #expect(run.stdout.split(separator: "\n").map(String.init) == [
             "a.yaml:4:30: spec.plan: must be one of starter, pro or enterprise; got \"gold\"",
-            "b/c.yml:2:7: kind: must be one of Tenant, Worker, Workflow, RetentionPolicy, Model, Erasure or Store; got \"Nope\"",
+            "b/c.yml:2:7: kind: must be one of Tenant, Worker, Workflow, RetentionPolicy, Model, Erasure, Store or Notification; got \"Nope\"",
             "invalid: 2 errors in 2 files at \(String(try fx.head.prefix(12)))",
         ])
     }

@@ -255,7 +255,7 @@ import Testing
         let missing = try await CLI.accordctl(["status", "Worker/nobody/none"], environment: env)
         #expect(missing.status == 2)
         // Kinds in any case, singular or plural; a wrong identity says the right form.
-        for (object, message) in [("Gadget/x", "\"Gadget\" is not a kind; the kinds are Store, Model, RetentionPolicy, Tenant, Worker, Erasure, Workflow"),
+        for (object, message) in [("Gadget/x", "\"Gadget\" is not a kind; the kinds are Notification, Store, Model, RetentionPolicy, Tenant, Worker, Erasure, Workflow"),
                                   ("Worker/nope", "a Worker belongs to a tenant: Worker/TENANT/NAME, not \"Worker/nope\""),
                                   ("Tenant/acme-corp/x", "a Tenant belongs to no tenant: Tenant/NAME, not \"Tenant/acme-corp/x\"")] {
             let bad = try await CLI.accordctl(["status", object], environment: env)

@@ -293,6 +293,9 @@ import Testing
         fx.metrics.setStores(jobs: [(store: "analytics-eu", state: "verified", jobs: 2)], up: ["analytics-eu": true])
         fx.metrics.setLeader(true)
         fx.metrics.setQueueDepth(0)
+        fx.metrics.setNotifications([Outbox.Report(name: "dpo", type: "webhook", sent: 3, failures: 1, pending: 2, lastSentAt: nil,
+                                                   lastError: "HTTP 503", lastErrorAt: nil, stalled: nil, nextAttemptAt: nil)])
+        fx.metrics.notificationSent("dpo")
         try await fx.app.test(.router) { client in
             try await client.execute(uri: "/metrics", method: .get) { response in
                 let text = String(buffer: response.body)
@@ -306,6 +309,9 @@ import Testing
                 }
                 #expect(text.contains(#"accord_build_info{version="\#(AccordVersion.current)",commit="\#(AccordBuild.commit)"} 1"#), "\(text)")
                 #expect(text.contains(#"accord_store_up{store="analytics-eu"} 1"#))
+                #expect(text.contains(#"accord_notifications_sent_total{notification="dpo"} 1"#), "\(text)")
+                #expect(text.contains(#"accord_notification_failures_total{notification="dpo"} 0"#))
+                #expect(text.contains(#"accord_notifications_pending{notification="dpo"} 2"#))
                 #expect(response.status == .ok)
                 #expect(response.headers[.contentType]?.hasPrefix("text/plain") == true)
                 #expect(text.contains(#"accord_reconciles_total{kind="Worker",result="applied"} 3"#))

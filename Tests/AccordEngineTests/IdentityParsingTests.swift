@@ -17,7 +17,7 @@ import Testing
         for (text, problem) in [
             ("Worker/nope", "a Worker belongs to a tenant: Worker/TENANT/NAME, not \"Worker/nope\""),
             ("Model/a/b", "a Model belongs to no tenant: Model/NAME, not \"Model/a/b\""),
-            ("Gadget/x", "\"Gadget\" is not a kind; the kinds are Store, Model, RetentionPolicy, Tenant, Worker, Erasure, Workflow"),
+            ("Gadget/x", "\"Gadget\" is not a kind; the kinds are Notification, Store, Model, RetentionPolicy, Tenant, Worker, Erasure, Workflow"),
             ("Erasure/acme/", "\"Erasure/acme/\" has an empty part: Erasure/TENANT/NAME"),
             ("Tenant", "a Tenant belongs to no tenant: Tenant/NAME, not \"Tenant\""),
         ] {

@@ -28,6 +28,17 @@ import Testing
         #expect(plans == [.starter, .pro, .enterprise])
     }
 
+    /// The Notification examples (kept apart from the platform, which tests
+    /// apply with no receiver to deliver to): valid, one of each type.
+    @Test func notificationsAreValid() throws {
+        let set = ManifestSet.load(try readTree(packageRoot.appendingPathComponent("examples/notifications")))
+        #expect(set.diagnostics.map(\.description) == [])
+        let types = set.manifests.compactMap { m -> NotificationSpec.NotificationType? in
+            if case .notification(let n) = m.spec { n.type } else { nil }
+        }
+        #expect(Set(types) == Set(NotificationSpec.NotificationType.allCases))
+    }
+
     @Test func corpusIsThere() {
         #expect(Self.invalidFiles().count >= 30)
     }

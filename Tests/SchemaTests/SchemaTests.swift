@@ -11,7 +11,7 @@ let packageRoot = URL(filePath: #filePath)
 
 enum Fixtures {
     static let schemaDirectory = packageRoot.appending(path: "manifests/schemas")
-    static let kinds = ["Tenant", "Worker", "Workflow", "RetentionPolicy", "Model", "Erasure", "Store"]
+    static let kinds = ["Tenant", "Worker", "Workflow", "RetentionPolicy", "Model", "Erasure", "Store", "Notification"]
     static let combinedFile = "accord.schema.json"
     static let schemaFiles = kinds.map(schemaFile(for:)) + [combinedFile]
     static let draft = "https://json-schema.org/draft/2020-12/schema"
@@ -197,7 +197,7 @@ enum SchemaLint {
 // MARK: - (b) examples/platform: every document is valid
 
 @Suite struct PlatformExampleTests {
-    static let files = Fixtures.manifests(in: "platform")
+    static let files = Fixtures.manifests(in: "platform") + Fixtures.manifests(in: "notifications")
 
     @Test func platformExamplesExist() {
         #expect(!Self.files.isEmpty, "examples/platform is missing or holds no *.yaml / *.yml file")

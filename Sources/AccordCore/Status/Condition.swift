@@ -17,13 +17,15 @@ public enum ConditionStatus: String, Sendable, Codable, CaseIterable {
 /// an offboarded tenant) or because prune is off (`Orphaned`); the daemon
 /// retries after a backoff (`RetryScheduled`); an open erasure's stage;
 /// the repository's last fetch, and why its fetched revision is not
-/// applied (`SourceStatus`).
+/// applied (`SourceStatus`); a notification whose deliveries fail
+/// (retried) or were refused by its receiver (stalled).
 public enum StatusReason: String, Sendable, Codable, CaseIterable {
     case applied = "Applied", retained = "Retained", orphaned = "Orphaned", retryScheduled = "RetryScheduled"
     case withinDeadline = "WithinDeadline", slaWarning = "SLAWarning", slaEscalation = "SLAEscalation", slaOverdue = "SLAOverdue"
     case fetched = "Fetched", fetchFailed = "FetchFailed"
     case revisionInvalid = "RevisionInvalid", deletionGuardRefused = "DeletionGuardRefused", passFailed = "PassFailed"
     case signatureVerified = "SignatureVerified", signatureUnverified = "SignatureUnverified", signerRuleRefused = "SignerRuleRefused"
+    case deliveryFailed = "DeliveryFailed", deliveryRefused = "DeliveryRefused"
 }
 
 /// One condition of an object. `reason` is a `FailureReason` or a

@@ -20,6 +20,11 @@ public struct ObjectFacts: Sendable {
     /// A Store that is not usable: why, and when it is checked again.
     public typealias Unavailable = (message: String, nextCheck: Date?)
 
+    /// A Notification whose deliveries fail: the last error, when the
+    /// waiting event is tried again, and whether the receiver refused for
+    /// good (nothing is sent until the manifest changes).
+    public typealias Delivery = (error: String, nextAttempt: Date?, refused: Bool)
+
     public var failure: Failure?
     /// Removed from git; its rows kept by design (an offboarded tenant).
     public var retained = false
@@ -30,6 +35,7 @@ public struct ObjectFacts: Sendable {
     public var retry: Retry?
     public var erasure: ErasureClock?
     public var unavailable: Unavailable?
+    public var delivery: Delivery?
 
     public init(failure: Failure? = nil, retained: Bool = false, orphaned: Bool = false, isTenant: Bool = false,
                 retry: Retry? = nil, erasure: ErasureClock? = nil, unavailable: Unavailable? = nil) {
@@ -69,6 +75,16 @@ public enum ObjectConditions {
         } else if let unavailable = facts.unavailable {
             message = unavailable.message + (unavailable.nextCheck.map { "; checked again at \(time($0))" } ?? "")
             ready = Condition(.ready, .false, .storeUnavailable, message: unavailable.message)
+        } else if let delivery = facts.delivery {
+            if delivery.refused {
+                message = "the receiver refused a delivery: \(delivery.error); nothing more is sent until the manifest changes"
+                ready = Condition(.ready, .false, .deliveryRefused, message: delivery.error)
+                stalled = Condition(.stalled, .true, .deliveryRefused,
+                                    message: "the receiver refused a delivery; events wait until the Notification's manifest changes")
+            } else {
+                message = "delivery failed: \(delivery.error)" + (delivery.nextAttempt.map { "; next attempt at \(time($0))" } ?? "")
+                ready = Condition(.ready, .false, .deliveryFailed, message: delivery.error)
+            }
         } else if facts.retained {
             message = facts.isTenant ? "removed from git; offboarded, its data kept (deletionPolicy: Retain)"
                                      : "removed from git; its record is kept"
@@ -86,6 +102,10 @@ public enum ObjectConditions {
         if facts.failure == nil, let unavailable = facts.unavailable {
             reconciling = Condition(.reconciling, .true, .storeUnavailable,
                                     message: "checked again at \(unavailable.nextCheck.map(time) ?? "the next pass")")
+        }
+        if facts.failure == nil, let delivery = facts.delivery, !delivery.refused {
+            reconciling = Condition(.reconciling, .true, .deliveryFailed,
+                                    message: "retrying at \(delivery.nextAttempt.map(time) ?? "the next send")")
         }
         if let retry = facts.retry, !retry.stalled {
             reconciling = Condition(.reconciling, .true, .retryScheduled,

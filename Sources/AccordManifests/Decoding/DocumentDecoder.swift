@@ -66,6 +66,7 @@ extension Decoding {
         case .model: modelSpec(node).map(Spec.model)
         case .erasure: erasureSpec(node).map(Spec.erasure)
         case .store: storeSpec(node).map(Spec.store)
+        case .notification: notificationSpec(node).map(Spec.notification)
         }
     }
 

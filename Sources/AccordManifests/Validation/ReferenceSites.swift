@@ -66,7 +66,7 @@ struct ReferenceSites: Sendable {
                 }
             }
             steps = links
-        case .model, .erasure, .store:
+        case .model, .erasure, .store, .notification:
             break
         }
     }
@@ -135,7 +135,7 @@ struct ReferenceSites: Sendable {
             }
             // A cycle is judged only over a graph read whole: a step left out would hide or invent one.
             if graphSound, Set(links.names).count == links.names.count { steps = links }
-        case .model, .erasure, .store:
+        case .model, .erasure, .store, .notification:
             break
         }
     }

@@ -77,6 +77,7 @@ enum KindRowsTable {
         case .model: ModelRows.self
         case .erasure: ErasureRows.self
         case .store: StoreRows.self
+        case .notification: NotificationRows.self
         }
     }
 

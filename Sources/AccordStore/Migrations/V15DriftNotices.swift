@@ -33,15 +33,18 @@ extension Migrations {
             RETURN NULL;
         END $$;
 
-        """ + DriftNotices.tables.map { table in
-            let args = table.keys.map { "'\($0)'" }.joined(separator: ", ")
-            return """
-                CREATE TRIGGER notify_write AFTER INSERT OR UPDATE OR DELETE ON platform.\(table.name)
-                    FOR EACH ROW WHEN (current_setting('accord.applier', true) IS DISTINCT FROM 'on')
-                    EXECUTE FUNCTION accord.notify_platform_write(\(args));
-                CREATE TRIGGER notify_truncate AFTER TRUNCATE ON platform.\(table.name)
-                    FOR EACH STATEMENT EXECUTE FUNCTION accord.notify_platform_write();
+        """ + DriftNotices.tables.filter { $0.kind != .notification }.map(driftTriggers).joined())
 
-                """
-        }.joined())
+    /// The triggers that notify outside writes to one registry table.
+    static func driftTriggers(_ table: DriftNotices.Table) -> String {
+        let args = table.keys.map { "'\($0)'" }.joined(separator: ", ")
+        return """
+            CREATE TRIGGER notify_write AFTER INSERT OR UPDATE OR DELETE ON platform.\(table.name)
+                FOR EACH ROW WHEN (current_setting('accord.applier', true) IS DISTINCT FROM 'on')
+                EXECUTE FUNCTION accord.notify_platform_write(\(args));
+            CREATE TRIGGER notify_truncate AFTER TRUNCATE ON platform.\(table.name)
+                FOR EACH STATEMENT EXECUTE FUNCTION accord.notify_platform_write();
+
+            """
+    }
 }
