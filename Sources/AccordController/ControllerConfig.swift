@@ -41,6 +41,8 @@ public struct ControllerConfig: Sendable, CustomStringConvertible {
     public var keys: Pass.Keys {
         Pass.Keys(kek: kek, signingKey: signingKey, trustedKeys: trustedKeys, secretsDirectory: secretsDirectory)
     }
+    /// Serve the HTML status page at `/`.
+    public var statusPage = true
     public var prune: Bool
     public var maxDeletePercent: Double
     public var logLevel: Logger.Level

@@ -165,6 +165,14 @@ public enum ControllerSettings {
             default: throw SettingProblem("must be true or false; got \(Text.quoted(value, limit: 200))")
             }
         },
+        ControllerSetting("status-page", "ACCORD_STATUS_PAGE", default: "true", value: "BOOL",
+                          help: "Serve the read-only HTML status page at `/` on the `--listen` address (behind the API token when one is set); `--status-page=false` turns it off (docs/status-page.md).") { value, config throws(SettingProblem) in
+            switch value.lowercased() {
+            case "true", "1", "yes", "on": config.statusPage = true
+            case "false", "0", "no", "off": config.statusPage = false
+            default: throw SettingProblem("must be true or false; got \(Text.quoted(value, limit: 200))")
+            }
+        },
         ControllerSetting("max-delete-percent", "ACCORD_MAX_DELETE_PERCENT", default: "10", value: "PERCENT",
                           help: "The deletion guard: refuse plans removing more than this share of the managed objects (the controller never allows mass deletion).") { value, config throws(SettingProblem) in
             guard let percent = Double(value), (0...100).contains(percent) else { throw SettingProblem("must be a number between 0 and 100") }

@@ -17,7 +17,10 @@ import Prometheus
 /// - `POST /hooks/git` — a GitHub-style webhook that triggers a fetch
 ///   (`Webhook`);
 /// - `GET /api/v1/objects` — every object's status, with retry times (with
-///   `--api-token-file`, only with the bearer token).
+///   `--api-token-file`, only with the bearer token);
+/// - `GET /`, `/objects`, `/objects/KIND/…`, `/erasures`, `/models`,
+///   `/history` — the HTML status page (`StatusPage`; off with
+///   `--status-page=false`; behind the token like the API).
 public enum HTTPServer {
     public struct Dependencies: Sendable {
         public let config: ControllerConfig
@@ -62,6 +65,7 @@ public enum HTTPServer {
         guarded.get("api/v1/objects") { request, _ in
             try await objects(deps, query: request.uri.queryParameters)
         }
+        if deps.config.statusPage { StatusPage.routes(guarded, deps) }
         return router
     }
 

@@ -1,6 +1,7 @@
 import AccordCore
 import AccordEngine
 import Foundation
+import PostgresNIO
 
 /// One object's status (SPEC §3): what Accord's tables record about it
 /// (`facts`), its conditions and message as `ObjectConditions` makes them
@@ -42,12 +43,7 @@ public struct ObjectStatus: Sendable {
     public static func read(_ session: Session, kind: Kind? = nil, tenant: String? = nil, id: ObjectID? = nil,
                             now: Date = Date()) async throws -> [ObjectStatus] {
         let lastAttempted = try await History.lastRevision(session)?.revision
-        // Objects the last complete pass found removed from git and kept (no prune).
-        var orphans = Set<String>()
-        if let text = try await session.rows("SELECT orphaned::text FROM accord.sync_state").first.map({ try $0.decode(String.self) }),
-           case .array(let items)? = try? JSONParser.parse(text) {
-            orphans = Set(items.compactMap(\.stringValue))
-        }
+        let orphans = try await orphaned(session)
         let rows = try await session.rows("""
             SELECT coalesce(i.kind, s.kind), coalesce(i.tenant, s.tenant), coalesce(i.name, s.name),
                    i.generation, i.observed_generation, i.applied_revision, i.source_path, i.retained_at IS NOT NULL,
@@ -60,37 +56,7 @@ public struct ObjectStatus: Sendable {
               AND ($4::text IS NULL OR coalesce(i.tenant, s.tenant) = $4
                    OR (coalesce(i.kind, s.kind) = 'Tenant' AND coalesce(i.name, s.name) = $4))
             """, [kind?.rawValue ?? id?.kind.rawValue, id.map { $0.tenant ?? "" }, id?.name, tenant])
-        var out: [ObjectStatus] = []
-        for row in rows {
-            let c = row.makeRandomAccess()
-            let kindName = try c[0].decode(String.self)
-            let tenant = try c[1].decode(String.self)
-            let name = try c[2].decode(String.self)
-            let generation = try c[3].decode(Int?.self)
-            let observed = try c[4].decode(Int?.self)
-            let appliedRevision = try c[5].decode(String?.self)
-            let path = try c[6].decode(String?.self)
-            let retained = try c[7].decode(Bool.self)
-            let reason = try c[8].decode(String?.self)
-            let message = try c[9].decode(String?.self)
-            let stalled = try c[10].decode(Bool?.self) ?? false
-            let failedRevision = try c[11].decode(String?.self)
-            let nextAttempt = try c[12].decode(Double?.self).map { Date(timeIntervalSince1970: $0) }
-
-            var facts = ObjectFacts(retained: retained, isTenant: kindName == Kind.tenant.rawValue)
-            if let reason, let message {
-                facts.failure = (reason, message, stalled, nextAttempt)
-            } else if !retained {
-                let objectID = ObjectID(kind: Kind(rawValue: kindName) ?? .tenant, tenant: tenant.isEmpty ? nil : tenant, name: name)
-                facts.orphaned = orphans.contains(objectID.description)
-            }
-            let current = facts.failure == nil && !retained && !facts.orphaned
-            out.append(ObjectStatus(
-                kind: kindName, tenant: tenant.isEmpty ? nil : tenant, name: name,
-                generation: generation ?? 0, observedGeneration: observed ?? 0,
-                lastAppliedRevision: current ? (lastAttempted ?? appliedRevision) : appliedRevision,
-                lastAttemptedRevision: failedRevision ?? lastAttempted, sourcePath: path, facts: facts, now: now))
-        }
+        var out = try decode(rows, orphans: orphans, lastAttempted: lastAttempted, now: now)
         try await attachLive(&out, session, kind: kind, id: id)
         if kind == nil || kind == .erasure, id == nil || id?.kind == .erasure {
             try await attachErasures(&out, session, id: id)
@@ -123,6 +89,151 @@ public struct ObjectStatus: Sendable {
                 statuses[i].facts.delivery = (error, next, false)
             }
         }
+    }
+
+    /// Objects the last complete pass found removed from git and kept (no prune).
+    static func orphaned(_ session: Session) async throws -> Set<String> {
+        guard let text = try await session.rows("SELECT orphaned::text FROM accord.sync_state").first.map({ try $0.decode(String.self) }),
+              case .array(let items)? = try? JSONParser.parse(text) else { return [] }
+        return Set(items.compactMap(\.stringValue))
+    }
+
+    /// Which objects a page lists by their recorded failure.
+    public enum ConditionFilter: String, Sendable, CaseIterable {
+        /// No failure recorded.
+        case ready
+        /// A failure recorded, stalled or retried.
+        case notReady = "not-ready"
+        /// A failure that needs a change.
+        case stalled
+    }
+
+    /// One page of objects (the status page): of one `kind`, one `tenant`,
+    /// one `condition`, after `after` in (kind, tenant, name) order, at
+    /// most `limit`; read by the keys' index, never every object. `next`
+    /// is the cursor of the page after it, nil at the end; `total` counts
+    /// every object the filters select.
+    public struct Page: Sendable {
+        public let objects: [ObjectStatus]
+        public let next: ObjectID?
+        public let total: Int
+    }
+
+    public static func page(_ session: Session, kind: Kind? = nil, tenant: String? = nil, condition: ConditionFilter? = nil,
+                            after: ObjectID? = nil, limit: Int = 100, now: Date = Date()) async throws -> Page {
+        var values: [String?] = []
+        func bind(_ v: String?) -> String {
+            values.append(v)
+            return "$\(values.count)"
+        }
+        // The same filters over the inventory (with its failure) and over failures of objects never applied.
+        func filters(_ t: String) -> [String] {
+            var out: [String] = []
+            if let kind { out.append("\(t).kind = \(bind(kind.rawValue))") }
+            if let tenant {
+                let p = bind(tenant)
+                out.append("(\(t).tenant = \(p) OR (\(t).kind = 'Tenant' AND \(t).name = \(p)))")
+            }
+            return out
+        }
+        func keyset(_ t: String) -> [String] {
+            guard let after else { return [] }
+            return ["(\(t).kind, \(t).tenant, \(t).name) > (\(bind(after.kind.rawValue)), \(bind(after.tenant ?? "")), \(bind(after.name)))"]
+        }
+        let condition = condition.map { c -> String in
+            switch c {
+            case .ready: "s.kind IS NULL"
+            case .notReady: "s.kind IS NOT NULL"
+            case .stalled: "s.stalled"
+            }
+        }
+        func query(paged: Bool) -> String {
+            let managed = filters("i") + (paged ? keyset("i") : []) + (condition.map { [$0] } ?? [])
+            let failedOnly = filters("s") + (paged ? keyset("s") : []) + (condition.map { [$0] } ?? [])
+                + ["NOT EXISTS (SELECT 1 FROM accord.inventory i WHERE i.kind = s.kind AND i.tenant = s.tenant AND i.name = s.name)"]
+            func whereClause(_ c: [String]) -> String { c.isEmpty ? "" : "WHERE " + c.joined(separator: " AND ") }
+            let failures = condition == "s.kind IS NULL" ? "" : """
+                UNION ALL
+                SELECT s.kind, s.tenant, s.name, NULL::integer, NULL::integer, NULL::text, NULL::text, false,
+                       s.reason, s.message, s.stalled, s.revision, extract(epoch FROM s.next_attempt_at)::float8
+                FROM accord.object_status s \(whereClause(failedOnly))
+                """
+            let rows = """
+                SELECT i.kind, i.tenant, i.name, i.generation, i.observed_generation, i.applied_revision, i.source_path,
+                       i.retained_at IS NOT NULL, s.reason, s.message, s.stalled, s.revision, extract(epoch FROM s.next_attempt_at)::float8
+                FROM accord.inventory i
+                LEFT JOIN accord.object_status s ON s.kind = i.kind AND s.tenant = i.tenant AND s.name = i.name
+                \(whereClause(managed))
+                \(failures)
+                """
+            return paged ? "SELECT * FROM (\(rows)) x ORDER BY 1, 2, 3 LIMIT \(bind(String(limit + 1)))::int"
+                         : "SELECT count(*)::bigint FROM (\(rows)) x"
+        }
+        let pageSQL = query(paged: true)
+        let pageValues = values
+        values = []
+        let countSQL = query(paged: false)
+        let total = try await session.rows(countSQL, values).first.map { try $0.decode(Int64.self) } ?? 0
+        let rows = try await session.rows(pageSQL, pageValues)
+        var objects = try decode(Array(rows.prefix(limit)), orphans: try await orphaned(session),
+                                 lastAttempted: try await History.lastRevision(session)?.revision, now: now)
+        if kind == nil || kind == .erasure, objects.contains(where: { $0.kind == Kind.erasure.rawValue }) {
+            try await attachErasures(&objects, session, id: nil)
+        }
+        if kind == nil || kind == .store { try await attachStores(&objects, session) }
+        if kind == nil || kind == .notification { try await attachNotifications(&objects, session) }
+        return Page(objects: objects, next: rows.count > limit ? objects.last?.sortKey : nil, total: Int(total))
+    }
+
+    /// Objects by kind: how many, how many not ready (a failure recorded), how many stalled.
+    public static func counts(_ session: Session) async throws -> [(kind: String, total: Int, notReady: Int, stalled: Int)] {
+        try await session.rows("""
+            SELECT coalesce(i.kind, s.kind), count(*)::bigint, count(s.kind)::bigint, count(*) FILTER (WHERE s.stalled)::bigint
+            FROM accord.inventory i
+            FULL JOIN accord.object_status s ON s.kind = i.kind AND s.tenant = i.tenant AND s.name = i.name
+            GROUP BY 1 ORDER BY 1
+            """).map { row in
+            let (kind, total, notReady, stalled) = try row.decode((String, Int64, Int64, Int64).self)
+            return (kind, Int(total), Int(notReady), Int(stalled))
+        }
+    }
+
+    /// Rows of (kind, tenant, name, generation, observed generation,
+    /// applied revision, source path, retained, reason, message, stalled,
+    /// failed revision, next attempt) as statuses.
+    static func decode(_ rows: [PostgresRow], orphans: Set<String>, lastAttempted: String?, now: Date) throws -> [ObjectStatus] {
+        var out: [ObjectStatus] = []
+        for row in rows {
+            let c = row.makeRandomAccess()
+            let kindName = try c[0].decode(String.self)
+            let tenant = try c[1].decode(String.self)
+            let name = try c[2].decode(String.self)
+            let generation = try c[3].decode(Int?.self)
+            let observed = try c[4].decode(Int?.self)
+            let appliedRevision = try c[5].decode(String?.self)
+            let path = try c[6].decode(String?.self)
+            let retained = try c[7].decode(Bool.self)
+            let reason = try c[8].decode(String?.self)
+            let message = try c[9].decode(String?.self)
+            let stalled = try c[10].decode(Bool?.self) ?? false
+            let failedRevision = try c[11].decode(String?.self)
+            let nextAttempt = try c[12].decode(Double?.self).map { Date(timeIntervalSince1970: $0) }
+
+            var facts = ObjectFacts(retained: retained, isTenant: kindName == Kind.tenant.rawValue)
+            if let reason, let message {
+                facts.failure = (reason, message, stalled, nextAttempt)
+            } else if !retained {
+                let objectID = ObjectID(kind: Kind(rawValue: kindName) ?? .tenant, tenant: tenant.isEmpty ? nil : tenant, name: name)
+                facts.orphaned = orphans.contains(objectID.description)
+            }
+            let current = facts.failure == nil && !retained && !facts.orphaned
+            out.append(ObjectStatus(
+                kind: kindName, tenant: tenant.isEmpty ? nil : tenant, name: name,
+                generation: generation ?? 0, observedGeneration: observed ?? 0,
+                lastAppliedRevision: current ? (lastAttempted ?? appliedRevision) : appliedRevision,
+                lastAttemptedRevision: failedRevision ?? lastAttempted, sourcePath: path, facts: facts, now: now))
+        }
+        return out
     }
 
     static func attachLive(_ statuses: inout [ObjectStatus], _ session: Session, kind: Kind?, id: ObjectID?) async throws {
@@ -222,5 +333,6 @@ public struct ObjectStatus: Sendable {
         }
     }
 
-    var sortKey: ObjectID { ObjectID(kind: Kind(rawValue: kind) ?? .tenant, tenant: tenant, name: name) }
+    var sortKey: ObjectID { objectID }
+    public var objectID: ObjectID { ObjectID(kind: Kind(rawValue: kind) ?? .tenant, tenant: tenant, name: name) }
 }
