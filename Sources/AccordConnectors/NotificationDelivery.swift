@@ -48,12 +48,15 @@ public enum NotificationDelivery {
         public let type: NotificationSpec.NotificationType
         public let address: String?
         public let secret: String
+        /// The status page's address (`--external-url`), without a trailing slash; nil: no links.
+        public let page: String?
 
-        public init(name: String, type: NotificationSpec.NotificationType, address: String?, secret: String) {
+        public init(name: String, type: NotificationSpec.NotificationType, address: String?, secret: String, page: String? = nil) {
             self.name = name
             self.type = type
             self.address = address
             self.secret = secret
+            self.page = page
         }
     }
 
@@ -99,7 +102,7 @@ public enum NotificationDelivery {
         switch receiver.type {
         case .webhook:
             guard let address = receiver.address else { throw Invalid(description: "Notification/\(receiver.name) has no address") }
-            let body = Array(webhookBody(event).utf8)
+            let body = Array(webhookBody(event, url: link(event, receiver.page)).utf8)
             let mac = HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Array(receiver.secret.utf8)))
             return Request(url: address, headers: [
                 ("Content-Type", "application/json"), agent, ("X-Accord-Event", event.event.rawValue), ("X-Accord-Delivery", event.id),
@@ -111,14 +114,16 @@ public enum NotificationDelivery {
                 throw Invalid(description: "Notification/\(receiver.name): the secret file must hold the Slack incoming-webhook URL (https://hooks.slack.com/services/…)")
             }
             return Request(url: url, headers: [("Content-Type", "application/json"), agent],
-                           body: Array(JSONValue.object(["text": .string(slackText(event))]).canonical.utf8))
+                           body: Array(JSONValue.object(["text": .string(slackText(event, url: link(event, receiver.page)))]).canonical.utf8))
         case .github:
             guard let address = receiver.address else { throw Invalid(description: "Notification/\(receiver.name) has no address") }
             guard let revision = event.revision, let state = githubState(event.event) else { return nil }
-            let body = JSONValue.object([
+            var fields: [String: JSONValue] = [
                 "state": .string(state), "context": .string(githubContext),
                 "description": .string(String(event.message.prefix(140))),
-            ])
+            ]
+            if let url = link(event, receiver.page) { fields["target_url"] = .string(url) }
+            let body = JSONValue.object(fields)
             return Request(url: "\(address)/statuses/\(revision)", headers: [
                 ("Content-Type", "application/json"), ("Accept", "application/vnd.github+json"), ("X-GitHub-Api-Version", "2022-11-28"),
                 ("Authorization", "Bearer \(receiver.secret)"), agent,
@@ -126,25 +131,40 @@ public enum NotificationDelivery {
         }
     }
 
+    /// Where on the status page an event is seen: a pass's outcome in the
+    /// history, the source on the overview, an object on its own page.
+    public static func link(_ e: Event, _ page: String?) -> String? {
+        guard let page else { return nil }
+        if e.object == "Revision" { return page + "/history" }
+        if e.object.hasPrefix("Source/") { return page + "/" }
+        let parts = e.object.split(separator: "/", omittingEmptySubsequences: false).map {
+            String($0).addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? String($0)
+        }
+        return page + "/objects/" + parts.joined(separator: "/")
+    }
+
     /// `{formatVersion: 1, event, object, tenant, revision, message, time, id}`
-    /// as canonical JSON, with `detail` when the event has one.
-    public static func webhookBody(_ e: Event) -> String {
+    /// as canonical JSON, with `detail` when the event has one and `url`
+    /// (the object on the status page) when the controller knows its address.
+    public static func webhookBody(_ e: Event, url: String? = nil) -> String {
         var fields: [String: JSONValue] = [
             "formatVersion": .number(1), "event": .string(e.event.rawValue), "object": .string(e.object), "tenant": JSONValue(e.tenant),
             "revision": JSONValue(e.revision), "message": .string(e.message),
             "time": .string(Timestamp.rfc3339(epochSeconds: Int64(e.time.timeIntervalSince1970))), "id": .string(e.id),
         ]
         if case .object(let detail) = e.detail, !detail.isEmpty { fields["detail"] = e.detail }
+        if let url { fields["url"] = .string(url) }
         return JSONValue.object(fields).canonical
     }
 
     /// One line of Slack mrkdwn, with `&`, `<` and `>` escaped as Slack asks.
-    public static func slackText(_ e: Event) -> String {
+    public static func slackText(_ e: Event, url: String? = nil) -> String {
         func escaped(_ s: String) -> String {
             s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
         }
         let at = e.revision.map { " at `\($0.prefix(12))`" } ?? ""
-        return "*\(e.event.rawValue)* `\(escaped(e.object))`\(at): \(escaped(e.message))"
+        let link = url.map { " <\(escaped($0))|details>" } ?? ""
+        return "*\(e.event.rawValue)* `\(escaped(e.object))`\(at): \(escaped(e.message))\(link)"
     }
 
     /// A commit status's state for a pass's outcome.

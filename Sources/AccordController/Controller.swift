@@ -121,7 +121,7 @@ public struct Controller: Service {
                     while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
                 }
                 let sender = NotificationSender(databaseURL: config.databaseURL, secretsDirectory: config.secretsDirectory,
-                                                metrics: metrics, logger: logger, bell: reconciler.outbox)
+                                                page: config.externalURL, metrics: metrics, logger: logger, bell: reconciler.outbox)
                 group.addTask {
                     // The outbox, delivered while this replica leads (on a connection of its own).
                     await sender.run()

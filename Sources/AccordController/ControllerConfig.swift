@@ -35,6 +35,8 @@ public struct ControllerConfig: Sendable, CustomStringConvertible {
     public var trustedKeys: TrustedKeys?
     /// Where the external stores' credentials files are (`ACCORD_SECRETS_DIR`).
     public var secretsDirectory: String?
+    /// Where people reach the status page; notifications link to it.
+    public var externalURL: String?
     /// The verification policy's checker (`ACCORD_VERIFY_FILE`); nil: commits are applied unverified.
     public var verifier: CommitVerifier?
     /// The keys every pass works with.

@@ -114,8 +114,16 @@ public enum ControllerSettings {
             config.webhookSecret = Array(text.utf8)
             config.secrets.append(text)
         },
-        ControllerSetting("api-token-file", "ACCORD_API_TOKEN_FILE", shown: "none (`/api/*` and `/metrics` are open)", value: "FILE",
-                          help: "A bearer token `/api/*` and `/metrics` then require (`Authorization: Bearer TOKEN`); at least 16 characters, surrounding whitespace ignored, mode 0600 or stricter. `/healthz`, `/readyz` and the webhook stay open.") { file, config throws(SettingProblem) in
+        ControllerSetting("external-url", "ACCORD_EXTERNAL_URL", shown: "none (notifications carry no link)", value: "URL",
+                          help: "Where people reach this controller's status page (`https://accord.example.com`): GitHub commit statuses link to its history, webhook bodies (`url`) and Slack messages to the object's page.") { value, config throws(SettingProblem) in
+            guard (value.hasPrefix("https://") || value.hasPrefix("http://")), let url = URL(string: value), url.host != nil,
+                  url.query == nil, url.fragment == nil, url.user == nil else {
+                throw SettingProblem("must be an http(s):// URL without credentials, query or fragment; got \(Text.quoted(value, limit: 200))")
+            }
+            config.externalURL = value.hasSuffix("/") ? String(value.dropLast()) : value
+        },
+        ControllerSetting("api-token-file", "ACCORD_API_TOKEN_FILE", shown: "none (`/api/*`, `/metrics` and the status page are open)", value: "FILE",
+                          help: "A bearer token `/api/*`, `/metrics` and the status page then require (`Authorization: Bearer TOKEN`); at least 16 characters, surrounding whitespace ignored, mode 0600 or stricter. `/healthz`, `/readyz` and the webhook stay open.") { file, config throws(SettingProblem) in
             let text: String
             do { text = try SecretFile.text(file) } catch { throw SettingProblem(String(describing: error)) }
             guard text.count >= BearerToken.minimumLength else {

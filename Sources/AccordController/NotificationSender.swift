@@ -17,6 +17,8 @@ import Logging
 final class NotificationSender: Sendable {
     let databaseURL: DatabaseURL
     let secretsDirectory: String?
+    /// The status page's address (`--external-url`): deliveries link to it.
+    let page: String?
     let metrics: ControllerMetrics
     let logger: Logger
     /// Rung (`.outbox`) after each pass, so the events it wrote go out at once.
@@ -25,10 +27,11 @@ final class NotificationSender: Sendable {
     let poll: Duration
     static let maxRetryDelay: TimeInterval = 60
 
-    init(databaseURL: DatabaseURL, secretsDirectory: String?, metrics: ControllerMetrics, logger: Logger, bell: Doorbell,
-         poll: Duration = .seconds(1)) {
+    init(databaseURL: DatabaseURL, secretsDirectory: String?, page: String? = nil, metrics: ControllerMetrics, logger: Logger,
+         bell: Doorbell, poll: Duration = .seconds(1)) {
         self.databaseURL = databaseURL
         self.secretsDirectory = secretsDirectory
+        self.page = page
         self.metrics = metrics
         self.logger = logger
         self.bell = bell
@@ -81,7 +84,8 @@ final class NotificationSender: Sendable {
         let receiver: NotificationDelivery.Receiver
         do {
             let secret = try SecretFile.named(target.secret ?? "", in: secretsDirectory, object: "Notification/\(target.name)", field: "secret")
-            receiver = NotificationDelivery.Receiver(name: target.name, type: target.type, address: target.address, secret: secret)
+            receiver = NotificationDelivery.Receiver(name: target.name, type: target.type, address: target.address, secret: secret,
+                                                     page: page)
         } catch {
             try await failed(first, "\(error)", stall: false, session, now: now)
             return

@@ -56,6 +56,26 @@ import Testing
         #expect(try NotificationDelivery.request(Self.event, to: receiver) == nil)
     }
 
+    @Test func withTheStatusPagesAddressEachDeliveryLinksToIt() throws {
+        let page = "https://accord.example.com"
+        let hook = try #require(try NotificationDelivery.request(Self.event, to: .init(name: "d", type: .webhook, address: "https://h.example.com",
+                                                                                     secret: "k", page: page)))
+        #expect(try JSONParser.parse(String(decoding: hook.body, as: UTF8.self))["url"]
+            == .string("https://accord.example.com/objects/Erasure/acme/req-7"))
+        let slack = try #require(try NotificationDelivery.request(Self.event, to: .init(name: "s", type: .slack, address: nil,
+                                                                                      secret: "https://hooks.slack.com/x", page: page)))
+        #expect(String(decoding: slack.body, as: UTF8.self).hasSuffix(#" <https://accord.example.com/objects/Erasure/acme/req-7|details>"}"#))
+        let outcome = NotificationDelivery.Event(id: "1", event: .applySucceeded, object: "Revision", tenant: nil, revision: "abc", message: "ok",
+                                                 time: Date())
+        let status = try #require(try NotificationDelivery.request(outcome, to: .init(name: "g", type: .github, address: "https://api.github.com/repos/o/r",
+                                                                                    secret: "t", page: page)))
+        #expect(try JSONParser.parse(String(decoding: status.body, as: UTF8.self))["target_url"] == .string("https://accord.example.com/history"))
+        // A name that is not a plain label is encoded in the link.
+        let odd = NotificationDelivery.Event(id: "2", event: .objectStalled, object: "Worker/t/a b", tenant: "t", revision: nil, message: "", time: Date())
+        #expect(NotificationDelivery.link(odd, page) == "https://accord.example.com/objects/Worker/t/a%20b")
+        #expect(NotificationDelivery.link(odd, nil) == nil)
+    }
+
     @Test func answersAreSentRetriedOrRefused() {
         #expect(NotificationDelivery.outcome(status: 200, body: "") == .sent)
         #expect(NotificationDelivery.outcome(status: 204, body: "") == .sent)

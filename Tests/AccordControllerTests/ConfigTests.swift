@@ -53,6 +53,12 @@ import Testing
         let off = try ControllerConfig.resolve(flags: ["prune": "false"],
                                                environment: ["ACCORD_REPO": Self.repo, "DATABASE_URL": Self.db, "ACCORD_PRUNE": "true"])
         #expect(!off.prune)
+
+        // The status page is on unless turned off; the external address is kept without its trailing slash.
+        let page = try ControllerConfig.resolve(flags: ["status-page": "false", "external-url": "https://accord.example.com/ops/"],
+                                                environment: ["ACCORD_REPO": Self.repo, "DATABASE_URL": Self.db])
+        #expect(!page.statusPage && page.externalURL == "https://accord.example.com/ops")
+        #expect(try ControllerConfig.resolve(flags: [:], environment: ["ACCORD_REPO": Self.repo, "DATABASE_URL": Self.db]).statusPage)
     }
 
     @Test(arguments: [
@@ -62,6 +68,9 @@ import Testing
         (["listen": "localhost:99999"], "--listen (ACCORD_LISTEN): must be HOST:PORT with a port from 0 to 65535; got \"localhost:99999\""),
         (["log-format": "xml"], "--log-format (ACCORD_LOG_FORMAT): must be json or logfmt"),
         (["prune": "maybe"], "--prune (ACCORD_PRUNE): must be true or false; got \"maybe\""),
+        (["status-page": "maybe"], "--status-page (ACCORD_STATUS_PAGE): must be true or false; got \"maybe\""),
+        (["external-url": "accord.example.com"], "--external-url (ACCORD_EXTERNAL_URL): must be an http(s):// URL without credentials, query or fragment; got \"accord.example.com\""),
+        (["external-url": "https://a.example.com/?x=1"], "--external-url (ACCORD_EXTERNAL_URL): must be an http(s):// URL without credentials, query or fragment; got \"https://a.example.com/?x=1\""),
         (["path": "../out"], "--path (ACCORD_PATH): must be a directory inside the repository; got \"../out\""),
         (["retry-min": "10s", "retry-max": "1s"], "--retry-max (ACCORD_RETRY_MAX): must not be shorter than --retry-min"),
         (["repo": "/no/such/dir"], "--repo (ACCORD_REPO): \"/no/such/dir\" is not a directory and not an https://, ssh:// or file:// URL"),

@@ -223,7 +223,7 @@ struct NotificationTests {
             """))
         let first = try h.commitAndPush("commit statuses")
         let logs = LogBuffer()
-        try await withController(try h.config(["secrets-dir": secrets]), logs: logs) { _ in
+        try await withController(try h.config(["secrets-dir": secrets, "external-url": "https://accord.example.com/"]), logs: logs) { _ in
             // The commit that brings the notification began before it existed: only its outcome is heard.
             #expect(try await eventually { github.received.count == 1 }, "\(logs.text)")
             let applied = try h.push("tenants/northwind.yaml", "displayName: Northwind Traders", "displayName: Northwind Traders Ltd")
@@ -231,6 +231,7 @@ struct NotificationTests {
             for r in github.received {
                 #expect(r.headers["authorization"] == "Bearer ghp_test_token" && r.headers["accept"] == "application/vnd.github+json")
                 #expect(r.json["context"] == .string("accord/apply"))
+                #expect(r.json["target_url"] == .string("https://accord.example.com/history"), "\(r.body)")
             }
             #expect(github.received.map(\.path) == [first, applied, applied].map { "/api/v3/repos/example/platform-state/statuses/\($0)" })
             #expect(github.received.map { $0.json["state"]?.stringValue ?? "" } == ["success", "pending", "success"])
