@@ -323,7 +323,7 @@ actor Reconciler {
             } else {
                 result = .ok
                 appliedSigner = signer
-                if heard != nil { noteDriftReverted(report) }
+                if heard != nil { await noteDriftReverted(report) }
                 updateSource { s in
                     if s.appliedRevision != commit {
                         s.appliedRevision = commit
@@ -427,8 +427,9 @@ actor Reconciler {
 
     /// After a drift revert: counts each object's reverts within the
     /// window, and backs off one reverted too often (`DriftRepeated`).
-    private func noteDriftReverted(_ report: Pass.Report) {
+    private func noteDriftReverted(_ report: Pass.Report) async {
         let now = clock.now
+        var held: [(failure: ObjectFailure, next: Date)] = []
         for step in report.outcome?.applied ?? [] where step.cause == .drift {
             metrics.driftReverted(kind: step.id.kind)
             var times = (driftReverts[step.id] ?? []).filter { now - $0 < Self.driftRepeatWindow }
@@ -446,6 +447,23 @@ actor Reconciler {
                 "object": "\(step.id)", "kind": "\(step.id.kind.rawValue)", "reason": "DriftRepeated",
                 "reverts": .number(times.count), "windowSeconds": .seconds(Self.driftRepeatWindow),
                 "nextRevertInSeconds": .seconds(delay)])
+            let next = Date().addingTimeInterval(delay.seconds)
+            held.append((ObjectFailure(id: step.id, action: .update, reason: .driftRepeated,
+                                       message: "written outside Accord \(times.count) times within \(DurationText.format(Self.driftRepeatWindow)); its reverts back off",
+                                       disposition: .retry), next))
+        }
+        guard !held.isEmpty else { return }
+        do {
+            try await Self.recordHeld(held, revision: source?.appliedRevision, config.databaseURL, storeLogger)
+        } catch {
+            logger.warning("could not record DriftRepeated in the objects' status", metadata: ["error": "\(error)"])
+        }
+    }
+
+    nonisolated static func recordHeld(_ held: [(failure: ObjectFailure, next: Date)], revision: String?, _ url: DatabaseURL,
+                                       _ logger: Logger) async throws {
+        try await Database.withConnection(url, logger: logger) { connection in
+            try await DriftRecord.held(held, revision: revision, actor: "accord-controller", Session(connection, logger: logger))
         }
     }
 

@@ -76,10 +76,11 @@ public enum FastPath {
             guard now == Marker(writes: writes, stores: stores) else { return nil }
         }
         // Erasure runs report into object_status too, but they are not part of
-        // the plan: they are retried after every pass, the fast path included.
+        // the plan: they are retried after every pass, the fast path included;
+        // an object whose drift reverts back off is reverted by a later pass.
         guard try await session.scalar("""
-            SELECT count(*)::text FROM accord.object_status WHERE reason NOT IN ($1, $2)
-            """, FailureReason.allCases.filter(\.isAfterPlan).map(\.rawValue)) == "0" else { return nil }
+            SELECT count(*)::text FROM accord.object_status WHERE NOT (reason = ANY ($1::text[]))
+            """, ["{" + FailureReason.allCases.filter(\.keepsBase).map(\.rawValue).joined(separator: ",") + "}"]) == "0" else { return nil }
         var orphaned: [ObjectID] = []
         if case .array(let items) = try JSONParser.parse(orphanedText) {
             orphaned = items.compactMap { $0.stringValue.flatMap(ObjectID.init(parsing:)) }

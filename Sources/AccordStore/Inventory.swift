@@ -152,6 +152,24 @@ enum InventoryWriter {
     }
 }
 
+/// Objects whose drift reverts back off (`DriftRepeated`), recorded by the
+/// controller so that `accordctl status` and the status page show them.
+public enum DriftRecord {
+    /// Records each object's `DriftRepeated` failure (and its audit entry,
+    /// once per message) with when it is reverted again; the pass that
+    /// reverts it clears it.
+    public static func held(_ held: [(failure: ObjectFailure, next: Date)], revision: String?, actor: String,
+                            _ session: Session) async throws {
+        guard !held.isEmpty else { return }
+        var audit = try await AuditChain.load(session, actor: actor)
+        for h in held {
+            audit = try await InventoryWriter.recordFailure(h.failure, action: "revert", manifestHash: nil, revision: revision,
+                                                            audit: audit, session)
+        }
+        try await RetrySchedule.record(held.map { ($0.failure.id, $0.next) }, session)
+    }
+}
+
 /// When the daemon tries each failed object again (its per-object
 /// backoff), kept beside the failure so `accordctl status` shows it.
 public enum RetrySchedule {

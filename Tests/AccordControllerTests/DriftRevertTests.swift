@@ -98,7 +98,18 @@ struct DriftRevertTests {
             // 20 transactions of 500 rows each: 10,000 notices, taken in batches while passes run, far fewer passes than transactions.
             before = logs.lines(msg: "reconciled").count
             let announced = logs.lines(msg: "written outside Accord: reverting").count
-            try await h.execute(String(repeating: "BEGIN; " + update + "COMMIT;\n", count: 20))
+            // Each its own transaction, as an operator's script would run them; one that deadlocks with a
+            // revert pass (both lock the same rows, in their own orders) sends no notice and is run again.
+            for _ in 0..<20 {
+                for attempt in 1...5 {
+                    do {
+                        try await h.execute("BEGIN; " + update + "COMMIT;")
+                        break
+                    } catch where "\(error)".contains("deadlock detected") && attempt < 5 {
+                        continue
+                    }
+                }
+            }
             #expect(try await eventually { try await h.scalar(drifted) == "0" }, "\(logs.text.suffix(4000))")
             #expect(try await eventually {
                 logs.lines(msg: "written outside Accord: reverting").dropFirst(announced).compactMap { $0["notices"]?.numberValue }.reduce(0, +) == 10_000
@@ -129,6 +140,12 @@ struct DriftRevertTests {
             let warning = try #require(logs.lines(msg: "DriftRepeated: written outside Accord again and again; its reverts back off").first)
             #expect(warning["object"] == .string("Worker/acme-corp/risk-analyst") && warning["reverts"] == .number(Double(Reconciler.driftRepeatLimit)))
             #expect(c.metricsText.contains(#"accord_drift_repeated_total{kind="Worker"} 1"#))
+            // Status says so: DriftRepeated, not stalled, with when it is reverted again.
+            let held = ObjectID(kind: .worker, tenant: "acme-corp", name: "risk-analyst")
+            #expect(try await eventually { try await db.withSession { try await ObjectStatus.read($0, id: held) }.first?.ready == false })
+            let status = try #require(try await db.withSession { try await ObjectStatus.read($0, id: held) }.first)
+            #expect(status.conditions.first?.reason == "DriftRepeated" && !status.stalled && status.nextAttemptAt != nil, "\(status.conditions)")
+            #expect(status.message.hasPrefix("written outside Accord 5 times within 10m; its reverts back off"), "\(status.message)")
             let written = ContinuousClock.now
             try await h.execute("UPDATE platform.workers SET replicas = 99 WHERE name = 'risk-analyst'")
             try await Task.sleep(for: .milliseconds(1000))
@@ -138,7 +155,10 @@ struct DriftRevertTests {
             #expect(try await eventually { try await h.scalar("SELECT replicas::text FROM platform.workers WHERE name = 'crm-updater'") == "1" })
             // Once the backoff is over, it is reverted.
             #expect(try await eventually { try await h.scalar(replicas) == "2" }, "\(logs.text.suffix(3000))")
-            #expect(ContinuousClock.now - written >= .seconds(3), "not before its backoff")
+            // Held from when the fifth revert was noted (just before `written`); without the backoff it would be back within 0.1 s.
+            #expect(ContinuousClock.now - written >= .milliseconds(2500), "not before its backoff")
+            // The revert clears it.
+            #expect(try await eventually { try await db.withSession { try await ObjectStatus.read($0, id: held) }.first?.ready == true })
         }
     }
 }

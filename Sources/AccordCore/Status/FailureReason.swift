@@ -14,17 +14,19 @@
 /// | `ErasureFailed` | an erasure run the database refused (rolled back) | retry |
 /// | `ErasureCompleted` | a completed erasure whose manifest changes what its certificate says | stalled |
 /// | `StoreUnavailable` | an external store that does not answer, refuses the credentials or lacks an entry of its holds | retry |
+/// | `DriftRepeated` | an object written outside Accord again and again: its reverts back off | retry |
 public enum FailureReason: String, Sendable, Codable, CaseIterable {
     case applyFailed = "ApplyFailed", dependencyNotReady = "DependencyNotReady", modelNotPromoted = "ModelNotPromoted"
     case keyEncryptionKeyMissing = "KeyEncryptionKeyMissing", promotionBlocked = "PromotionBlocked"
     case versionImmutable = "VersionImmutable", signingKeyMissing = "SigningKeyMissing"
     case erasureFailed = "ErasureFailed", erasureCompleted = "ErasureCompleted", storeUnavailable = "StoreUnavailable"
+    case driftRepeated = "DriftRepeated"
 
     /// What the reason means when nothing else is known. A database
     /// refusal's disposition depends on the refusal (`ObjectFailure`).
     public var disposition: Disposition {
         switch self {
-        case .applyFailed, .erasureFailed, .storeUnavailable: .retry
+        case .applyFailed, .erasureFailed, .storeUnavailable, .driftRepeated: .retry
         case .dependencyNotReady: .waiting
         case .modelNotPromoted, .keyEncryptionKeyMissing, .promotionBlocked, .versionImmutable, .signingKeyMissing,
              .erasureCompleted: .stalled
@@ -41,6 +43,12 @@ public enum FailureReason: String, Sendable, Codable, CaseIterable {
     /// every pass retries, the fast path included: they do not make the
     /// live state differ from the last complete pass.
     public var isAfterPlan: Bool { self == .signingKeyMissing || self == .erasureFailed }
+
+    /// Failures that leave the last complete pass a base for the next
+    /// incremental or targeted pass: the work after the plan, and an
+    /// object whose drift reverts back off (the writes it is held for are
+    /// counted as outside writes, and the pass that reverts it clears it).
+    public var keepsBase: Bool { isAfterPlan || self == .driftRepeated }
 }
 
 /// What happens next to an object that was not applied.
