@@ -3,6 +3,7 @@ import AccordCore
 import AccordStore
 import Foundation
 import Logging
+import Synchronization
 
 /// Delivers the outbox (SPEC §11) while this replica leads. Each
 /// notification's events go out in the order they were written: the first
@@ -48,14 +49,16 @@ final class NotificationSender: Sendable {
                     let session = Session(connection, logger: logger)
                     failures = 0
                     while !Task.isCancelled {
+                        var more = false
                         if try await Migrations.currentVersion(session) >= 16 {
-                            try await tick(session, now: Date())
+                            more = try await tick(session, now: Date())
                             if Date().timeIntervalSince(lastForget) > 3600 {
                                 lastForget = Date()
                                 try await Outbox.forgetSent(now: lastForget, session)
                             }
                         }
-                        _ = await bell.wait(for: poll)
+                        // A notification that used up its budget with events still due goes on at once.
+                        if !more { _ = await bell.wait(for: poll) }
                     }
                 }
             } catch where Task.isCancelled {
@@ -70,38 +73,56 @@ final class NotificationSender: Sendable {
         }
     }
 
-    /// Delivers what is due of every notification that is not stalled, then updates the gauges.
-    func tick(_ session: Session, now: Date) async throws {
-        for target in try await Outbox.targets(session) where target.stalled == nil {
-            try await deliver(target, session, now: now)
+    /// Delivers what is due of every notification that is not stalled —
+    /// the notifications side by side, so a slow receiver holds back only
+    /// its own events, and each for about a second (`tickBudget`) before
+    /// the next tick, so that a slow one never keeps a tick from the others
+    /// for longer than one delivery — then updates the gauges.
+    /// Returns whether a notification stopped at its budget with events still due.
+    @discardableResult
+    func tick(_ session: Session, now: Date) async throws -> Bool {
+        let db = SerialSession(session)
+        let until = ContinuousClock.now.advanced(by: Self.tickBudget)
+        let targets = try await db.run { try await Outbox.targets($0) }.filter { $0.stalled == nil }
+        let more = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for target in targets { group.addTask { try await self.deliver(target, db, now: now, until: until) } }
+            return try await group.reduce(false) { $0 || $1 }
         }
-        metrics.setNotifications(try await Outbox.reports(session))
+        metrics.setNotifications(try await db.run { try await Outbox.reports($0) })
+        return more
     }
 
-    private func deliver(_ target: Outbox.Target, _ session: Session, now: Date) async throws {
-        let deliveries = try await Outbox.due(target.name, now: now, session)
-        guard let first = deliveries.first else { return }
+    /// How long one tick delivers a notification's events before it goes on.
+    static let tickBudget: Duration = .seconds(1)
+
+    /// Delivers a notification's due events in order; true when it stopped at the budget with events left.
+    private func deliver(_ target: Outbox.Target, _ db: SerialSession, now: Date, until: ContinuousClock.Instant) async throws -> Bool {
+        let deliveries = try await db.run { try await Outbox.due(target.name, now: now, $0) }
+        guard let first = deliveries.first else { return false }
         let receiver: NotificationDelivery.Receiver
         do {
             let secret = try SecretFile.named(target.secret ?? "", in: secretsDirectory, object: "Notification/\(target.name)", field: "secret")
             receiver = NotificationDelivery.Receiver(name: target.name, type: target.type, address: target.address, secret: secret,
                                                      page: page)
         } catch {
-            try await failed(first, "\(error)", stall: false, session, now: now)
-            return
+            try await failed(first, "\(error)", stall: false, db, now: now)
+            return false
         }
-        for d in deliveries {
+        for (i, d) in deliveries.enumerated() {
             // Shutdown is honoured between deliveries: one under way is sent and recorded whole
             // (a task of its own, which cancellation does not reach), so a receiver that accepted
             // an event is never sent it again by the next leader.
-            if Task.isCancelled { return }
-            let delivered = try await Task { try await deliver(d, to: receiver, session, now: now) }.value
-            if !delivered { return }
+            if Task.isCancelled { return false }
+            if ContinuousClock.now > until { return i < deliveries.count }
+            let delivered = try await Task { try await deliver(d, to: receiver, db, now: now) }.value
+            if !delivered { return false }
         }
+        // A full batch: more may wait behind it.
+        return deliveries.count == Outbox.dueLimit
     }
 
     /// Sends one event and records the outcome; false when the events after it must wait.
-    private func deliver(_ d: Outbox.Delivery, to receiver: NotificationDelivery.Receiver, _ session: Session, now: Date) async throws -> Bool {
+    private func deliver(_ d: Outbox.Delivery, to receiver: NotificationDelivery.Receiver, _ db: SerialSession, now: Date) async throws -> Bool {
         let event = NotificationDelivery.Event(id: String(d.id), event: d.event, object: d.object, tenant: d.tenant,
                                                revision: d.revision, message: d.message, time: d.at, detail: d.detail)
         let outcome: NotificationDelivery.Outcome
@@ -116,7 +137,7 @@ final class NotificationSender: Sendable {
         }
         switch outcome {
         case .sent, .skipped:
-            try await Outbox.markSent(d, session)
+            try await db.run { try await Outbox.markSent(d, $0) }
             if outcome == .sent { metrics.notificationSent(receiver.name) }
             if d.attempts > 0 {
                 logger.info("notification delivered after failed attempts", metadata: [
@@ -125,17 +146,17 @@ final class NotificationSender: Sendable {
             }
             return true
         case .retry(let error):
-            try await failed(d, error, stall: false, session, now: now)
+            try await failed(d, error, stall: false, db, now: now)
             return false
         case .refused(let error):
-            try await failed(d, error, stall: true, session, now: now)
+            try await failed(d, error, stall: true, db, now: now)
             return false
         }
     }
 
-    private func failed(_ d: Outbox.Delivery, _ error: String, stall: Bool, _ session: Session, now: Date) async throws {
+    private func failed(_ d: Outbox.Delivery, _ error: String, stall: Bool, _ db: SerialSession, now: Date) async throws {
         let delay = Self.retryDelay(afterAttempts: d.attempts + 1)
-        try await Outbox.markFailed(d, error: error, retryAt: now.addingTimeInterval(delay), stall: stall, session)
+        try await db.run { try await Outbox.markFailed(d, error: error, retryAt: now.addingTimeInterval(delay), stall: stall, $0) }
         metrics.notificationFailed(d.notification)
         if stall {
             logger.error("notification stalled: its receiver refused the delivery; nothing more is sent until the Notification's manifest changes",
@@ -151,5 +172,34 @@ final class NotificationSender: Sendable {
     /// 1 s after the first failure, doubling, at most `maxRetryDelay`.
     static func retryDelay(afterAttempts n: Int) -> TimeInterval {
         min(maxRetryDelay, pow(2, Double(max(0, n - 1))))
+    }
+}
+
+/// One database session shared by tasks that must not interleave their
+/// statements (a transaction is several): each `run` has the session to
+/// itself until it returns, in the order asked.
+final class SerialSession: Sendable {
+    private let session: Session
+    private let state = Mutex<(busy: Bool, waiting: [CheckedContinuation<Void, Never>])>((false, []))
+
+    init(_ session: Session) { self.session = session }
+
+    func run<T: Sendable>(_ body: @Sendable (Session) async throws -> T) async throws -> T {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let now = state.withLock { s -> Bool in
+                if s.busy { s.waiting.append(c); return false }
+                s.busy = true
+                return true
+            }
+            if now { c.resume() }
+        }
+        defer {
+            let next = state.withLock { s -> CheckedContinuation<Void, Never>? in
+                if s.waiting.isEmpty { s.busy = false; return nil }
+                return s.waiting.removeFirst()
+            }
+            next?.resume()
+        }
+        return try await body(session)
     }
 }

@@ -149,7 +149,10 @@ public enum Outbox {
     /// were written, if the first of them is due (else none): a receiver
     /// gets events in order, so one waiting for its retry holds back those
     /// after it.
-    public static func due(_ notification: String, now: Date, limit: Int = 100, _ session: Session) async throws -> [Delivery] {
+    /// How many of a notification's events `due` reads at a time.
+    public static let dueLimit = 100
+
+    public static func due(_ notification: String, now: Date, limit: Int = dueLimit, _ session: Session) async throws -> [Delivery] {
         var out: [Delivery] = []
         for row in try await session.rows("""
             SELECT id, event, object, tenant, revision, message, detail::text, extract(epoch FROM created_at)::float8, attempts,

@@ -22,6 +22,8 @@ final class TestReceiver: Sendable {
 
     let secret: [UInt8]
     let status = Mutex(200)
+    /// How long each answer takes.
+    let delay = Mutex(Duration.zero)
     private let log = Mutex<[Received]>([])
     private let task = Mutex<Task<Void, Error>?>(nil)
     private let boundPort = Mutex(0)
@@ -39,6 +41,8 @@ final class TestReceiver: Sendable {
             var headers: [String: String] = [:]
             for field in request.headers { headers[field.name.canonicalName] = field.value }
             log.withLock { $0.append(Received(path: request.uri.path, headers: headers, body: String(buffer: body))) }
+            let wait = delay.withLock { $0 }
+            if wait > .zero { try await Task.sleep(for: wait) }
             return Response(status: .init(code: status.withLock { $0 }))
         }
         let bound = Mutex<Int?>(nil)
@@ -203,6 +207,33 @@ struct NotificationTests {
             #expect(receiver.received.filter { $0.path == "/v2" }.map { $0.json["object"]?.stringValue ?? "" }
                 == ["Tenant/acme-corp", "Tenant/brightpath", "Tenant/kestrel-health", "Tenant/northwind"])
             #expect(try await eventually { c.metricsText.contains(#"accord_notification_stalled{notification="hooks"} 0"#) })
+        }
+    }
+
+    @Test func aSlowReceiverHoldsBackOnlyItsOwnEvents() async throws {
+        let h = try await Harness()
+        let db = h.db
+        defer { Task { await db.drop() } }
+        let slow = TestReceiver(secret: "k"), fast = TestReceiver(secret: "k")
+        slow.delay.withLock { $0 = .seconds(4) }
+        try await slow.start()
+        try await fast.start()
+        defer { Task { await slow.stop(); await fast.stop() } }
+        let secrets = try Self.secrets(h, ["k": "k"])
+        // "a-slow" sorts first: delivered one notification after another, "fast" would wait 16 s.
+        for (name, r) in [("a-slow", slow), ("fast", fast)] {
+            try h.work.write("notifications/\(name).yaml", Self.notification(name, "  type: webhook\n  address: http://127.0.0.1:\(r.port)/hook\n  secret: k\n  kinds: [Tenant]\n"))
+        }
+        try h.commitAndPush("two receivers, one slow")
+        let logs = LogBuffer()
+        try await withController(try h.config(["secrets-dir": secrets]), logs: logs) { (_: Running) async throws in
+            #expect(try await eventually { slow.received.count >= 1 }, "\(logs.text)")
+            let started = ContinuousClock.now
+            #expect(try await eventually(within: .seconds(30)) { fast.received.count == 4 }, "\(logs.text)")
+            #expect(ContinuousClock.now - started < .seconds(6), "the fast receiver waited for the slow one")
+            #expect(slow.received.count < 4, "the slow one is still on its way")
+            #expect(try await eventually { slow.received.count == 4 })
+            #expect(slow.received.map { $0.json["object"]?.stringValue ?? "" } == fast.received.map { $0.json["object"]?.stringValue ?? "" })
         }
     }
 
