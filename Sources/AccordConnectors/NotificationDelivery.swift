@@ -137,10 +137,7 @@ public enum NotificationDelivery {
         guard let page else { return nil }
         if e.object == "Revision" { return page + "/history" }
         if e.object.hasPrefix("Source/") { return page + "/" }
-        let parts = e.object.split(separator: "/", omittingEmptySubsequences: false).map {
-            String($0).addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? String($0)
-        }
-        return page + "/objects/" + parts.joined(separator: "/")
+        return page + PagePath.object(parts: e.object.split(separator: "/", omittingEmptySubsequences: false).map(String.init))
     }
 
     /// `{formatVersion: 1, event, object, tenant, revision, message, time, id}`
@@ -150,7 +147,7 @@ public enum NotificationDelivery {
         var fields: [String: JSONValue] = [
             "formatVersion": .number(1), "event": .string(e.event.rawValue), "object": .string(e.object), "tenant": JSONValue(e.tenant),
             "revision": JSONValue(e.revision), "message": .string(e.message),
-            "time": .string(Timestamp.rfc3339(epochSeconds: Int64(e.time.timeIntervalSince1970))), "id": .string(e.id),
+            "time": .string(Timestamp.rfc3339(e.time)), "id": .string(e.id),
         ]
         if case .object(let detail) = e.detail, !detail.isEmpty { fields["detail"] = e.detail }
         if let url { fields["url"] = .string(url) }

@@ -9,7 +9,7 @@ import Synchronization
 /// notification's events go out in the order they were written: the first
 /// one not delivered holds back the ones after it, so a receiver that is
 /// down gets everything, in order, once it is back. A failed delivery is
-/// retried with backoff (1 s doubling to `maxRetryDelay`); a receiver that
+/// retried with backoff (`retry`: 1 s doubling to 60 s); a receiver that
 /// refuses for good (a 4xx other than 408 and 429, a redirect) stalls the
 /// notification until its manifest changes. An event is marked sent in
 /// the transaction after its receiver accepted it: a crash in between sends
@@ -26,7 +26,9 @@ final class NotificationSender: Sendable {
     let bell: Doorbell
     /// How often the outbox is read when nothing rings.
     let poll: Duration
-    static let maxRetryDelay: TimeInterval = 60
+    /// A failed delivery's next attempt; a lost connection's next try.
+    static let retry = Backoff(min: .seconds(1), max: .seconds(60), random: { 0 })
+    static let reconnect = Backoff(min: .seconds(1), max: .seconds(30), random: { 0 })
 
     init(databaseURL: DatabaseURL, secretsDirectory: String?, page: String? = nil, metrics: ControllerMetrics, logger: Logger,
          bell: Doorbell, poll: Duration = .seconds(1)) {
@@ -43,6 +45,8 @@ final class NotificationSender: Sendable {
     func run() async {
         var failures = 0
         var lastForget = Date.distantPast
+        // The outbox exists once a pass migrated the database to version 16, and stays.
+        var migrated = false
         while !Task.isCancelled {
             do {
                 try await Database.withConnection(databaseURL, logger: logger) { connection in
@@ -50,7 +54,8 @@ final class NotificationSender: Sendable {
                     failures = 0
                     while !Task.isCancelled {
                         var more = false
-                        if try await Migrations.currentVersion(session) >= 16 {
+                        if !migrated { migrated = try await Migrations.currentVersion(session) >= 16 }
+                        if migrated {
                             more = try await tick(session, now: Date())
                             if Date().timeIntervalSince(lastForget) > 3600 {
                                 lastForget = Date()
@@ -65,10 +70,10 @@ final class NotificationSender: Sendable {
                 return
             } catch {
                 failures += 1
-                let delay = min(30.0, pow(2, Double(failures - 1)))
+                let delay = Self.reconnect.delay(attempt: failures)
                 logger.warning("notifications: the outbox cannot be read; trying again", metadata: [
-                    "error": "\(error)", "retryInSeconds": .stringConvertible(delay)])
-                try? await Task.sleep(for: .seconds(delay))
+                    "error": "\(error)", "retryInSeconds": .seconds(delay)])
+                try? await Task.sleep(for: delay)
             }
         }
     }
@@ -155,8 +160,8 @@ final class NotificationSender: Sendable {
     }
 
     private func failed(_ d: Outbox.Delivery, _ error: String, stall: Bool, _ db: SerialSession, now: Date) async throws {
-        let delay = Self.retryDelay(afterAttempts: d.attempts + 1)
-        try await db.run { try await Outbox.markFailed(d, error: error, retryAt: now.addingTimeInterval(delay), stall: stall, $0) }
+        let delay = Self.retry.delay(attempt: d.attempts + 1)
+        try await db.run { try await Outbox.markFailed(d, error: error, retryAt: now.addingTimeInterval(delay.seconds), stall: stall, $0) }
         metrics.notificationFailed(d.notification)
         if stall {
             logger.error("notification stalled: its receiver refused the delivery; nothing more is sent until the Notification's manifest changes",
@@ -165,13 +170,8 @@ final class NotificationSender: Sendable {
         } else {
             logger.warning("notification not delivered; retrying with backoff, the events after it wait", metadata: [
                 "notification": "\(d.notification)", "event": "\(d.event.rawValue)", "object": "\(d.object)", "error": "\(error)",
-                "attempts": .stringConvertible(d.attempts + 1), "retryInSeconds": .stringConvertible(delay)])
+                "attempts": .stringConvertible(d.attempts + 1), "retryInSeconds": .seconds(delay)])
         }
-    }
-
-    /// 1 s after the first failure, doubling, at most `maxRetryDelay`.
-    static func retryDelay(afterAttempts n: Int) -> TimeInterval {
-        min(maxRetryDelay, pow(2, Double(max(0, n - 1))))
     }
 }
 

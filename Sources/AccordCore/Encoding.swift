@@ -1,3 +1,5 @@
+import Foundation
+
 /// Standard base64 (RFC 4648, with padding), for signatures written back
 /// out of Accord.
 public enum Base64 {
@@ -81,6 +83,11 @@ public enum Hex {
 /// UTC timestamps as RFC 3339 text (`2026-11-18T09:00:00Z`), computed
 /// without Foundation.
 public enum Timestamp {
+    /// A time to the second, as `rfc3339(epochSeconds:)` writes it.
+    public static func rfc3339(_ date: Date) -> String {
+        rfc3339(epochSeconds: Int64(date.timeIntervalSince1970))
+    }
+
     public static func rfc3339(epochSeconds: Int64) -> String {
         let days = epochSeconds >= 0 ? epochSeconds / 86_400 : (epochSeconds - 86_399) / 86_400
         let secs = Int(epochSeconds - days * 86_400)

@@ -118,13 +118,13 @@ enum StatusPage {
         out["hasStores"] = !health.isEmpty
         out["stores"] = health.keys.sorted().map { name -> [String: Any] in
             let h = health[name]!
-            return ["name": name, "nameURL": pathComponent(name), "up": h.ready ? "yes" : "no", "upClass": h.ready ? "good" : "bad",
+            return ["name": name, "nameURL": PagePath.part(name), "up": h.ready ? "yes" : "no", "upClass": h.ready ? "good" : "bad",
                     "checkedAt": time(h.checkedAt), "message": h.message]
         }
         let reports = try await Outbox.reports(session)
         out["hasNotifications"] = !reports.isEmpty
         out["notifications"] = reports.map { r -> [String: Any] in
-            ["name": r.name, "nameURL": pathComponent(r.name), "type": r.type, "sent": String(r.sent), "pending": String(r.pending),
+            ["name": r.name, "nameURL": PagePath.part(r.name), "type": r.type, "sent": String(r.sent), "pending": String(r.pending),
              "failures": String(r.failures), "lastError": r.stalled.map { "stalled: \($0)" } ?? r.lastError ?? "",
              "errorClass": r.stalled != nil || (r.pending > 0 && r.lastError != nil) ? "bad" : "muted"]
         }
@@ -178,7 +178,7 @@ enum StatusPage {
         out["filtered"] = kind != nil || tenant != nil || condition != nil
         out["pageNote"] = after.map { "after \($0)" } ?? (page.next != nil ? "the first \(pageSize)" : nil)
         out["rows"] = page.objects.map { s -> [String: Any] in
-            ["id": s.id, "path": objectPath(s.objectID), "ready": s.ready ? "True" : "False", "readyClass": s.ready ? "good" : "bad",
+            ["id": s.id, "path": PagePath.object(s.objectID), "ready": s.ready ? "True" : "False", "readyClass": s.ready ? "good" : "bad",
              "stalled": s.stalled ? "True" : "False", "stalledClass": s.stalled ? "bad" : "muted",
              "applied": s.lastAppliedRevision.map { String($0.prefix(12)) } ?? "-", "message": Text.escapingControls(s.message)]
         }
@@ -258,14 +258,14 @@ enum StatusPage {
         out["open"] = open.map { e -> [String: Any] in
             let stage = ErasureSLA.stage(requestedAt: e.requestedAt, now: now)
             let stores = (jobs[e.id] ?? []).map { "\($0.store): \($0.state.rawValue)" }
-            return ["id": e.id.description, "path": objectPath(e.id), "requestedAt": time(e.requestedAt),
+            return ["id": e.id.description, "path": PagePath.object(e.id), "requestedAt": time(e.requestedAt),
                     "due": time(ErasureSLA.due(requestedAt: e.requestedAt)), "stage": stage.meaning,
                     "stageClass": stage == .onTime ? "good" : stage == .warning ? "warn" : "bad",
                     "stores": stores.isEmpty ? (e.postgresErasedAt == nil ? "PostgreSQL first" : "PostgreSQL done") : stores.joined(separator: ", "),
                     "attempts": String(e.attempts)]
         }
         out["certified"] = try await StatusReads.certificates(limit: 20, session).map { c -> [String: Any] in
-            ["id": c.id.description, "path": objectPath(c.id), "issuedAt": time(c.issuedAt), "sha256": c.sha256]
+            ["id": c.id.description, "path": PagePath.object(c.id), "issuedAt": time(c.issuedAt), "sha256": c.sha256]
         }
         return out
     }
@@ -274,7 +274,7 @@ enum StatusPage {
         var out: [String: Any] = [:]
         out["models"] = try await StatusReads.models(session).map { m -> [String: Any] in
             let values: [String: Any?] = [
-                "name": m.name, "nameURL": pathComponent(m.name), "production": m.production ?? "none", "shadow": m.shadow,
+                "name": m.name, "nameURL": PagePath.part(m.name), "production": m.production ?? "none", "shadow": m.shadow,
                 "shadowPercent": m.shadowTrafficPercent.map { JSONValue.format($0) }, "versions": m.versions.joined(separator: ", "),
             ]
             return values.compacted
@@ -312,16 +312,7 @@ enum StatusPage {
         return values.compacted
     }
 
-    static func time(_ date: Date) -> String { Timestamp.rfc3339(epochSeconds: Int64(date.timeIntervalSince1970)) }
-
-    /// An object's page: `/objects/` and its identity, each part percent-encoded.
-    static func objectPath(_ id: ObjectID) -> String {
-        ([id.kind.rawValue] + (id.tenant.map { [$0] } ?? []) + [id.name]).map(pathComponent).joined(separator: "/")
-    }
-
-    static func pathComponent(_ s: String) -> String {
-        s.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? s
-    }
+    static func time(_ date: Date) -> String { Timestamp.rfc3339(date) }
 
     static func queryValue(_ s: String) -> String {
         s.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~/"))) ?? s

@@ -160,7 +160,7 @@ enum StatusPageTemplates {
         <caption>{{total}} objects{{#filtered}} match{{/filtered}}{{#pageNote}} · {{pageNote}}{{/pageNote}}</caption>
         <thead><tr><th scope="col">Object</th><th scope="col">Ready</th><th scope="col">Stalled</th><th scope="col">Applied</th><th scope="col">Message</th></tr></thead>
         <tbody>
-        {{#rows}}<tr><th scope="row"><a href="/objects/{{path}}">{{id}}</a></th><td class="{{readyClass}}">{{ready}}</td><td class="{{stalledClass}}">{{stalled}}</td><td><code>{{applied}}</code></td><td>{{message}}</td></tr>
+        {{#rows}}<tr><th scope="row"><a href="{{path}}">{{id}}</a></th><td class="{{readyClass}}">{{ready}}</td><td class="{{stalledClass}}">{{stalled}}</td><td><code>{{applied}}</code></td><td>{{message}}</td></tr>
         {{/rows}}
         {{^rows}}<tr><td colspan="5" class="muted">No object matches.</td></tr>{{/rows}}
         </tbody>
@@ -244,7 +244,7 @@ enum StatusPageTemplates {
         <caption>{{openCount}} open erasures, by deadline (72 hours after the request)</caption>
         <thead><tr><th scope="col">Erasure</th><th scope="col">Requested</th><th scope="col">Due</th><th scope="col">SLA stage</th><th scope="col">Stores</th><th scope="col" class="num">Attempts</th></tr></thead>
         <tbody>
-        {{#open}}<tr><th scope="row"><a href="/objects/{{path}}">{{id}}</a></th><td>{{requestedAt}}</td><td>{{due}}</td><td class="{{stageClass}}">{{stage}}</td><td>{{stores}}</td><td class="num">{{attempts}}</td></tr>
+        {{#open}}<tr><th scope="row"><a href="{{path}}">{{id}}</a></th><td>{{requestedAt}}</td><td>{{due}}</td><td class="{{stageClass}}">{{stage}}</td><td>{{stores}}</td><td class="num">{{attempts}}</td></tr>
         {{/open}}
         {{^open}}<tr><td colspan="6" class="muted">No open erasure.</td></tr>{{/open}}
         </tbody>
@@ -254,7 +254,7 @@ enum StatusPageTemplates {
         <caption>The last certificates issued</caption>
         <thead><tr><th scope="col">Erasure</th><th scope="col">Issued</th><th scope="col">Certificate SHA-256</th></tr></thead>
         <tbody>
-        {{#certified}}<tr><th scope="row"><a href="/objects/{{path}}">{{id}}</a></th><td>{{issuedAt}}</td><td><code>{{sha256}}</code></td></tr>
+        {{#certified}}<tr><th scope="row"><a href="{{path}}">{{id}}</a></th><td>{{issuedAt}}</td><td><code>{{sha256}}</code></td></tr>
         {{/certified}}
         {{^certified}}<tr><td colspan="3" class="muted">No certificate yet.</td></tr>{{/certified}}
         </tbody>

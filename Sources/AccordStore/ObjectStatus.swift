@@ -58,24 +58,23 @@ public struct ObjectStatus: Sendable {
             """, [kind?.rawValue ?? id?.kind.rawValue, id.map { $0.tenant ?? "" }, id?.name, tenant])
         var out = try decode(rows, orphans: orphans, lastAttempted: lastAttempted, now: now)
         try await attachLive(&out, session, kind: kind, id: id)
-        if kind == nil || kind == .erasure, id == nil || id?.kind == .erasure {
-            try await attachErasures(&out, session, id: id)
-        }
-        if kind == nil || kind == .store, id == nil || id?.kind == .store {
-            try await attachStores(&out, session)
-        }
-        if kind == nil || kind == .notification, id == nil || id?.kind == .notification {
-            try await attachNotifications(&out, session)
-        }
-        return out.sorted { $0.sortKey < $1.sortKey }
+        try await attachObserved(&out, session, id: id)
+        return out.sorted { $0.objectID < $1.objectID }
+    }
+
+    /// What other tables observe about the statuses' objects of some kinds:
+    /// an erasure's run, a store's health, a notification's deliveries.
+    static func attachObserved(_ statuses: inout [ObjectStatus], _ session: Session, id: ObjectID?) async throws {
+        let kinds = Set(statuses.map(\.kind))
+        if kinds.contains(Kind.erasure.rawValue) { try await attachErasures(&statuses, session, id: id) }
+        if kinds.contains(Kind.store.rawValue) { try await attachStores(&statuses, session) }
+        if kinds.contains(Kind.notification.rawValue) { try await attachNotifications(&statuses, session) }
     }
 
     /// A Notification's deliveries: sent, failed attempts, waiting, the
     /// last error; one that fails is not Ready, one its receiver refused is Stalled.
     static func attachNotifications(_ statuses: inout [ObjectStatus], _ session: Session) async throws {
-        guard statuses.contains(where: { $0.kind == Kind.notification.rawValue }) else { return }
         let reports = Dictionary(try await Outbox.reports(session).map { ($0.name, $0) }) { a, _ in a }
-        func time(_ d: Date?) -> JSONValue { d.map { .string(Timestamp.rfc3339(epochSeconds: Int64($0.timeIntervalSince1970))) } ?? .null }
         for i in statuses.indices where statuses[i].kind == Kind.notification.rawValue {
             guard let r = reports[statuses[i].name] else { continue }
             statuses[i].live["deliveries"] = .object([
@@ -140,19 +139,19 @@ public struct ObjectStatus: Sendable {
             guard let after else { return [] }
             return ["(\(t).kind, \(t).tenant, \(t).name) > (\(bind(after.kind.rawValue)), \(bind(after.tenant ?? "")), \(bind(after.name)))"]
         }
-        let condition = condition.map { c -> String in
-            switch c {
-            case .ready: "s.kind IS NULL"
-            case .notReady: "s.kind IS NOT NULL"
-            case .stalled: "s.stalled"
-            }
+        let failure: [String] = switch condition {
+        case nil: []
+        case .ready?: ["s.kind IS NULL"]
+        case .notReady?: ["s.kind IS NOT NULL"]
+        case .stalled?: ["s.stalled"]
         }
         func query(paged: Bool) -> String {
-            let managed = filters("i") + (paged ? keyset("i") : []) + (condition.map { [$0] } ?? [])
-            let failedOnly = filters("s") + (paged ? keyset("s") : []) + (condition.map { [$0] } ?? [])
+            let managed = filters("i") + (paged ? keyset("i") : []) + failure
+            let failedOnly = filters("s") + (paged ? keyset("s") : []) + failure
                 + ["NOT EXISTS (SELECT 1 FROM accord.inventory i WHERE i.kind = s.kind AND i.tenant = s.tenant AND i.name = s.name)"]
             func whereClause(_ c: [String]) -> String { c.isEmpty ? "" : "WHERE " + c.joined(separator: " AND ") }
-            let failures = condition == "s.kind IS NULL" ? "" : """
+            // Objects never applied have a failure by definition: none is ready.
+            let failures = condition == .ready ? "" : """
                 UNION ALL
                 SELECT s.kind, s.tenant, s.name, NULL::integer, NULL::integer, NULL::text, NULL::text, false,
                        s.reason, s.message, s.stalled, s.revision, extract(epoch FROM s.next_attempt_at)::float8
@@ -177,12 +176,8 @@ public struct ObjectStatus: Sendable {
         let rows = try await session.rows(pageSQL, pageValues)
         var objects = try decode(Array(rows.prefix(limit)), orphans: try await orphaned(session),
                                  lastAttempted: try await History.lastRevision(session)?.revision, now: now)
-        if kind == nil || kind == .erasure, objects.contains(where: { $0.kind == Kind.erasure.rawValue }) {
-            try await attachErasures(&objects, session, id: nil)
-        }
-        if kind == nil || kind == .store { try await attachStores(&objects, session) }
-        if kind == nil || kind == .notification { try await attachNotifications(&objects, session) }
-        return Page(objects: objects, next: rows.count > limit ? objects.last?.sortKey : nil, total: Int(total))
+        try await attachObserved(&objects, session, id: nil)
+        return Page(objects: objects, next: rows.count > limit ? objects.last?.objectID : nil, total: Int(total))
     }
 
     /// Objects by kind: how many, how many not ready (a failure recorded), how many stalled.
@@ -250,7 +245,7 @@ public struct ObjectStatus: Sendable {
         let wantsKeys = id.map { $0.kind == .tenant } ?? (kind == nil || kind == .tenant)
         let keys = wantsKeys ? try await TenantKeys.info(session, tenant: id?.name) : [:]
         for i in statuses.indices {
-            let sid = statuses[i].sortKey
+            let sid = statuses[i].objectID
             var live = byID[sid] ?? [:]
             if sid.kind == .tenant, let key = keys[sid.name] {
                 var dataKey: [String: JSONValue] = [
@@ -287,7 +282,7 @@ public struct ObjectStatus: Sendable {
         var jobs: [ObjectID: [StoreJobs.Job]] = [:]
         for job in try await StoreJobs.jobs(of: id.map { [$0] }, session) { jobs[job.erasureID, default: []].append(job) }
         for i in statuses.indices where statuses[i].kind == Kind.erasure.rawValue {
-            guard let run = runs[statuses[i].sortKey] else { continue }
+            guard let run = runs[statuses[i].objectID] else { continue }
             let requested = Date(timeIntervalSince1970: run.requested)
             let due = ErasureSLA.due(requestedAt: requested)
             let stage = run.certified ? ErasureSLA.Stage.onTime : ErasureSLA.stage(requestedAt: requested, now: statuses[i].now)
@@ -298,7 +293,7 @@ public struct ObjectStatus: Sendable {
             if let c = run.completed { info["completedAt"] = time(c) }
             if let n = run.next, !run.certified { info["nextAttemptAt"] = time(n) }
             if let e = run.error, !run.certified { info["lastError"] = .string(e) }
-            let own = jobs[statuses[i].sortKey] ?? []
+            let own = jobs[statuses[i].objectID] ?? []
             if !own.isEmpty { info["stores"] = .array(own.map(Self.jobJSON)) }
             statuses[i].live["erasure"] = .object(info)
             statuses[i].facts.erasure = (run.status, requested, run.certified, own.filter { $0.state != .verified }.map(\.store))
@@ -307,7 +302,6 @@ public struct ObjectStatus: Sendable {
 
     /// One store's part of an erasure, as status shows it.
     static func jobJSON(_ job: StoreJobs.Job) -> JSONValue {
-        func time(_ d: Date?) -> JSONValue { d.map { .string(Timestamp.rfc3339(epochSeconds: Int64($0.timeIntervalSince1970))) } ?? .null }
         func counts(_ c: [String: Int]?) -> JSONValue { c.map { .object($0.mapValues { JSONValue($0) }) } ?? .null }
         return .object([
             "store": .string(job.store), "type": .string(job.storeType), "endpoint": .string(job.endpoint),
@@ -333,6 +327,8 @@ public struct ObjectStatus: Sendable {
         }
     }
 
-    var sortKey: ObjectID { objectID }
+    /// A time as status shows it; null when there is none.
+    static func time(_ d: Date?) -> JSONValue { d.map { .string(Timestamp.rfc3339($0)) } ?? .null }
+
     public var objectID: ObjectID { ObjectID(kind: Kind(rawValue: kind) ?? .tenant, tenant: tenant, name: name) }
 }

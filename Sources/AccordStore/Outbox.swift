@@ -32,14 +32,6 @@ public struct OutboxEvent: Sendable, Hashable {
                   revision: revision, message: message, detail: detail)
     }
 
-    /// An event about an object named as `Kind/…` text (an audit entry's object).
-    public init?(_ event: NotificationEvent, named object: String, revision: String?, message: String, detail: [String: JSONValue] = [:]) {
-        let parts = object.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        guard let kind = parts.first.flatMap(Kind.init(rawValue:)) else { return nil }
-        let tenant: String? = kind == .tenant ? parts.last : (kind.isTenantScoped && parts.count == 3 ? parts[1] : nil)
-        self.init(event, object: object, kind: kind, tenant: tenant, revision: revision, message: message, detail: detail)
-    }
-
     /// The events of a recorded failure: stalled objects and failures the
     /// controller retries. An object waiting for another says nothing.
     public static func of(_ failure: ObjectFailure, revision: String?) -> OutboxEvent? {
@@ -169,14 +161,6 @@ public enum Outbox {
                                 attempts: attempts))
         }
         return out
-    }
-
-    /// When the first undelivered event of a notification is due again; nil when none waits.
-    public static func nextAttempt(_ notification: String, _ session: Session) async throws -> Date? {
-        try await session.rows("""
-            SELECT extract(epoch FROM coalesce(next_attempt_at, created_at))::float8 FROM accord.outbox
-            WHERE notification = $1 AND sent_at IS NULL ORDER BY id LIMIT 1
-            """, [notification]).first.map { Date(timeIntervalSince1970: try $0.decode(Double.self)) }
     }
 
     /// Marks an event delivered, in one transaction with the count.

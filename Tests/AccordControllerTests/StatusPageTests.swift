@@ -87,7 +87,7 @@ struct StatusPageTests {
                     .contains("&lt;script&gt;alert("))
 
                 // Objects: conditions, revisions, live state, audit entries; an erasure with its certificate.
-                let hostilePage = try await Self.get(client, "/objects/Worker/acme-corp/\(StatusPage.pathComponent(Self.hostile))")
+                let hostilePage = try await Self.get(client, "/objects/Worker/acme-corp/\(PagePath.part(Self.hostile))")
                 #expect(hostilePage.contains("<title>Worker/acme-corp/\(Self.hostileEscaped) · Accord</title>"), "\(hostilePage)")
                 #expect(hostilePage.contains("<th scope=\"row\">Stalled</th><td>True</td><td>ApplyFailed</td>"))
                 let tenant = try await Self.get(client, "/objects/Tenant/northwind")
@@ -144,7 +144,7 @@ struct StatusPageTests {
 
     @Test func aRealBrowserLoadsTheOverviewAndAnObjectPage() async throws {
         guard let chromium = Self.chromium() else {
-            if ProcessInfo.processInfo.environment["CI"] == "true" { Issue.record("CI=true but chromium is not installed (hack/install-deps installs it)") }
+            if TestDatabase.isCI { Issue.record("CI=true but chromium is not installed (hack/install-deps installs it)") }
             return
         }
         let h = try await Harness()
