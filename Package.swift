@@ -97,8 +97,8 @@ let package = Package(
         .target(
             name: "AccordController",
             dependencies: [
-                "AccordCore", "AccordBuildInfo", "AccordEngine", "AccordGit", "AccordStore", "AccordSource", "AccordSync", "AccordTrust",
-                "AccordConnectors",
+                "AccordCore", "AccordBuildInfo", "AccordEngine", "AccordGit", "AccordManifests", "AccordStore", "AccordSource", "AccordSync",
+                "AccordTrust", "AccordConnectors",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

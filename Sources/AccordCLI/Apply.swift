@@ -113,7 +113,7 @@ struct Apply: AsyncParsableCommand {
         options.progress = { progress.update($0) }
         let pass = Pass(source: opened, options: options)
         let format = output.format
-        let report = try await database.withSession { session in
+        let report = try await database.withSession(readOnly: false) { session in
             do {
                 defer { progress.finish() }
                 return try await pass.run(session)

@@ -201,7 +201,7 @@ struct RetentionCommand: AsyncParsableCommand {
 
         func run() async throws {
             let secrets = try keys.secretsDirectory()
-            let outcome = try await database.withSession {
+            let outcome = try await database.withSession(readOnly: false) {
                 try await RetentionRunner.runNow($0, secretsDirectory: secrets, now: Date(), dryRun: dryRun,
                                                  lockTimeout: LockTimeout.duration(lockTimeout), actor: "accordctl retention")
             }

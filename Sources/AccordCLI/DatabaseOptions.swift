@@ -1,3 +1,4 @@
+import AccordManifests
 import AccordStore
 import ArgumentParser
 import Foundation
@@ -11,6 +12,24 @@ struct DatabaseOptions: ParsableArguments {
     @Option(name: .customLong("database-url-file"),
             help: "A file (mode 0600 or stricter) holding the PostgreSQL URL, so its password is in neither the arguments nor the environment (default: $DATABASE_URL_FILE).")
     var databaseURLFile: String?
+
+    @Option(name: .customLong("regions-file"),
+            help: "A regions file (SPEC §9): the control database and each region's database, each by a URL file; each tenant's data then lives only in its region's database. It replaces --database-url (default: $ACCORD_REGIONS_FILE).")
+    var regionsFile: String?
+
+    /// The regions file from `--regions-file`, else `ACCORD_REGIONS_FILE`; nil without one.
+    func regionsFilePath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
+        regionsFile ?? environment["ACCORD_REGIONS_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// The regions file's databases, read and checked; nil without a regions file.
+    func regions(readOnly: Bool, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> RegionDatabases? {
+        guard let path = regionsFilePath(environment: environment) else { return nil }
+        if databaseURL != nil || databaseURLFile != nil {
+            throw CLIError("give --regions-file or --database-url/--database-url-file, not both: with a regions file the control database is the file's")
+        }
+        return try RegionDatabases.open(try RegionsFileParser.load(file: path), readOnly: readOnly, environment: environment)
+    }
 
     /// The URL from `--database-url` or `--database-url-file`, else from
     /// `DATABASE_URL` or `DATABASE_URL_FILE`: a flag of one beats the
@@ -40,11 +59,23 @@ struct DatabaseOptions: ParsableArguments {
 
     /// Connects, runs `body` with a session, and maps an unreachable
     /// database or a failed statement to exit status 2 with a clear message.
-    func withSession<T: Sendable>(_ body: (Session) async throws -> T) async throws -> T {
+    /// With a regions file the session is the control database's, and
+    /// tenant data is reached in the regions' databases (`readOnly`: no
+    /// migrations there, for commands that only read).
+    func withSession<T: Sendable>(readOnly: Bool = true, _ body: (Session) async throws -> T) async throws -> T {
         do {
-            let url = try url()
+            let regions = try regions(readOnly: readOnly)
+            let url = try regions?.control ?? url()
             return try await Database.withConnection(url) { connection in
-                try await body(Session(connection))
+                let session = Session(connection).placing(regions)
+                do {
+                    let value = try await body(session)
+                    await regions?.close()
+                    return value
+                } catch {
+                    await regions?.close()
+                    throw error
+                }
             }
         } catch let exit as ExitCode {
             throw exit

@@ -21,6 +21,9 @@ public struct ControllerConfig: Sendable, CustomStringConvertible {
     public var interval: Duration
     public var resync: Duration
     public var databaseURL: DatabaseURL
+    /// The regions file's databases (SPEC §9); `databaseURL` is then its
+    /// control database. nil: everything lives in `databaseURL`.
+    public var regions: RegionDatabases?
     public var listenHost: String
     public var listenPort: Int
     public var webhookSecret: [UInt8]?
@@ -119,6 +122,10 @@ public struct ControllerConfig: Sendable, CustomStringConvertible {
             } catch {
                 throw Invalid(setting: setting.label, reason: error.reason)
             }
+        }
+        if config.regions != nil, flags[url.flag] != nil || flags[file.flag] != nil {
+            throw Invalid(setting: ControllerSettings.regionsFile.label,
+                          reason: "give --regions-file or --database-url/--database-url-file, not both: with a regions file the control database is the file's")
         }
         guard config.databaseURLGiven else {
             throw Invalid(setting: url.label, reason: "required (or --database-url-file): \(url.help)")

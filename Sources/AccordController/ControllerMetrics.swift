@@ -108,6 +108,13 @@ public final class ControllerMetrics: Sendable {
     /// Open erasures' store jobs per store and state
     /// (`accord_erasure_store_jobs{store,state}`), and each store's health
     /// (`accord_store_up{store}`, 1 ready, 0 not).
+    /// Each region's database, as it answered after the last pass.
+    public func setRegions(_ health: [Region: RegionDatabases.Health]) {
+        for (region, h) in health {
+            Gauge(label: "accord_region_up", dimensions: [("region", region.rawValue)], factory: factory).record(h.up ? 1 : 0)
+        }
+    }
+
     public func setStores(jobs: [(store: String, state: String, jobs: Int)], up: [String: Bool]) {
         storeSeries.withLock { seen in
             var now = Set<[String]>()

@@ -1,6 +1,7 @@
 import AccordCore
 import AccordEngine
 import AccordGit
+import AccordManifests
 import AccordStore
 import AccordTrust
 import Foundation
@@ -64,6 +65,7 @@ struct SettingProblem: Error {
 public enum ControllerSettings {
     static var databaseURL: ControllerSetting { all.first { $0.flag == "database-url" }! }
     static var databaseURLFile: ControllerSetting { all.first { $0.flag == "database-url-file" }! }
+    static var regionsFile: ControllerSetting { all.first { $0.flag == "regions-file" }! }
 
     public static let all: [ControllerSetting] = [
         ControllerSetting("repo", "ACCORD_REPO", value: "PATH|URL", required: true,
@@ -101,6 +103,18 @@ public enum ControllerSettings {
             do { config.databaseURL = try DatabaseURL.fromFile(file, environment: config.environment) } catch { throw SettingProblem(String(describing: error)) }
             config.databaseURLGiven = true
             if let password = config.databaseURL.password, !password.isEmpty { config.secrets.append(password) }
+        },
+        ControllerSetting("regions-file", "ACCORD_REGIONS_FILE", shown: "none (everything in the one database)", value: "FILE",
+                          help: "A regions file (SPEC §9, docs/tenants.md): the control database and each region's database, each by a URL file. Each tenant's stores, data keys and erasure and retention deletions then live only in its region's database; it replaces `--database-url`.") { file, config throws(SettingProblem) in
+            do {
+                let regions = try RegionDatabases.open(try RegionsFileParser.load(file: file), environment: config.environment)
+                config.regions = regions
+                config.databaseURL = regions.control
+                config.databaseURLGiven = true
+                for url in [regions.control] + regions.urls.values {
+                    if let password = url.password, !password.isEmpty { config.secrets.append(password) }
+                }
+            } catch { throw SettingProblem(String(describing: error)) }
         },
         ControllerSetting("listen", "ACCORD_LISTEN", default: "127.0.0.1:8080", value: "HOST:PORT",
                           help: "The HTTP address; port `0` picks a free one (logged as `listening`).") { value, config throws(SettingProblem) in

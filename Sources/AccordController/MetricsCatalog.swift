@@ -38,6 +38,8 @@ public enum MetricsCatalog {
         Entry(name: "accord_erasure_store_jobs", type: "gauge", labels: "`store`, `state` (`pending`, `erasing`, `verifying`, `verified`, `failed`)",
               meaning: "open erasures' jobs in each external store, by state (a series no longer seen is set to 0)"),
         Entry(name: "accord_store_up", type: "gauge", labels: "`store`", meaning: "1 when the store answers and holds every `holds` entry, else 0"),
+        Entry(name: "accord_region_up", type: "gauge", labels: "`region`",
+              meaning: "with a regions file: 1 when the region's database answered after the last pass, else 0"),
         Entry(name: "accord_notifications_sent_total", type: "counter", labels: "`notification`",
               meaning: "events a notification's receiver accepted"),
         Entry(name: "accord_notification_failures_total", type: "counter", labels: "`notification`",

@@ -534,15 +534,17 @@ actor Reconciler {
         options.holdBack = book.holdBack(now: Date())
         options.stopRequested = { [doorbell] in doorbell.isShuttingDown }
         let pass = Pass(source: RevisionSource(repository: repository, commit: commit, directory: config.path), options: options)
-        return try await Self.execute(pass, config.databaseURL, storeLogger, metrics)
+        return try await Self.execute(pass, config.databaseURL, regions: config.regions, storeLogger, metrics)
     }
 
-    /// Runs the pass on a connection of its own, then reads the erasure gauges.
-    nonisolated static func execute(_ pass: Pass, _ url: DatabaseURL, _ logger: Logger,
+    /// Runs the pass on a connection of its own (the control database's,
+    /// with a regions file), then reads the erasure gauges and each region's health.
+    nonisolated static func execute(_ pass: Pass, _ url: DatabaseURL, regions: RegionDatabases?, _ logger: Logger,
                                     _ metrics: ControllerMetrics) async throws -> Pass.Report {
         try await Database.withConnection(url, logger: logger) { connection in
-            let session = Session(connection, logger: logger)
+            let session = Session(connection, logger: logger).placing(regions)
             let report = try await pass.run(session)
+            if let regions { metrics.setRegions(await regions.check()) }
             let erasures = try await ErasureCounts.read(session)
             metrics.setErasures(erasures)
             metrics.setStores(jobs: try await StoreJobs.counts(session),

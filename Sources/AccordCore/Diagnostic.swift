@@ -41,3 +41,19 @@ public struct Diagnostic: Hashable, Sendable, Comparable, Codable, CustomStringC
         (lhs.position, lhs.message) < (rhs.position, rhs.message)
     }
 }
+
+/// A settings file with problems: every one of them, each at its place.
+public struct SettingsFileError: Error, CustomStringConvertible, Sendable {
+    /// What the file is ("verification policy", "regions file").
+    public let what: String
+    public let diagnostics: [Diagnostic]
+
+    public init(what: String, diagnostics: [Diagnostic]) {
+        self.what = what
+        self.diagnostics = diagnostics
+    }
+
+    public var description: String {
+        "the \(what) is invalid: " + diagnostics.map(\.description).joined(separator: "; ")
+    }
+}

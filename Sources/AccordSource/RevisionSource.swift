@@ -21,6 +21,9 @@ public struct RevisionSource: Sendable {
     /// Files on disk in a repository's work tree: the HEAD commit they sit
     /// on (history records an apply of them as uncommitted on it).
     public let uncommittedBase: String?
+    /// With a regions file (SPEC §9): the regions that have a database, and
+    /// the file; a tenant in another region is invalid (`RegionCheck`).
+    public var regions: (names: Set<Region>, file: String)?
 
     public init(repository: GitRepository, commit: String, directory: String) {
         self.repository = repository
@@ -60,7 +63,7 @@ public struct RevisionSource: Sendable {
         var timings = Stopwatch()
         let files = try await self.files()
         timings.lap("read \(files.count) files")
-        let set = ManifestSet.load(files)
+        let set = RegionCheck.checked(ManifestSet.load(files), regions: regions?.names, file: regions?.file ?? "")
         timings.lap("parse and validate \(set.manifests.count) objects")
         guard set.isValid else { throw InvalidRevision(set: set, revision: commit) }
         return Validated(set: set, files: files, timings: timings)
@@ -127,6 +130,8 @@ public struct RevisionSource: Sendable {
         /// The objects they refer to.
         public let references: Set<ObjectID>
         public let timings: Stopwatch
+        /// The source's regions (`RegionCheck`).
+        let regions: (names: Set<Region>, file: String)?
     }
 
     /// Reads and parses only the named files of the commit (an incremental
@@ -139,7 +144,7 @@ public struct RevisionSource: Sendable {
         let local = ManifestSet.load(files, outside: [])
         let references = Set(DesiredState.build(local.manifests).flatMap { References.of($0.record) })
         timings.lap("incremental: parse")
-        return Partial(files: files, ids: Set(local.manifests.map(\.id)), references: references, timings: timings)
+        return Partial(files: files, ids: Set(local.manifests.map(\.id)), references: references, timings: timings, regions: regions)
     }
 
     /// The desired rows of partly read files, validated together with the
@@ -149,7 +154,8 @@ public struct RevisionSource: Sendable {
     /// they are not valid that way, or define an object also defined outside.
     public static func desired(_ partial: Partial, outside: Set<ObjectID>, context: DesiredState.Context) -> [DesiredObject]? {
         guard outside.isDisjoint(with: partial.ids) else { return nil }
-        let set = ManifestSet.load(partial.files, outside: outside)
+        let set = RegionCheck.checked(ManifestSet.load(partial.files, outside: outside), regions: partial.regions?.names,
+                                      file: partial.regions?.file ?? "")
         guard set.isValid else { return nil }
         var blobs: [String: String] = [:]
         for f in partial.files { if let id = f.blobID { blobs[f.path] = id } }

@@ -18,17 +18,7 @@ public enum Database {
         _ url: DatabaseURL, logger: Logger = Logger(label: "accord.store"),
         _ body: (PostgresConnection) async throws -> T
     ) async throws -> T {
-        var configuration = PostgresConnection.Configuration(
-            host: url.host, port: url.port, username: url.username,
-            password: url.password, database: url.database, tls: try tls(url))
-        if let seconds = url.connectTimeout { configuration.options.connectTimeout = .seconds(Int64(seconds)) }
-        if let name = url.applicationName { configuration.options.additionalStartupParameters.append(("application_name", name)) }
-        let connection: PostgresConnection
-        do {
-            connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
-        } catch {
-            throw Unreachable(url: url.redacted, reason: Self.reason(error, url))
-        }
+        let connection = try await connect(url, logger: logger)
         do {
             let result = try await body(connection)
             try await connection.close()
@@ -36,6 +26,20 @@ public enum Database {
         } catch {
             try? await connection.close()
             throw error
+        }
+    }
+
+    /// Opens a connection the caller closes. Failures name the URL without its password.
+    public static func connect(_ url: DatabaseURL, logger: Logger = Logger(label: "accord.store")) async throws -> PostgresConnection {
+        var configuration = PostgresConnection.Configuration(
+            host: url.host, port: url.port, username: url.username,
+            password: url.password, database: url.database, tls: try tls(url))
+        if let seconds = url.connectTimeout { configuration.options.connectTimeout = .seconds(Int64(seconds)) }
+        if let name = url.applicationName { configuration.options.additionalStartupParameters.append(("application_name", name)) }
+        do {
+            return try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
+        } catch {
+            throw Unreachable(url: url.redacted, reason: Self.reason(error, url))
         }
     }
 

@@ -55,6 +55,8 @@ public enum ErasureRuns {
         public let requestedAt: Date
         public let legalBasis: String
         public let isolation: String?
+        /// The tenant's region: where its data is (SPEC §9).
+        public let region: Region?
         public let attempts: Int
         public let nextAttemptAt: Date?
         public let stage: ErasureSLA.Stage
@@ -125,7 +127,7 @@ public enum ErasureRuns {
     public static func openErasures(_ session: Session) async throws -> [Open] {
         try await session.rows("""
             SELECT e.tenant, e.name, e.subject_email_hash, extract(epoch FROM e.requested_at)::float8, e.legal_basis,
-                   t.isolation, coalesce(r.attempts, 0), extract(epoch FROM r.next_attempt_at)::float8, coalesce(r.sla_stage, 'on-time'),
+                   t.isolation, t.region, coalesce(r.attempts, 0), extract(epoch FROM r.next_attempt_at)::float8, coalesce(r.sla_stage, 'on-time'),
                    extract(epoch FROM r.postgres_erased_at)::float8
             FROM platform.erasures e
             JOIN accord.inventory i ON i.kind = 'Erasure' AND i.tenant = e.tenant AND i.name = e.name
@@ -134,10 +136,10 @@ public enum ErasureRuns {
             WHERE NOT EXISTS (SELECT 1 FROM accord.erasure_certificates c WHERE c.tenant = e.tenant AND c.name = e.name)
             ORDER BY e.requested_at, e.tenant, e.name
             """).map { row in
-            let (tenant, name, subject, requested, basis, isolation, attempts, next, stage, erased) =
-                try row.decode((String, String, String, Double, String, String?, Int, Double?, String, Double?).self)
+            let (tenant, name, subject, requested, basis, isolation, region, attempts, next, stage, erased) =
+                try row.decode((String, String, String, Double, String, String?, String?, Int, Double?, String, Double?).self)
             return Open(tenant: tenant, name: name, subject: subject, requestedAt: Date(timeIntervalSince1970: requested),
-                        legalBasis: basis, isolation: isolation, attempts: attempts,
+                        legalBasis: basis, isolation: isolation, region: region.flatMap(Region.init(rawValue:)), attempts: attempts,
                         nextAttemptAt: next.map { Date(timeIntervalSince1970: $0) },
                         stage: ErasureSLA.Stage(rawValue: stage) ?? .onTime,
                         postgresErasedAt: erased.map { Date(timeIntervalSince1970: $0) })
@@ -160,7 +162,34 @@ public enum ErasureRuns {
                 """, [e.tenant, e.name])
         }
         let chain = audit
-        let (sealed, deleted) = try await session.transaction(asApplier: true) { () -> (AuditChain.Sealed, Int) in
+        let regional = session.regions != nil
+        // The deletes and their re-count run in the tenant's data database
+        // (its region's, with a regions file), then the record of them here.
+        let (sealed, deleted) = try await session.dataThenControl(e.region, asApplier: true, data: { data -> ErasedRows in
+            var tables: [ErasureCertificate.Store] = []
+            for row in try await data.rows("SELECT store, relation, deleted, remaining FROM accord.erase_subject($1, $2, $3)",
+                                           [e.tenant, isolation, e.subject]) {
+                let (store, relation, deleted, remaining) = try row.decode((String, String, Int, Int).self)
+                tables.append(.init(store: store, relation: relation, deleted: deleted, remaining: remaining))
+            }
+            let transaction = try await data.scalar("SELECT txid_current()::text") ?? ""
+            guard regional else { return ErasedRows(tables: tables, transaction: transaction) }
+            // Counted with earlier attempts whose record here did not follow.
+            let json = JSONValue.object(Dictionary(uniqueKeysWithValues: tables.map { ($0.relation, JSONValue($0.deleted)) })).canonical
+            let total = try await data.scalar("""
+                INSERT INTO accord.erasure_deletions AS d (tenant, name, subject_email_hash, requested_at, deleted)
+                VALUES ($1, $2, $3, to_timestamp($4::float8), $5::jsonb)
+                ON CONFLICT (tenant, name, subject_email_hash, requested_at) DO UPDATE SET deleted = (
+                    SELECT jsonb_object_agg(k, coalesce((d.deleted->>k)::bigint, 0) + coalesce((EXCLUDED.deleted->>k)::bigint, 0))
+                    FROM (SELECT jsonb_object_keys(d.deleted) UNION SELECT jsonb_object_keys(EXCLUDED.deleted)) AS keys(k))
+                RETURNING d.deleted::text
+                """, [e.tenant, e.name, e.subject, String(e.requestedAt.timeIntervalSince1970), json]) ?? json
+            let summed = try JSONParser.parse(total)
+            tables = tables.map { t in
+                .init(store: t.store, relation: t.relation, deleted: summed[t.relation]?.numberValue.map { Int($0) } ?? t.deleted, remaining: t.remaining)
+            }
+            return ErasedRows(tables: tables, transaction: transaction)
+        }, control: { erased -> (AuditChain.Sealed, Int) in
             let locked = try await session.rows("""
                 SELECT 1 FROM platform.erasures e WHERE e.tenant = $1 AND e.name = $2
                   AND NOT EXISTS (SELECT 1 FROM accord.erasure_certificates c WHERE c.tenant = e.tenant AND c.name = e.name)
@@ -169,26 +198,21 @@ public enum ErasureRuns {
                 FOR UPDATE
                 """, [e.tenant, e.name])
             guard !locked.isEmpty else { throw Failure(description: "the erasure was completed, removed or run meanwhile") }
-            var tables: [ErasureCertificate.Store] = []
-            for row in try await session.rows("SELECT store, relation, deleted, remaining FROM accord.erase_subject($1, $2, $3)",
-                                              [e.tenant, isolation, e.subject]) {
-                let (store, relation, deleted, remaining) = try row.decode((String, String, Int, Int).self)
-                tables.append(.init(store: store, relation: relation, deleted: deleted, remaining: remaining))
-            }
-            let transaction = try await session.scalar("SELECT txid_current()::text") ?? ""
-            let result: JSONValue = .object([
-                "transaction": .string(transaction), "isolation": .string(isolation),
+            let tables = erased.tables
+            var result: [String: JSONValue] = [
+                "transaction": .string(erased.transaction), "isolation": .string(isolation),
                 "tables": .array(tables.map { t in
                     .object(["store": .string(t.store), "relation": .string(t.relation), "deleted": JSONValue(t.deleted),
                              "remaining": JSONValue(t.remaining)])
                 }),
-            ])
+            ]
+            if regional, let region = e.region { result["region"] = .string(region.rawValue) }
             try await session.execute("""
                 INSERT INTO accord.erasure_runs (tenant, name, attempts, postgres_erased_at, postgres_result)
                 VALUES ($1, $2, $3::int, to_timestamp($4::float8), $5::jsonb)
                 ON CONFLICT (tenant, name) DO UPDATE SET attempts = EXCLUDED.attempts, last_error = NULL, next_attempt_at = NULL,
                     postgres_erased_at = EXCLUDED.postgres_erased_at, postgres_result = EXCLUDED.postgres_result
-                """, [e.tenant, e.name, String(e.attempts + 1), String(now.timeIntervalSince1970), result.canonical])
+                """, [e.tenant, e.name, String(e.attempts + 1), String(now.timeIntervalSince1970), JSONValue.object(result).canonical])
             // A job for each external store of the tenant, as the registry has it now, each with a
             // request id of its own: random, so that no other erasure (in another database, or this
             // one's name used again) ever shares it, and kept with the job, so every attempt sends it.
@@ -210,9 +234,24 @@ public enum ErasureRuns {
             let sealed = chain.seal([entry], at: now)
             try await AuditChain.write(sealed, session)
             return (sealed, total)
-        }
+        })
         audit.advance(to: sealed.head)
+        if regional, let region = e.region {
+            // Recorded here: the running count is no longer needed (left, it is keyed to this request only).
+            _ = try? await session.regions?.transaction(region) { data in
+                try await data.execute("""
+                    DELETE FROM accord.erasure_deletions WHERE tenant = $1 AND name = $2 AND subject_email_hash = $3
+                      AND requested_at = to_timestamp($4::float8)
+                    """, [e.tenant, e.name, e.subject, String(e.requestedAt.timeIntervalSince1970)])
+            }
+        }
         return deleted
+    }
+
+    /// What the deletes in the tenant's data database did.
+    struct ErasedRows: Sendable {
+        let tables: [ErasureCertificate.Store]
+        let transaction: String
     }
 
     /// Issues the certificate once the PostgreSQL part is done and every
@@ -289,8 +328,9 @@ public enum ErasureRuns {
     }
 
     /// Marks the PostgreSQL part failed (nothing of it was kept), with the next attempt's time.
-    public static func fail(_ e: Open, _ reason: String, now: Date, revision: String?, audit: inout AuditChain,
-                            _ session: Session) async throws -> ObjectFailure {
+    /// `RegionUnavailable` when the tenant's region's database did not answer.
+    public static func fail(_ e: Open, _ reason: String, because: FailureReason = .erasureFailed, now: Date, revision: String?,
+                            audit: inout AuditChain, _ session: Session) async throws -> ObjectFailure {
         let attempts = e.attempts + 1
         let next = now.addingTimeInterval(backoff(afterAttempts: attempts))
         let nextText = Timestamp.rfc3339(epochSeconds: Int64(next.timeIntervalSince1970))
@@ -305,7 +345,7 @@ public enum ErasureRuns {
                     next_attempt_at = EXCLUDED.next_attempt_at
                 """, [e.tenant, e.name, String(attempts), reason, String(next.timeIntervalSince1970)])
         }
-        let failure = ObjectFailure(id: e.id, action: .update, reason: .erasureFailed,
+        let failure = ObjectFailure(id: e.id, action: .update, reason: because,
                                     message: "erasure attempt \(attempts) failed and was rolled back: \(reason); next attempt at \(nextText)")
         audit = try await InventoryWriter.recordFailure(failure, action: "erase", manifestHash: nil, revision: revision,
                                                         audit: audit, session)

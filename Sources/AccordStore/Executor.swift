@@ -48,6 +48,9 @@ public struct Executor: Sendable {
     /// Objects with a recorded failure (`accord.object_status`) when the
     /// run began: a new inventory entry clears only those.
     private var failing: Set<ObjectID> = []
+    /// The registry's view of the tenants the plan updates, deletes or
+    /// keeps: where their data is (`TenantRows.Live`).
+    private var tenantsLive: [String: TenantRows.Live] = [:]
 
     public init(session: Session, revision: String?, audit: AuditChain, kek: KeyEncryptionKey? = nil, now: Date = Date()) {
         self.session = session
@@ -73,14 +76,19 @@ public struct Executor: Sendable {
         var outcome = Outcome()
         recorded = inventoryIsComplete ? Set(inventory.map(\.id)) : nil
         failing = try await InventoryWriter.failing(session)
+        tenantsLive = try await TenantRows.live(plan.steps.filter { $0.id.kind == .tenant && $0.action != .create }.map(\.id.name), session)
         var failedIDs = Set<ObjectID>()
         let groups = ExecutionOrder.groups(plan.steps)
         groupLoop: for (g, group) in groups.enumerated() {
             var triage = ExecutionOrder.triage(group, failed: failedIDs)
             var newKeys: [String: Int] = [:]
             if ExecutionOrder.needsDataKeys(group) {
-                let known = try await TenantKeys.versions(of: triage.ready.map(\.id.name), session)
-                let keyed = ExecutionOrder.dataKeys(triage.ready, known: known, hasKEK: kek != nil)
+                let read = try await TenantKeys.versions(of: triage.ready.map { ($0.id.name, region(of: $0)) }, session)
+                triage.waiting += triage.ready.compactMap { step in
+                    read.unavailable[step.id.name].map { (step, Self.unavailable(step, $0)) }
+                }
+                let keyed = ExecutionOrder.dataKeys(triage.ready.filter { read.unavailable[$0.id.name] == nil },
+                                                    known: read.known, hasKEK: kek != nil)
                 triage.ready = keyed.ready
                 triage.waiting += keyed.waiting
                 newKeys = keyed.newKeys
@@ -95,7 +103,8 @@ public struct Executor: Sendable {
             // is done while the previous batch's transaction runs; a batch
             // sent after a failure, or whose audit details turned out
             // different, is sealed again on the chain as it really stands.
-            let batches = ExecutionOrder.batches(triage.ready)
+            // With regions, a tenant batch holds one region's tenants: its data goes to one database.
+            let batches = ExecutionOrder.batches(triage.ready, placedBy: session.regions == nil ? nil : { [self] in region(of: $0)?.rawValue })
             var next: Task<Prepared, Error>?
             defer { next?.cancel() }
             for (i, batch) in batches.enumerated() {
@@ -131,6 +140,14 @@ public struct Executor: Sendable {
                     }
                 } catch let error as SQLFailure where !error.isConnectionLost {
                     try await fail(batch[0], error, &outcome, &failedIDs)
+                } catch let down as RegionUnavailable {
+                    // The region's database did not answer: its tenants wait for the next pass; the others go on.
+                    for step in batch {
+                        let failure = Self.unavailable(step, down)
+                        try await recordFailure(failure, step)
+                        outcome.failed.append(failure)
+                        failedIDs.insert(step.id)
+                    }
                 }
             }
             for deferred in triage.held where !failedIDs.contains(deferred.step.id) {
@@ -140,8 +157,22 @@ public struct Executor: Sendable {
         }
         if outcome.interrupted.isEmpty {
             outcome.bookkeeping = try await syncInventory(plan, desired: desired, inventory: inventory, failed: failedIDs)
+            if session.regions != nil { try await InventoryWriter.clearRegionUnavailable(except: failedIDs, session) }
         }
         return outcome
+    }
+
+    /// The region a tenant step's data goes to: the desired one, else
+    /// (a delete, a kept tenant) the registry's.
+    func region(of step: PlanStep) -> Region? {
+        guard step.id.kind == .tenant else { return nil }
+        if let desired = step.desired?.record["region"].stringValue { return Region(rawValue: desired) }
+        return tenantsLive[step.id.name]?.region
+    }
+
+    static func unavailable(_ step: PlanStep, _ down: RegionUnavailable) -> ObjectFailure {
+        ObjectFailure(id: step.id, action: step.action, reason: .regionUnavailable,
+                      message: "\(down); retried with backoff, and every other region's objects go on")
     }
 
     /// Records a step the database refused.
@@ -213,9 +244,14 @@ public struct Executor: Sendable {
 
     /// A write's audit details with each new data key's id and version.
     static func details(_ details: [ObjectID: [String: JSONValue]], _ keys: [TenantKeys.NewKey]) -> [ObjectID: [String: JSONValue]] {
+        Self.details(details, Dictionary(keys.map { ($0.tenant, ($0.version, $0.keyID)) }, uniquingKeysWith: { a, _ in a }))
+    }
+
+    /// A write's audit details with the data key (version and id) each tenant has.
+    static func details(_ details: [ObjectID: [String: JSONValue]], _ keys: [String: (version: Int, keyID: String)]) -> [ObjectID: [String: JSONValue]] {
         var out = details
-        for k in keys {
-            out[ObjectID(kind: .tenant, name: k.tenant), default: [:]]["dataKey"] =
+        for (tenant, k) in keys {
+            out[ObjectID(kind: .tenant, name: tenant), default: [:]]["dataKey"] =
                 .object(["keyId": .string(k.keyID), "version": JSONValue(k.version)])
         }
         return out
@@ -241,10 +277,24 @@ public struct Executor: Sendable {
         let revision = self.revision
         let chain = self.audit
         let now = self.now
-        let (sealed, effects) = try await session.transaction(asApplier: true) {
-            let effects = try await KindRowsTable.write(prepared.registry, RowWrite(session: session, revision: revision))
-            try await TenantKeys.insert(prepared.keys, now: now, session)
+        let live = tenantsLive
+        let region = region(of: first)
+        if first.id.kind == .tenant, region == nil, session.regions != nil {
+            throw SQLFailure(sqlState: nil, message: "\(first.id) has no region with a database", detail: nil)
+        }
+        // With a regions file, a tenant batch's keys: those written, and
+        // for new tenants the one they have (a retry after the registry's
+        // transaction did not follow finds it written before).
+        let keyed = Set(prepared.keys.map(\.tenant) + (session.regions != nil && first.action == .create ? batch.map(\.id.name) : []))
+        let (sealed, effects) = try await session.dataThenControl(region, asApplier: true, data: { data -> TenantData in
+            guard first.id.kind == .tenant else { return TenantData() }
+            let effects = try await TenantRows.writeData(prepared.registry, live: live, data)
+            try await TenantKeys.insert(prepared.keys, now: now, data)
             if !prepared.keys.isEmpty { FaultPoint.keyWritten.reach() }
+            return TenantData(effects: effects, keys: try await TenantKeys.active(of: keyed.sorted(), data))
+        }, control: { written in
+            var effects = try await KindRowsTable.write(prepared.registry, RowWrite(session: session, revision: revision))
+            effects.merge(written.effects)
             switch first.action {
             case .create, .update:
                 try await InventoryWriter.insert(prepared.newEntries, session)
@@ -252,7 +302,7 @@ public struct Executor: Sendable {
             case .delete: try await InventoryWriter.forget(batch.map(\.id), session)
             case .retain: try await InventoryWriter.markRetained(batch.map(\.id), session)
             }
-            let details = Self.details(effects.details, prepared.keys)
+            let details = Self.details(effects.details, written.keys.filter { keyed.contains($0.key) })
             let sealed: AuditChain.Sealed
             if prepared.sealedOn.seq == chain.seq, prepared.sealedOn.hash == chain.hash, details == prepared.details {
                 sealed = prepared.sealed
@@ -261,7 +311,7 @@ public struct Executor: Sendable {
             }
             try await AuditChain.write(sealed, session)
             return (sealed, effects)
-        }
+        })
         audit.advance(to: sealed.head)
         committedBatches[first.id.kind, default: 0] += 1
         FaultPoint.batchCommitted.reach("\(first.id.kind.rawValue):\(committedBatches[first.id.kind]!)")
@@ -272,6 +322,12 @@ public struct Executor: Sendable {
         }
         if effects.storesChanged { storesChanged = true }
         for k in prepared.keys { outcome.keysCreated["Tenant/\(k.tenant)"] = k.version }
+    }
+
+    /// What a tenant batch wrote to its data database.
+    struct TenantData: Sendable {
+        var effects = RowEffects()
+        var keys: [String: (version: Int, keyID: String)] = [:]
     }
 
     /// Records why a step was not applied; the audit log gets an entry

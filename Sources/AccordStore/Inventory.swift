@@ -101,6 +101,18 @@ enum InventoryWriter {
         try await clearFailures(ids, session)
     }
 
+    /// Clears `RegionUnavailable` of tenants that no longer have it: a
+    /// tenant whose region answers again and whose data matches needs no
+    /// step, so nothing else would clear it. Only a pass that read every
+    /// tenant (`everyTenantPlanned`) or found every region answering may.
+    static func clearRegionUnavailable(except failed: Set<ObjectID>, _ session: Session) async throws {
+        try await session.execute("""
+            DELETE FROM accord.object_status s
+            WHERE s.kind = 'Tenant' AND s.reason = $1
+              AND s.name NOT IN (SELECT json_array_elements_text($2::json))
+            """, [FailureReason.regionUnavailable.rawValue, JSONValue(strings: failed.filter { $0.kind == .tenant }.map(\.name)).canonical])
+    }
+
     static func clearFailures(_ ids: [ObjectID], _ session: Session) async throws {
         try await session.execute("""
             DELETE FROM accord.object_status s USING json_to_recordset($1::json) AS x(kind text, tenant text, name text)

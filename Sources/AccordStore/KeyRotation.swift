@@ -29,9 +29,12 @@ public enum KeyRotation {
 
     public static func run(_ session: Session, kek: KeyEncryptionKey?, now: Date, revision: String?, actor: String) async throws -> Outcome {
         var outcome = Outcome()
-        let due = try await TenantKeys.due(at: now, session)
+        let active = try await TenantKeys.activeKeys(at: now, session)
+        let due = active.filter(\.due)
+        // Stalls for a missing KEK clear on tenants whose active key is not due.
+        let current = active.filter { !$0.due }.map(\.tenant)
         guard !due.isEmpty else {
-            if kek != nil { try await clearBlocked(session) }
+            if kek != nil { try await clearBlocked(session, tenants: current) }
             return outcome
         }
         var audit = try await AuditChain.load(session, actor: actor)
@@ -46,38 +49,44 @@ public enum KeyRotation {
             }
             return outcome
         }
-        var start = 0
-        while start < due.count {
-            let batch = Array(due[start..<min(start + batchSize, due.count)])
-            start += batchSize
-            let keys = try batch.map { try TenantKeys.generate(tenant: $0.tenant, version: $0.version + 1, kek: kek) }
-            let entries = zip(batch, keys).map { d, k in
-                AuditEntry(action: "rotate-key", object: "Tenant/\(d.tenant)", revision: revision, detail: .object([
-                    "retiredVersion": JSONValue(d.version), "version": JSONValue(k.version), "keyId": .string(k.keyID),
-                    "keyRotationDays": JSONValue(d.days),
-                ]))
+        // Each region's tenants in batches of their own: a batch's keys go to one database, then its audit entries.
+        let regions = session.regions == nil ? [:] : try await TenantRows.live(due.map(\.tenant), session).mapValues(\.region)
+        var byRegion: [Region?: [(tenant: String, version: Int, days: Int, due: Bool)]] = [:]
+        for d in due { byRegion[regions[d.tenant] ?? nil, default: []].append(d) }
+        for (region, share) in byRegion.sorted(by: { ($0.key?.rawValue ?? "") < ($1.key?.rawValue ?? "") }) {
+            for batch in ExecutionOrder.chunks(share, of: batchSize) {
+                let keys = try batch.map { try TenantKeys.generate(tenant: $0.tenant, version: $0.version + 1, kek: kek) }
+                let entries = zip(batch, keys).map { d, k in
+                    AuditEntry(action: "rotate-key", object: "Tenant/\(d.tenant)", revision: revision, detail: .object([
+                        "retiredVersion": JSONValue(d.version), "version": JSONValue(k.version), "keyId": .string(k.keyID),
+                        "keyRotationDays": JSONValue(d.days),
+                    ]))
+                }
+                let sealed = audit.seal(entries, at: now)
+                do {
+                    try await session.dataThenControl(region, data: { data in
+                        try await TenantKeys.insert(keys, now: now, data)
+                    }, control: { _ in
+                        try await clearBlocked(session, tenants: batch.map(\.tenant))
+                        try await AuditChain.write(sealed, session)
+                    })
+                } catch is RegionUnavailable {
+                    continue // the plan reports the region; the keys rotate once it answers
+                }
+                audit.advance(to: sealed.head)
+                outcome.rotated += batch.map { Rotated(tenant: $0.tenant, from: $0.version, to: $0.version + 1) }
             }
-            let sealed = audit.seal(entries, at: now)
-            try await session.transaction {
-                try await TenantKeys.insert(keys, now: now, session)
-                try await clearBlocked(session, tenants: batch.map(\.tenant))
-                try await AuditChain.write(sealed, session)
-            }
-            audit.advance(to: sealed.head)
-            outcome.rotated += batch.map { Rotated(tenant: $0.tenant, from: $0.version, to: $0.version + 1) }
         }
-        try await clearBlocked(session)
+        try await clearBlocked(session, tenants: current)
         return outcome
     }
 
-    /// Clears stalls recorded for a missing KEK on tenants that now have
-    /// an active key that is not due (all tenants when `tenants` is nil).
-    static func clearBlocked(_ session: Session, tenants: [String]? = nil) async throws {
+    /// Clears stalls recorded for a missing KEK on the given tenants.
+    static func clearBlocked(_ session: Session, tenants: [String]) async throws {
+        guard !tenants.isEmpty else { return }
         try await session.execute("""
             DELETE FROM accord.object_status s
-            WHERE s.kind = 'Tenant' AND s.reason = $1
-              AND ($2::json IS NULL OR s.name IN (SELECT json_array_elements_text($2::json)))
-              AND ($2::json IS NOT NULL OR EXISTS (SELECT 1 FROM accord.tenant_keys k WHERE k.tenant = s.name AND k.retired_at IS NULL))
-            """, [FailureReason.keyEncryptionKeyMissing.rawValue, tenants.map { JSONValue(strings: $0).canonical }])
+            WHERE s.kind = 'Tenant' AND s.reason = $1 AND s.name IN (SELECT json_array_elements_text($2::json))
+            """, [FailureReason.keyEncryptionKeyMissing.rawValue, JSONValue(strings: tenants).canonical])
     }
 }

@@ -39,7 +39,8 @@ public enum LiveState {
     }
 
     public static func read(_ kind: Kind, _ session: Session) async throws -> [Record] {
-        try await session.rows("SELECT \(selectList(kind)) FROM platform.\(Registry.table(kind)) t").map { try record(kind, $0) }
+        let records = try await session.rows("SELECT \(selectList(kind)) FROM platform.\(Registry.table(kind)) t").map { try record(kind, $0) }
+        return kind == .tenant ? try await TenantStores.attachRegional(records, session) : records
     }
 
     /// Key columns, then every owned column as `selectExpression` reads it.
@@ -127,7 +128,7 @@ extension LiveState {
                 """
             out += try await session.rows(sql, [SQL.keysJSON(Array(keys))]).map { try record(kind, $0) }
         }
-        return out
+        return try await TenantStores.attachRegional(out, session)
     }
 
     /// Inventory entries of the given objects, and of every object recorded

@@ -14,11 +14,77 @@ import Foundation
 public enum Retention {
     public static let batchSize = 10_000
 
-    /// `accord.retention_run`: deletes (or counts) the rows older than each
-    /// rule's `maxAge` in the stores of each policy's tenants, at most
-    /// `budget` rows per call. Store tables with no page at all are skipped
-    /// before any statement is planned. Migration 6 created it; migrations
-    /// 7 and 8 bring older databases to the same definition.
+    /// `accord.retention_run_targets` (migration 17): deletes (or counts)
+    /// the rows older than each rule's `maxAge` in the stores of the given
+    /// (policy, rules, tenant, isolation) targets, at most `budget` rows
+    /// per call. Store tables with no page at all are skipped before any
+    /// statement is planned, each sized once however many tenants share it.
+    /// The caller reads the targets from the registry, so the function runs
+    /// in whichever database holds the tenants' stores (SPEC §9).
+    static let targetsFunction = """
+        CREATE OR REPLACE FUNCTION accord.retention_run_targets(targets jsonb, now timestamptz, budget bigint, dry boolean)
+        RETURNS TABLE (out_policy text, out_tenant text, out_store text, out_rows bigint) LANGUAGE plpgsql AS $$
+        DECLARE
+            t record;
+            r jsonb;
+            rel regclass;
+            target text;
+            cond text;
+            k text;
+            v text;
+            n bigint;
+            remaining bigint := budget;
+        BEGIN
+            FOR t IN WITH filled AS MATERIALIZED (
+                         SELECT n.nspname AS target, c.relname AS store
+                         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                         WHERE c.relkind = 'r' AND (n.nspname = 'shared' OR n.nspname LIKE 'tenant\\_%')
+                           AND c.relname = ANY (accord.store_tables()) AND pg_relation_size(c.oid) > 0)
+                     SELECT x.policy, x.rules, x.name, x.isolation
+                     FROM jsonb_to_recordset(targets) AS x(policy text, rules jsonb, name text, isolation text)
+                     WHERE EXISTS (SELECT 1 FROM jsonb_array_elements(x.rules) AS e
+                                   JOIN filled f ON f.target = accord.store_schema(x.name, x.isolation)
+                                                AND f.store = e->>'store')
+                     ORDER BY x.policy, x.name LOOP
+                target := accord.store_schema(t.name, t.isolation);
+                PERFORM set_config('accord.tenant', t.name, true);
+                FOR r IN SELECT e FROM jsonb_array_elements(t.rules) AS e LOOP
+                    rel := to_regclass(format('%I.%I', target, r->>'store'));
+                    CONTINUE WHEN rel IS NULL;
+                    -- A table without a single page holds no row, committed or not: nothing to delete or count.
+                    CONTINUE WHEN pg_relation_size(rel) = 0;
+                    cond := format('created_at < %L::timestamptz - make_interval(secs => %s)', now, (r->>'maxAgeSeconds')::float8);
+                    IF t.isolation = 'shared' THEN
+                        cond := cond || format(' AND tenant_id = %L', t.name);
+                    END IF;
+                    FOR k, v IN SELECT key, value FROM jsonb_each_text(coalesce(r->'match', '{}'::jsonb)) LOOP
+                        cond := cond || format(' AND %I = %L', k, v);
+                    END LOOP;
+                    IF dry THEN
+                        EXECUTE format('SELECT count(*) FROM %I.%I WHERE %s', target, r->>'store', cond) INTO n;
+                    ELSE
+                        EXECUTE format('DELETE FROM %I.%I WHERE ctid = ANY (ARRAY(SELECT ctid FROM %I.%I WHERE %s LIMIT %s))',
+                                       target, r->>'store', target, r->>'store', cond, remaining);
+                        GET DIAGNOSTICS n = ROW_COUNT;
+                        remaining := remaining - n;
+                    END IF;
+                    IF n > 0 THEN
+                        out_policy := t.policy;
+                        out_tenant := t.name;
+                        out_store := r->>'store';
+                        out_rows := n;
+                        RETURN NEXT;
+                    END IF;
+                    IF NOT dry AND remaining <= 0 THEN
+                        RETURN;
+                    END IF;
+                END LOOP;
+            END LOOP;
+        END $$;
+        """
+
+    /// `accord.retention_run` as migrations 6 to 8 left it (it read the
+    /// registry itself); migration 17 drops it for `targetsFunction`.
     static let runFunction = """
         CREATE OR REPLACE FUNCTION accord.retention_run(policies text[], now timestamptz, budget bigint, dry boolean)
         RETURNS TABLE (out_policy text, out_tenant text, out_store text, out_rows bigint) LANGUAGE plpgsql AS $$
@@ -144,34 +210,60 @@ public enum Retention {
             """, [JSONValue(strings: policies).canonical]).map { try $0.decode((String, String, String, String?, Double).self) }
     }
 
+    /// One tenant of a policy, as the registry has it.
+    struct Target: Sendable {
+        let policy: String
+        let rules: String
+        let tenant: String
+        let isolation: String
+        let region: Region?
+    }
+
     /// Deletes (or counts, `dryRun`) the rows of the tenant data tables older
-    /// than each rule's `maxAge`, for the given policies.
-    public static func enforceTables(_ policies: [String], _ session: Session, now: Date, dryRun: Bool) async throws -> [Count] {
-        guard !policies.isEmpty else { return [] }
-        let names = JSONValue(strings: policies).canonical
+    /// than each rule's `maxAge`, for the given policies, in each tenant's
+    /// data database. Tenants whose region is unavailable come back apart;
+    /// their policies run again next time.
+    public static func enforceTables(_ policies: [String], _ session: Session, now: Date, dryRun: Bool) async throws
+        -> (counts: [Count], unavailable: [(policy: String, tenant: String, reason: RegionUnavailable)]) {
+        guard !policies.isEmpty else { return ([], []) }
+        let targets = try await session.rows("""
+            SELECT rp.name, rp.rules::text, tn.name, tn.isolation, tn.region
+            FROM platform.retention_policies rp JOIN platform.tenants tn ON tn.retention_policy = rp.name
+            WHERE rp.name IN (SELECT json_array_elements_text($1::json))
+            ORDER BY rp.name, tn.name
+            """, [JSONValue(strings: policies).canonical]).map { row in
+            let (policy, rules, tenant, isolation, region) = try row.decode((String, String, String, String, String).self)
+            return Target(policy: policy, rules: rules, tenant: tenant, isolation: isolation, region: Region(rawValue: region))
+        }
         let nowText = String(now.timeIntervalSince1970)
-        // Each call is one statement: it deletes at most `batchSize` rows
-        // over all the policies, tenants and rules, and commits; a full
-        // batch means there may be more.
-        var rows: [String: Int] = [:]
-        var order: [String] = []
-        while true {
-            var batch = 0
-            for row in try await session.rows("""
-                SELECT out_policy, out_tenant, out_store, out_rows FROM accord.retention_run(ARRAY(SELECT json_array_elements_text($1::json)), to_timestamp($2::float8), $3::bigint, $4::boolean)
-                """, [names, nowText, String(batchSize), dryRun ? "true" : "false"]) {
-                let (policy, tenant, store, n) = try row.decode((String, String, String, Int).self)
-                let key = "\(policy)\u{0}\(tenant)\u{0}\(store)"
-                if rows[key] == nil { order.append(key) }
-                rows[key, default: 0] += n
-                batch += n
+        let run = try await session.perRegion(targets, region: \.region) { share, data -> [Count] in
+            let json = "[" + share.map { t in
+                "{\"policy\":\(JSONValue.string(t.policy).canonical),\"rules\":\(t.rules),\"name\":\(JSONValue.string(t.tenant).canonical),\"isolation\":\(JSONValue.string(t.isolation).canonical)}"
+            }.joined(separator: ",") + "]"
+            // Each call is one statement: it deletes at most `batchSize` rows
+            // over all the targets and rules, and commits; a full batch means
+            // there may be more.
+            var rows: [String: Int] = [:]
+            var order: [String] = []
+            while true {
+                var batch = 0
+                for row in try await data.rows("""
+                    SELECT out_policy, out_tenant, out_store, out_rows FROM accord.retention_run_targets($1::jsonb, to_timestamp($2::float8), $3::bigint, $4::boolean)
+                    """, [json, nowText, String(batchSize), dryRun ? "true" : "false"]) {
+                    let (policy, tenant, store, n) = try row.decode((String, String, String, Int).self)
+                    let key = "\(policy)\u{0}\(tenant)\u{0}\(store)"
+                    if rows[key] == nil { order.append(key) }
+                    rows[key, default: 0] += n
+                    batch += n
+                }
+                if dryRun || batch < batchSize { break }
             }
-            if dryRun || batch < batchSize { break }
+            return order.map { key in
+                let parts = key.split(separator: "\u{0}", omittingEmptySubsequences: false).map(String.init)
+                return Count(policy: parts[0], tenant: parts[1], store: parts[2], rows: rows[key] ?? 0)
+            }
         }
-        return order.map { key in
-            let parts = key.split(separator: "\u{0}", omittingEmptySubsequences: false).map(String.init)
-            return Count(policy: parts[0], tenant: parts[1], store: parts[2], rows: rows[key] ?? 0)
-        }
+        return (run.results.flatMap { $0 }, run.unavailable.map { ($0.item.policy, $0.item.tenant, $0.reason) })
     }
 
     /// Records a run: one audit entry per policy that deleted anything

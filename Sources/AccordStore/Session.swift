@@ -13,11 +13,22 @@ public struct Session: Sendable {
     /// restarted): statements in flight then end at once, and every later
     /// one fails before it is sent.
     let watch: ConnectionWatch
+    /// With a regions file (SPEC §9), this session is the control
+    /// database's and tenant data lives in the regions' databases; nil:
+    /// everything lives in this one database.
+    public private(set) var regions: RegionDatabases?
 
     public init(_ connection: PostgresConnection, logger: Logger = Logger(label: "accord.store")) {
         self.connection = connection
         self.logger = logger
         self.watch = ConnectionWatch(connection)
+    }
+
+    /// This session as the control database of `regions` (unchanged when nil).
+    public func placing(_ regions: RegionDatabases?) -> Session {
+        var copy = self
+        copy.regions = regions
+        return copy
     }
 
     /// Whether the connection was lost (no statement will be sent again).

@@ -40,7 +40,19 @@ public enum TenantKeys {
         return NewKey(tenant: tenant, version: version, keyID: keyID, wrapped: wrapped, fingerprint: kek.fingerprint)
     }
 
-    /// For each tenant: the highest key version and whether an active one exists.
+    /// For each tenant: the highest key version and whether an active one
+    /// exists, read from each tenant's data database; the tenants whose
+    /// region's database is unavailable apart.
+    static func versions(of tenants: [(name: String, region: Region?)], _ session: Session) async throws
+        -> (known: [String: ExecutionOrder.KeyState], unavailable: [String: RegionUnavailable]) {
+        let read = try await session.perRegion(tenants, region: \.region) { share, data in
+            try await versions(of: share.map(\.name), data)
+        }
+        var known: [String: ExecutionOrder.KeyState] = [:]
+        for r in read.results { known.merge(r) { a, _ in a } }
+        return (known, Dictionary(read.unavailable.map { ($0.item.name, $0.reason) }, uniquingKeysWith: { a, _ in a }))
+    }
+
     static func versions(of tenants: [String], _ session: Session) async throws -> [String: ExecutionOrder.KeyState] {
         var out: [String: ExecutionOrder.KeyState] = [:]
         guard !tenants.isEmpty else { return out }
@@ -54,7 +66,9 @@ public enum TenantKeys {
         return out
     }
 
-    /// Writes new versions, retiring the versions they replace, at `now`.
+    /// Writes new versions, retiring the versions before them, at `now`.
+    /// Writing the same versions again changes nothing (a retry after the
+    /// registry's transaction did not follow): the key first written stays.
     static func insert(_ keys: [NewKey], now: Date, _ session: Session) async throws {
         guard !keys.isEmpty else { return }
         let json = JSONValue.array(keys.map { k in
@@ -66,15 +80,30 @@ public enum TenantKeys {
         if keys.contains(where: { $0.version > 1 }) {
             try await session.execute("""
                 UPDATE accord.tenant_keys k SET retired_at = to_timestamp($2::float8)
-                FROM json_to_recordset($1::json) AS x(tenant text)
-                WHERE k.tenant = x.tenant AND k.retired_at IS NULL
+                FROM json_to_recordset($1::json) AS x(tenant text, version int)
+                WHERE k.tenant = x.tenant AND k.retired_at IS NULL AND k.version < x.version
                 """, [json, at])
         }
         try await session.execute("""
             INSERT INTO accord.tenant_keys (tenant, version, key_id, algorithm, wrapped_key, kek_fingerprint, created_at)
             SELECT x.tenant, x.version, x.key_id, $2, x.wrapped_key, x.kek_fingerprint, to_timestamp($3::float8)
             FROM json_to_recordset($1::json) AS x(tenant text, version int, key_id text, wrapped_key text, kek_fingerprint text)
+            ON CONFLICT (tenant, version) DO NOTHING
             """, [json, TenantKeyWrapping.algorithm, at])
+    }
+
+    /// The active key (version and key id) of each of the tenants that has one.
+    static func active(of tenants: [String], _ session: Session) async throws -> [String: (version: Int, keyID: String)] {
+        guard !tenants.isEmpty else { return [:] }
+        var out: [String: (version: Int, keyID: String)] = [:]
+        for row in try await session.rows("""
+            SELECT tenant, version, key_id FROM accord.tenant_keys
+            WHERE retired_at IS NULL AND tenant IN (SELECT json_array_elements_text($1::json))
+            """, [JSONValue(strings: tenants).canonical]) {
+            let (tenant, version, keyID) = try row.decode((String, Int, String).self)
+            out[tenant] = (version, keyID)
+        }
+        return out
     }
 
     /// Destroys every version of the tenants' keys (crypto-shredding, for
@@ -92,8 +121,20 @@ public enum TenantKeys {
         return out
     }
 
-    /// The active key of every tenant that has one.
+    /// The active key of every tenant that has one, from each tenant's
+    /// data database (a region that does not answer is left out).
     public static func info(_ session: Session, tenant: String? = nil) async throws -> [String: Info] {
+        guard session.regions != nil else { return try await info(tenant: tenant, session) }
+        let tenants = try await session.rows("""
+            SELECT name, region FROM platform.tenants WHERE $1::text IS NULL OR name = $1
+            """, [tenant]).map { try $0.decode((String, String).self) }
+        let read = try await session.perRegion(tenants, region: { Region(rawValue: $0.1) }) { share, data in
+            try await info(tenant: tenant, data).filter { name, _ in share.contains { $0.0 == name } }
+        }
+        return read.results.reduce(into: [:]) { $0.merge($1) { a, _ in a } }
+    }
+
+    static func info(tenant: String?, _ session: Session) async throws -> [String: Info] {
         var out: [String: Info] = [:]
         for row in try await session.rows("""
             SELECT a.tenant, a.version, a.key_id, extract(epoch FROM a.created_at)::float8, a.kek_fingerprint,
@@ -123,15 +164,22 @@ public enum TenantKeys {
         return try TenantKeyWrapping.unwrap(wrapped, tenant: tenant, version: v, keyID: keyID, with: kek)
     }
 
-    /// Tenants whose active key is older than their `keyRotationDays` at
-    /// `now` (offboarded tenants excepted), with that key's version.
-    static func due(at now: Date, _ session: Session) async throws -> [(tenant: String, version: Int, days: Int)] {
-        try await session.rows("""
-            SELECT k.tenant, k.version, t.key_rotation_days
-            FROM accord.tenant_keys k JOIN platform.tenants t ON t.name = k.tenant
-            WHERE k.retired_at IS NULL AND t.status <> 'offboarded'
-              AND k.created_at + make_interval(days => t.key_rotation_days) <= to_timestamp($1::float8)
-            ORDER BY k.tenant
-            """, [String(now.timeIntervalSince1970)]).map { try $0.decode((String, Int, Int).self) }
+    /// The active key of every tenant not offboarded, read from each
+    /// tenant's data database: its version, and whether it is older than
+    /// the tenant's `keyRotationDays` at `now`. Tenants of an unavailable
+    /// region are left out (the plan reports them).
+    static func activeKeys(at now: Date, _ session: Session) async throws -> [(tenant: String, version: Int, days: Int, due: Bool)] {
+        let tenants = try await session.rows("""
+            SELECT name, region, key_rotation_days FROM platform.tenants WHERE status <> 'offboarded' ORDER BY name
+            """).map { try $0.decode((String, String, Int).self) }
+        let read = try await session.perRegion(tenants, region: { Region(rawValue: $0.1) }) { share, data in
+            let json = JSONValue.array(share.map { .object(["name": .string($0.0), "days": JSONValue($0.2)]) }).canonical
+            return try await data.rows("""
+                SELECT k.tenant, k.version, x.days, k.created_at + make_interval(days => x.days) <= to_timestamp($2::float8)
+                FROM json_to_recordset($1::json) AS x(name text, days int)
+                JOIN accord.tenant_keys k ON k.tenant = x.name AND k.retired_at IS NULL
+                """, [json, String(now.timeIntervalSince1970)]).map { try $0.decode((String, Int, Int, Bool).self) }
+        }
+        return read.results.joined().map { (tenant: $0.0, version: $0.1, days: $0.2, due: $0.3) }.sorted { $0.tenant < $1.tenant }
     }
 }

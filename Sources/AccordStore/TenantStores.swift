@@ -43,7 +43,48 @@ enum TenantStores {
         WHERE c.relkind = 'r' AND (n.nspname = 'shared' OR n.nspname LIKE 'tenant\\_%')
         """
 
+    /// With a regions file, each region's digest (an unavailable region
+    /// as such, so a pass after it comes back is never a no-op).
     static func catalogDigest(_ session: Session) async throws -> String {
-        try await session.scalar(catalogDigestSQL) ?? ""
+        guard let regions = session.regions else { return try await session.scalar(catalogDigestSQL) ?? "" }
+        var parts: [String] = []
+        for region in regions.regions {
+            do {
+                parts.append("\(region.rawValue)=" + (try await regions.read(region) { try await $0.scalar(catalogDigestSQL) } ?? ""))
+            } catch is RegionUnavailable {
+                parts.append("\(region.rawValue)=unavailable")
+            }
+        }
+        return parts.joined(separator: ";")
+    }
+
+    /// With a regions file: each tenant's `stores` read back from its
+    /// region's database (the control database holds no stores). A tenant
+    /// whose region is unavailable reads as such, which no desired row
+    /// equals; the pass then finds the region down when it writes.
+    static func attachRegional(_ records: [Record], _ session: Session) async throws -> [Record] {
+        guard session.regions != nil else { return records }
+        let tenants = records.enumerated().filter { $0.element.id.kind == .tenant }
+        guard !tenants.isEmpty else { return records }
+        typealias Placed = (index: Int, name: String, isolation: String, region: Region?)
+        let placed: [Placed] = tenants.map { i, r in
+            (i, r.id.name, r.fields["isolation"]?.stringValue ?? "shared", r.fields["region"]?.stringValue.flatMap(Region.init(rawValue:)))
+        }
+        let read = try await session.perRegion(placed, region: \.region) { share, data -> [Int: String] in
+            let json = JSONValue.array(share.map { .object(["i": JSONValue($0.index), "name": .string($0.name), "isolation": .string($0.isolation)]) })
+            var out: [Int: String] = [:]
+            for row in try await data.rows("""
+                SELECT x.i, accord.stores_state(x.name, x.isolation) FROM json_to_recordset($1::json) AS x(i int, name text, isolation text)
+                """, [json.canonical]) {
+                let (i, state) = try row.decode((Int, String).self)
+                out[i] = state
+            }
+            return out
+        }
+        var out = records
+        for share in read.results { for (i, state) in share { out[i].fields["stores"] = .string(state) } }
+        for (item, down) in read.unavailable { out[item.index].fields["stores"] = .string("unavailable (\(down.reason))") }
+        for p in placed where p.region == nil { out[p.index].fields["stores"] = .string("no database for the tenant's region") }
+        return out
     }
 }

@@ -56,6 +56,10 @@ struct ErasureRunner {
                 erasedHere += 1
                 FaultPoint.erasurePostgresCommitted.reach(String(erasedHere))
                 ready.append(e)
+            } catch let down as RegionUnavailable {
+                // Only this tenant's region is down: its erasures wait with backoff, the others go on.
+                outcome.failed.append(try await ErasureRuns.fail(e, down.description, because: .regionUnavailable, now: now,
+                                                                revision: revision, audit: &audit, session))
             } catch let error as SQLFailure where !error.isConnectionLost {
                 outcome.failed.append(try await ErasureRuns.fail(e, error.description, now: now, revision: revision, audit: &audit, session))
             } catch let error as SQLFailure {

@@ -59,6 +59,18 @@ public struct Pass: Sendable {
     /// The plan, and the inventory it was made against (where each managed
     /// object was last applied from).
     public func previewWithInventory(_ session: Session) async throws -> (plan: Plan, inventory: [InventoryEntry]) {
+        try await placed(session).previewPlaced(session)
+    }
+
+    /// This pass with its source checked against the session's regions
+    /// (`RegionCheck`): a tenant whose region has no database is invalid.
+    func placed(_ session: Session) -> Pass {
+        guard let regions = session.regions, case .revision(var source) = input else { return self }
+        source.regions = (Set(regions.regions), regions.file.file)
+        return Pass(input: .revision(source), revision: revision, path: path, options: options)
+    }
+
+    private func previewPlaced(_ session: Session) async throws -> (plan: Plan, inventory: [InventoryEntry]) {
         var desired = try await load().objects
         var live = LiveState.Snapshot(records: [], inventory: [])
         if try await Migrations.isCurrent(session) {
@@ -72,6 +84,10 @@ public struct Pass: Sendable {
     }
 
     public func run(_ session: Session) async throws -> Report {
+        try await placed(session).runPlaced(session)
+    }
+
+    private func runPlaced(_ session: Session) async throws -> Report {
         let started = Date()
         var timings = Stopwatch()
         try await Migrations.run(session)

@@ -30,7 +30,9 @@ public struct RetentionRunner: Sendable {
         var outcome = Retention.Outcome(dryRun: dryRun)
         outcome.policies = try await Retention.policies(session, now: now, onlyDue: onlyDue)
         guard !outcome.policies.isEmpty else { return outcome }
-        outcome.counts = try await Retention.enforceTables(outcome.policies, session, now: now, dryRun: dryRun)
+        let tables = try await Retention.enforceTables(outcome.policies, session, now: now, dryRun: dryRun)
+        outcome.counts = tables.counts
+        outcome.failures += tables.unavailable.map { ($0.policy, $0.tenant, "postgres", $0.reason.description) }
 
         let rules = try await Retention.externalRules(outcome.policies, session)
         if !rules.isEmpty {

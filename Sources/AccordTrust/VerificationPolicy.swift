@@ -59,27 +59,19 @@ public struct VerificationPolicy: Sendable {
     }
 
     /// Every problem of a policy file, each at its place.
-    public struct Invalid: Error, CustomStringConvertible, Sendable {
-        public let diagnostics: [Diagnostic]
-        public var description: String {
-            "the verification policy is invalid: " + diagnostics.map(\.description).joined(separator: "; ")
-        }
-    }
+    public typealias Invalid = SettingsFileError
 
     /// Reads and checks a policy file; every error at once.
     public static func load(file path: String) throws -> VerificationPolicy {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw Invalid(diagnostics: [Diagnostic(.start(of: path), "cannot read the verification policy")])
+        let root: YAMLNode
+        switch SettingsFileReader.document(path, what: "verification policy") {
+        case .success(let node): root = node
+        case .failure(let error): throw error
         }
-        let read = YAMLReader.read(Array(data), file: path)
-        if !read.diagnostics.isEmpty { throw Invalid(diagnostics: read.diagnostics) }
-        guard read.documents.count == 1, let root = read.documents.first else {
-            throw Invalid(diagnostics: [Diagnostic(.start(of: path), "the verification policy must be one YAML document, not \(read.documents.count)")])
-        }
-        var parser = PolicyParser(file: path)
+        var parser = PolicyParser(reader: SettingsFileReader(file: path))
         let policy = parser.policy(root, directory: URL(fileURLWithPath: path).deletingLastPathComponent().path)
-        guard let policy, parser.diagnostics.isEmpty else {
-            throw Invalid(diagnostics: parser.diagnostics.sorted())
+        guard let policy, parser.reader.diagnostics.isEmpty else {
+            throw SettingsFileError(what: "verification policy", diagnostics: parser.reader.diagnostics.sorted())
         }
         return policy
     }
@@ -87,54 +79,15 @@ public struct VerificationPolicy: Sendable {
 
 /// The policy file's fields, each error at its node.
 struct PolicyParser {
-    let file: String
-    var diagnostics: [Diagnostic] = []
+    var reader: SettingsFileReader
+    var file: String { reader.file }
 
-    mutating func error(_ node: YAMLNode, _ path: String, _ message: String) {
-        diagnostics.append(Diagnostic(SourcePosition(file: file, line: node.line, column: node.column),
-                                      path.isEmpty ? message : "\(path): \(message)"))
-    }
-
+    mutating func error(_ node: YAMLNode, _ path: String, _ message: String) { reader.error(node, path, message) }
     mutating func mapping(_ node: YAMLNode, _ path: String, allowed: [String]) -> [String: YAMLNode]? {
-        guard case .mapping(let pairs) = node.content else {
-            error(node, path, "must be a mapping; got \(node.typeName)")
-            return nil
-        }
-        var out: [String: YAMLNode] = [:]
-        for pair in pairs {
-            guard let key = pair.key.scalarText else {
-                error(pair.key, path, "keys must be strings")
-                continue
-            }
-            let at = path.isEmpty ? key : "\(path).\(key)"
-            guard allowed.contains(key) else {
-                error(pair.key, at, "unknown field; the fields are \(allowed.joined(separator: ", "))")
-                continue
-            }
-            guard out[key] == nil else {
-                error(pair.key, at, "duplicate key")
-                continue
-            }
-            out[key] = pair.value
-        }
-        return out
+        reader.mapping(node, path, allowed: allowed)
     }
-
-    mutating func string(_ node: YAMLNode, _ path: String) -> String? {
-        guard case .string(let s)? = node.scalar, !s.isEmpty else {
-            error(node, path, "must be a non-empty string; got \(node.typeName)")
-            return nil
-        }
-        return s
-    }
-
-    mutating func list(_ node: YAMLNode, _ path: String) -> [YAMLNode]? {
-        guard case .sequence(let items) = node.content else {
-            error(node, path, "must be a list; got \(node.typeName)")
-            return nil
-        }
-        return items
-    }
+    mutating func string(_ node: YAMLNode, _ path: String) -> String? { reader.string(node, path) }
+    mutating func list(_ node: YAMLNode, _ path: String) -> [YAMLNode]? { reader.list(node, path) }
 
     mutating func policy(_ root: YAMLNode, directory: String) -> VerificationPolicy? {
         guard let fields = mapping(root, "", allowed: ["mode", "keys", "require", "since"]) else { return nil }

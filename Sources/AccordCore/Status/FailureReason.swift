@@ -15,18 +15,19 @@
 /// | `ErasureCompleted` | a completed erasure whose manifest changes what its certificate says | stalled |
 /// | `StoreUnavailable` | an external store that does not answer, refuses the credentials or lacks an entry of its holds | retry |
 /// | `DriftRepeated` | an object written outside Accord again and again: its reverts back off | retry |
+/// | `RegionUnavailable` | a tenant (or its erasure) whose region's database does not answer (SPEC §9) | retry |
 public enum FailureReason: String, Sendable, Codable, CaseIterable {
     case applyFailed = "ApplyFailed", dependencyNotReady = "DependencyNotReady", modelNotPromoted = "ModelNotPromoted"
     case keyEncryptionKeyMissing = "KeyEncryptionKeyMissing", promotionBlocked = "PromotionBlocked"
     case versionImmutable = "VersionImmutable", signingKeyMissing = "SigningKeyMissing"
     case erasureFailed = "ErasureFailed", erasureCompleted = "ErasureCompleted", storeUnavailable = "StoreUnavailable"
-    case driftRepeated = "DriftRepeated"
+    case driftRepeated = "DriftRepeated", regionUnavailable = "RegionUnavailable"
 
     /// What the reason means when nothing else is known. A database
     /// refusal's disposition depends on the refusal (`ObjectFailure`).
     public var disposition: Disposition {
         switch self {
-        case .applyFailed, .erasureFailed, .storeUnavailable, .driftRepeated: .retry
+        case .applyFailed, .erasureFailed, .storeUnavailable, .driftRepeated, .regionUnavailable: .retry
         case .dependencyNotReady: .waiting
         case .modelNotPromoted, .keyEncryptionKeyMissing, .promotionBlocked, .versionImmutable, .signingKeyMissing,
              .erasureCompleted: .stalled
@@ -37,7 +38,7 @@ public enum FailureReason: String, Sendable, Codable, CaseIterable {
     /// (`RetryBook`). Every other reason is decided by the plan, looked at
     /// again by every pass at no cost, and clears when what it waits for
     /// changes.
-    public var isDatabaseRefusal: Bool { self == .applyFailed }
+    public var isDatabaseRefusal: Bool { self == .applyFailed || self == .regionUnavailable }
 
     /// Failures recorded by the work after the plan (erasure runs), which
     /// every pass retries, the fast path included: they do not make the

@@ -28,6 +28,20 @@ public enum ExecutionOrder {
         return out
     }
 
+    /// The steps of one group cut into transactions; with `placedBy`, no
+    /// batch mixes steps placed apart (each region's tenants in batches of
+    /// their own, regions in the order they first appear).
+    public static func batches(_ steps: [PlanStep], placedBy place: ((PlanStep) -> String?)?) -> [[PlanStep]] {
+        guard let place else { return batches(steps) }
+        var order: [String?] = [], shares: [String?: [PlanStep]] = [:]
+        for step in steps {
+            let key = place(step)
+            if shares[key] == nil { order.append(key) }
+            shares[key, default: []].append(step)
+        }
+        return order.flatMap { batches(shares[$0]!) }
+    }
+
     /// The steps of one group cut into transactions.
     public static func batches(_ steps: [PlanStep]) -> [[PlanStep]] {
         guard let kind = steps.first?.id.kind else { return [] }

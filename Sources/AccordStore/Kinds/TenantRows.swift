@@ -5,10 +5,37 @@ import AccordEngine
 /// with the row, moved when the isolation changes, repaired when dropped
 /// outside Accord, dropped with the data keys only for `deletionPolicy:
 /// Delete`, and kept (the tenant offboarded) for `Retain`.
+///
+/// The registry row lives in the control database; the stores and the
+/// data keys in the tenant's data database — the same one without a
+/// regions file, its region's with one (SPEC §9). The data part
+/// (`writeData`) is written first, then the registry row
+/// (`Session.dataThenControl`); every data write is idempotent, so a
+/// tenant whose registry row did not follow is planned again and finished.
 enum TenantRows: KindRows {
     static let kind = Kind.tenant
 
     static let readBack = ["stores": "accord.stores_state(t.name, t.isolation)"]
+
+    /// A tenant as the registry has it: where its data is, and how.
+    struct Live: Sendable, Equatable {
+        let region: Region?
+        let isolation: String
+    }
+
+    /// The registry's region and isolation of the given tenants.
+    static func live(_ names: [String], _ session: Session) async throws -> [String: Live] {
+        guard !names.isEmpty else { return [:] }
+        var out: [String: Live] = [:]
+        for row in try await session.rows("""
+            SELECT t.name, t.region, t.isolation FROM platform.tenants t
+            WHERE t.name IN (SELECT json_array_elements_text($1::json))
+            """, [JSONValue(strings: names).canonical]) {
+            let (name, region, isolation) = try row.decode((String, String, String).self)
+            out[name] = Live(region: Region(rawValue: region), isolation: isolation)
+        }
+        return out
+    }
 
     /// Every tenant's row for the store statements, and its store schema.
     static func finish(_ batch: inout RowBatch, _ steps: [PlanStep]) {
@@ -23,25 +50,53 @@ enum TenantRows: KindRows {
 
     static func create(_ batch: RowBatch, _ write: RowWrite) async throws -> RowEffects {
         try await write.session.copy(into: "platform", "tenants", columns: keys + ownColumns.map(\.name), batch.copyRows)
-        return try await ensureStores(batch, write.session)
+        return RowEffects()
     }
 
     static func update(_ batch: RowBatch, _ write: RowWrite) async throws -> RowEffects {
-        var effects = try await moveStores(batch.rowsJSON, write.session)
         try await upsert(batch.upsertJSON, write.session)
-        effects.merge(try await ensureStores(batch, write.session))
-        return effects
+        return RowEffects()
     }
 
-    /// A tenant deleted with `deletionPolicy: Delete`: its schema dropped or
-    /// its shared rows deleted, and its data keys destroyed.
     static func delete(_ batch: RowBatch, _ write: RowWrite) async throws -> RowEffects {
-        let session = write.session
+        try await deleteRows(batch.ids, write.session)
+        return RowEffects()
+    }
+
+    /// A Retain tenant is marked offboarded; its stores and keys stay.
+    static func retain(_ batch: RowBatch, _ write: RowWrite) async throws -> RowEffects {
+        try await markKept(batch.ids, status: "offboarded", write.session)
+    }
+
+    /// The tenants' data, on their data database: stores created or
+    /// repaired, moved when the isolation changes, or — for a tenant
+    /// deleted with `deletionPolicy: Delete` — dropped with every version of
+    /// its data keys. `live` is the registry's view of the batch's tenants.
+    static func writeData(_ batch: RowBatch, live: [String: Live], _ session: Session) async throws -> RowEffects {
+        switch batch.action {
+        case .create:
+            return try await ensureStores(batch, session)
+        case .update:
+            var effects = try await moveStores(batch, live: live, session)
+            effects.merge(try await ensureStores(batch, session))
+            return effects
+        case .delete:
+            return try await dropStores(batch, live: live, session)
+        case .retain:
+            return RowEffects()
+        }
+    }
+
+    /// Drops the schema or deletes the shared rows of each tenant, and destroys its data keys.
+    static func dropStores(_ batch: RowBatch, live: [String: Live], _ session: Session) async throws -> RowEffects {
         var effects = RowEffects()
+        let json = JSONValue.array(batch.ids.compactMap { id in
+            live[id.name].map { .object(["name": .string(id.name), "isolation": .string($0.isolation)]) }
+        }).canonical
         for row in try await session.rows("""
-            SELECT t.name, t.isolation, accord.drop_stores(t.name, t.isolation)
-            FROM json_to_recordset($1::json) AS x(name text) JOIN platform.tenants t ON t.name = x.name
-            """, [SQL.keysJSON(batch.ids)]) {
+            SELECT x.name, x.isolation, accord.drop_stores(x.name, x.isolation)
+            FROM json_to_recordset($1::json) AS x(name text, isolation text)
+            """, [json]) {
             let (name, isolation, rows) = try row.decode((String, String, Int).self)
             effects.storesChanged = true
             effects.details[ObjectID(kind: .tenant, name: name)] = [
@@ -51,13 +106,7 @@ enum TenantRows: KindRows {
         for (tenant, n) in try await TenantKeys.destroy(batch.ids.map(\.name), session) {
             effects.details[ObjectID(kind: .tenant, name: tenant), default: [:]]["dataKeysDestroyed"] = JSONValue(n)
         }
-        try await deleteRows(batch.ids, session)
         return effects
-    }
-
-    /// A Retain tenant is marked offboarded; its stores and keys stay.
-    static func retain(_ batch: RowBatch, _ write: RowWrite) async throws -> RowEffects {
-        try await markKept(batch.ids, status: "offboarded", write.session)
     }
 
     /// Creates whatever of the tenants' stores is missing (all of it for a
@@ -84,15 +133,19 @@ enum TenantRows: KindRows {
 
     /// Tenants whose isolation changes have their rows moved, in this
     /// transaction, from `shared` to their own schema or back; the source
-    /// schema is dropped, or their shared rows deleted.
-    static func moveStores(_ json: String, _ session: Session) async throws -> RowEffects {
+    /// schema is dropped, or their shared rows deleted. Moving again finds
+    /// nothing left at the source (a retry after the registry row did not follow).
+    static func moveStores(_ batch: RowBatch, live: [String: Live], _ session: Session) async throws -> RowEffects {
         var effects = RowEffects()
+        let moves = JSONValue.array(batch.objects.compactMap { d in
+            guard let from = live[d.id.name]?.isolation, let to = d.record["isolation"].stringValue, from != to else { return nil }
+            return .object(["name": .string(d.id.name), "source": .string(from), "target": .string(to)])
+        })
+        guard case .array(let list) = moves, !list.isEmpty else { return effects }
         for row in try await session.rows("""
-            SELECT x.name, t.isolation, x.isolation, accord.move_stores(x.name, t.isolation, x.isolation)
-            FROM json_to_recordset($1::json) AS x(name text, isolation text)
-            JOIN platform.tenants t ON t.name = x.name
-            WHERE t.isolation <> x.isolation
-            """, [json]) {
+            SELECT x.name, x.source, x.target, accord.move_stores(x.name, x.source, x.target)
+            FROM json_to_recordset($1::json) AS x(name text, source text, target text)
+            """, [moves.canonical]) {
             let (name, from, to, moved) = try row.decode((String, String, String, Int).self)
             effects.storesChanged = true
             effects.details[ObjectID(kind: .tenant, name: name)] = [
