@@ -314,7 +314,11 @@ actor Reconciler {
                 failure = refusal.description
                 updateSource { s in
                     s.ready = false
-                    s.reason = refusal.by == .deletionGuard ? .deletionGuardRefused : .signerRuleRefused
+                    s.reason = switch refusal.by {
+                    case .deletionGuard: .deletionGuardRefused
+                    case .signerRule: .signerRuleRefused
+                    case .residency: .revisionInvalid
+                    }
                     s.message = "\(commit.prefix(12)) not applied: \(refusal.by.rawValue) refused its plan: \(refusal.reason)"
                     s.errors = []
                 }

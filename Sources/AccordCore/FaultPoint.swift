@@ -22,6 +22,10 @@ public enum FaultPoint: String, Sendable, CaseIterable {
     case beforeRevisionRecorded = "before-revision-recorded"
     /// A store's delete returned; its job is not yet recorded as deleted.
     case storeDeleted = "store-deleted"
+    /// With a regions file: a region's transaction committed (a tenant
+    /// batch's stores and keys, an erasure's deletes), the control
+    /// database's not yet begun (`region-committed:eu`).
+    case regionCommitted = "region-committed"
 
     static let killAt = ProcessInfo.processInfo.environment["ACCORD_TEST_KILL_AT"]
     static let stopAt = ProcessInfo.processInfo.environment["ACCORD_TEST_STOP_AT"]

@@ -48,13 +48,27 @@ public final class RegionDatabases: Sendable {
         public var checkedAt: Date
         /// The schema version of a database opened for reading only.
         public var schemaVersion: Int?
+
+        public init(up: Bool, reason: String? = nil, checkedAt: Date, schemaVersion: Int? = nil) {
+            self.up = up
+            self.reason = reason
+            self.checkedAt = checkedAt
+            self.schemaVersion = schemaVersion
+        }
     }
 
     private struct State {
         var sessions: [Region: Session] = [:]
         var health: [Region: Health] = [:]
         var migrated: Set<Region> = []
+        /// Regions found down, and until when they are not tried again.
+        var resting: [Region: (until: Date, reason: String)] = [:]
     }
+
+    /// How long a region found down is not tried again: a pass that needs
+    /// it many times waits for it once, and a backend the server still
+    /// runs for a connection cut off is not joined by another each time.
+    static let rest: TimeInterval = 10
 
     private let state = Mutex(State())
     private let logger = Logger(label: "accord.regions")
@@ -116,6 +130,9 @@ public final class RegionDatabases: Sendable {
         guard let url = urls[region] else {
             throw RegionUnavailable(region: region, reason: "the regions file \(Text.quoted(file.file, limit: 200)) names no database for it")
         }
+        if let resting = state.withLock({ $0.resting[region] }), resting.until > Date() {
+            throw RegionUnavailable(region: region, reason: resting.reason)
+        }
         let connection: PostgresConnection
         do {
             connection = try await Self.connect(url, within: timeout, logger: logger)
@@ -125,6 +142,8 @@ public final class RegionDatabases: Sendable {
         let session = Session(connection, logger: logger)
         do {
             try await bounded(session) {
+                // The server gives up where this process does: a statement cut off here does not run on there.
+                try await session.execute("SELECT set_config('statement_timeout', $1, false)", [String(Int(file.timeoutSeconds * 1000))])
                 if readOnly {
                     let version = try await Migrations.currentVersion(session)
                     guard version == Migrations.latest else {
@@ -202,6 +221,7 @@ public final class RegionDatabases: Sendable {
     private func markDown(_ region: Region, _ why: String) -> RegionUnavailable {
         let stale = state.withLock { s in
             s.health[region] = Health(up: false, reason: why, checkedAt: Date())
+            s.resting[region] = (Date().addingTimeInterval(Self.rest), why)
             return s.sessions.removeValue(forKey: region)
         }
         if let stale { Task { try? await stale.connection.close() } }
@@ -290,6 +310,7 @@ extension Session {
             return try await transaction(asApplier: asApplier) { try await control(try await data(self)) }
         }
         let written = try await regions.transaction(region) { try await data($0) }
+        FaultPoint.regionCommitted.reach(region.rawValue)
         return try await transaction(asApplier: asApplier) { try await control(written) }
     }
 

@@ -51,6 +51,8 @@ public struct PlanRefusal: Sendable, Equatable, CustomStringConvertible {
         /// It changes an object of a kind the verification policy reserves
         /// for signers the commit is not signed by.
         case signerRule = "a signer rule"
+        /// It moves a tenant to another region's database (SPEC §9).
+        case residency = "data residency"
     }
 
     public let by: By
@@ -61,6 +63,13 @@ public struct PlanRefusal: Sendable, Equatable, CustomStringConvertible {
         self.reason = reason
     }
 
-    /// `deletion guard: …` or `signer rule: …`.
-    public var description: String { "\(by == .deletionGuard ? "deletion guard" : "signer rule"): \(reason)" }
+    /// `deletion guard: …`, `signer rule: …` or `residency: …`.
+    public var description: String {
+        let name = switch by {
+        case .deletionGuard: "deletion guard"
+        case .signerRule: "signer rule"
+        case .residency: "residency"
+        }
+        return "\(name): \(reason)"
+    }
 }

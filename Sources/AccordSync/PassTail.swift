@@ -47,6 +47,10 @@ extension Pass {
             return Report(kind: planned.kind, plan: plan, refusal: PlanRefusal(by: .deletionGuard, reason: refusal), outcome: nil,
                           recorded: false, objects: planned.objects, timings: timings, held: held)
         }
+        if session.regions != nil, let refusal = Self.regionMoves(plan) {
+            return Report(kind: planned.kind, plan: plan, refusal: PlanRefusal(by: .residency, reason: refusal), outcome: nil,
+                          recorded: false, objects: planned.objects, timings: timings, held: held)
+        }
         if let authorize = options.authorize, !plan.steps.isEmpty {
             if let refusal = try await authorize(plan.steps, plan.sourcePaths(inventory: planned.inventory)) {
                 return Report(kind: planned.kind, plan: plan, refusal: PlanRefusal(by: .signerRule, reason: refusal), outcome: nil,
@@ -117,6 +121,20 @@ extension Pass {
         if recorded { timings.lap("record history") }
         return Report(kind: planned.kind, plan: plan, refusal: nil, outcome: outcome, recorded: recorded,
                       objects: planned.objects, timings: timings, held: held)
+    }
+
+    /// With a regions file, a plan that moves a tenant to another region
+    /// is refused before anything is written: the tenant's data is in its
+    /// old region's database, and the registry would say it is in the new
+    /// one (SPEC §9). Each move named with both regions.
+    public static func regionMoves(_ plan: Plan) -> String? {
+        let moves = plan.steps.compactMap { step -> String? in
+            guard step.id.kind == .tenant, step.action == .update,
+                  let change = step.changes.first(where: { $0.path == "region" }),
+                  let from = change.old?.stringValue, let to = change.new?.stringValue, from != to else { return nil }
+            return "\(step.id): spec.region: moving from \(from) to \(to) is refused; the tenant's stores and data keys are in \(from)'s database, and a tenant's data may live only in its region's (SPEC §9)"
+        }
+        return moves.isEmpty ? nil : moves.joined(separator: "; ")
     }
 
     /// The plan without the steps of held objects whose manifest is still

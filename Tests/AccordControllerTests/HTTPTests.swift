@@ -296,6 +296,7 @@ import Testing
         fx.metrics.setNotifications([Outbox.Report(name: "dpo", type: "webhook", sent: 3, failures: 1, pending: 2, lastSentAt: nil,
                                                    lastError: "HTTP 503", lastErrorAt: nil, stalled: nil, nextAttemptAt: nil)])
         fx.metrics.notificationSent("dpo")
+        fx.metrics.setRegions([.eu: .init(up: true, reason: nil, checkedAt: Date()), .us: .init(up: false, reason: "down", checkedAt: Date())])
         try await fx.app.test(.router) { client in
             try await client.execute(uri: "/metrics", method: .get) { response in
                 let text = String(buffer: response.body)
@@ -307,6 +308,7 @@ import Testing
                     let name = line.split(separator: " ")[2]
                     #expect(i > 0 && lines[i - 1].hasPrefix("# HELP \(name) "), "\(name) has its help")
                 }
+                #expect(text.contains(#"accord_region_up{region="eu"} 1"#) && text.contains(#"accord_region_up{region="us"} 0"#), "\(text)")
                 #expect(text.contains(#"accord_build_info{version="\#(AccordVersion.current)",commit="\#(AccordBuild.commit)"} 1"#), "\(text)")
                 #expect(text.contains(#"accord_store_up{store="analytics-eu"} 1"#))
                 #expect(text.contains(#"accord_notifications_sent_total{notification="dpo"} 1"#), "\(text)")

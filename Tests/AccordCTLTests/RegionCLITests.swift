@@ -1,0 +1,88 @@
+import AccordCore
+import AccordStore
+import AccordTestSupport
+import Foundation
+import Testing
+
+/// `accordctl --regions-file` (SPEC §9) end to end: the file's mistakes at
+/// their place, a tenant whose region has no database invalid at its
+/// `spec.region`, a region move refused, and an apply SIGKILLed between a
+/// region's commit and the control database's finished by the next apply
+/// with nothing lost and nothing twice.
+@Suite(TestDatabase.required, .timeLimit(.minutes(5)))
+struct RegionCLITests {
+    static func scalar(_ db: ScratchDatabase, _ sql: String) async throws -> String {
+        try await db.withSession { try await $0.scalar(sql) } ?? ""
+    }
+
+    @Test func applyPlacesEachTenantAndRefusesWhatResidencyForbids() async throws {
+        let fx = try await RegionFixture.make()
+        defer { Task { await fx.drop() } }
+        let repo = try CLITests.repo(copying: "examples/platform")
+        let regions = try fx.file()
+        let env = ["DATABASE_URL": "", "ACCORD_REGIONS_FILE": regions]
+
+        // A mistake in the file: at its place, nothing applied.
+        let broken = fx.directory.appendingPathComponent("broken.yaml")
+        try SecretFixture.write("control: {databaseUrlFile: control.url}\nregions:\n  eu: {databaseUrlFile: eu.url}\n  mars: {databaseUrlFile: eu.url}\n",
+                                to: broken, mode: 0o644)
+        let bad = try await CLITests.accordctl(["apply", "--repo", repo.root.path, "--regions-file", broken.path], environment: env)
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("\(broken.path):4:3: regions.mars: unknown region \"mars\""), "\(bad.stderr)")
+        // apac has no database: kestrel-health is invalid at its spec.region.
+        let noApac = try fx.file(omit: [.apac])
+        let invalid = try await CLITests.accordctl(["apply", "--repo", repo.root.path, "--regions-file", noApac], environment: env)
+        #expect(invalid.status == 2)
+        #expect(invalid.stdout.contains("tenants/kestrel-health.yaml:14:11: spec.region: region apac has no database in the regions file"), "\(invalid.stdout)")
+        #expect(try await Self.scalar(fx.control, "SELECT count(*)::text FROM platform.tenants") == "0", "nothing was applied")
+        #expect(try await Self.scalar(fx.regions[.eu]!, "SELECT count(*)::text FROM pg_namespace WHERE nspname LIKE 'tenant\\_%'") == "0")
+
+        let applied = try await CLITests.accordctl(["apply", "--repo", repo.root.path], environment: env)
+        #expect(applied.status == 0, "\(applied.stderr)")
+        #expect(try await Self.scalar(fx.control, "SELECT count(*)::text FROM platform.tenants") == "4")
+        #expect(try await Self.scalar(fx.regions[.us]!, "SELECT string_agg(tenant, ',') FROM accord.tenant_keys") == "northwind")
+        // `status` reads the keys from the regions, without migrating anything.
+        let status = try await CLITests.accordctl(["status", "Tenant/northwind", "-o", "json"], environment: env)
+        #expect(status.status == 0 && status.stdout.contains("\"keyId\""), "\(status.stdout) \(status.stderr)")
+
+        // Moving northwind from us to eu is refused before anything is written.
+        try repo.write("tenants/northwind.yaml", try String(contentsOf: repo.root.appendingPathComponent("tenants/northwind.yaml"), encoding: .utf8)
+            .replacingOccurrences(of: "region: us", with: "region: eu"))
+        _ = try repo.commit("move northwind to eu")
+        let moved = try await CLITests.accordctl(["apply", "--repo", repo.root.path], environment: env)
+        #expect(moved.status == 2)
+        #expect(moved.stderr.contains("Tenant/northwind: spec.region: moving from us to eu is refused"), "\(moved.stderr)")
+        #expect(try await Self.scalar(fx.control, "SELECT region FROM platform.tenants WHERE name = 'northwind'") == "us")
+    }
+
+    @Test func aKillBetweenTheRegionsCommitAndTheControlsIsFinishedByTheNextApply() async throws {
+        let fx = try await RegionFixture.make()
+        defer { Task { await fx.drop() } }
+        let repo = try CLITests.repo(copying: "examples/platform")
+        let env = ["DATABASE_URL": "", "ACCORD_REGIONS_FILE": try fx.file()]
+        // Killed once eu's first transaction (its tenants' stores and keys) committed, before the registry's.
+        let killed = try await CLITests.accordctl(["apply", "--repo", repo.root.path],
+                                                  environment: env.merging(["ACCORD_TEST_KILL_AT": "region-committed:eu"]) { $1 })
+        #expect(killed.status == SIGKILL && killed.signaled, "\(killed.stderr.suffix(500))")
+        let eu = fx.regions[.eu]!
+        #expect(try await Self.scalar(eu, "SELECT string_agg(tenant || ':' || version, ',' ORDER BY tenant) FROM accord.tenant_keys") == "acme-corp:1,brightpath:1")
+        #expect(try await Self.scalar(eu, "SELECT (to_regnamespace('tenant_acme_corp') IS NOT NULL)::text") == "true")
+        #expect(try await Self.scalar(fx.control, "SELECT count(*)::text FROM platform.tenants") == "0", "the registry did not follow")
+        let status = try await CLITests.accordctl(["status", "Tenant/acme-corp"], environment: env)
+        #expect(!status.stdout.contains("Ready=True"), "a tenant whose registry row did not follow is not shown ready: \(status.stdout)")
+
+        // The next apply finds the stores and keys in place and writes the registry.
+        let again = try await CLITests.accordctl(["apply", "--repo", repo.root.path], environment: env)
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(try await Self.scalar(eu, "SELECT string_agg(tenant || ':' || version, ',' ORDER BY tenant) FROM accord.tenant_keys") == "acme-corp:1,brightpath:1",
+                "no second key")
+        let audited = try await Self.scalar(fx.control, "SELECT body::jsonb->'detail'->'dataKey'->>'keyId' FROM accord.audit_log WHERE object = 'Tenant/acme-corp' AND action = 'create'")
+        let held = try await Self.scalar(eu, "SELECT key_id FROM accord.tenant_keys WHERE tenant = 'acme-corp'")
+        #expect(!audited.isEmpty && audited == held, "the onboarding's audit entry names the key the region holds")
+        let verify = try await CLITests.accordctl(["audit", "verify"], environment: env)
+        #expect(verify.status == 0, "\(verify.stdout) \(verify.stderr)")
+        // Nothing left to do: `diff` (reading the regions without migrating them) finds no change.
+        let diff = try await CLITests.accordctl(["diff", "--repo", repo.root.path], environment: env)
+        #expect(diff.status == 0, "\(diff.stdout) \(diff.stderr)")
+    }
+}
