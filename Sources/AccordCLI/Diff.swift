@@ -60,6 +60,9 @@ struct Diff: AsyncParsableCommand {
         let plan: Plan
         let base: String?
         let inventory: [InventoryEntry]
+        // With a regions file: where each tenant's data is, from git and from the registry.
+        let regional = database.regionsFilePath() != nil
+        var tenantRegions = Placement.tenantRegions(head.desired)
         if let against {
             let old = try await DesiredSource.load(source, ref: against, format: output.format, label: against)
             base = old.revision ?? against
@@ -68,18 +71,26 @@ struct Diff: AsyncParsableCommand {
                                blobID: $0.blobID, sourcePath: $0.sourcePath, generation: 1)
             }
             plan = Planner.plan(.init(desired: head.desired, live: old.desired.map(\.record), inventory: inventory, prune: prune))
+            tenantRegions.merge(Placement.tenantRegions(old.desired)) { new, _ in new }
         } else {
             base = nil
             let options = Pass.Options(actor: "accordctl diff", keys: Pass.Keys(trustedKeys: try trusted.trustedKeys()), prune: prune)
             let pass = Pass(desired: head.desired, revision: head.revision, path: ManifestPaths.normalize(source.path) ?? "", options: options)
-            (plan, inventory) = try await database.withSession { try await pass.previewWithInventory($0) }
+            let live: [String: String]
+            (plan, inventory, live) = try await database.withSession { session in
+                let (plan, inventory) = try await pass.previewWithInventory(session)
+                return (plan, inventory, session.regions == nil ? [:] : try await Placement.tenantRegions(session))
+            }
+            tenantRegions.merge(live) { fromGit, _ in fromGit }
         }
         // The policy's signer rules, as apply will check them: a plan it would refuse fails the diff.
         var refusal: String?
         if let verified, !plan.steps.isEmpty {
             refusal = try await verified.authorize(plan.steps, plan.sourcePaths(inventory: inventory)).map { PlanRefusal(by: .signerRule, reason: $0).description }
         }
-        let report = PlanReport(plan: plan, revision: head.revision, against: base)
+        if regional, refusal == nil, let moves = Pass.regionMoves(plan) { refusal = PlanRefusal(by: .residency, reason: moves).description }
+        var report = PlanReport(plan: plan, revision: head.revision, against: base)
+        if regional { report.databases = { Placement.databases(of: $0, tenantRegions: tenantRegions) } }
         switch output.format {
         case .text: Console.write(report.text(palette: .forStandardOutput()))
         case .json: Console.write(report.json(extra: ["refused": JSONValue(refusal)]))

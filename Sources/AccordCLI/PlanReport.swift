@@ -1,4 +1,5 @@
 import AccordEngine
+import AccordStore
 import AccordCore
 import Foundation
 
@@ -10,6 +11,14 @@ struct PlanReport {
     let revision: String?
     /// The base revision of `diff --against`.
     let against: String?
+    /// With a regions file: the databases each step writes (`Placement`).
+    var databases: ((PlanStep) -> [String])?
+
+    init(plan: Plan, revision: String?, against: String?) {
+        self.plan = plan
+        self.revision = revision
+        self.against = against
+    }
 
     static func heading(_ step: PlanStep) -> String {
         var line = "\(step.action.symbol) \(step.id)"
@@ -83,7 +92,8 @@ struct PlanReport {
     }
 
     func lines(for step: PlanStep) -> [String] {
-        [Self.heading(step)] + step.fieldChanges.flatMap { Self.changeLines($0, kind: step.id.kind) }
+        let at = databases.map { "  → " + $0(step).joined(separator: " + ") } ?? ""
+        return [Self.heading(step) + at] + step.fieldChanges.flatMap { Self.changeLines($0, kind: step.id.kind) }
     }
 
     func text(palette: Palette) -> String {
@@ -117,7 +127,7 @@ struct PlanReport {
             "summary": .object(Dictionary(uniqueKeysWithValues: Action.allCases.map { ($0.rawValue, JSONValue(plan.count($0))) })
                 .merging(["unchanged": JSONValue(plan.unchanged)]) { $1 }),
             "steps": .array(plan.steps.map { step in
-                .object([
+                .object((databases.map { ["databases": JSONValue(strings: $0(step))] } ?? [:]).merging([
                     "action": .string(step.action.rawValue), "id": .string(step.id.description),
                     "kind": .string(step.id.kind.rawValue), "tenant": JSONValue(step.id.tenant), "name": .string(step.id.name),
                     "cause": .string(step.cause.rawValue),
@@ -126,7 +136,7 @@ struct PlanReport {
                         .object(["path": .string(c.path), "field": .string(ManifestFieldPaths.path(step.id.kind, c.path)),
                                  "old": c.old ?? .null, "new": c.new ?? .null])
                     }),
-                ])
+                ]) { $1 })
             }),
             "orphaned": .array(plan.orphaned.map { .string($0.description) }),
             "unmanaged": .array(plan.unmanaged.map { .string($0.description) }),
@@ -186,5 +196,36 @@ struct PlanReport {
     /// Keeps a line from closing the code block.
     static func fence(_ line: String) -> String {
         line.replacingOccurrences(of: "```", with: "'''")
+    }
+}
+
+/// Which databases a step writes, with a regions file (SPEC §9): every
+/// step writes the registry in the control database; a tenant's step also
+/// writes its stores and keys in its region's database, and an erasure's
+/// run deletes there.
+enum Placement {
+    static func databases(of step: PlanStep, tenantRegions: [String: String]) -> [String] {
+        switch step.id.kind {
+        case .tenant:
+            let region = step.desired?.record["region"].stringValue ?? tenantRegions[step.id.name]
+            return [region.map { "region \($0)" } ?? "region unknown", "control"]
+        case .erasure:
+            return ["control"] + (step.id.tenant.flatMap { tenantRegions[$0] }.map { ["region \($0)"] } ?? [])
+        default:
+            return ["control"]
+        }
+    }
+
+    /// Each tenant's region as desired objects have it.
+    static func tenantRegions(_ desired: [DesiredObject]) -> [String: String] {
+        var out: [String: String] = [:]
+        for d in desired where d.id.kind == .tenant { if let r = d.record["region"].stringValue { out[d.id.name] = r } }
+        return out
+    }
+
+    /// Each tenant's region as the registry has it (none before Accord ran).
+    static func tenantRegions(_ session: Session) async throws -> [String: String] {
+        guard try await Migrations.isCurrent(session) else { return [:] }
+        return try await RegionDatabases.tenantRegions(session)
     }
 }

@@ -11,7 +11,9 @@ struct Status: AsyncParsableCommand {
             kinds in any case, singular or plural. The first row, Source/git, is the repository the controller \
             follows (when one runs against this database): the revision applied, the revision fetched (ATTEMPTED), \
             and why a fetched revision is not applied — its fetch failed, its manifests are invalid (the first \
-            errors), or the deletion guard refused its plan; `status source` shows it alone. \
+            errors), or the deletion guard refused its plan; `status source` shows it alone. With a regions file \
+            (--regions-file), a row Region/NAME for each region's database says whether it answers; `status regions` \
+            shows them alone. \
             Exit status: 0; 1 with --fail-on-not-ready when an object shown is not Ready; \
             2 on error (including an object Accord does not know).
             """
@@ -26,6 +28,12 @@ struct Status: AsyncParsableCommand {
     @Flag(help: "Exit 1 when an object shown is not Ready (for CI gates).")
     var failOnNotReady = false
 
+    /// `region` or `regions`: the regions alone.
+    var regionsOnly: Bool {
+        guard let object = object?.lowercased() else { return false }
+        return object == "region" || object == "regions"
+    }
+
     /// `source`, `sources` or `Source/git`: the source alone.
     var sourceOnly: Bool {
         guard let object = object?.lowercased() else { return false }
@@ -33,18 +41,24 @@ struct Status: AsyncParsableCommand {
     }
 
     func validate() throws {
-        guard let object, !sourceOnly, Kind(named: object) == nil else { return }
+        guard let object, !sourceOnly, !regionsOnly, Kind(named: object) == nil else { return }
         if case .failure(let problem) = ObjectID.parse(object) { throw ValidationError(problem.description) }
     }
 
     func run() async throws {
         let kind = object.flatMap { Kind(named: $0) }
         let id = object.flatMap { ObjectID(parsing: $0) }
-        let sourceOnly = self.sourceOnly
-        let (statuses, source) = try await database.withSession { session in
-            guard try await Migrations.isCurrent(session) else { return ([ObjectStatus](), SourceStatus?.none) }
+        let sourceOnly = self.sourceOnly, regionsOnly = self.regionsOnly
+        let (statuses, source, regions) = try await database.withSession { session in
+            // Each region's database, checked now (with a regions file).
+            let regions = object == nil || regionsOnly ? await RegionRow.check(session) : []
+            guard try await Migrations.isCurrent(session), !regionsOnly else { return ([ObjectStatus](), SourceStatus?.none, regions) }
             let source = object == nil || sourceOnly ? try await SourceStatus.read(session) : nil
-            return (sourceOnly ? [] : try await ObjectStatus.read(session, kind: kind, id: id), source)
+            return (sourceOnly ? [] : try await ObjectStatus.read(session, kind: kind, id: id), source, regions)
+        }
+        if regionsOnly, regions.isEmpty {
+            Console.error(CLIError("no regions: give --regions-file or set ACCORD_REGIONS_FILE"))
+            throw ExitCode(2)
         }
         if sourceOnly, source == nil {
             Console.error(CLIError("no source recorded: no controller has fetched a repository for this database"))
@@ -58,16 +72,18 @@ struct Status: AsyncParsableCommand {
         case .json:
             Console.write(JSONOutput.render(.object([
                 "formatVersion": .number(1),
-                "objects": .array((source.map { [$0.json] } ?? []) + statuses.map(Self.json)),
+                "objects": .array((source.map { [$0.json] } ?? []) + regions.map(\.json) + statuses.map(Self.json)),
             ])))
         case .text, .markdown:
-            Console.write(Self.table(statuses, source: source, markdown: output.format == .markdown))
+            Console.write(Self.table(statuses, source: source, regions: regions, markdown: output.format == .markdown))
             if output.format == .text {
                 if id != nil, let one = statuses.first { Console.write(Self.details(one)) }
                 if sourceOnly, let source { Console.write(source.details) }
             }
         }
-        if failOnNotReady, statuses.contains(where: { !$0.ready }) || source?.ready == false { throw ExitCode(1) }
+        if failOnNotReady, statuses.contains(where: { !$0.ready }) || source?.ready == false || regions.contains(where: { !$0.up }) {
+            throw ExitCode(1)
+        }
     }
 
     static func json(_ s: ObjectStatus) -> JSONValue { s.json }
@@ -93,9 +109,9 @@ struct Status: AsyncParsableCommand {
         revision.map { String($0.prefix(12)) } ?? (s.generation > 0 ? "uncommitted" : "-")
     }
 
-    static func table(_ statuses: [ObjectStatus], source: SourceStatus? = nil, markdown: Bool) -> String {
+    static func table(_ statuses: [ObjectStatus], source: SourceStatus? = nil, regions: [RegionRow] = [], markdown: Bool) -> String {
         let header = ["OBJECT", "READY", "STALLED", "GEN", "OBSERVED", "APPLIED", "ATTEMPTED", "MESSAGE"]
-        let rows = (source.map { [$0.row] } ?? []) + statuses.map { s in
+        let rows = (source.map { [$0.row] } ?? []) + regions.map(\.row) + statuses.map { s in
             [s.id, s.ready ? "True" : "False", s.stalled ? "True" : "False", String(s.generation), String(s.observedGeneration),
              Self.revision(s.lastAppliedRevision, s), Self.revision(s.lastAttemptedRevision, s),
              Text.escapingControls(s.message)]
@@ -127,5 +143,34 @@ enum Columns {
                 i == width - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
             }.joined(separator: "  ")
         }.joined(separator: "\n") + "\n"
+    }
+}
+
+/// A region's database as `status` shows it (SPEC §9): `Region/eu`,
+/// ready when it answers now.
+struct RegionRow: Sendable {
+    let region: Region
+    let up: Bool
+    let message: String
+
+    /// Every region of the session's regions file, checked now; none without one.
+    static func check(_ session: Session) async -> [RegionRow] {
+        guard let regions = session.regions else { return [] }
+        let health = await regions.check()
+        return regions.regions.map { region in
+            let url = regions.urls[region].map { "\($0.host):\($0.port)/\($0.database)" } ?? "no URL"
+            let h = health[region]
+            return RegionRow(region: region, up: h?.up == true,
+                             message: h?.up == true ? "the database answers (\(url))" : "unavailable (\(url)): \(h?.reason ?? "not checked")")
+        }
+    }
+
+    var row: [String] {
+        ["Region/\(region.rawValue)", up ? "True" : "False", "False", "-", "-", "-", "-", Text.escapingControls(message)]
+    }
+
+    var json: JSONValue {
+        .object(["kind": .string("Region"), "id": .string("Region/\(region.rawValue)"), "name": .string(region.rawValue),
+                 "ready": .bool(up), "message": .string(message)])
     }
 }

@@ -353,3 +353,15 @@ extension Session {
         return (results, unavailable)
     }
 }
+
+extension RegionDatabases {
+    /// Each tenant's region as the registry (the control database) has it.
+    public static func tenantRegions(_ session: Session) async throws -> [String: String] {
+        var out: [String: String] = [:]
+        for row in try await session.rows("SELECT name, region FROM platform.tenants") {
+            let (name, region) = try row.decode((String, String).self)
+            out[name] = region
+        }
+        return out
+    }
+}

@@ -45,10 +45,31 @@ struct RegionCLITests {
         let status = try await CLITests.accordctl(["status", "Tenant/northwind", "-o", "json"], environment: env)
         #expect(status.status == 0 && status.stdout.contains("\"keyId\""), "\(status.stdout) \(status.stderr)")
 
+        // `status` has a row for each region's database; one that is down is not Ready.
+        let regionsStatus = try await CLITests.accordctl(["status", "regions"], environment: env)
+        #expect(regionsStatus.status == 0)
+        #expect(regionsStatus.stdout.split(separator: "\n").filter { $0.hasPrefix("Region/") }.map { $0.split(separator: " ").prefix(2).joined(separator: " ") }
+                == ["Region/apac True", "Region/eu True", "Region/us True"], "\(regionsStatus.stdout)")
+        let apacDown = ["DATABASE_URL": "", "ACCORD_REGIONS_FILE": try fx.file(urls: [.apac: "postgres://accord@127.0.0.1:1/apac?connect_timeout=2&sslmode=disable"])]
+        let down = try await CLITests.accordctl(["status", "regions", "--fail-on-not-ready", "-o", "json"], environment: apacDown)
+        #expect(down.status == 1)
+        let objects = try JSONParser.parse(down.stdout)["objects"]?.arrayValue ?? []
+        let apac = objects.first { $0["id"] == .string("Region/apac") }
+        #expect(apac?["ready"] == .bool(false) && apac?["message"]?.stringValue?.contains("127.0.0.1:1") == true, "\(down.stdout)")
+        #expect(objects.first { $0["id"] == .string("Region/eu") }?["ready"] == .bool(true))
+
         // Moving northwind from us to eu is refused before anything is written.
         try repo.write("tenants/northwind.yaml", try String(contentsOf: repo.root.appendingPathComponent("tenants/northwind.yaml"), encoding: .utf8)
             .replacingOccurrences(of: "region: us", with: "region: eu"))
         _ = try repo.commit("move northwind to eu")
+        // `diff` names the databases each change writes, and says apply would refuse the move.
+        let diff = try await CLITests.accordctl(["diff", "--repo", repo.root.path], environment: env)
+        #expect(diff.status == 2)
+        #expect(diff.stdout.contains("~ Tenant/northwind  → region eu + control"), "\(diff.stdout)")
+        #expect(diff.stderr.contains("residency: Tenant/northwind: spec.region: moving from us to eu is refused"), "\(diff.stderr)")
+        let diffJSON = try await CLITests.accordctl(["diff", "--repo", repo.root.path, "-o", "json"], environment: env)
+        let steps = try JSONParser.parse(diffJSON.stdout)["steps"]?.arrayValue ?? []
+        #expect(steps.first { $0["id"] == .string("Tenant/northwind") }?["databases"] == JSONValue(strings: ["region eu", "control"]), "\(diffJSON.stdout)")
         let moved = try await CLITests.accordctl(["apply", "--repo", repo.root.path], environment: env)
         #expect(moved.status == 2)
         #expect(moved.stderr.contains("Tenant/northwind: spec.region: moving from us to eu is refused"), "\(moved.stderr)")
