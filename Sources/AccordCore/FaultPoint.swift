@@ -24,7 +24,8 @@ public enum FaultPoint: String, Sendable, CaseIterable {
     case storeDeleted = "store-deleted"
     /// With a regions file: a region's transaction committed (a tenant
     /// batch's stores and keys, an erasure's deletes), the control
-    /// database's not yet begun (`region-committed:eu`).
+    /// database's not yet begun (`region-committed:eu:1`: the first
+    /// transaction this process committed in eu's database).
     case regionCommitted = "region-committed"
 
     static let killAt = ProcessInfo.processInfo.environment["ACCORD_TEST_KILL_AT"]

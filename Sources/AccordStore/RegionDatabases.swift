@@ -63,6 +63,8 @@ public final class RegionDatabases: Sendable {
         var migrated: Set<Region> = []
         /// Regions found down, and until when they are not tried again.
         var resting: [Region: (until: Date, reason: String)] = [:]
+        /// Transactions committed in each region's database (`FaultPoint.regionCommitted`).
+        var commits: [Region: Int] = [:]
     }
 
     /// How long a region found down is not tried again: a pass that needs
@@ -209,6 +211,14 @@ public final class RegionDatabases: Sendable {
         return health
     }
 
+    /// Counts a transaction committed in a region's database; how many so far.
+    func committed(_ region: Region) -> Int {
+        state.withLock { s in
+            s.commits[region, default: 0] += 1
+            return s.commits[region]!
+        }
+    }
+
     /// Closes every open connection.
     public func close() async {
         let open = state.withLock { s in
@@ -310,7 +320,7 @@ extension Session {
             return try await transaction(asApplier: asApplier) { try await control(try await data(self)) }
         }
         let written = try await regions.transaction(region) { try await data($0) }
-        FaultPoint.regionCommitted.reach(region.rawValue)
+        FaultPoint.regionCommitted.reach("\(region.rawValue):\(regions.committed(region))")
         return try await transaction(asApplier: asApplier) { try await control(written) }
     }
 

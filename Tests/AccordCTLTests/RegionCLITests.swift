@@ -83,7 +83,7 @@ struct RegionCLITests {
         let env = ["DATABASE_URL": "", "ACCORD_REGIONS_FILE": try fx.file()]
         // Killed once eu's first transaction (its tenants' stores and keys) committed, before the registry's.
         let killed = try await CLITests.accordctl(["apply", "--repo", repo.root.path],
-                                                  environment: env.merging(["ACCORD_TEST_KILL_AT": "region-committed:eu"]) { $1 })
+                                                  environment: env.merging(["ACCORD_TEST_KILL_AT": "region-committed:eu:1"]) { $1 })
         #expect(killed.status == SIGKILL && killed.signaled, "\(killed.stderr.suffix(500))")
         let eu = fx.regions[.eu]!
         #expect(try await Self.scalar(eu, "SELECT string_agg(tenant || ':' || version, ',' ORDER BY tenant) FROM accord.tenant_keys") == "acme-corp:1,brightpath:1")
@@ -105,5 +105,72 @@ struct RegionCLITests {
         // Nothing left to do: `diff` (reading the regions without migrating them) finds no change.
         let diff = try await CLITests.accordctl(["diff", "--repo", repo.root.path], environment: env)
         #expect(diff.status == 0, "\(diff.stdout) \(diff.stderr)")
+    }
+}
+
+/// Two PostgreSQL clusters on two ports (SPEC §9): control, eu and apac on
+/// the test server, us on a cluster of its own, stopped in the middle of
+/// an apply — after eu's tenants committed — and started again.
+@Suite(TestDatabase.required, .timeLimit(.minutes(5)))
+struct RegionClusterTests {
+    @Test func aRegionsServerStoppedMidApplyStallsOnlyItsTenantsUntilItIsBack() async throws {
+        let cluster = try PrivateCluster.start()
+        defer { cluster.stop() }
+        let fx = try await RegionFixture.make([.eu, .apac])
+        defer { Task { await fx.drop() } }
+        try SecretFixture.write(fx.control.urlText + "\n", to: fx.directory.appendingPathComponent("control.url"))
+        for region in [Region.eu, .apac] {
+            try SecretFixture.write(fx.regions[region]!.urlText + "\n", to: fx.directory.appendingPathComponent("\(region.rawValue).url"))
+        }
+        try SecretFixture.write(cluster.url + "?connect_timeout=3\n", to: fx.directory.appendingPathComponent("us.url"))
+        let file = fx.directory.appendingPathComponent("two-clusters.yaml")
+        try SecretFixture.write("""
+            control: {databaseUrlFile: control.url}
+            regions:
+              eu: {databaseUrlFile: eu.url}
+              us: {databaseUrlFile: us.url}
+              apac: {databaseUrlFile: apac.url}
+            timeout: 20s
+
+            """, to: file, mode: 0o644)
+        let repo = try CLITests.repo(copying: "examples/platform")
+        let env = ["DATABASE_URL": "", "ACCORD_REGIONS_FILE": file.path]
+
+        let process = Process()
+        process.executableURL = try CLITests.binary()
+        process.arguments = ["apply", "--repo", repo.root.path]
+        var environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
+        environment["ACCORD_KEK_FILE"] = CLITests.kekFile
+        environment["ACCORD_TRUSTED_KEYS_DIR"] = ExampleKeys.trustedDirectory
+        environment["ACCORD_SIGNING_KEY_FILE"] = ExampleKeys.path("controller-signing.pem")
+        // The apply holds itself right after eu's tenants committed; us's server goes down then.
+        environment["ACCORD_TEST_STOP_AT"] = "region-committed:eu:1"
+        process.environment = environment
+        let out = OutputFile(), err = OutputFile()
+        defer { out.remove(); err.remove() }
+        process.standardOutput = try out.handle()
+        process.standardError = try err.handle()
+        try process.run()
+        let deadline = ContinuousClock.now + .seconds(120)
+        while ContinuousClock.now < deadline, process.isRunning, !FaultTests.isStopped(process.processIdentifier) {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(FaultTests.isStopped(process.processIdentifier), "the apply reached eu's commit and stopped there")
+        try cluster.stopServer()
+        kill(process.processIdentifier, SIGCONT)
+        guard await process.exited(within: .seconds(120), "the apply with us's server down") else { return }
+        #expect(process.terminationStatus == 1, "some objects failed, not an error of the run: \(err.text)")
+        #expect(out.text.contains("Tenant/northwind") && out.text.contains("RegionUnavailable"), "\(out.text)")
+        let tenants = { try await RegionCLITests.scalar(fx.control, "SELECT string_agg(name, ',' ORDER BY name) FROM platform.tenants") }
+        #expect(try await tenants() == "acme-corp,brightpath,kestrel-health", "every other region's tenants applied")
+
+        // Back up: the next apply onboards northwind in us.
+        try cluster.startServer()
+        let again = try await CLITests.accordctl(["apply", "--repo", repo.root.path], environment: env)
+        #expect(again.status == 0, "\(again.stdout) \(again.stderr)")
+        #expect(try await tenants() == "acme-corp,brightpath,kestrel-health,northwind")
+        #expect(try await cluster.session { try await $0.scalar("SELECT string_agg(tenant, ',') FROM accord.tenant_keys") } == "northwind")
+        let status = try await CLITests.accordctl(["status", "regions", "--fail-on-not-ready"], environment: env)
+        #expect(status.status == 0, "\(status.stdout)")
     }
 }

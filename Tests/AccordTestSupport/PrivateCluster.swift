@@ -43,6 +43,22 @@ public final class PrivateCluster: Sendable {
         }
     }
 
+    /// `pg_ctl stop -m immediate` (the server gone, every connection cut),
+    /// keeping the data directory; `startServer` brings it back.
+    public func stopServer() throws { try pgCtl(["-m", "immediate", "stop"]) }
+
+    public func startServer() throws { try pgCtl(["start"]) }
+
+    private func pgCtl(_ command: [String]) throws {
+        let pgCtl = "/usr/lib/postgresql/15/bin/pg_ctl"
+        let args = ["-D", directory + "/data", "-w", "-l", directory + "/postgres.log"] + command
+        if getuid() == 0 {
+            _ = try Self.run("/usr/sbin/runuser", ["-u", "postgres", "--", pgCtl] + args, cwd: "/")
+        } else {
+            _ = try Self.run(pgCtl, args, cwd: "/")
+        }
+    }
+
     public func session<T: Sendable>(_ body: (Session) async throws -> T) async throws -> T {
         try await Database.withConnection(try DatabaseURL(url)) { try await body(Session($0)) }
     }
