@@ -34,6 +34,7 @@ public struct Controller: Service {
         } onGracefulShutdown: {
             doorbell.shutdown()
         }
+        await config.regions?.close()
         logger.info("stopped")
     }
 

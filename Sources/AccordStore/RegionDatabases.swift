@@ -128,7 +128,12 @@ public final class RegionDatabases: Sendable {
     /// The session of a region's database, connected (and, unless read
     /// only, migrated) when needed.
     public func session(_ region: Region) async throws -> Session {
-        if let open = state.withLock({ $0.sessions[region] }), !open.isLost, !open.connection.isClosed { return open }
+        if let open = state.withLock({ $0.sessions[region] }) {
+            if !open.isLost, !open.connection.isClosed { return open }
+            // Lost: closed before it is let go (a connection must be closed before it is freed).
+            state.withLock { _ = $0.sessions.removeValue(forKey: region) }
+            try? await open.connection.close()
+        }
         guard let url = urls[region] else {
             throw RegionUnavailable(region: region, reason: "the regions file \(Text.quoted(file.file, limit: 200)) names no database for it")
         }

@@ -80,6 +80,8 @@ final class Harness: Sendable {
             "retry-min": "200ms", "retry-max": "2s", "leader-poll": "200ms", "listen": "127.0.0.1:0",
         ]
         all.merge(flags) { $1 }
+        // With a regions file the control database is the file's.
+        if flags["regions-file"] != nil { all["database-url"] = nil }
         return try ControllerConfig.resolve(flags: all, environment: ["ACCORD_CACHE_DIR": scratch.appendingPathComponent("cache").path,
                                                                       "ACCORD_GIT_PASSWORD_FILE": scratch.appendingPathComponent("git-token").path])
     }
