@@ -14,16 +14,8 @@ import Foundation
 public enum Retention {
     public static let batchSize = 10_000
 
-    /// `accord.retention_run_targets` (migration 17): deletes (or counts)
-    /// the rows older than each rule's `maxAge` in the stores of the given
-    /// (policy, rules, tenant, isolation) targets, at most `budget` rows
-    /// per call. Store tables with no page at all are skipped before any
-    /// statement is planned, each sized once however many tenants share it.
-    /// The caller reads the targets from the registry, so the function runs
-    /// in whichever database holds the tenants' stores (SPEC §9).
-    static let targetsFunction = """
-        CREATE OR REPLACE FUNCTION accord.retention_run_targets(targets jsonb, now timestamptz, budget bigint, dry boolean)
-        RETURNS TABLE (out_policy text, out_tenant text, out_store text, out_rows bigint) LANGUAGE plpgsql AS $$
+    /// The variables both retention functions declare.
+    static let declarations = """
         DECLARE
             t record;
             r jsonb;
@@ -34,18 +26,12 @@ public enum Retention {
             v text;
             n bigint;
             remaining bigint := budget;
-        BEGIN
-            FOR t IN WITH filled AS MATERIALIZED (
-                         SELECT n.nspname AS target, c.relname AS store
-                         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                         WHERE c.relkind = 'r' AND (n.nspname = 'shared' OR n.nspname LIKE 'tenant\\_%')
-                           AND c.relname = ANY (accord.store_tables()) AND pg_relation_size(c.oid) > 0)
-                     SELECT x.policy, x.rules, x.name, x.isolation
-                     FROM jsonb_to_recordset(targets) AS x(policy text, rules jsonb, name text, isolation text)
-                     WHERE EXISTS (SELECT 1 FROM jsonb_array_elements(x.rules) AS e
-                                   JOIN filled f ON f.target = accord.store_schema(x.name, x.isolation)
-                                                AND f.store = e->>'store')
-                     ORDER BY x.policy, x.name LOOP
+        """
+
+    /// What both retention functions do for one (policy, tenant) pair `t`:
+    /// each rule's rows older than its `maxAge` deleted (or counted), at
+    /// most `remaining` in all.
+    static let ruleLoop = """
                 target := accord.store_schema(t.name, t.isolation);
                 PERFORM set_config('accord.tenant', t.name, true);
                 FOR r IN SELECT e FROM jsonb_array_elements(t.rules) AS e LOOP
@@ -79,6 +65,32 @@ public enum Retention {
                         RETURN;
                     END IF;
                 END LOOP;
+        """
+
+    /// `accord.retention_run_targets` (migration 17): deletes (or counts)
+    /// the rows older than each rule's `maxAge` in the stores of the given
+    /// (policy, rules, tenant, isolation) targets, at most `budget` rows
+    /// per call. Store tables with no page at all are skipped before any
+    /// statement is planned, each sized once however many tenants share it.
+    /// The caller reads the targets from the registry, so the function runs
+    /// in whichever database holds the tenants' stores (SPEC §9).
+    static let targetsFunction = """
+        CREATE OR REPLACE FUNCTION accord.retention_run_targets(targets jsonb, now timestamptz, budget bigint, dry boolean)
+        RETURNS TABLE (out_policy text, out_tenant text, out_store text, out_rows bigint) LANGUAGE plpgsql AS $$
+        \(declarations)
+        BEGIN
+            FOR t IN WITH filled AS MATERIALIZED (
+                         SELECT n.nspname AS target, c.relname AS store
+                         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                         WHERE c.relkind = 'r' AND (n.nspname = 'shared' OR n.nspname LIKE 'tenant\\_%')
+                           AND c.relname = ANY (accord.store_tables()) AND pg_relation_size(c.oid) > 0)
+                     SELECT x.policy, x.rules, x.name, x.isolation
+                     FROM jsonb_to_recordset(targets) AS x(policy text, rules jsonb, name text, isolation text)
+                     WHERE EXISTS (SELECT 1 FROM jsonb_array_elements(x.rules) AS e
+                                   JOIN filled f ON f.target = accord.store_schema(x.name, x.isolation)
+                                                AND f.store = e->>'store')
+                     ORDER BY x.policy, x.name LOOP
+        \(ruleLoop)
             END LOOP;
         END $$;
         """
@@ -88,16 +100,7 @@ public enum Retention {
     static let runFunction = """
         CREATE OR REPLACE FUNCTION accord.retention_run(policies text[], now timestamptz, budget bigint, dry boolean)
         RETURNS TABLE (out_policy text, out_tenant text, out_store text, out_rows bigint) LANGUAGE plpgsql AS $$
-        DECLARE
-            t record;
-            r jsonb;
-            rel regclass;
-            target text;
-            cond text;
-            k text;
-            v text;
-            n bigint;
-            remaining bigint := budget;
+        \(declarations)
         BEGIN
             -- Every (policy, tenant) pair in one join, keeping only tenants with a rule whose store
             -- table holds anything: set-based, before any statement is planned. Each store table
@@ -115,39 +118,7 @@ public enum Retention {
                                    JOIN filled f ON f.target = accord.store_schema(tn.name, tn.isolation)
                                                 AND f.store = e->>'store')
                      ORDER BY rp.name, tn.name LOOP
-                target := accord.store_schema(t.name, t.isolation);
-                PERFORM set_config('accord.tenant', t.name, true);
-                FOR r IN SELECT e FROM jsonb_array_elements(t.rules) AS e LOOP
-                    rel := to_regclass(format('%I.%I', target, r->>'store'));
-                    CONTINUE WHEN rel IS NULL;
-                    -- A table without a single page holds no row, committed or not: nothing to delete or count.
-                    CONTINUE WHEN pg_relation_size(rel) = 0;
-                    cond := format('created_at < %L::timestamptz - make_interval(secs => %s)', now, (r->>'maxAgeSeconds')::float8);
-                    IF t.isolation = 'shared' THEN
-                        cond := cond || format(' AND tenant_id = %L', t.name);
-                    END IF;
-                    FOR k, v IN SELECT key, value FROM jsonb_each_text(coalesce(r->'match', '{}'::jsonb)) LOOP
-                        cond := cond || format(' AND %I = %L', k, v);
-                    END LOOP;
-                    IF dry THEN
-                        EXECUTE format('SELECT count(*) FROM %I.%I WHERE %s', target, r->>'store', cond) INTO n;
-                    ELSE
-                        EXECUTE format('DELETE FROM %I.%I WHERE ctid = ANY (ARRAY(SELECT ctid FROM %I.%I WHERE %s LIMIT %s))',
-                                       target, r->>'store', target, r->>'store', cond, remaining);
-                        GET DIAGNOSTICS n = ROW_COUNT;
-                        remaining := remaining - n;
-                    END IF;
-                    IF n > 0 THEN
-                        out_policy := t.policy;
-                        out_tenant := t.name;
-                        out_store := r->>'store';
-                        out_rows := n;
-                        RETURN NEXT;
-                    END IF;
-                    IF NOT dry AND remaining <= 0 THEN
-                        RETURN;
-                    END IF;
-                END LOOP;
+        \(ruleLoop)
             END LOOP;
         END $$;
         """

@@ -126,6 +126,30 @@ struct FaultTests {
         }
     }
 
+    /// `accordctl ARGS` started with every key the tests use and
+    /// `ACCORD_TEST_STOP_AT=stopAt`, returned once it holds itself there
+    /// (or has exited, or two minutes passed: the caller checks `isStopped`).
+    static func launchHeld(_ args: [String], environment env: [String: String], stopAt: String,
+                           out: OutputFile, err: OutputFile) async throws -> Process {
+        let process = Process()
+        process.executableURL = try CLITests.binary()
+        process.arguments = args
+        var environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
+        environment["ACCORD_KEK_FILE"] = CLITests.kekFile
+        environment["ACCORD_TRUSTED_KEYS_DIR"] = ExampleKeys.trustedDirectory
+        environment["ACCORD_SIGNING_KEY_FILE"] = ExampleKeys.path("controller-signing.pem")
+        environment["ACCORD_TEST_STOP_AT"] = stopAt
+        process.environment = environment
+        process.standardOutput = try out.handle()
+        process.standardError = try err.handle()
+        try process.run()
+        let deadline = ContinuousClock.now + .seconds(120)
+        while ContinuousClock.now < deadline, process.isRunning, !Self.isStopped(process.processIdentifier) {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        return process
+    }
+
     /// Whether the process is stopped (state `T` in `/proc/PID/stat`).
     static func isStopped(_ pid: Int32) -> Bool {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
@@ -148,26 +172,12 @@ struct FaultTests {
                 == "on on", "a durable cluster")
         let fx = try CLITests.repo(files: GeneratedPlatform.files(tenants: 450))
         let env = ["DATABASE_URL": cluster.url]
-        let process = Process()
-        process.executableURL = try CLITests.binary()
-        process.arguments = ["apply", "--repo", fx.root.path]
-        var environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
-        environment["ACCORD_KEK_FILE"] = CLITests.kekFile
-        environment["ACCORD_TRUSTED_KEYS_DIR"] = ExampleKeys.trustedDirectory
-        environment["ACCORD_SIGNING_KEY_FILE"] = ExampleKeys.path("controller-signing.pem")
-        // The apply stops itself right after its second tenant transaction commits; the server
-        // crashes then, and the apply goes on with its connection gone.
-        environment["ACCORD_TEST_STOP_AT"] = "batch-committed:Tenant:2"
-        process.environment = environment
         let out = OutputFile(), err = OutputFile()
         defer { out.remove(); err.remove() }
-        process.standardOutput = try out.handle()
-        process.standardError = try err.handle()
-        try process.run()
-        let deadline = ContinuousClock.now + .seconds(120)
-        while ContinuousClock.now < deadline, process.isRunning, !Self.isStopped(process.processIdentifier) {
-            try await Task.sleep(for: .milliseconds(5))
-        }
+        // The apply stops itself right after its second tenant transaction commits; the server
+        // crashes then, and the apply goes on with its connection gone.
+        let process = try await Self.launchHeld(["apply", "--repo", fx.root.path], environment: env, stopAt: "batch-committed:Tenant:2",
+                                                out: out, err: err)
         #expect(Self.isStopped(process.processIdentifier), "the apply reached its second tenant transaction and stopped there")
         // What a client sees committed at that moment is what must survive.
         let seen = try await cluster.session { s in

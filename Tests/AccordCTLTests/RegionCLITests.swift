@@ -136,25 +136,11 @@ struct RegionClusterTests {
         let repo = try CLITests.repo(copying: "examples/platform")
         let env = ["DATABASE_URL": "", "ACCORD_REGIONS_FILE": file.path]
 
-        let process = Process()
-        process.executableURL = try CLITests.binary()
-        process.arguments = ["apply", "--repo", repo.root.path]
-        var environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
-        environment["ACCORD_KEK_FILE"] = CLITests.kekFile
-        environment["ACCORD_TRUSTED_KEYS_DIR"] = ExampleKeys.trustedDirectory
-        environment["ACCORD_SIGNING_KEY_FILE"] = ExampleKeys.path("controller-signing.pem")
-        // The apply holds itself right after eu's tenants committed; us's server goes down then.
-        environment["ACCORD_TEST_STOP_AT"] = "region-committed:eu:1"
-        process.environment = environment
         let out = OutputFile(), err = OutputFile()
         defer { out.remove(); err.remove() }
-        process.standardOutput = try out.handle()
-        process.standardError = try err.handle()
-        try process.run()
-        let deadline = ContinuousClock.now + .seconds(120)
-        while ContinuousClock.now < deadline, process.isRunning, !FaultTests.isStopped(process.processIdentifier) {
-            try await Task.sleep(for: .milliseconds(5))
-        }
+        // The apply holds itself right after eu's tenants committed; us's server goes down then.
+        let process = try await FaultTests.launchHeld(["apply", "--repo", repo.root.path], environment: env, stopAt: "region-committed:eu:1",
+                                                      out: out, err: err)
         #expect(FaultTests.isStopped(process.processIdentifier), "the apply reached eu's commit and stopped there")
         try cluster.stopServer()
         kill(process.processIdentifier, SIGCONT)

@@ -11,13 +11,18 @@ import Testing
 struct ApplyTests {
     static func apply(_ desired: [DesiredObject], _ db: ScratchDatabase, revision: String = "r1",
                       configure: (inout Pass.Options) -> Void = { _ in }) async throws -> Pass.Report {
+        let pass = Self.pass(desired, revision: revision, configure: configure)
+        return try await db.withSession { try await pass.run($0) }
+    }
+
+    /// A pass over `desired` with every key the tests use.
+    static func pass(_ desired: [DesiredObject], revision: String = "r1", configure: (inout Pass.Options) -> Void = { _ in }) -> Pass {
         var options = Pass.Options()
         options.keys.kek = TestKeys.kek
         options.keys.trustedKeys = ExampleKeys.trusted
         options.keys.signingKey = ExampleKeys.signing
         configure(&options)
-        let pass = Pass(desired: desired, revision: revision, path: "", options: options)
-        return try await db.withSession { try await pass.run($0) }
+        return Pass(desired: desired, revision: revision, path: "", options: options)
     }
 
     static func preview(_ desired: [DesiredObject], _ db: ScratchDatabase, prune: Bool = false) async throws -> Plan {

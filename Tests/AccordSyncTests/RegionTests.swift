@@ -20,12 +20,7 @@ struct RegionTests {
 
     static func apply(_ desired: [DesiredObject], _ fx: RegionFixture, _ regions: RegionDatabases, revision: String = "r1",
                       configure: (inout Pass.Options) -> Void = { _ in }) async throws -> Pass.Report {
-        var options = Pass.Options()
-        options.keys.kek = TestKeys.kek
-        options.keys.trustedKeys = ExampleKeys.trusted
-        options.keys.signingKey = ExampleKeys.signing
-        configure(&options)
-        let pass = Pass(desired: desired, revision: revision, path: "", options: options)
+        let pass = T.pass(desired, revision: revision, configure: configure)
         return try await fx.withSession(regions) { try await pass.run($0) }
     }
 
