@@ -27,6 +27,9 @@ public enum FaultPoint: String, Sendable, CaseIterable {
     /// database's not yet begun (`region-committed:eu:1`: the first
     /// transaction this process committed in eu's database).
     case regionCommitted = "region-committed"
+    /// A tenant's move to another region verified and recorded in the
+    /// control database; the old region's copy not yet dropped.
+    case regionMoveRecorded = "region-move-recorded"
 
     static let killAt = ProcessInfo.processInfo.environment["ACCORD_TEST_KILL_AT"]
     static let stopAt = ProcessInfo.processInfo.environment["ACCORD_TEST_STOP_AT"]

@@ -81,7 +81,9 @@ public enum DesiredState {
             recordHash: sha256Hex(canonicalOf: .object(fields)),
             sourcePath: m.source.file,
             blobID: blobIDs[m.source.file],
-            stall: stall)
+            stall: stall,
+            auditDetail: m.kind == .tenant && m.metadata.annotations[TenantRecord.migrateRegionAnnotation] == "true"
+                ? ["migrateRegion": .bool(true)] : [:])
     }
 
     /// The manifest as canonical JSON: apiVersion, kind, metadata, spec.

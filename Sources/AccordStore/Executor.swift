@@ -82,6 +82,28 @@ public struct Executor: Sendable {
         groupLoop: for (g, group) in groups.enumerated() {
             var triage = ExecutionOrder.triage(group, failed: failedIDs)
             var newKeys: [String: Int] = [:]
+            // Tenants moving to another region (migrate-region): their data first, so the
+            // key check and the batch find it in the new region.
+            if session.regions != nil, group.first?.id.kind == .tenant, group.first?.action == .update {
+                var kept: [PlanStep] = []
+                for step in triage.ready {
+                    guard let to = region(of: step), let live = tenantsLive[step.id.name], let from = live.region, from != to else {
+                        kept.append(step)
+                        continue
+                    }
+                    do {
+                        _ = try await RegionMove.move(tenant: step.id.name, from: from, to: to, isolation: live.isolation, session)
+                        kept.append(step)
+                    } catch let down as RegionUnavailable {
+                        triage.waiting.append((step, Self.unavailable(step, down)))
+                    } catch {
+                        triage.waiting.append((step, ObjectFailure(id: step.id, action: step.action, reason: .applyFailed,
+                                                                   message: "moving its data from \(from.rawValue) to \(to.rawValue): \(error)",
+                                                                   disposition: .retry)))
+                    }
+                }
+                triage.ready = kept
+            }
             if ExecutionOrder.needsDataKeys(group) {
                 let read = try await TenantKeys.versions(of: triage.ready.map { ($0.id.name, region(of: $0)) }, session)
                 triage.waiting += triage.ready.compactMap { step in

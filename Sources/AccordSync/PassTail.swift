@@ -129,10 +129,10 @@ extension Pass {
     /// one (SPEC §9). Each move named with both regions.
     public static func regionMoves(_ plan: Plan) -> String? {
         let moves = plan.steps.compactMap { step -> String? in
-            guard step.id.kind == .tenant, step.action == .update,
+            guard step.id.kind == .tenant, step.action == .update, !TenantRecord.migratesRegion(step.desired),
                   let change = step.changes.first(where: { $0.path == "region" }),
                   let from = change.old?.stringValue, let to = change.new?.stringValue, from != to else { return nil }
-            return "\(step.id): spec.region: moving from \(from) to \(to) is refused; the tenant's stores and data keys are in \(from)'s database, and a tenant's data may live only in its region's (SPEC §9)"
+            return "\(step.id): spec.region: moving from \(from) to \(to) is refused; the tenant's stores and data keys are in \(from)'s database, and a tenant's data may live only in its region's (SPEC §9); the annotation accord.dev/migrate-region: \"true\" moves them"
         }
         return moves.isEmpty ? nil : moves.joined(separator: "; ")
     }

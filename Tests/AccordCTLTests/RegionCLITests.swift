@@ -108,6 +108,47 @@ struct RegionCLITests {
     }
 }
 
+extension RegionCLITests {
+    /// A move to another region killed after the copy committed (the next
+    /// apply copies again, nothing twice) and after the verified move was
+    /// recorded (the next apply drops the old copy and finishes, never
+    /// copying again).
+    @Test(arguments: ["region-committed:eu:1", "region-move-recorded"])
+    func aKilledMoveToAnotherRegionIsFinishedByTheNextApply(killAt: String) async throws {
+        let fx = try await RegionFixture.make()
+        defer { Task { await fx.drop() } }
+        let repo = try CLITests.repo(copying: "examples/platform")
+        let env = ["DATABASE_URL": "", "ACCORD_REGIONS_FILE": try fx.file()]
+        #expect(try await CLITests.accordctl(["apply", "--repo", repo.root.path], environment: env).status == 0)
+        let us = fx.regions[.us]!, eu = fx.regions[.eu]!
+        try await us.withSession { try await $0.execute("INSERT INTO shared.users (tenant_id) VALUES ('northwind'), ('northwind'), ('northwind')") }
+        let path = repo.root.appendingPathComponent("tenants/northwind.yaml")
+        try repo.write("tenants/northwind.yaml", try String(contentsOf: path, encoding: .utf8)
+            .replacingOccurrences(of: "  region: us", with: "  region: eu")
+            .replacingOccurrences(of: "    accord.dev/owner: customer-success-na", with: "    accord.dev/owner: customer-success-na\n    accord.dev/migrate-region: \"true\""))
+        _ = try repo.commit("move northwind to eu with its data")
+
+        let killed = try await CLITests.accordctl(["apply", "--repo", repo.root.path], environment: env.merging(["ACCORD_TEST_KILL_AT": killAt]) { $1 })
+        #expect(killed.status == SIGKILL && killed.signaled, "\(killed.stderr.suffix(500))")
+        let users = { (db: ScratchDatabase) in try await Self.scalar(db, "SELECT count(*)::text FROM shared.users WHERE tenant_id = 'northwind'") }
+        // Where the kill landed: the copy is in eu, us still has everything, the registry still says us.
+        let copied = try await users(eu), left = try await users(us)
+        #expect(copied == "3" && left == "3")
+        #expect(try await Self.scalar(fx.control, "SELECT region FROM platform.tenants WHERE name = 'northwind'") == "us")
+        #expect(try await Self.scalar(fx.control, "SELECT count(*)::text FROM accord.region_moves") == (killAt == "region-move-recorded" ? "1" : "0"))
+
+        let again = try await CLITests.accordctl(["apply", "--repo", repo.root.path], environment: env)
+        #expect(again.status == 0, "\(again.stdout) \(again.stderr)")
+        #expect(try await users(eu) == "3", "copied once")
+        #expect(try await users(us) == "0")
+        #expect(try await Self.scalar(us, "SELECT count(*)::text FROM accord.tenant_keys") == "0")
+        #expect(try await Self.scalar(eu, "SELECT count(*)::text FROM accord.tenant_keys WHERE tenant = 'northwind'") == "1")
+        #expect(try await Self.scalar(fx.control, "SELECT region || ' ' || (SELECT count(*) FROM accord.region_moves) FROM platform.tenants WHERE name = 'northwind'") == "eu 0")
+        #expect(try await CLITests.accordctl(["diff", "--repo", repo.root.path], environment: env).status == 0)
+        #expect(try await CLITests.accordctl(["audit", "verify"], environment: env).status == 0)
+    }
+}
+
 /// Two PostgreSQL clusters on two ports (SPEC §9): control, eu and apac on
 /// the test server, us on a cluster of its own, stopped in the middle of
 /// an apply — after eu's tenants committed — and started again.

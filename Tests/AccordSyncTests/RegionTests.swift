@@ -199,6 +199,57 @@ struct RegionTests {
         #expect(try await Self.placement(fx.regions[.apac]!) == "schemas=tenant_kestrel_health keys=kestrel-health")
     }
 
+    @Test func aTenantMovesToAnotherRegionWithItsDataOnlyWhenAnnotated() async throws {
+        let fx = try await RegionFixture.make()
+        defer { Task { await fx.drop() } }
+        var manifests = try Manifests.examples()
+        _ = try await Self.apply(manifests.desired(), fx, try fx.databases())
+        // northwind (shared) has rows in us; eu holds brightpath's shared rows too.
+        try await fx.regions[.us]!.withSession { session in
+            try await session.script("""
+                INSERT INTO shared.users (tenant_id, subject_email_hash) VALUES ('northwind', '\(Self.subject)'), ('northwind', NULL);
+                INSERT INTO shared.traces (tenant_id) VALUES ('northwind');
+                """)
+        }
+        try await fx.regions[.eu]!.withSession { try await $0.execute("INSERT INTO shared.users (tenant_id) VALUES ('brightpath')") }
+        let key = try await Self.scalar(fx.regions[.us]!, "SELECT key_id FROM accord.tenant_keys WHERE tenant = 'northwind'")
+
+        // Without the annotation the move is refused, nothing written.
+        manifests.edit("tenants/northwind.yaml", "  region: us", "  region: eu")
+        let refused = try await Self.apply(manifests.desired(), fx, try fx.databases(), revision: "r2")
+        #expect(refused.refusal?.by == .residency, "\(String(describing: refused.refusal))")
+        #expect(try await Self.scalar(fx.control, "SELECT region FROM platform.tenants WHERE name = 'northwind'") == "us")
+
+        // With it: the rows and the key move to eu, counted, and leave us.
+        manifests.edit("tenants/northwind.yaml", "    accord.dev/owner: customer-success-na", "    accord.dev/owner: customer-success-na\n    accord.dev/migrate-region: \"true\"")
+        let moved = try await Self.apply(manifests.desired(), fx, try fx.databases(), revision: "r3")
+        #expect(moved.refusal == nil && moved.outcome?.failed.isEmpty == true, "\(moved.outcome?.failed ?? [])")
+        #expect(try await Self.scalar(fx.control, "SELECT region FROM platform.tenants WHERE name = 'northwind'") == "eu")
+        let eu = fx.regions[.eu]!, us = fx.regions[.us]!
+        #expect(try await Self.scalar(eu, "SELECT count(*)::text FROM shared.users WHERE tenant_id = 'northwind'") == "2")
+        #expect(try await Self.scalar(eu, "SELECT count(*)::text FROM shared.traces WHERE tenant_id = 'northwind'") == "1")
+        #expect(try await Self.scalar(eu, "SELECT count(*)::text FROM shared.users WHERE tenant_id = 'brightpath'") == "1", "eu's other tenants untouched")
+        #expect(try await Self.scalar(eu, "SELECT key_id FROM accord.tenant_keys WHERE tenant = 'northwind'") == key, "the same key, moved")
+        #expect(try await Self.scalar(us, "SELECT ((SELECT count(*) FROM shared.users) + (SELECT count(*) FROM shared.traces) + (SELECT count(*) FROM accord.tenant_keys))::text") == "0",
+                "nothing of northwind left in us")
+        let detail = try JSONParser.parse(try await Self.scalar(fx.control, "SELECT body FROM accord.audit_log WHERE object = 'Tenant/northwind' AND action = 'update' ORDER BY seq DESC LIMIT 1"))["detail"]
+        #expect(detail?["regionMoved"]?["from"] == .string("us") && detail?["regionMoved"]?["to"] == .string("eu"), "\(String(describing: detail))")
+        #expect(detail?["regionMoved"]?["rows"]?["users"] == .number(2) && detail?["regionMoved"]?["rows"]?["data_keys"] == .number(1))
+        #expect(try await Self.scalar(fx.control, "SELECT count(*)::text FROM accord.region_moves") == "0")
+        // A tenant with its own schema: the schema moves (apac → us) and is dropped in apac.
+        try await fx.regions[.apac]!.withSession { try await $0.execute("INSERT INTO tenant_kestrel_health.tasks (tenant_id) VALUES ('kestrel-health')") }
+        manifests.edit("tenants/kestrel-health.yaml", "  region: apac", "  region: us")
+        manifests.edit("tenants/kestrel-health.yaml", "    accord.dev/owner: customer-success-apac", "    accord.dev/owner: customer-success-apac\n    accord.dev/migrate-region: \"true\"")
+        let schemaMoved = try await Self.apply(manifests.desired(), fx, try fx.databases(), revision: "r4")
+        #expect(schemaMoved.outcome?.failed.isEmpty == true, "\(schemaMoved.outcome?.failed ?? [])")
+        #expect(try await Self.scalar(us, "SELECT count(*)::text FROM tenant_kestrel_health.tasks") == "1")
+        #expect(try await Self.placement(fx.regions[.apac]!) == "schemas= keys=")
+        #expect(try await Self.placement(us) == "schemas=tenant_kestrel_health keys=kestrel-health")
+        // Applied again: nothing to do.
+        let again = try await Self.apply(manifests.desired(), fx, try fx.databases(), revision: "r4")
+        #expect(again.plan.steps.isEmpty, "\(again.plan.steps.map(\.id))")
+    }
+
     @Test func keysRotateInTheTenantsRegion() async throws {
         let fx = try await RegionFixture.make([.eu, .us, .apac])
         defer { Task { await fx.drop() } }

@@ -17,6 +17,15 @@ public enum TenantRecord {
     /// The data stores every tenant has (SPEC §2).
     public static let storeTables = ["users", "tasks", "traces", "datasets", "worker_memory", "provenance_records"]
 
+    /// With `"true"`, a change of `spec.region` moves the tenant's data to
+    /// the new region's database (SPEC §9); without it the change is refused.
+    public static let migrateRegionAnnotation = "accord.dev/migrate-region"
+
+    /// Whether a tenant's manifest asks for its data to move with its region.
+    public static func migratesRegion(_ desired: DesiredObject?) -> Bool {
+        desired?.auditDetail["migrateRegion"] == .bool(true)
+    }
+
     /// The schema of a tenant's stores: `shared`, or `tenant_<name>` with
     /// `-` written `_`.
     public static func storesSchema(tenant: String, isolation: Isolation) -> String {

@@ -55,7 +55,15 @@ enum TenantRows: KindRows {
 
     static func update(_ batch: RowBatch, _ write: RowWrite) async throws -> RowEffects {
         try await upsert(batch.upsertJSON, write.session)
-        return RowEffects()
+        var effects = RowEffects()
+        // A move to another region finishes with the registry row that names the new one.
+        if write.session.regions != nil {
+            for (id, move) in try await RegionMove.finish(batch.ids.map(\.name), write.session) {
+                effects.details[id, default: [:]]["regionMoved"] = move
+                effects.storesChanged = true
+            }
+        }
+        return effects
     }
 
     static func delete(_ batch: RowBatch, _ write: RowWrite) async throws -> RowEffects {

@@ -1,0 +1,150 @@
+import AccordCore
+import AccordEngine
+import Foundation
+
+/// A tenant moved to another region with `accord.dev/migrate-region:
+/// "true"` (SPEC §9): its rows and data keys copied to the new region's
+/// database, counted on both sides, and only then dropped from the old one;
+/// the registry follows last, with the move in its audit entry.
+///
+/// 1. In the new region, one transaction: whatever an earlier attempt left
+///    of the tenant there is deleted, its stores ensured, every row of its
+///    six tables and every version of its data key copied from the old
+///    region (read in one transaction there).
+/// 2. Each table counted in both databases; a difference fails the move
+///    (the old region keeps everything; the next pass copies again).
+/// 3. The control database records the verified move (`accord.region_moves`).
+/// 4. The old region's stores and keys are dropped.
+/// 5. The tenant's batch then writes the registry (region, inventory,
+///    audit) and deletes the move row, in one control transaction.
+///
+/// A crash before 3 leaves the old region whole: the move starts again. A
+/// crash after 3 finds the move row: the pass goes on at 4, never copies
+/// again, since the old region's data may be gone.
+enum RegionMove {
+    struct Verified: Sendable {
+        let tenant: String
+        let from: Region
+        let to: Region
+        let isolation: String
+        /// Rows per store table, and `data_keys`, as counted on both sides.
+        let rows: [String: Int]
+    }
+
+    struct Mismatch: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// Moves one tenant's data (steps 1–4); the caller writes the registry (5).
+    static func move(tenant: String, from: Region, to: Region, isolation: String, _ session: Session) async throws -> Verified {
+        guard let regions = session.regions else { throw Mismatch(description: "no regions file") }
+        if let pending = try await pending(tenant, session) {
+            // A verified move not finished: its old copy may be gone, so it is finished, never redone elsewhere.
+            guard pending.to == to else {
+                throw Mismatch(description: "an earlier move of Tenant/\(tenant) from \(pending.from.rawValue) to \(pending.to.rawValue) was verified but not finished (its data is in \(pending.to.rawValue)'s database); set spec.region: \(pending.to.rawValue) to finish it first")
+            }
+            try await dropSource(pending, regions)
+            return pending
+        }
+        let storeSchema = SQL.identifier(try await session.scalar("SELECT accord.store_schema($1, $2)", [tenant, isolation]) ?? "shared")
+        // 1. Read the tenant's rows and keys in the old region.
+        let (tables, keys) = try await regions.transaction(from) { source -> ([String: [String]], [String]) in
+            try await source.execute("SELECT set_config('accord.tenant', $1, true)", [tenant])
+            var tables: [String: [String]] = [:]
+            for table in TenantRecord.storeTables {
+                tables[table] = try await source.rows("""
+                    SELECT row_to_json(t)::text FROM \(storeSchema).\(SQL.identifier(table)) t WHERE t.tenant_id = $1
+                    """, [tenant]).map { try $0.decode(String.self) }
+            }
+            let keys = try await source.rows("SELECT row_to_json(k)::text FROM accord.tenant_keys k WHERE k.tenant = $1", [tenant])
+                .map { try $0.decode(String.self) }
+            return (tables, keys)
+        }
+        // … and write them in the new one, in one transaction.
+        try await regions.transaction(to) { target in
+            try await target.execute("SELECT set_config('accord.tenant', $1, true)", [tenant])
+            try await target.execute("SELECT accord.ensure_stores($1, $2)", [tenant, isolation])
+            try await target.execute("DELETE FROM accord.tenant_keys WHERE tenant = $1", [tenant])
+            for table in TenantRecord.storeTables {
+                let relation = "\(storeSchema).\(SQL.identifier(table))"
+                try await target.execute("DELETE FROM \(relation) WHERE tenant_id = $1", [tenant])
+                for chunk in ExecutionOrder.chunks(tables[table] ?? [], of: 5_000) {
+                    try await target.execute("INSERT INTO \(relation) SELECT * FROM json_populate_recordset(NULL::\(relation), $1::json)",
+                                             ["[" + chunk.joined(separator: ",") + "]"])
+                }
+            }
+            if !keys.isEmpty {
+                try await target.execute("INSERT INTO accord.tenant_keys SELECT * FROM json_populate_recordset(NULL::accord.tenant_keys, $1::json)",
+                                         ["[" + keys.joined(separator: ",") + "]"])
+            }
+        }
+        FaultPoint.regionCommitted.reach("\(to.rawValue):\(regions.committed(to))")
+        // 2. Counted on both sides.
+        let before = try await counts(tenant, storeSchema, from, regions)
+        let after = try await counts(tenant, storeSchema, to, regions)
+        guard before == after else {
+            let differ = before.keys.sorted().filter { before[$0] != after[$0] }
+                .map { "\($0): \(before[$0] ?? 0) in \(from.rawValue), \(after[$0] ?? 0) in \(to.rawValue)" }
+            throw Mismatch(description: "the copy of Tenant/\(tenant) to \(to.rawValue) does not match its rows in \(from.rawValue) (\(differ.joined(separator: "; "))); nothing was dropped, and the move is tried again")
+        }
+        // 3. The verified move, recorded before anything is dropped.
+        let verified = Verified(tenant: tenant, from: from, to: to, isolation: isolation, rows: before)
+        try await session.execute("""
+            INSERT INTO accord.region_moves (tenant, from_region, to_region, isolation, rows) VALUES ($1, $2, $3, $4, $5::jsonb)
+            ON CONFLICT (tenant) DO UPDATE SET from_region = EXCLUDED.from_region, to_region = EXCLUDED.to_region,
+                isolation = EXCLUDED.isolation, rows = EXCLUDED.rows, verified_at = now()
+            """, [tenant, from.rawValue, to.rawValue, isolation, JSONValue.object(before.mapValues { JSONValue($0) }).canonical])
+        FaultPoint.regionMoveRecorded.reach()
+        // 4. The old region's copy dropped.
+        try await dropSource(verified, regions)
+        return verified
+    }
+
+    /// Rows of each store table and the data-key versions of a tenant in a region's database.
+    static func counts(_ tenant: String, _ storeSchema: String, _ region: Region, _ regions: RegionDatabases) async throws -> [String: Int] {
+        try await regions.transaction(region) { data in
+            try await data.execute("SELECT set_config('accord.tenant', $1, true)", [tenant])
+            var out: [String: Int] = [:]
+            for table in TenantRecord.storeTables {
+                out[table] = Int(try await data.scalar("""
+                    SELECT count(*)::text FROM \(storeSchema).\(SQL.identifier(table)) WHERE tenant_id = $1
+                    """, [tenant]) ?? "0") ?? 0
+            }
+            out["data_keys"] = Int(try await data.scalar("SELECT count(*)::text FROM accord.tenant_keys WHERE tenant = $1", [tenant]) ?? "0") ?? 0
+            return out
+        }
+    }
+
+    /// The verified move of a tenant not yet finished, if any.
+    static func pending(_ tenant: String, _ session: Session) async throws -> Verified? {
+        guard let row = try await session.rows("""
+            SELECT from_region, to_region, isolation, rows::text FROM accord.region_moves WHERE tenant = $1
+            """, [tenant]).first else { return nil }
+        let (from, to, isolation, rows) = try row.decode((String, String, String, String).self)
+        guard let f = Region(rawValue: from), let t = Region(rawValue: to), case .object(let counts) = try JSONParser.parse(rows) else { return nil }
+        return Verified(tenant: tenant, from: f, to: t, isolation: isolation, rows: counts.compactMapValues { $0.numberValue.map { Int($0) } })
+    }
+
+    /// Step 4: the old region's stores and keys dropped (again, harmlessly).
+    static func dropSource(_ move: Verified, _ regions: RegionDatabases) async throws {
+        try await regions.transaction(move.from) { source in
+            try await source.execute("SELECT accord.drop_stores($1, $2)", [move.tenant, move.isolation])
+            try await source.execute("DELETE FROM accord.tenant_keys WHERE tenant = $1", [move.tenant])
+        }
+    }
+
+    /// Step 5's part in the control transaction: the moves of these
+    /// tenants finished, each as its audit detail.
+    static func finish(_ tenants: [String], _ session: Session) async throws -> [ObjectID: JSONValue] {
+        guard !tenants.isEmpty else { return [:] }
+        var out: [ObjectID: JSONValue] = [:]
+        for row in try await session.rows("""
+            DELETE FROM accord.region_moves WHERE tenant IN (SELECT json_array_elements_text($1::json))
+            RETURNING tenant, from_region, to_region, rows::text
+            """, [JSONValue(strings: tenants).canonical]) {
+            let (tenant, from, to, rows) = try row.decode((String, String, String, String).self)
+            out[ObjectID(kind: .tenant, name: tenant)] = .object(["from": .string(from), "to": .string(to), "rows": try JSONParser.parse(rows)])
+        }
+        return out
+    }
+}
