@@ -8,8 +8,8 @@ import Testing
 /// their place, a tenant whose region has no database invalid at its
 /// `spec.region`, a region move refused, and an apply SIGKILLed between a
 /// region's commit and the control database's finished by the next apply
-/// with nothing lost and nothing twice.
-@Suite(TestDatabase.required, .timeLimit(.minutes(5)))
+/// with nothing lost and nothing twice. One test at a time (four databases each).
+@Suite(TestDatabase.required, .serialized, .timeLimit(.minutes(5)))
 struct RegionCLITests {
     static func scalar(_ db: ScratchDatabase, _ sql: String) async throws -> String {
         try await db.withSession { try await $0.scalar(sql) } ?? ""

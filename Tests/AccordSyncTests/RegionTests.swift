@@ -12,8 +12,10 @@ import Testing
 /// Regions (SPEC §9) against four real databases on the test server —
 /// control, eu, us and apac: each tenant's stores, data keys, erasure and
 /// retention deletions only in its region's database; a region that is
-/// down, or hung, stalls only its own tenants.
-@Suite(TestDatabase.required, .timeLimit(.minutes(5)))
+/// down, or hung, stalls only its own tenants. One test at a time: each
+/// migrates four databases, and side by side they starved the suite's
+/// other tests at its busiest moment.
+@Suite(TestDatabase.required, .serialized, .timeLimit(.minutes(5)))
 struct RegionTests {
     typealias T = ApplyTests
     static let subject = ErasureTests.subject
