@@ -358,8 +358,10 @@ struct ApplyTests {
         let db = try await TestDatabase.scratch()
         defer { Task { await db.drop() } }
         let desired = try Manifests.examples().desired()
-        async let a = Self.apply(desired, db, revision: "r1")
-        async let b = Self.apply(desired, db, revision: "r1")
+        // Whichever waits, waits for the whole of the other's pass: under the suite's load that can exceed
+        // the default 30 s, and what is tested here is that they never both write (the bound is tested below).
+        async let a = Self.apply(desired, db, revision: "r1") { $0.lockTimeout = .seconds(240) }
+        async let b = Self.apply(desired, db, revision: "r1") { $0.lockTimeout = .seconds(240) }
         let reports = try await [a, b]
         #expect(reports.map { $0.outcome?.applied.count ?? -1 }.sorted() == [0, 25], "one applied everything, the other found nothing to do")
         #expect(try await Self.scalar(db, "SELECT count(*)::text FROM accord.audit_log WHERE action = 'create'") == "25")
