@@ -50,9 +50,8 @@ public enum KeyRotation {
             return outcome
         }
         // Each region's tenants in batches of their own: a batch's keys go to one database, then its audit entries.
-        let regions = session.regions == nil ? [:] : try await TenantRows.live(due.map(\.tenant), session).mapValues(\.region)
-        var byRegion: [Region?: [(tenant: String, version: Int, days: Int, due: Bool)]] = [:]
-        for d in due { byRegion[regions[d.tenant] ?? nil, default: []].append(d) }
+        var byRegion: [Region?: [(tenant: String, version: Int, days: Int, due: Bool, region: Region?)]] = [:]
+        for d in due { byRegion[session.regions == nil ? nil : d.region, default: []].append(d) }
         for (region, share) in byRegion.sorted(by: { ($0.key?.rawValue ?? "") < ($1.key?.rawValue ?? "") }) {
             for batch in ExecutionOrder.chunks(share, of: batchSize) {
                 let keys = try batch.map { try TenantKeys.generate(tenant: $0.tenant, version: $0.version + 1, kek: kek) }

@@ -24,8 +24,11 @@ public enum LiveState {
     }
 
     /// The SQL expression that reads a column back in the form the desired
-    /// record holds it.
-    static func selectExpression(_ kind: Kind, _ column: Column) -> String {
+    /// record holds it. `placed`: with a regions file a tenant's stores are
+    /// not in this database; they are read from its region's
+    /// (`TenantStores.attachRegional`), so nothing is computed here.
+    static func selectExpression(_ kind: Kind, _ column: Column, placed: Bool = false) -> String {
+        if placed, kind == .tenant, column.name == "stores" { return "NULL::text" }
         if let special = KindRowsTable.of(kind).selectExpression(column) { return special }
         let c = "t.\(SQL.identifier(column.name))"
         return switch column.type {
@@ -39,13 +42,14 @@ public enum LiveState {
     }
 
     public static func read(_ kind: Kind, _ session: Session) async throws -> [Record] {
-        let records = try await session.rows("SELECT \(selectList(kind)) FROM platform.\(Registry.table(kind)) t").map { try record(kind, $0) }
+        let records = try await session.rows("SELECT \(selectList(kind, placed: session.regions != nil)) FROM platform.\(Registry.table(kind)) t")
+            .map { try record(kind, $0) }
         return kind == .tenant ? try await TenantStores.attachRegional(records, session) : records
     }
 
     /// Key columns, then every owned column as `selectExpression` reads it.
-    static func selectList(_ kind: Kind) -> String {
-        (Registry.keyColumns(kind).map { "t.\($0)" } + Registry.columns(kind).map { selectExpression(kind, $0) })
+    static func selectList(_ kind: Kind, placed: Bool = false) -> String {
+        (Registry.keyColumns(kind).map { "t.\($0)" } + Registry.columns(kind).map { selectExpression(kind, $0, placed: placed) })
             .joined(separator: ", ")
     }
 
@@ -123,7 +127,7 @@ extension LiveState {
             let keys = ids.filter { $0.kind == kind }
             guard !keys.isEmpty else { continue }
             let sql = """
-                SELECT \(selectList(kind)) FROM json_to_recordset($1::json) AS x(kind text, tenant text, name text)
+                SELECT \(selectList(kind, placed: session.regions != nil)) FROM json_to_recordset($1::json) AS x(kind text, tenant text, name text)
                 JOIN platform.\(Registry.table(kind)) t ON \(KindRowsTable.of(kind).keyMatch())
                 """
             out += try await session.rows(sql, [SQL.keysJSON(Array(keys))]).map { try record(kind, $0) }

@@ -46,14 +46,11 @@ public final class RegionDatabases: Sendable {
         /// Why it is down (nil when up).
         public var reason: String?
         public var checkedAt: Date
-        /// The schema version of a database opened for reading only.
-        public var schemaVersion: Int?
 
-        public init(up: Bool, reason: String? = nil, checkedAt: Date, schemaVersion: Int? = nil) {
+        public init(up: Bool, reason: String? = nil, checkedAt: Date) {
             self.up = up
             self.reason = reason
             self.checkedAt = checkedAt
-            self.schemaVersion = schemaVersion
         }
     }
 
@@ -158,7 +155,6 @@ public final class RegionDatabases: Sendable {
                             ? "Accord has not run on its database yet (an apply migrates it)"
                             : "its database's schema is at version \(version), not \(Migrations.latest) (an apply of this version migrates it)")
                     }
-                    state.withLock { $0.health[region] = Health(up: true, checkedAt: Date(), schemaVersion: version) }
                 } else if !state.withLock({ $0.migrated.contains(region) }) {
                     try await Migrations.run(session)
                     state.withLock { _ = $0.migrated.insert(region) }
@@ -170,9 +166,7 @@ public final class RegionDatabases: Sendable {
         }
         state.withLock { s in
             s.sessions[region] = session
-            if s.health[region]?.up != true || s.health[region]?.schemaVersion == nil {
-                s.health[region] = Health(up: true, checkedAt: Date(), schemaVersion: s.health[region]?.schemaVersion)
-            }
+            s.health[region] = Health(up: true, checkedAt: Date())
         }
         return session
     }

@@ -129,7 +129,8 @@ public enum TenantKeys {
             SELECT name, region FROM platform.tenants WHERE $1::text IS NULL OR name = $1
             """, [tenant]).map { try $0.decode((String, String).self) }
         let read = try await session.perRegion(tenants, region: { Region(rawValue: $0.1) }) { share, data in
-            try await info(tenant: tenant, data).filter { name, _ in share.contains { $0.0 == name } }
+            let names = Set(share.map(\.0))
+            return try await info(tenant: tenant, data).filter { names.contains($0.key) }
         }
         return read.results.reduce(into: [:]) { $0.merge($1) { a, _ in a } }
     }
@@ -168,10 +169,12 @@ public enum TenantKeys {
     /// tenant's data database: its version, and whether it is older than
     /// the tenant's `keyRotationDays` at `now`. Tenants of an unavailable
     /// region are left out (the plan reports them).
-    static func activeKeys(at now: Date, _ session: Session) async throws -> [(tenant: String, version: Int, days: Int, due: Bool)] {
+    static func activeKeys(at now: Date, _ session: Session) async throws
+        -> [(tenant: String, version: Int, days: Int, due: Bool, region: Region?)] {
         let tenants = try await session.rows("""
             SELECT name, region, key_rotation_days FROM platform.tenants WHERE status <> 'offboarded' ORDER BY name
             """).map { try $0.decode((String, String, Int).self) }
+        let regions = Dictionary(tenants.map { ($0.0, Region(rawValue: $0.1)) }, uniquingKeysWith: { a, _ in a })
         let read = try await session.perRegion(tenants, region: { Region(rawValue: $0.1) }) { share, data in
             let json = JSONValue.array(share.map { .object(["name": .string($0.0), "days": JSONValue($0.2)]) }).canonical
             return try await data.rows("""
@@ -180,6 +183,7 @@ public enum TenantKeys {
                 JOIN accord.tenant_keys k ON k.tenant = x.name AND k.retired_at IS NULL
                 """, [json, String(now.timeIntervalSince1970)]).map { try $0.decode((String, Int, Int, Bool).self) }
         }
-        return read.results.joined().map { (tenant: $0.0, version: $0.1, days: $0.2, due: $0.3) }.sorted { $0.tenant < $1.tenant }
+        return read.results.joined().map { (tenant: $0.0, version: $0.1, days: $0.2, due: $0.3, region: regions[$0.0] ?? nil) }
+            .sorted { $0.tenant < $1.tenant }
     }
 }
