@@ -5,13 +5,19 @@ import Synchronization
 
 /// Writes made outside Accord that the leader heard (`DriftNotices`),
 /// waiting for the reconcile loop: the listener adds, the loop takes a
-/// batch once the notices pause (`quiet`) or have been arriving for
-/// `longest`, so a burst of writes becomes one targeted pass.
+/// batch once every transaction heard has said it committed (its last
+/// notice) and the notices pause (`quiet`) or have been arriving for
+/// `longest`, so a burst of writes becomes one targeted pass. A
+/// transaction is whole when its commit notice arrives, however slowly a
+/// busy listener reads; a pause alone would split it.
 final class DriftQueue: Sendable {
     /// A pause this long ends a burst.
     static let quiet: Duration = .milliseconds(25)
-    /// A burst is cut here even if it goes on.
+    /// A burst is cut here even if it goes on (once its transactions are whole).
     static let longest: Duration = .milliseconds(250)
+    /// A transaction's commit notice is waited for this long at most
+    /// (counted from the burst's first notice).
+    static let whole: Duration = .seconds(2)
 
     /// What the loop takes.
     struct Batch: Sendable, Equatable {
@@ -30,6 +36,10 @@ final class DriftQueue: Sendable {
         var first: ContinuousClock.Instant?
         var last: ContinuousClock.Instant?
         var heardSince: Int64?
+        /// Transactions heard whose commit notice has not come yet.
+        var open: Set<Int64> = []
+        /// Transactions whose commit notice came, in this batch.
+        var committed: Set<Int64> = []
     }
 
     private let state = Mutex(State())
@@ -49,8 +59,15 @@ final class DriftQueue: Sendable {
         let now = ContinuousClock.now
         state.withLock { s in
             switch notice {
-            case .object(let id): s.batch.objects.insert(id)
-            case .kind(let kind): s.batch.kinds.insert(kind)
+            case .object(let id, let transaction):
+                s.batch.objects.insert(id)
+                if let transaction, !s.committed.contains(transaction) { s.open.insert(transaction) }
+            case .kind(let kind):
+                s.batch.kinds.insert(kind)
+            case .committed(let transaction):
+                s.open.remove(transaction)
+                s.committed.insert(transaction)
+                return
             }
             s.batch.notices += 1
             if s.first == nil { s.first = now }
@@ -65,6 +82,10 @@ final class DriftQueue: Sendable {
     func settling(now: ContinuousClock.Instant = .now) -> Duration? {
         state.withLock { s in
             guard let first = s.first, let last = s.last else { return nil }
+            if !s.open.isEmpty {
+                let left = first + Self.whole - now
+                return left > .zero ? min(left, Self.quiet) : nil
+            }
             let wait = min(last + Self.quiet, first + Self.longest) - now
             return wait > .zero ? wait : nil
         }
@@ -78,6 +99,8 @@ final class DriftQueue: Sendable {
             s.batch = Batch()
             s.first = nil
             s.last = nil
+            s.open = []
+            s.committed = []
             return batch
         }
     }

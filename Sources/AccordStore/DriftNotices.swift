@@ -2,9 +2,11 @@ import AccordCore
 import AccordEngine
 import Foundation
 
-/// Writes made outside Accord to the registry, as they happen (migration
-/// 15): each such write notifies channel `accord_drift` with the table and
-/// the key of every row it touched, never a value, so the controller can
+/// Writes made outside Accord to the registry, as they happen (migrations
+/// 15 and 19): each such write notifies channel `accord_drift` with the
+/// table and the key of every row it touched, never a value, and the
+/// writing transaction's id, then once that its transaction committed, so
+/// the controller knows when a burst is whole and can
 /// revert exactly those objects within a second instead of at the next
 /// resync. Notices are sent when the writing transaction commits; one lost
 /// (the listening connection dropped) is found by the resync, and by the
@@ -14,10 +16,14 @@ public enum DriftNotices {
 
     /// What one notice names.
     public enum Notice: Sendable, Hashable {
-        /// One object, by the key of the row written.
-        case object(ObjectID)
+        /// One object, by the key of the row written, and the id of the
+        /// writing transaction (nil from a database before migration 19).
+        case object(ObjectID, transaction: Int64? = nil)
         /// Every object of a kind: its table was truncated.
         case kind(Kind)
+        /// The transaction has committed: every notice of its rows came
+        /// before this one (migration 19).
+        case committed(transaction: Int64)
     }
 
     /// A registry table, the kind its rows belong to, and the columns
@@ -36,15 +42,23 @@ public enum DriftNotices {
 
     /// The notice a payload carries; nil for anything else.
     public static func parse(_ payload: String) -> Notice? {
-        guard case .object(let fields) = try? JSONParser.parse(payload),
-              let name = fields["table"]?.stringValue,
+        guard case .object(let fields) = try? JSONParser.parse(payload) else { return nil }
+        if let committed = fields["committed"] {
+            return committed.stringValue.flatMap { Int64($0) }.map { .committed(transaction: $0) }
+        }
+        guard let name = fields["table"]?.stringValue,
               let table = tables.first(where: { $0.name == name }) else { return nil }
         if fields["all"] == .bool(true) { return .kind(table.kind) }
         guard case .array(let values)? = fields["key"], values.count == table.keys.count else { return nil }
         let parts = values.compactMap(\.stringValue)
         guard parts.count == values.count, parts.allSatisfy({ !$0.isEmpty }) else { return nil }
+        var transaction: Int64?
+        if let tx = fields["tx"] {
+            guard let id = tx.stringValue.flatMap({ Int64($0) }) else { return nil }
+            transaction = id
+        }
         return .object(table.kind.isTenantScoped ? ObjectID(kind: table.kind, tenant: parts[0], name: parts[1])
-                                                 : ObjectID(kind: table.kind, name: parts[0]))
+                                                 : ObjectID(kind: table.kind, name: parts[0]), transaction: transaction)
     }
 
     /// Listens on the session's connection until it ends (throws) or the

@@ -32,6 +32,43 @@ import Testing
     }
 }
 
+extension DriftQueueTests {
+    /// A transaction's notices are one batch however long the listener
+    /// pauses between them: the batch waits for its commit notice.
+    @Test func aBatchWaitsForTheCommitOfEveryTransactionHeard() {
+        let queue = DriftQueue()
+        let a = ObjectID(kind: .worker, tenant: "t", name: "a"), b = ObjectID(kind: .worker, tenant: "t", name: "b")
+        let start = ContinuousClock.now
+        queue.add(.object(a, transaction: 1))
+        queue.add(.object(b, transaction: 2))
+        // Long past the pause and the longest burst, transactions 1 and 2 are still open.
+        let late = start + DriftQueue.longest + .milliseconds(100)
+        #expect(queue.settling(now: late) == DriftQueue.quiet)
+        queue.add(.committed(transaction: 1))
+        #expect(queue.settling(now: late) != nil, "transaction 2 is still open")
+        queue.add(.committed(transaction: 2))
+        #expect(queue.settling(now: late) == nil)
+        // A notice of a transaction already committed (its constraints set immediate) does not reopen it.
+        queue.add(.object(a, transaction: 1))
+        #expect(queue.settling(now: late) == nil)
+        var batch = queue.take()
+        #expect(batch.objects == [a, b] && batch.notices == 3, "commit notices are not counted")
+        // A commit notice that never comes is waited for until `whole`, then the batch is taken.
+        let before = ContinuousClock.now
+        queue.add(.object(a, transaction: 3))
+        let after = ContinuousClock.now
+        #expect(queue.settling(now: before + DriftQueue.whole - .milliseconds(10)) != nil)
+        #expect(queue.settling(now: after + DriftQueue.whole) == nil)
+        batch = queue.take()
+        #expect(batch.objects == [a])
+        // Its commit notice, late, leaves the queue empty; notices without transactions (older schema) use the pause.
+        queue.add(.committed(transaction: 3))
+        #expect(queue.isEmpty && queue.settling() == nil)
+        queue.add(.object(b))
+        #expect(queue.settling(now: ContinuousClock.now + DriftQueue.quiet + .milliseconds(1)) == nil)
+    }
+}
+
 /// The controller end to end: a write made outside Accord is heard and
 /// reverted by a targeted pass, long before any resync.
 @Suite(TestDatabase.required, .serialized, .timeLimit(.minutes(10)))

@@ -24,6 +24,10 @@ struct DriftTests {
             (#"{"table":"workflow_versions","key":["acme","report"]}"#, .object(ObjectID(kind: .workflow, tenant: "acme", name: "report"))),
             (#"{"table":"stores","key":["eu"]}"#, .object(ObjectID(kind: .store, name: "eu"))),
             (#"{"table":"erasures","all":true}"#, .kind(.erasure)),
+            (#"{"table":"workers","key":["acme","w1"],"tx":"7741"}"#, .object(ObjectID(kind: .worker, tenant: "acme", name: "w1"), transaction: 7741)),
+            (#"{"committed":"7741"}"#, .committed(transaction: 7741)),
+            (#"{"committed":7741}"#, nil),
+            (#"{"table":"workers","key":["acme","w1"],"tx":"x"}"#, nil),
             (#"{"table":"workers","key":["acme"]}"#, nil),
             (#"{"table":"workers","key":["acme",null]}"#, nil),
             (#"{"table":"gadgets","key":["a"]}"#, nil),
@@ -74,8 +78,18 @@ struct DriftTests {
             .object(ObjectID(kind: .retentionPolicy, name: "rogue")),
             .kind(.erasure),
         ]
+        // The rows' notices without their transactions, and each transaction's commit notice.
+        func rows(_ notices: [DriftNotices.Notice]) -> [DriftNotices.Notice] {
+            notices.compactMap {
+                switch $0 {
+                case .object(let id, _): .object(id)
+                case .kind: $0
+                case .committed: nil
+                }
+            }
+        }
         let deadline = ContinuousClock.now + .seconds(30)
-        while heard.withLock({ $0.count }) < expected.count, ContinuousClock.now < deadline {
+        while rows(heard.withLock { $0 }).count < expected.count, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))
         }
         try await Task.sleep(for: .milliseconds(200))
@@ -83,7 +97,19 @@ struct DriftTests {
         // transaction once (lead-scorer's versions are several rows of one statement).
         let versions = try await ApplyTests.scalar(db, "SELECT count(*)::text FROM platform.model_versions WHERE model = 'lead-scorer'")
         #expect(versions != "1", "the model has several version rows")
-        #expect(heard.withLock { $0 } == expected)
+        let all = heard.withLock { $0 }
+        #expect(rows(all) == expected)
+        // Every row's notice names its transaction, whose commit notice follows it, once; Accord's own
+        // transaction and the TRUNCATE send none.
+        var transactions: [Int64] = []
+        for (i, notice) in all.enumerated() {
+            guard case .object(_, let transaction) = notice else { continue }
+            let tx = try #require(transaction, "\(notice) names no transaction")
+            #expect(all[(i + 1)...].contains(.committed(transaction: tx)), "\(all)")
+            if transactions.last != tx { transactions.append(tx) }
+        }
+        let commits = all.compactMap { if case .committed(let tx) = $0 { tx } else { nil } }
+        #expect(commits == transactions, "\(all)")
         #expect(try await db.withSession { try await FastPath.outsideWrites($0) } > since)
     }
 
