@@ -110,11 +110,18 @@ struct Status: AsyncParsableCommand {
     }
 
     static func table(_ statuses: [ObjectStatus], source: SourceStatus? = nil, regions: [RegionRow] = [], markdown: Bool) -> String {
-        let header = ["OBJECT", "READY", "STALLED", "GEN", "OBSERVED", "APPLIED", "ATTEMPTED", "MESSAGE"]
-        let rows = (source.map { [$0.row] } ?? []) + regions.map(\.row) + statuses.map { s in
+        // With a regions file, where each object's data lives (the inventory's record; a region row's own database).
+        let placed = statuses.contains { $0.database != nil }
+        var header = ["OBJECT", "READY", "STALLED", "GEN", "OBSERVED", "APPLIED", "ATTEMPTED", "MESSAGE"]
+        var rows = (source.map { [$0.row] } ?? []) + regions.map(\.row) + statuses.map { s in
             [s.id, s.ready ? "True" : "False", s.stalled ? "True" : "False", String(s.generation), String(s.observedGeneration),
              Self.revision(s.lastAppliedRevision, s), Self.revision(s.lastAttemptedRevision, s),
              Text.escapingControls(s.message)]
+        }
+        if placed {
+            header.insert("DATABASE", at: 1)
+            let databases = (source.map { _ in ["control"] } ?? []) + regions.map(\.region.rawValue) + statuses.map { $0.database ?? "-" }
+            for i in rows.indices { rows[i].insert(databases[i], at: 1) }
         }
         if markdown { return Columns.markdown([header] + rows) }
         guard !rows.isEmpty else { return "no objects: nothing has been applied to this database yet\n" }

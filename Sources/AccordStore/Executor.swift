@@ -214,11 +214,13 @@ public struct Executor: Sendable {
         let kek: KeyEncryptionKey?
         let chain: AuditChain
         let failing: Set<ObjectID>
+        let placed: Bool
 
         init(_ executor: Executor, chain: AuditChain) {
             revision = executor.revision
             kek = executor.kek
             failing = executor.failing
+            placed = executor.session.regions != nil
             self.chain = chain
         }
 
@@ -236,7 +238,7 @@ public struct Executor: Sendable {
             }
             let sealed = chain.seal(batch.map { Executor.auditEntry(revision, $0, details[$0.id] ?? [:]) })
             return Prepared(batch: batch, registry: registry, keys: keys,
-                            newEntries: InventoryWriter.NewEntries(newEntries, revision: revision, failing: failing),
+                            newEntries: InventoryWriter.NewEntries(newEntries, revision: revision, placed: placed, failing: failing),
                             knownEntries: knownEntries,
                             details: details, sealed: sealed, sealedOn: chain)
         }
@@ -320,7 +322,7 @@ public struct Executor: Sendable {
             switch first.action {
             case .create, .update:
                 try await InventoryWriter.insert(prepared.newEntries, session)
-                try await InventoryWriter.record(prepared.knownEntries, revision: revision, session)
+                try await InventoryWriter.record(prepared.knownEntries, revision: revision, placed: session.regions != nil, session)
             case .delete: try await InventoryWriter.forget(batch.map(\.id), session)
             case .retain: try await InventoryWriter.markRetained(batch.map(\.id), session)
             }
@@ -410,6 +412,7 @@ public struct Executor: Sendable {
                                failed: Set<ObjectID>) async throws -> Int {
         // Every desired object had a step (a first apply): nothing else to bring up to date.
         if plan.steps.reduce(0, { $0 + ($1.desired == nil ? 0 : 1) }) == desired.count { return 0 }
+        let placed = session.regions != nil
         var known: [ObjectID: InventoryEntry] = [:]
         for e in inventory { known[e.id] = e }
         let stepped = Set(plan.steps.map(\.id))
@@ -417,10 +420,10 @@ public struct Executor: Sendable {
             guard !stepped.contains(d.id), !failed.contains(d.id) else { return false }
             guard let e = known[d.id] else { return true }
             return e.retained || e.manifestHash != d.manifestHash || e.recordHash != d.recordHash
-                || e.blobID != d.blobID || e.sourcePath != d.sourcePath
+                || e.blobID != d.blobID || e.sourcePath != d.sourcePath || e.database != InventoryWriter.database(d, placed: placed)
         }
         for batch in ExecutionOrder.chunks(stale, of: ExecutionOrder.batchSize) {
-            try await session.transaction { try await InventoryWriter.record(batch, revision: revision, session) }
+            try await session.transaction { try await InventoryWriter.record(batch, revision: revision, placed: placed, session) }
         }
         return stale.count
     }

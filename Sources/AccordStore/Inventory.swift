@@ -8,33 +8,43 @@ import AccordEngine
 enum InventoryWriter {
     /// Upserts inventory entries: staged by COPY into a temporary table,
     /// then merged in one statement.
-    static func record(_ objects: [DesiredObject], revision: String?, _ session: Session) async throws {
+    static func record(_ objects: [DesiredObject], revision: String?, placed: Bool, _ session: Session) async throws {
         guard !objects.isEmpty else { return }
-        let rows = Self.rows(objects, revision: revision)
+        let rows = Self.rows(objects, revision: revision, placed: placed)
         try await session.execute("""
-            CREATE TEMP TABLE IF NOT EXISTS inventory_stage (
+            CREATE TEMP TABLE IF NOT EXISTS inventory_staged (
                 kind text, tenant text, name text, manifest_hash text, record_hash text,
-                blob_id text, source_path text, applied_revision text
+                blob_id text, source_path text, applied_revision text, database text
             ) ON COMMIT DELETE ROWS
             """)
-        try await session.copy(into: "pg_temp", "inventory_stage", columns: columns, rows)
+        try await session.copy(into: "pg_temp", "inventory_staged", columns: columns, rows)
         try await session.execute("""
-            INSERT INTO accord.inventory AS i (kind, tenant, name, manifest_hash, record_hash, blob_id, source_path, applied_revision)
-            SELECT kind, tenant, name, manifest_hash, record_hash, blob_id, source_path, applied_revision
-            FROM pg_temp.inventory_stage
+            INSERT INTO accord.inventory AS i (kind, tenant, name, manifest_hash, record_hash, blob_id, source_path, applied_revision, database)
+            SELECT kind, tenant, name, manifest_hash, record_hash, blob_id, source_path, applied_revision, database
+            FROM pg_temp.inventory_staged
             ON CONFLICT (kind, tenant, name) DO UPDATE SET
                 generation = i.generation + CASE WHEN i.manifest_hash = EXCLUDED.manifest_hash THEN 0 ELSE 1 END,
                 observed_generation = i.generation + CASE WHEN i.manifest_hash = EXCLUDED.manifest_hash THEN 0 ELSE 1 END,
                 manifest_hash = EXCLUDED.manifest_hash, record_hash = EXCLUDED.record_hash,
                 blob_id = EXCLUDED.blob_id, source_path = EXCLUDED.source_path,
-                applied_revision = EXCLUDED.applied_revision, retained_at = NULL, updated_at = now()
+                applied_revision = EXCLUDED.applied_revision, database = EXCLUDED.database,
+                retained_at = NULL, updated_at = now()
             """)
         try await clearFailures(objects.map(\.id), session)
     }
 
-    static let columns = ["kind", "tenant", "name", "manifest_hash", "record_hash", "blob_id", "source_path", "applied_revision"]
+    static let columns = ["kind", "tenant", "name", "manifest_hash", "record_hash", "blob_id", "source_path", "applied_revision", "database"]
 
-    static func rows(_ objects: [DesiredObject], revision: String?) -> CopyRows {
+    /// The database that holds an object's data (`InventoryEntry.database`):
+    /// with a regions file (`placed`) a tenant's region and `control` for
+    /// every other object; empty without one.
+    static func database(_ d: DesiredObject, placed: Bool) -> String {
+        guard placed else { return "" }
+        if d.id.kind == .tenant, let region = d.record["region"].stringValue { return region }
+        return "control"
+    }
+
+    static func rows(_ objects: [DesiredObject], revision: String?, placed: Bool) -> CopyRows {
         var rows = CopyRows(capacity: objects.count * 200)
         for d in objects {
             rows.text(d.id.kind.rawValue)
@@ -45,6 +55,7 @@ enum InventoryWriter {
             rows.text(d.blobID)
             rows.text(d.sourcePath)
             rows.text(revision)
+            rows.text(database(d, placed: placed))
             rows.endRow()
         }
         return rows
@@ -59,8 +70,8 @@ enum InventoryWriter {
         var isEmpty: Bool { rows.bytes.isEmpty }
 
         /// `failing`: the objects with a recorded failure.
-        init(_ objects: [DesiredObject], revision: String?, failing: Set<ObjectID>) {
-            rows = InventoryWriter.rows(objects, revision: revision)
+        init(_ objects: [DesiredObject], revision: String?, placed: Bool, failing: Set<ObjectID>) {
+            rows = InventoryWriter.rows(objects, revision: revision, placed: placed)
             failed = failing.isEmpty ? [] : objects.map(\.id).filter(failing.contains)
         }
     }

@@ -87,7 +87,7 @@ public enum LiveState {
     /// The columns `inventoryEntry` decodes, from `accord.inventory i`.
     static let inventoryColumns = """
         i.kind, i.tenant, i.name, i.manifest_hash, i.record_hash, i.blob_id, i.source_path, i.generation, \
-        i.retained_at IS NOT NULL
+        i.retained_at IS NOT NULL, i.database
         """
 }
 
@@ -150,12 +150,12 @@ extension LiveState {
     }
 
     static func inventoryEntry(_ row: PostgresRow) throws -> InventoryEntry? {
-        let (kind, tenant, name, manifestHash, recordHash, blob, path, generation, retained) =
-            try row.decode((String, String, String, String, String, String?, String, Int, Bool).self)
+        let (kind, tenant, name, manifestHash, recordHash, blob, path, generation, retained, database) =
+            try row.decode((String, String, String, String, String, String?, String, Int, Bool, String).self)
         guard let id = ObjectID(stored: kind, tenant, name) else { return nil }
         return InventoryEntry(id: id,
                               manifestHash: manifestHash, recordHash: recordHash, blobID: blob,
-                              sourcePath: path, generation: generation, retained: retained)
+                              sourcePath: path, generation: generation, retained: retained, database: database)
     }
 }
 

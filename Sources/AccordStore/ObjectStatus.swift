@@ -15,6 +15,10 @@ public struct ObjectStatus: Sendable {
     public let lastAppliedRevision: String?
     public let lastAttemptedRevision: String?
     public let sourcePath: String?
+    /// The database that holds the object's data, as the inventory
+    /// records it with a regions file (a tenant's region, or `control`);
+    /// nil without one.
+    public var database: String? = nil
     public var facts: ObjectFacts
     /// When the conditions are judged (an erasure's SLA stage).
     public let now: Date
@@ -47,7 +51,7 @@ public struct ObjectStatus: Sendable {
         let rows = try await session.rows("""
             SELECT coalesce(i.kind, s.kind), coalesce(i.tenant, s.tenant), coalesce(i.name, s.name),
                    i.generation, i.observed_generation, i.applied_revision, i.source_path, i.retained_at IS NOT NULL,
-                   s.reason, s.message, s.stalled, s.revision, extract(epoch FROM s.next_attempt_at)::float8
+                   s.reason, s.message, s.stalled, s.revision, extract(epoch FROM s.next_attempt_at)::float8, i.database
             FROM accord.inventory i
             FULL JOIN accord.object_status s ON s.kind = i.kind AND s.tenant = i.tenant AND s.name = i.name
             WHERE ($1::text IS NULL OR coalesce(i.kind, s.kind) = $1)
@@ -154,12 +158,13 @@ public struct ObjectStatus: Sendable {
             let failures = condition == .ready ? "" : """
                 UNION ALL
                 SELECT s.kind, s.tenant, s.name, NULL::integer, NULL::integer, NULL::text, NULL::text, false,
-                       s.reason, s.message, s.stalled, s.revision, extract(epoch FROM s.next_attempt_at)::float8
+                       s.reason, s.message, s.stalled, s.revision, extract(epoch FROM s.next_attempt_at)::float8, NULL::text
                 FROM accord.object_status s \(whereClause(failedOnly))
                 """
             let rows = """
                 SELECT i.kind, i.tenant, i.name, i.generation, i.observed_generation, i.applied_revision, i.source_path,
-                       i.retained_at IS NOT NULL, s.reason, s.message, s.stalled, s.revision, extract(epoch FROM s.next_attempt_at)::float8
+                       i.retained_at IS NOT NULL, s.reason, s.message, s.stalled, s.revision, extract(epoch FROM s.next_attempt_at)::float8,
+                       i.database
                 FROM accord.inventory i
                 LEFT JOIN accord.object_status s ON s.kind = i.kind AND s.tenant = i.tenant AND s.name = i.name
                 \(whereClause(managed))
@@ -195,7 +200,7 @@ public struct ObjectStatus: Sendable {
 
     /// Rows of (kind, tenant, name, generation, observed generation,
     /// applied revision, source path, retained, reason, message, stalled,
-    /// failed revision, next attempt) as statuses.
+    /// failed revision, next attempt, database) as statuses.
     static func decode(_ rows: [PostgresRow], orphans: Set<String>, lastAttempted: String?, now: Date) throws -> [ObjectStatus] {
         var out: [ObjectStatus] = []
         for row in rows {
@@ -213,6 +218,7 @@ public struct ObjectStatus: Sendable {
             let stalled = try c[10].decode(Bool?.self) ?? false
             let failedRevision = try c[11].decode(String?.self)
             let nextAttempt = try c[12].decode(Double?.self).map { Date(timeIntervalSince1970: $0) }
+            let database = try c[13].decode(String?.self)
 
             var facts = ObjectFacts(retained: retained, isTenant: kindName == Kind.tenant.rawValue)
             if let reason, let message {
@@ -226,7 +232,8 @@ public struct ObjectStatus: Sendable {
                 kind: kindName, tenant: tenant.isEmpty ? nil : tenant, name: name,
                 generation: generation ?? 0, observedGeneration: observed ?? 0,
                 lastAppliedRevision: current ? (lastAttempted ?? appliedRevision) : appliedRevision,
-                lastAttemptedRevision: failedRevision ?? lastAttempted, sourcePath: path, facts: facts, now: now))
+                lastAttemptedRevision: failedRevision ?? lastAttempted, sourcePath: path,
+                database: database?.isEmpty == false ? database : nil, facts: facts, now: now))
         }
         return out
     }

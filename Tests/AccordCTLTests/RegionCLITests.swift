@@ -44,6 +44,13 @@ struct RegionCLITests {
         // `status` reads the keys from the regions, without migrating anything.
         let status = try await CLITests.accordctl(["status", "Tenant/northwind", "-o", "json"], environment: env)
         #expect(status.status == 0 && status.stdout.contains("\"keyId\""), "\(status.stdout) \(status.stderr)")
+        #expect((try JSONParser.parse(status.stdout)["objects"]?.arrayValue?.first)?["database"] == .string("us"), "\(status.stdout)")
+        // The table names each object's database: a tenant's region, control for the rest.
+        let table = try await CLITests.accordctl(["status"], environment: env)
+        let lines = table.stdout.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).prefix(2).joined(separator: " ") }
+        #expect(lines.first == "OBJECT DATABASE", "\(table.stdout)")
+        #expect(lines.contains("Tenant/northwind us") && lines.contains("Tenant/kestrel-health apac")
+                && lines.contains("Worker/acme-corp/risk-analyst control") && lines.contains("Region/eu eu"), "\(table.stdout)")
 
         // `status` has a row for each region's database; one that is down is not Ready.
         let regionsStatus = try await CLITests.accordctl(["status", "regions"], environment: env)

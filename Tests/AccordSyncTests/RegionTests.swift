@@ -71,6 +71,10 @@ struct RegionTests {
         for db in fx.regions.values {
             #expect(try await Self.scalar(db, "SELECT ((SELECT count(*) FROM platform.tenants) + (SELECT count(*) FROM platform.workers) + (SELECT count(*) FROM accord.inventory))::text") == "0")
         }
+        // The inventory names where each object lives: a tenant's region, control for everything else.
+        #expect(try await Self.scalar(fx.control, "SELECT string_agg(name || '=' || database, ',' ORDER BY name) FROM accord.inventory WHERE kind = 'Tenant'")
+                == "acme-corp=eu,brightpath=eu,kestrel-health=apac,northwind=us")
+        #expect(try await Self.scalar(fx.control, "SELECT string_agg(DISTINCT database, ',') FROM accord.inventory WHERE kind <> 'Tenant'") == "control")
         // Each onboarding's audit entry names the key its region's database holds.
         let audited = try await Self.scalar(fx.control, "SELECT body::jsonb->'detail'->'dataKey'->>'keyId' FROM accord.audit_log WHERE object = 'Tenant/northwind' AND action = 'create'")
         let held = try await Self.scalar(fx.regions[.us]!, "SELECT key_id FROM accord.tenant_keys WHERE tenant = 'northwind'")
@@ -238,6 +242,7 @@ struct RegionTests {
         #expect(detail?["regionMoved"]?["from"] == .string("us") && detail?["regionMoved"]?["to"] == .string("eu"), "\(String(describing: detail))")
         #expect(detail?["regionMoved"]?["rows"]?["users"] == .number(2) && detail?["regionMoved"]?["rows"]?["data_keys"] == .number(1))
         #expect(try await Self.scalar(fx.control, "SELECT count(*)::text FROM accord.region_moves") == "0")
+        #expect(try await Self.scalar(fx.control, "SELECT database FROM accord.inventory WHERE kind = 'Tenant' AND name = 'northwind'") == "eu")
         // A tenant with its own schema: the schema moves (apac → us) and is dropped in apac.
         try await fx.regions[.apac]!.withSession { try await $0.execute("INSERT INTO tenant_kestrel_health.tasks (tenant_id) VALUES ('kestrel-health')") }
         manifests.edit("tenants/kestrel-health.yaml", "  region: apac", "  region: us")

@@ -108,9 +108,12 @@ public struct InventoryEntry: Sendable, Hashable {
     /// Set when the object left git but Accord keeps its rows on purpose
     /// (an offboarded tenant, a released erasure).
     public let retained: Bool
+    /// The database that holds the object's data, with a regions file:
+    /// a tenant's region, `control` for every other object; empty without.
+    public let database: String
 
     public init(id: ObjectID, manifestHash: String, recordHash: String, blobID: String?, sourcePath: String,
-                generation: Int, retained: Bool = false) {
+                generation: Int, retained: Bool = false, database: String = "") {
         self.id = id
         self.manifestHash = manifestHash
         self.recordHash = recordHash
@@ -118,5 +121,6 @@ public struct InventoryEntry: Sendable, Hashable {
         self.sourcePath = sourcePath
         self.generation = generation
         self.retained = retained
+        self.database = database
     }
 }

@@ -90,7 +90,7 @@ public enum Migrations {
     }
 
     /// Every migration in order, one file per version in this folder.
-    public static let all: [Migration] = [v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16, v17, v18, v19]
+    public static let all: [Migration] = [v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16, v17, v18, v19, v20]
 
     /// Every registry table; each counts writes made outside Accord (`FastPath`).
     static let platformTables = v2Tables + ["stores", "notifications"]
