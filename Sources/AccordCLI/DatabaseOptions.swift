@@ -1,3 +1,4 @@
+import AccordCore
 import AccordManifests
 import AccordStore
 import ArgumentParser
@@ -29,6 +30,20 @@ struct DatabaseOptions: ParsableArguments {
             throw CLIError("give --regions-file or --database-url/--database-url-file, not both: with a regions file the control database is the file's")
         }
         return try RegionDatabases.open(try RegionsFileParser.load(file: path), readOnly: readOnly, environment: environment)
+    }
+
+    /// The regions that have a database, and the regions file, for
+    /// `RegionCheck` (a tenant in another region is invalid) where no
+    /// database is opened; nil without a regions file. A bad file exits 2.
+    func regionNames(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> (names: Set<Region>, file: String)? {
+        guard let path = regionsFilePath(environment: environment) else { return nil }
+        do {
+            let file = try RegionsFileParser.load(file: path)
+            return (Set(file.regions.keys), file.file)
+        } catch {
+            Console.error(error)
+            throw ExitCode(2)
+        }
     }
 
     /// The URL from `--database-url` or `--database-url-file`, else from

@@ -17,7 +17,9 @@ struct Diff: AsyncParsableCommand {
             verification policy (--verify-file), a revision whose commits are not signed by trusted keys is \
             refused before anything is read (in strict mode, every commit since --against's base or the \
             database's last applied revision), and a plan that breaks the policy's signer rules is shown \
-            and then refused as apply would refuse it. \
+            and then refused as apply would refuse it. With a regions file (--regions-file), a tenant whose \
+            region has no database is invalid and a region move without its annotation is refused, as by \
+            apply, with or without --against (which reads only the file, no database). \
             Exit status: 0 in sync, 1 differences, 2 error (including invalid manifests and a plan the \
             signer rules refuse).
             """
@@ -42,7 +44,9 @@ struct Diff: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let opened = try await DesiredSource.open(source)
+        var opened = try await DesiredSource.open(source)
+        // With a regions file, a tenant whose region has no database is invalid here as apply finds it.
+        opened.regions = try database.regionNames()
         let verified: TrustOptions.Trusted?
         if try trust.policy()?.mode == .strict {
             // Strict: the commits since the base of --against, or since the revision the database last applied.
@@ -61,7 +65,7 @@ struct Diff: AsyncParsableCommand {
         let base: String?
         let inventory: [InventoryEntry]
         // With a regions file: where each tenant's data is, from git and from the registry.
-        let regional = database.regionsFilePath() != nil
+        let regional = opened.regions != nil
         var tenantRegions = Placement.tenantRegions(head.desired)
         if let against {
             let old = try await DesiredSource.load(source, ref: against, format: output.format, label: against)

@@ -34,6 +34,17 @@ struct RegionCLITests {
         let invalid = try await CLITests.accordctl(["apply", "--repo", repo.root.path, "--regions-file", noApac], environment: env)
         #expect(invalid.status == 2)
         #expect(invalid.stdout.contains("tenants/kestrel-health.yaml:14:11: spec.region: region apac has no database in the regions file"), "\(invalid.stdout)")
+        // `diff` finds the same, against the database and against another revision (no database opened).
+        try repo.write("README.md", "a second commit\n")
+        _ = try repo.commit("a second commit")
+        for args in [["diff"], ["diff", "--against", "HEAD~1"]] {
+            let diffed = try await CLITests.accordctl(args + ["--repo", repo.root.path, "--regions-file", noApac], environment: env)
+            #expect(diffed.status == 2, "\(args)")
+            #expect(diffed.stdout.contains("tenants/kestrel-health.yaml:14:11: spec.region: region apac has no database in the regions file"),
+                    "\(args): \(diffed.stdout) \(diffed.stderr)")
+        }
+        let offline = try await CLITests.accordctl(["diff", "--against", "HEAD~1", "--repo", repo.root.path, "--regions-file", broken.path], environment: env)
+        #expect(offline.status == 2 && offline.stderr.contains("\(broken.path):4:3: regions.mars"), "\(offline.stderr)")
         #expect(try await Self.scalar(fx.control, "SELECT count(*)::text FROM platform.tenants") == "0", "nothing was applied")
         #expect(try await Self.scalar(fx.regions[.eu]!, "SELECT count(*)::text FROM pg_namespace WHERE nspname LIKE 'tenant\\_%'") == "0")
 
