@@ -19,9 +19,13 @@ import Foundation
 ///    audit) and deletes the move row, in one control transaction.
 ///
 /// A crash before 3 leaves the old region whole: the move starts again. A
-/// crash after 3 finds the move row: the pass goes on at 4, never copies
-/// again, since the old region's data may be gone.
-enum RegionMove {
+/// crash after 3 finds the move row: the next write pass finishes the move
+/// before it plans (`settle`), whatever the manifest says by then — the
+/// data is in the new region, so the registry must say so — and never
+/// copies again, since the old region's data may be gone. A manifest that
+/// went back to the old region then reads as a move back, refused without
+/// the annotation like any other.
+public enum RegionMove {
     struct Verified: Sendable {
         let tenant: String
         let from: Region
@@ -131,6 +135,41 @@ enum RegionMove {
             try await source.execute("SELECT accord.drop_stores($1, $2)", [move.tenant, move.isolation])
             try await source.execute("DELETE FROM accord.tenant_keys WHERE tenant = $1", [move.tenant])
         }
+    }
+
+    /// Finishes the verified moves a stopped pass left (steps 4 and 5),
+    /// before anything is planned: the old region's copy dropped, then in
+    /// one control transaction the registry's region set to where the
+    /// data is, the inventory's database likewise, the move row deleted,
+    /// and an audit entry with `regionMoved`. A move whose old region does
+    /// not answer waits (the tenant's step finds it and fails with
+    /// `RegionUnavailable`). Returns the tenants whose moves it finished.
+    public static func settle(_ session: Session, revision: String?, actor: String, now: Date = Date()) async throws -> [String] {
+        guard let regions = session.regions else { return [] }
+        var settled: [String] = []
+        for row in try await session.rows("SELECT tenant FROM accord.region_moves ORDER BY tenant") {
+            guard let move = try await pending(try row.decode(String.self), session) else { continue }
+            do {
+                try await dropSource(move, regions)
+            } catch is RegionUnavailable {
+                continue
+            }
+            let audit = try await AuditChain.load(session, actor: actor)
+            try await session.transaction(asApplier: true) {
+                guard let moved = try await finish([move.tenant], session).values.first else { return }
+                try await session.execute("UPDATE platform.tenants SET region = $2 WHERE name = $1", [move.tenant, move.to.rawValue])
+                try await session.execute("""
+                    UPDATE accord.inventory SET database = $2, updated_at = now() WHERE kind = 'Tenant' AND tenant = '' AND name = $1
+                    """, [move.tenant, move.to.rawValue])
+                let entry = AuditEntry(action: "update", object: "Tenant/\(move.tenant)", revision: revision, detail: .object([
+                    "regionMoved": moved,
+                    "finished": .string("a move verified by an earlier pass that stopped before the registry followed"),
+                ]))
+                try await AuditChain.write(audit.seal([entry], at: now), session)
+            }
+            settled.append(move.tenant)
+        }
+        return settled
     }
 
     /// Step 5's part in the control transaction: the moves of these

@@ -93,6 +93,11 @@ public struct Pass: Sendable {
         try await Migrations.run(session)
         return try await ApplyLock.holding(session, actor: options.actor, timeout: options.lockTimeout) {
             try await BulkLoad.ensure(session)
+            // With regions: a verified region move a stopped pass left is finished before anything is planned.
+            if !options.dryRun, session.regions != nil {
+                let settled = try await RegionMove.settle(session, revision: revision, actor: options.actor, now: options.clock())
+                if !settled.isEmpty { timings.lap("finish region moves") }
+            }
             // The commit's status goes pending as its pass begins (github notifications; once per revision).
             if !options.dryRun, options.drift == nil, let revision, uncommittedBase == nil {
                 try await Outbox.emitAlone([OutboxEvent(.applyStarted, object: "Revision", kind: nil, tenant: nil, revision: revision,

@@ -165,6 +165,60 @@ extension RegionCLITests {
         #expect(try await CLITests.accordctl(["diff", "--repo", repo.root.path], environment: env).status == 0)
         #expect(try await CLITests.accordctl(["audit", "verify"], environment: env).status == 0)
     }
+
+    /// A verified move whose manifest went back before the move finished:
+    /// the data is in the new region, so the next apply finishes the move
+    /// (the registry follows the data) and then reads the manifest as a
+    /// move back, refused without the annotation and carried out with it.
+    @Test func aVerifiedMoveWhoseManifestWentBackIsFinishedThenMovedBackOnlyWhenAnnotated() async throws {
+        let fx = try await RegionFixture.make()
+        defer { Task { await fx.drop() } }
+        let repo = try CLITests.repo(copying: "examples/platform")
+        let env = ["DATABASE_URL": "", "ACCORD_REGIONS_FILE": try fx.file()]
+        #expect(try await CLITests.accordctl(["apply", "--repo", repo.root.path], environment: env).status == 0)
+        let us = fx.regions[.us]!, eu = fx.regions[.eu]!
+        try await us.withSession { try await $0.execute("INSERT INTO shared.users (tenant_id) VALUES ('northwind'), ('northwind'), ('northwind')") }
+        let path = repo.root.appendingPathComponent("tenants/northwind.yaml")
+        let original = try String(contentsOf: path, encoding: .utf8)
+        let annotated = original.replacingOccurrences(of: "    accord.dev/owner: customer-success-na",
+                                                      with: "    accord.dev/owner: customer-success-na\n    accord.dev/migrate-region: \"true\"")
+        try repo.write("tenants/northwind.yaml", annotated.replacingOccurrences(of: "  region: us", with: "  region: eu"))
+        _ = try repo.commit("move northwind to eu with its data")
+        let killed = try await CLITests.accordctl(["apply", "--repo", repo.root.path],
+                                                  environment: env.merging(["ACCORD_TEST_KILL_AT": "region-move-recorded"]) { $1 })
+        #expect(killed.status == SIGKILL && killed.signaled, "\(killed.stderr.suffix(500))")
+        let users = { (db: ScratchDatabase) in try await Self.scalar(db, "SELECT count(*)::text FROM shared.users WHERE tenant_id = 'northwind'") }
+        // Where the kill landed: the verified copy recorded, us not dropped yet, the registry still us.
+        #expect(try await Self.scalar(fx.control, "SELECT to_region FROM accord.region_moves WHERE tenant = 'northwind'") == "eu")
+        #expect(try await users(eu) == "3")
+        #expect(try await users(us) == "3")
+        #expect(try await Self.scalar(fx.control, "SELECT region FROM platform.tenants WHERE name = 'northwind'") == "us")
+
+        // The manifest goes back to us, without the annotation.
+        try repo.write("tenants/northwind.yaml", original)
+        _ = try repo.commit("northwind stays in us after all")
+        let refused = try await CLITests.accordctl(["apply", "--repo", repo.root.path], environment: env)
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("Tenant/northwind: spec.region: moving from eu to us is refused"), "\(refused.stderr)")
+        // The move was finished first: the registry and the inventory say eu, where the data is, and us holds none of it.
+        #expect(try await Self.scalar(fx.control, "SELECT region || ' ' || (SELECT count(*) FROM accord.region_moves) FROM platform.tenants WHERE name = 'northwind'") == "eu 0")
+        #expect(try await Self.scalar(fx.control, "SELECT database FROM accord.inventory WHERE kind = 'Tenant' AND name = 'northwind'") == "eu")
+        #expect(try await users(eu) == "3")
+        #expect(try await users(us) == "0")
+        #expect(try await Self.scalar(fx.control, "SELECT body::jsonb->'detail'->'regionMoved'->>'to' FROM accord.audit_log WHERE object = 'Tenant/northwind' ORDER BY seq DESC LIMIT 1") == "eu")
+
+        // With the annotation, the data moves back to us.
+        try repo.write("tenants/northwind.yaml", annotated)
+        _ = try repo.commit("move northwind back to us with its data")
+        let back = try await CLITests.accordctl(["apply", "--repo", repo.root.path], environment: env)
+        #expect(back.status == 0, "\(back.stdout) \(back.stderr)")
+        #expect(try await users(us) == "3")
+        #expect(try await users(eu) == "0")
+        #expect(try await Self.scalar(us, "SELECT count(*)::text FROM accord.tenant_keys WHERE tenant = 'northwind'") == "1")
+        #expect(try await Self.scalar(fx.control, "SELECT region FROM platform.tenants WHERE name = 'northwind'") == "us")
+        #expect(try await CLITests.accordctl(["diff", "--repo", repo.root.path], environment: env).status == 0)
+        #expect(try await CLITests.accordctl(["audit", "verify"], environment: env).status == 0)
+    }
 }
 
 /// Two PostgreSQL clusters on two ports (SPEC §9): control, eu and apac on
