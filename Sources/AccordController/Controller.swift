@@ -35,6 +35,7 @@ public struct Controller: Service {
             doorbell.shutdown()
         }
         await config.regions?.close()
+        await config.readRegions?.close()
         logger.info("stopped")
     }
 

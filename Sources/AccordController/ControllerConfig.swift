@@ -24,6 +24,9 @@ public struct ControllerConfig: Sendable, CustomStringConvertible {
     /// The regions file's databases (SPEC §9); `databaseURL` is then its
     /// control database. nil: everything lives in `databaseURL`.
     public var regions: RegionDatabases?
+    /// The same regions read only, on connections of their own, for the
+    /// status page and the API (which read while a pass writes).
+    public var readRegions: RegionDatabases?
     public var listenHost: String
     public var listenPort: Int
     public var webhookSecret: [UInt8]?

@@ -107,8 +107,10 @@ public enum ControllerSettings {
         ControllerSetting("regions-file", "ACCORD_REGIONS_FILE", shown: "none (everything in the one database)", value: "FILE",
                           help: "A regions file (SPEC §9, docs/tenants.md): the control database and each region's database, each by a URL file. Each tenant's stores, data keys and erasure and retention deletions then live only in its region's database; it replaces `--database-url`.") { file, config throws(SettingProblem) in
             do {
-                let regions = try RegionDatabases.open(try RegionsFileParser.load(file: file), environment: config.environment)
+                let parsed = try RegionsFileParser.load(file: file)
+                let regions = try RegionDatabases.open(parsed, environment: config.environment)
                 config.regions = regions
+                config.readRegions = try RegionDatabases.open(parsed, readOnly: true, environment: config.environment)
                 config.databaseURL = regions.control
                 config.databaseURLGiven = true
                 for url in [regions.control] + regions.urls.values {

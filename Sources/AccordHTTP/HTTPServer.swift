@@ -108,7 +108,7 @@ public enum HTTPServer {
         let source: SourceStatus?
         do {
             (statuses, source) = try await Database.withConnection(deps.config.databaseURL, logger: deps.logger) { connection in
-                let session = Session(connection, logger: deps.logger)
+                let session = Session(connection, logger: deps.logger).placing(deps.config.readRegions)
                 guard try await Migrations.isCurrent(session) else { return ([ObjectStatus](), SourceStatus?.none) }
                 return (sourceOnly ? [] : try await ObjectStatus.read(session, kind: kind, tenant: tenant),
                         wantsSource ? try await SourceStatus.read(session) : nil)

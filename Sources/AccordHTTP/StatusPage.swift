@@ -47,7 +47,7 @@ enum StatusPage {
         let html: String
         do {
             html = try await Database.withConnection(deps.config.databaseURL, logger: deps.logger) { connection in
-                let session = Session(connection, logger: deps.logger)
+                let session = Session(connection, logger: deps.logger).placing(deps.config.readRegions)
                 guard try await Migrations.isCurrent(session) else {
                     throw Problem(status: .serviceUnavailable, message: "Nothing has been applied to this database yet.")
                 }
@@ -120,6 +120,15 @@ enum StatusPage {
             let h = health[name]!
             return ["name": name, "nameURL": PagePath.part(name), "up": h.ready ? "yes" : "no", "upClass": h.ready ? "good" : "bad",
                     "checkedAt": time(h.checkedAt), "message": h.message]
+        }
+        // With a regions file: each region's database as the last pass found it.
+        let regions = deps.config.regions
+        out["hasRegions"] = regions != nil
+        out["regions"] = (regions?.regions ?? []).map { region -> [String: Any] in
+            let h = regions?.health[region]
+            return ["name": region.rawValue, "up": h.map { $0.up ? "yes" : "no" } ?? "not checked yet",
+                    "upClass": h?.up == true ? "good" : "bad", "checkedAt": h.map { time($0.checkedAt) } ?? "",
+                    "message": h?.reason ?? ""]
         }
         let reports = try await Outbox.reports(session)
         out["hasNotifications"] = !reports.isEmpty
@@ -212,6 +221,7 @@ enum StatusPage {
         out["applied"] = s.lastAppliedRevision ?? "-"
         out["attempted"] = s.lastAttemptedRevision ?? "-"
         out["sourcePath"] = s.sourcePath
+        out["database"] = s.database
         out["nextAttempt"] = (s.facts.retry?.nextRetry ?? s.nextAttemptAt).map(time)
         var live = s.live
         if case .object(let e)? = live.removeValue(forKey: "erasure") {

@@ -125,6 +125,20 @@ enum StatusPageTemplates {
         </section>
         {{/hasStores}}
 
+        {{#hasRegions}}
+        <section aria-labelledby="regions">
+        <h2 id="regions">Regions</h2>
+        <div class="scroll"><table>
+        <caption>Each region's database, as the last pass found it</caption>
+        <thead><tr><th scope="col">Region</th><th scope="col">Up</th><th scope="col">Checked</th><th scope="col">Message</th></tr></thead>
+        <tbody>
+        {{#regions}}<tr><th scope="row">{{name}}</th><td class="{{upClass}}">{{up}}</td><td>{{checkedAt}}</td><td>{{message}}</td></tr>
+        {{/regions}}
+        </tbody>
+        </table></div>
+        </section>
+        {{/hasRegions}}
+
         {{#hasNotifications}}
         <section aria-labelledby="notifications">
         <h2 id="notifications">Notifications</h2>
@@ -186,6 +200,7 @@ enum StatusPageTemplates {
         <dt>Applied</dt><dd><code>{{applied}}</code></dd>
         <dt>Attempted</dt><dd><code>{{attempted}}</code></dd>
         {{#sourcePath}}<dt>File</dt><dd><code>{{sourcePath}}</code></dd>{{/sourcePath}}
+        {{#database}}<dt>Database</dt><dd>{{database}}</dd>{{/database}}
         {{#nextAttempt}}<dt>Next attempt</dt><dd>{{nextAttempt}}</dd>{{/nextAttempt}}
         </dl>
         {{#erasure}}

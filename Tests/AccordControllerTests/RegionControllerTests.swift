@@ -1,8 +1,11 @@
 @testable import AccordController
 import AccordCore
+@testable import AccordHTTP
 import AccordStore
 import AccordTestSupport
 import Foundation
+import Hummingbird
+import HummingbirdTesting
 import Testing
 
 /// The controller with a regions file (SPEC §9) whose apac database is
@@ -29,6 +32,25 @@ struct RegionControllerTests {
             #expect(try await eventually { c.metricsText.contains(#"accord_region_up{region="apac"} 0"#) }, "\(c.metricsText)")
             #expect(c.metricsText.contains(#"accord_region_up{region="eu"} 1"#) && c.metricsText.contains(#"accord_region_up{region="us"} 1"#))
             #expect(await c.isLeaderReady(), "\(logs.text.suffix(3000))")
+
+            // The page and the API read each tenant's data from its region: the key, the database, the regions' health.
+            let app = Application(router: HTTPServer.router(c.http))
+            try await app.test(.router) { client in
+                let overview = try await StatusPageTests.get(client, "/")
+                #expect(overview.contains(#"<h2 id="regions">Regions</h2>"#), "\(overview)")
+                #expect(overview.contains(#"<tr><th scope="row">apac</th><td class="bad">no</td>"#), "\(overview)")
+                #expect(overview.contains(#"<tr><th scope="row">eu</th><td class="good">yes</td>"#), "\(overview)")
+                let tenant = try await StatusPageTests.get(client, "/objects/Tenant/northwind")
+                #expect(tenant.contains("<dt>Database</dt><dd>us</dd>"), "\(tenant)")
+                try await client.execute(uri: "/api/v1/objects?kind=Tenant", method: .get) { response in
+                    #expect(response.status == .ok)
+                    let objects = try JSONParser.parse(String(buffer: response.body))["objects"]?.arrayValue ?? []
+                    let northwind = objects.first { $0["id"] == .string("Tenant/northwind") }
+                    #expect(northwind?["database"] == .string("us"), "\(objects)")
+                    let keyID = try await fx.regions[.us]!.withSession { try await $0.scalar("SELECT key_id FROM accord.tenant_keys WHERE tenant = 'northwind'") }
+                    #expect(keyID != nil && northwind?["live"]?["data_key"]?["keyId"] == JSONValue(keyID), "the key its region holds: \(String(describing: northwind))")
+                }
+            }
         }
     }
 }
