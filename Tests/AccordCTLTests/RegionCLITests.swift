@@ -166,6 +166,37 @@ extension RegionCLITests {
         #expect(try await CLITests.accordctl(["audit", "verify"], environment: env).status == 0)
     }
 
+    /// With its region down, an onboarded tenant's workers stall too,
+    /// though only their files changed and their rows are in the control
+    /// database: every pass with a region down reads its tenants' stores
+    /// there, finds them unreadable and fails the tenant, and the workers
+    /// wait for it.
+    @Test func aWorkerOfATenantWhoseRegionIsDownWaitsForIt() async throws {
+        let fx = try await RegionFixture.make()
+        defer { Task { await fx.drop() } }
+        let repo = try CLITests.repo(copying: "examples/platform")
+        #expect(try await CLITests.accordctl(["apply", "--repo", repo.root.path], environment: ["DATABASE_URL": "", "ACCORD_REGIONS_FILE": try fx.file()]).status == 0)
+        for (file, old, new) in [("workers/kestrel-health.yaml", "  replicas: 0", "  replicas: 1"), ("workers/northwind.yaml", "  replicas: 4", "  replicas: 5")] {
+            let path = repo.root.appendingPathComponent(file)
+            try repo.write(file, try String(contentsOf: path, encoding: .utf8).replacingOccurrences(of: old, with: new))
+        }
+        _ = try repo.commit("scale two workers")
+        let apacDown = ["DATABASE_URL": "", "ACCORD_REGIONS_FILE": try fx.file(urls: [.apac: "postgres://accord@127.0.0.1:1/apac?connect_timeout=2&sslmode=disable"])]
+        let applied = try await CLITests.accordctl(["apply", "--repo", repo.root.path, "-o", "json"], environment: apacDown)
+        #expect(applied.status == 1, "\(applied.stdout) \(applied.stderr)")
+        let failed = try await Self.scalar(fx.control, "SELECT string_agg(kind || '/' || tenant || '/' || name || ' ' || reason, ',' ORDER BY kind, name) FROM accord.object_status")
+        #expect(failed == "Tenant//kestrel-health RegionUnavailable,Worker/kestrel-health/intake-summarizer DependencyNotReady",
+                "\(failed) \(applied.stdout) \(applied.stderr)")
+        #expect(try await Self.scalar(fx.control, "SELECT string_agg(name || '=' || replicas, ',' ORDER BY name) FROM platform.workers WHERE name IN ('intake-summarizer', 'lead-enricher')")
+                == "intake-summarizer=0,lead-enricher=5")
+        // Back up: the worker applies and its stall clears.
+        let back = try await CLITests.accordctl(["apply", "--repo", repo.root.path], environment: ["DATABASE_URL": "", "ACCORD_REGIONS_FILE": try fx.file()])
+        #expect(back.status == 0, "\(back.stderr)")
+        #expect(try await Self.scalar(fx.control, "SELECT replicas::text FROM platform.workers WHERE name = 'intake-summarizer'") == "1")
+        #expect(try await Self.scalar(fx.control, "SELECT count(*)::text FROM accord.object_status") == "0")
+    }
+
+
     /// A verified move whose manifest went back before the move finished:
     /// the data is in the new region, so the next apply finishes the move
     /// (the registry follows the data) and then reads the manifest as a

@@ -185,6 +185,21 @@ struct RegionTests {
         let up = try await Self.apply(desired, fx, try fx.databases())
         #expect(up.plan.steps.isEmpty && up.outcome?.failed.isEmpty == true)
         #expect(try await Self.scalar(fx.control, "SELECT count(*)::text FROM accord.object_status") == "0")
+
+        // An onboarded tenant's workers stall with its region, though their rows are in the control database.
+        var scaled = try Manifests.examples()
+        scaled.edit("workers/kestrel-health.yaml", "  replicas: 0", "  replicas: 1")
+        scaled.edit("workers/northwind.yaml", "  replicas: 4", "  replicas: 5")
+        let stalled = try await Self.apply(scaled.desired(), fx, try fx.databases(urls: down), revision: "r2")
+        // (A pass that reads the tenant finds its stores unreadable: the tenant fails and its worker waits for it.)
+        #expect(stalled.outcome?.failed.map { "\($0.id) \($0.reason)" }
+                == ["Tenant/kestrel-health RegionUnavailable", "Worker/kestrel-health/intake-summarizer DependencyNotReady"],
+                "\(stalled.outcome?.failed ?? [])")
+        #expect(stalled.outcome?.applied.map(\.id.description) == ["Worker/northwind/lead-enricher"])
+        #expect(try await Self.scalar(fx.control, "SELECT replicas::text FROM platform.workers WHERE name = 'intake-summarizer'") == "0")
+        let workerUp = try await Self.apply(scaled.desired(), fx, try fx.databases(), revision: "r2")
+        #expect(workerUp.outcome?.applied.map(\.id.description) == ["Worker/kestrel-health/intake-summarizer"] && workerUp.outcome?.failed.isEmpty == true)
+        #expect(try await Self.scalar(fx.control, "SELECT count(*)::text FROM accord.object_status") == "0")
     }
 
     @Test func aHungRegionIsCutOffByTheTimeout() async throws {
