@@ -51,35 +51,23 @@ public enum RegionMove {
             return pending
         }
         let storeSchema = SQL.identifier(try await session.scalar("SELECT accord.store_schema($1, $2)", [tenant, isolation]) ?? "shared")
-        // 1. Read the tenant's rows and keys in the old region.
-        let (tables, keys) = try await regions.transaction(from) { source -> ([String: [String]], [String]) in
-            try await source.execute("SELECT set_config('accord.tenant', $1, true)", [tenant])
-            var tables: [String: [String]] = [:]
-            for table in TenantRecord.storeTables {
-                tables[table] = try await source.rows("""
-                    SELECT row_to_json(t)::text FROM \(storeSchema).\(SQL.identifier(table)) t WHERE t.tenant_id = $1
-                    """, [tenant]).map { try $0.decode(String.self) }
-            }
-            let keys = try await source.rows("SELECT row_to_json(k)::text FROM accord.tenant_keys k WHERE k.tenant = $1", [tenant])
-                .map { try $0.decode(String.self) }
-            return (tables, keys)
-        }
-        // … and write them in the new one, in one transaction.
+        // 1. Copied from the old region into the new one, in one transaction there: each table read
+        // through a cursor in the old region, 5,000 rows at a time, so a tenant of any size is never
+        // held in memory whole.
         try await regions.transaction(to) { target in
             try await target.execute("SELECT set_config('accord.tenant', $1, true)", [tenant])
             try await target.execute("SELECT accord.ensure_stores($1, $2)", [tenant, isolation])
             try await target.execute("DELETE FROM accord.tenant_keys WHERE tenant = $1", [tenant])
-            for table in TenantRecord.storeTables {
-                let relation = "\(storeSchema).\(SQL.identifier(table))"
-                try await target.execute("DELETE FROM \(relation) WHERE tenant_id = $1", [tenant])
-                for chunk in ExecutionOrder.chunks(tables[table] ?? [], of: 5_000) {
-                    try await target.execute("INSERT INTO \(relation) SELECT * FROM json_populate_recordset(NULL::\(relation), $1::json)",
-                                             ["[" + chunk.joined(separator: ",") + "]"])
+            try await regions.transaction(from) { source in
+                try await source.execute("SELECT set_config('accord.tenant', $1, true)", [tenant])
+                for table in TenantRecord.storeTables {
+                    let relation = "\(storeSchema).\(SQL.identifier(table))"
+                    try await target.execute("DELETE FROM \(relation) WHERE tenant_id = $1", [tenant])
+                    try await copy("SELECT row_to_json(t)::text FROM \(relation) t WHERE t.tenant_id = $1", [tenant],
+                                   from: source, into: relation, target)
                 }
-            }
-            if !keys.isEmpty {
-                try await target.execute("INSERT INTO accord.tenant_keys SELECT * FROM json_populate_recordset(NULL::accord.tenant_keys, $1::json)",
-                                         ["[" + keys.joined(separator: ",") + "]"])
+                try await copy("SELECT row_to_json(k)::text FROM accord.tenant_keys k WHERE k.tenant = $1", [tenant],
+                               from: source, into: "accord.tenant_keys", target)
             }
         }
         FaultPoint.regionCommitted.reach("\(to.rawValue):\(regions.committed(to))")
@@ -102,6 +90,24 @@ public enum RegionMove {
         // 4. The old region's copy dropped.
         try await dropSource(verified, regions)
         return verified
+    }
+
+    /// Rows a copy moves per statement.
+    static let copyChunk = 5_000
+
+    /// Copies what `query` selects (each row as its JSON) from the source
+    /// transaction into `relation` in the target's, a chunk at a time
+    /// through a cursor.
+    static func copy(_ query: String, _ values: [String?], from source: Session, into relation: String, _ target: Session) async throws {
+        try await source.execute("DECLARE region_move NO SCROLL CURSOR FOR \(query)", values)
+        while true {
+            let rows = try await source.rows("FETCH \(copyChunk) FROM region_move").map { try $0.decode(String.self) }
+            if rows.isEmpty { break }
+            try await target.execute("INSERT INTO \(relation) SELECT * FROM json_populate_recordset(NULL::\(relation), $1::json)",
+                                     ["[" + rows.joined(separator: ",") + "]"])
+            if rows.count < copyChunk { break }
+        }
+        try await source.execute("CLOSE region_move")
     }
 
     /// Rows of each store table and the data-key versions of a tenant in a region's database.

@@ -230,6 +230,7 @@ struct RegionTests {
             try await session.script("""
                 INSERT INTO shared.users (tenant_id, subject_email_hash) VALUES ('northwind', '\(Self.subject)'), ('northwind', NULL);
                 INSERT INTO shared.traces (tenant_id) VALUES ('northwind');
+                INSERT INTO shared.traces (tenant_id) SELECT 'northwind' FROM generate_series(1, \(RegionMove.copyChunk * 2 + 345));
                 """)
         }
         try await fx.regions[.eu]!.withSession { try await $0.execute("INSERT INTO shared.users (tenant_id) VALUES ('brightpath')") }
@@ -248,7 +249,8 @@ struct RegionTests {
         #expect(try await Self.scalar(fx.control, "SELECT region FROM platform.tenants WHERE name = 'northwind'") == "eu")
         let eu = fx.regions[.eu]!, us = fx.regions[.us]!
         #expect(try await Self.scalar(eu, "SELECT count(*)::text FROM shared.users WHERE tenant_id = 'northwind'") == "2")
-        #expect(try await Self.scalar(eu, "SELECT count(*)::text FROM shared.traces WHERE tenant_id = 'northwind'") == "1")
+        // More rows than one chunk of the copy: every one moved.
+        #expect(try await Self.scalar(eu, "SELECT count(*)::text FROM shared.traces WHERE tenant_id = 'northwind'") == String(RegionMove.copyChunk * 2 + 346))
         #expect(try await Self.scalar(eu, "SELECT count(*)::text FROM shared.users WHERE tenant_id = 'brightpath'") == "1", "eu's other tenants untouched")
         #expect(try await Self.scalar(eu, "SELECT key_id FROM accord.tenant_keys WHERE tenant = 'northwind'") == key, "the same key, moved")
         #expect(try await Self.scalar(us, "SELECT ((SELECT count(*) FROM shared.users) + (SELECT count(*) FROM shared.traces) + (SELECT count(*) FROM accord.tenant_keys))::text") == "0",
