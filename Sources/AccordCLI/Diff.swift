@@ -1,5 +1,7 @@
 import AccordCore
 import AccordEngine
+import AccordGit
+import AccordSource
 import AccordStore
 import AccordSync
 import ArgumentParser
@@ -20,6 +22,10 @@ struct Diff: AsyncParsableCommand {
             and then refused as apply would refuse it. With a regions file (--regions-file), a tenant whose \
             region has no database is invalid and a region move without its annotation is refused, as by \
             apply, with or without --against (which reads only the file, no database). \
+            With --against, each revision read whole leaves an index (identities, files, references) in \
+            diff-index/ under the cache directory (ACCORD_CACHE_DIR, else $XDG_CACHE_HOME/accord, else \
+            ~/.cache/accord), and a diff against an indexed revision reads only the files that changed; \
+            the plan is the same. \
             Exit status: 0 in sync, 1 differences, 2 error (including invalid manifests and a plan the \
             signer rules refuse).
             """
@@ -60,23 +66,23 @@ struct Diff: AsyncParsableCommand {
         } else {
             verified = try await trust.verify(opened)
         }
-        let head = try await DesiredSource.load(source, opened: opened, format: output.format)
         let plan: Plan
         let base: String?
         let inventory: [InventoryEntry]
+        let headRevision: String?
         // With a regions file: where each tenant's data is, from git and from the registry.
         let regional = opened.regions != nil
-        var tenantRegions = Placement.tenantRegions(head.desired)
+        var tenantRegions: [String: String]
         if let against {
-            let old = try await DesiredSource.load(source, ref: against, format: output.format, label: against)
-            base = old.revision ?? against
-            inventory = old.desired.map {
-                InventoryEntry(id: $0.id, manifestHash: $0.manifestHash, recordHash: $0.recordHash,
-                               blobID: $0.blobID, sourcePath: $0.sourcePath, generation: 1)
-            }
-            plan = Planner.plan(.init(desired: head.desired, live: old.desired.map(\.record), inventory: inventory, prune: prune))
-            tenantRegions.merge(Placement.tenantRegions(old.desired)) { new, _ in new }
+            let baseOpened = try await DesiredSource.open(source, ref: against)
+            base = baseOpened.commit ?? against
+            headRevision = opened.commit
+            let result = try await offline(opened, baseOpened, label: against)
+            (plan, inventory, tenantRegions) = (result.plan, result.inventory, result.tenantRegions)
         } else {
+            let head = try await DesiredSource.load(source, opened: opened, format: output.format)
+            headRevision = head.revision
+            tenantRegions = Placement.tenantRegions(head.desired)
             base = nil
             let options = Pass.Options(actor: "accordctl diff", keys: Pass.Keys(trustedKeys: try trusted.trustedKeys()), prune: prune)
             let pass = Pass(desired: head.desired, revision: head.revision, path: ManifestPaths.normalize(source.path) ?? "", options: options)
@@ -93,7 +99,7 @@ struct Diff: AsyncParsableCommand {
             refusal = try await verified.authorize(plan.steps, plan.sourcePaths(inventory: inventory)).map { PlanRefusal(by: .signerRule, reason: $0).description }
         }
         if regional, refusal == nil, let moves = Pass.regionMoves(plan) { refusal = PlanRefusal(by: .residency, reason: moves).description }
-        var report = PlanReport(plan: plan, revision: head.revision, against: base)
+        var report = PlanReport(plan: plan, revision: headRevision, against: base)
         if regional { report.databases = { Placement.databases(of: $0, tenantRegions: tenantRegions) } }
         switch output.format {
         case .text: Console.write(report.text(palette: .forStandardOutput()))
@@ -105,5 +111,41 @@ struct Diff: AsyncParsableCommand {
             throw ExitCode(2)
         }
         throw ExitCode(plan.isEmpty ? 0 : 1)
+    }
+
+    /// The plan from --against's revision to the head's, with no database:
+    /// at the speed of the change when the base's index is cached
+    /// (`OfflineDiff.fast`), else both revisions read whole, which also
+    /// stores both revisions' indexes for the next diff.
+    func offline(_ head: SourceOptions.Opened, _ base: SourceOptions.Opened, label: String) async throws -> OfflineDiff.Result {
+        let cache = GitMirror.defaultCacheDirectory()
+        func key(_ source: SourceOptions.Opened) async -> String? {
+            (try? await source.treeDigest()).flatMap { $0 }.map { "\($0) accord \(AccordVersion.current)" }
+        }
+        let baseKey = await key(base), headKey = await key(head)
+        var timings = Stopwatch()
+        defer { Timings.print(timings) }
+        if let baseKey, let index = DiffIndex.load(baseKey, from: cache) {
+            timings.lap("fast diff: read the base's index (\(index.entries.count) objects)")
+            if let fast = try await OfflineDiff.fast(head: head, base: base, index: index, prune: prune, timings: &timings) {
+                // The head's index too, for a diff against it next (a pull request's next commit).
+                if let headKey, let entries = fast.headIndex, !FileManager.default.fileExists(atPath: DiffIndex.file(headKey, in: cache)) {
+                    try? DiffIndex(key: headKey, entries: entries).store(in: cache)
+                    timings.lap("fast diff: stored the head's index")
+                }
+                return fast
+            }
+        }
+        let old: DesiredSource
+        let new = try await DesiredSource.load(source, opened: head, format: output.format)
+        old = try await DesiredSource.load(source, opened: base, format: output.format, label: label)
+        timings.append(new.timings)
+        timings.append(old.timings)
+        let result = OfflineDiff.full(head: new.desired, base: old.desired, prune: prune)
+        timings.lap("full diff: planned")
+        if let baseKey { try? DiffIndex(key: baseKey, desired: old.desired).store(in: cache) }
+        if let headKey { try? DiffIndex(key: headKey, desired: new.desired).store(in: cache) }
+        timings.lap("full diff: stored both revisions' indexes")
+        return result
     }
 }

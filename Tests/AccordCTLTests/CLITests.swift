@@ -33,9 +33,12 @@ import Testing
         return path
     }()
 
+    /// The cache directory of the tests' runs (diff indexes, mirrors), not the user's.
+    static let cacheDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("accord-cli-tests-cache-\(ProcessInfo.processInfo.processIdentifier)").path
+
     static func accordctl(_ args: [String], environment: [String: String] = [:]) async throws -> Run {
         let keys = ["ACCORD_KEK_FILE": kekFile, "ACCORD_TRUSTED_KEYS_DIR": ExampleKeys.trustedDirectory,
-                    "ACCORD_SIGNING_KEY_FILE": ExampleKeys.path("controller-signing.pem")]
+                    "ACCORD_SIGNING_KEY_FILE": ExampleKeys.path("controller-signing.pem"), "ACCORD_CACHE_DIR": cacheDirectory]
         return try await ToolRun.run(try binary(), args, environment: ProcessInfo.processInfo.environment
             .merging(keys) { $1 }.merging(environment) { $1 })
     }

@@ -23,16 +23,32 @@ import Testing
 
     @Test func diffAgainstAnotherRevisionNeedsNoDatabase() async throws {
         let fx = try Self.twoRevisions()
-        let noDatabase = ["DATABASE_URL": "", "NO_COLOR": "1"]
-        let run = try await CLI.accordctl(["diff", "--repo", fx.root.path, "--against", "HEAD~1", "--prune"], environment: noDatabase)
-        #expect(run.status == 1, "\(run.stderr)")
-        #expect(run.stdout == """
+        let cache = FileManager.default.temporaryDirectory.appendingPathComponent("accord-diff-cache-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: cache) }
+        let noDatabase = ["DATABASE_URL": "", "NO_COLOR": "1", "ACCORD_CACHE_DIR": cache.path, "ACCORD_TIMINGS": "1"]
+        let expected = """
             ~ Worker/brightpath/support-triage
                 replicas: 1 → 3
             - Workflow/northwind/lead-followup
             0 to create, 1 to update, 1 to delete
 
-            """)
+            """
+        // A cold cache: both revisions read whole, and their indexes stored.
+        let run = try await CLI.accordctl(["diff", "--repo", fx.root.path, "--against", "HEAD~1", "--prune"], environment: noDatabase)
+        #expect(run.status == 1, "\(run.stderr)")
+        #expect(run.stdout == expected)
+        #expect(run.stderr.contains("full diff: stored both revisions' indexes") && !run.stderr.contains("fast diff: planned"), "\(run.stderr)")
+        // Again: only the two changed files read, the rest from the base's index; the same plan.
+        let again = try await CLI.accordctl(["diff", "--repo", fx.root.path, "--against", "HEAD~1", "--prune"], environment: noDatabase)
+        #expect(again.status == 1 && again.stdout == expected, "\(again.stdout)")
+        #expect(again.stderr.contains("fast diff: planned") && !again.stderr.contains("full diff"), "\(again.stderr)")
+        // A damaged index is not trusted: the diff reads both revisions again, and stores a good one.
+        for file in try FileManager.default.contentsOfDirectory(atPath: cache.path + "/diff-index") {
+            try Data("accord-diff-index 1\tdamaged\n".utf8).write(to: cache.appendingPathComponent("diff-index/" + file))
+        }
+        let damaged = try await CLI.accordctl(["diff", "--repo", fx.root.path, "--against", "HEAD~1", "--prune"], environment: noDatabase)
+        #expect(damaged.status == 1 && damaged.stdout == expected)
+        #expect(damaged.stderr.contains("full diff: stored both revisions' indexes"), "\(damaged.stderr)")
         let kept = try await CLI.accordctl(["diff", "--repo", fx.root.path, "--against", "HEAD~1"], environment: noDatabase)
         #expect(kept.stdout.contains("1 removed from git but kept (apply with --prune to delete them):\n  Workflow/northwind/lead-followup\n"))
         #expect(kept.stdout.hasSuffix("0 to create, 1 to update, 0 to delete\n"))

@@ -124,7 +124,8 @@ struct SecretTests {
         let logs = LogBuffer()
         let config = try h.config(["log-level": "trace"], databaseURL: url.string!)
         try await withController(config, logs: logs) { c in
-            #expect(try await eventually { await c.isLeaderReady() })
+            // The first pass at the suite's busiest moment (four-database region suites beside it): a generous bound.
+            #expect(try await eventually(within: .seconds(240)) { await c.isLeaderReady() }, "\(logs.text.suffix(3000))")
             let app = Application(router: HTTPServer.router(c.http))
             let body = ByteBuffer(string: "{}")
             let header = HTTPFields.Element.Name("X-Hub-Signature-256")!

@@ -50,7 +50,8 @@ final class TestReceiver: Sendable {
                               onServerRunning: { channel in bound.withLock { $0 = channel.localAddress?.port } },
                               logger: Logger(label: "test-receiver"))
         task.withLock { $0 = Task { try await app.run() } }
-        for _ in 0..<200 where bound.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(20)) }
+        // Under the suite's load a server can take seconds to come up; 30 s is a bound, not a speed.
+        for _ in 0..<1500 where bound.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(20)) }
         let p = try #require(bound.withLock { $0 })
         boundPort.withLock { $0 = p }
     }

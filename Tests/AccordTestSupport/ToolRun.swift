@@ -120,7 +120,7 @@ extension Process {
 }
 
 /// A deterministic generator (xorshift), so a failing random run can be repeated.
-public struct SeededRandom: Sendable {
+public struct SeededRandom: Sendable, RandomNumberGenerator {
     var state: UInt64
     public init(seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 | 1 }
     public mutating func next() -> UInt64 {
