@@ -115,8 +115,10 @@ struct Diff: AsyncParsableCommand {
 
     /// The plan from --against's revision to the head's, with no database:
     /// at the speed of the change when the base's index is cached
-    /// (`OfflineDiff.fast`), else both revisions read whole, which also
-    /// stores both revisions' indexes for the next diff.
+    /// (`OfflineDiff.fast`). Without it the base is read whole and indexed,
+    /// and the head read at the speed of the change against that index;
+    /// only where that cannot be exact is the head read whole too. Both
+    /// revisions' indexes are stored for the next diff.
     func offline(_ head: SourceOptions.Opened, _ base: SourceOptions.Opened, label: String) async throws -> OfflineDiff.Result {
         let cache = GitMirror.defaultCacheDirectory()
         func key(_ source: SourceOptions.Opened) async -> String? {
@@ -125,27 +127,43 @@ struct Diff: AsyncParsableCommand {
         let baseKey = await key(base), headKey = await key(head)
         var timings = Stopwatch()
         defer { Timings.print(timings) }
-        if let baseKey, let index = DiffIndex.load(baseKey, from: cache) {
-            timings.lap("fast diff: read the base's index (\(index.entries.count) objects)")
-            if let fast = try await OfflineDiff.fast(head: head, base: base, index: index, prune: prune, timings: &timings) {
-                // The head's index too, for a diff against it next (a pull request's next commit).
-                if let headKey, let entries = fast.headIndex, !FileManager.default.fileExists(atPath: DiffIndex.file(headKey, in: cache)) {
-                    try? DiffIndex(key: headKey, entries: entries).store(in: cache)
-                    timings.lap("fast diff: stored the head's index")
-                }
-                return fast
+        /// The fast plan against `index`, with the head's index stored unless it already is.
+        func fast(_ index: DiffIndex.File) async throws -> OfflineDiff.Result? {
+            guard let fast = try await OfflineDiff.fast(head: head, base: base, index: index, prune: prune, timings: &timings) else { return nil }
+            // The head's index too, for a diff against it next (a pull request's next commit).
+            if let headKey, let encode = fast.headIndex, !FileManager.default.fileExists(atPath: DiffIndex.file(headKey, in: cache)) {
+                try? DiffIndex.store(encode(headKey), key: headKey, in: cache)
+                timings.lap("fast diff: stored the head's index")
             }
+            return fast
         }
-        let old: DesiredSource
-        let new = try await DesiredSource.load(source, opened: head, format: output.format)
-        old = try await DesiredSource.load(source, opened: base, format: output.format, label: label)
-        timings.append(new.timings)
+        if let baseKey, let index = DiffIndex.load(baseKey, from: cache) {
+            timings.lap("fast diff: read the base's index (\(index.count) objects)")
+            if let result = try await fast(index) { return result }
+        }
+        // The base read whole (an invalid one is reported after the head's own errors, as both read whole would).
+        let validated: RevisionSource.Validated
+        do {
+            validated = try await base.validated()
+        } catch let invalid as InvalidRevision {
+            _ = try await DesiredSource.load(source, opened: head, format: output.format)
+            try DesiredSource.reject(invalid, format: output.format, label: label)
+        } catch {
+            Console.error(error)
+            throw ExitCode(2)
+        }
+        let old = await RevisionSource.desired(validated)
         timings.append(old.timings)
-        let result = OfflineDiff.full(head: new.desired, base: old.desired, prune: prune)
+        let encoded = DiffIndex(key: baseKey ?? "", desired: old.objects).encoded()
+        if let baseKey { try? DiffIndex.store(encoded, key: baseKey, in: cache) }
+        timings.lap("cold diff: the base read whole and its index stored")
+        if let baseKey, let index = DiffIndex.File(encoded, key: baseKey), let result = try await fast(index) { return result }
+        let new = try await DesiredSource.load(source, opened: head, format: output.format)
+        timings.append(new.timings)
+        let result = OfflineDiff.full(head: new.desired, base: old.objects, prune: prune)
         timings.lap("full diff: planned")
-        if let baseKey { try? DiffIndex(key: baseKey, desired: old.desired).store(in: cache) }
         if let headKey { try? DiffIndex(key: headKey, desired: new.desired).store(in: cache) }
-        timings.lap("full diff: stored both revisions' indexes")
+        timings.lap("full diff: stored the head's index")
         return result
     }
 }

@@ -52,6 +52,7 @@ public struct DiffIndex: Sendable, Equatable {
         self.entries = entries
     }
 
+
     /// The index of a revision read whole.
     public init(key: String, desired: [DesiredObject]) {
         self.init(key: key, entries: desired.map(Entry.init))
@@ -60,88 +61,171 @@ public struct DiffIndex: Sendable, Equatable {
     /// Files the revision's objects are written in.
     public var fileCount: Int { Set(entries.map(\.path)).count }
 
-    static let magic = "accord-diff-index 1"
+    static let magic = "accord-diff-index 2"
 
     // MARK: encoding
 
-    /// Header line (magic, key, count), one line per entry, then the body's SHA-256.
+    /// A header line (magic, key, count); then for each run of entries of
+    /// one file a line `F<TAB>path` and a line per entry: kind, tenant,
+    /// name, production version, region, flags (`s` suspended, `T` its
+    /// first reference is its own tenant, not written), then each
+    /// reference's kind, tenant and name; then the body's SHA-256. Fields
+    /// escape tab, newline, carriage return and backslash.
     public func encoded() -> [UInt8] {
-        var body = ""
-        body.reserveCapacity(entries.count * 96)
-        body += Self.escape(Self.magic) + "\t" + Self.escape(key) + "\t" + String(entries.count) + "\n"
-        for e in entries {
-            var fields = Self.fields(e.id)
-            fields += [e.path, e.production ?? "", e.region ?? "", e.suspended ? "s" : ""]
-            for r in e.references { fields += Self.fields(r) }
-            body += fields.map(Self.escape).joined(separator: "\t") + "\n"
+        var out: [UInt8] = []
+        out.reserveCapacity(entries.count * 80 + 256)
+        Self.header(key: key, count: entries.count, into: &out)
+        Self.append(entries, into: &out)
+        out.append(contentsOf: "sha256 \(sha256Hex(bytes: out))\n".utf8)
+        return out
+    }
+
+    static func header(key: String, count: Int, into out: inout [UInt8]) {
+        out.append(contentsOf: (escape(magic) + "\t" + escape(key) + "\t" + String(count) + "\n").utf8)
+    }
+
+    /// A field as written: escaped when it holds a tab, newline, carriage return or backslash.
+    static func escapedField(_ s: String) -> String {
+        s.utf8.contains(where: { $0 == 9 || $0 == 10 || $0 == 13 || $0 == 92 }) ? escape(s) : s
+    }
+
+    static func append(_ entries: [Entry], into out: inout [UInt8]) {
+        func field(_ s: String) {
+            if s.utf8.contains(where: { $0 == 9 || $0 == 10 || $0 == 13 || $0 == 92 }) {
+                out.append(contentsOf: Self.escape(s).utf8)
+            } else {
+                out.append(contentsOf: s.utf8)
+            }
         }
-        let bytes = Array(body.utf8)
-        return bytes + Array("sha256 \(sha256Hex(bytes: bytes))\n".utf8)
+        func tab() { out.append(9) }
+        func newline() { out.append(10) }
+        func id(_ id: ObjectID) {
+            field(id.kind.rawValue); tab(); field(id.tenant ?? ""); tab(); field(id.name)
+        }
+        var path: String?
+        for e in entries {
+            if e.path != path {
+                out.append(UInt8(ascii: "F")); tab(); field(e.path); newline()
+                path = e.path
+            }
+            var references = e.references[...]
+            let ownTenant = e.id.tenant.map { ObjectID(kind: .tenant, name: $0) }
+            let elided = ownTenant != nil && references.first == ownTenant
+            if elided { references = references.dropFirst() }
+            id(e.id); tab(); field(e.production ?? ""); tab(); field(e.region ?? ""); tab()
+            if e.suspended { out.append(UInt8(ascii: "s")) }
+            if elided { out.append(UInt8(ascii: "T")) }
+            for r in references { tab(); id(r) }
+            newline()
+        }
+    }
+
+    /// The body of an encoded index (through its last entry's newline)
+    /// when its last line is the SHA-256 of that body; nil otherwise.
+    static func verifiedBody(_ bytes: [UInt8]) -> Int? {
+        guard bytes.last == 10, let cut = bytes.dropLast().lastIndex(of: 10) else { return nil }
+        guard String(decoding: bytes[(cut + 1)...].dropLast(), as: UTF8.self) == "sha256 \(sha256Hex(bytes: Array(bytes[...cut])))" else {
+            return nil
+        }
+        return cut
     }
 
     /// The index in `bytes` if it is whole, of `key`, and undamaged; nil otherwise.
     public static func decode(_ bytes: [UInt8], key: String) -> DiffIndex? {
         // The last line is the checksum of everything before it.
-        guard bytes.last == UInt8(ascii: "\n"),
-              let cut = bytes.dropLast().lastIndex(of: UInt8(ascii: "\n")) else { return nil }
-        let body = Array(bytes[...cut])
-        guard String(decoding: bytes[(cut + 1)...].dropLast(), as: UTF8.self) == "sha256 \(sha256Hex(bytes: body))" else { return nil }
-        var lines = String(decoding: body, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
-        guard lines.last == "" else { return nil }
-        lines.removeLast()
-        guard let header = lines.first.map({ $0.split(separator: "\t", omittingEmptySubsequences: false).map(unescape) }),
-              header.count == 3, header[0] == magic, header[1] == key, let count = Int(header[2]), count == lines.count - 1 else { return nil }
-        var entries: [Entry] = []
-        entries.reserveCapacity(count)
-        for line in lines.dropFirst() {
-            let f = line.split(separator: "\t", omittingEmptySubsequences: false).map(unescape)
-            guard f.count >= 7, (f.count - 7) % 3 == 0, let id = id(f[0], f[1], f[2]) else { return nil }
-            var references: [ObjectID] = []
-            var i = 7
-            while i < f.count {
-                guard let r = Self.id(f[i], f[i + 1], f[i + 2]) else { return nil }
-                references.append(r)
-                i += 3
+        guard let cut = verifiedBody(bytes) else { return nil }
+        return bytes.withUnsafeBufferPointer { buffer -> DiffIndex? in
+            var reader = Reader(bytes: UnsafeBufferPointer(rebasing: buffer[...cut]))
+            guard let header = reader.line(), header.count == 3, header[0] == magic, header[1] == key,
+                  let count = Int(header[2]) else { return nil }
+            var entries: [Entry] = []
+            entries.reserveCapacity(count)
+            var path: String?
+            while let f = reader.line() {
+                if f.count == 2, f[0] == "F" {
+                    path = f[1]
+                    continue
+                }
+                guard let path, f.count >= 6, f.count % 3 == 0, let id = id(f[0], f[1], f[2]) else { return nil }
+                var references: [ObjectID] = []
+                references.reserveCapacity(f.count / 3 - 1)
+                let flags = f[5]
+                if flags.contains("T") {
+                    guard let tenant = id.tenant else { return nil }
+                    references.append(ObjectID(kind: .tenant, name: tenant))
+                }
+                var i = 6
+                while i < f.count {
+                    guard let r = Self.id(f[i], f[i + 1], f[i + 2]) else { return nil }
+                    references.append(r)
+                    i += 3
+                }
+                entries.append(Entry(id: id, path: path, references: references, production: f[3].isEmpty ? nil : f[3],
+                                     region: f[4].isEmpty ? nil : f[4], suspended: flags.contains("s")))
             }
-            entries.append(Entry(id: id, path: f[3], references: references, production: f[4].isEmpty ? nil : f[4],
-                                 region: f[5].isEmpty ? nil : f[5], suspended: f[6] == "s"))
+            guard entries.count == count, reader.at == reader.bytes.count else { return nil }
+            return DiffIndex(key: key, entries: entries)
         }
-        return DiffIndex(key: key, entries: entries)
     }
 
-    static func fields(_ id: ObjectID) -> [String] { [id.kind.rawValue, id.tenant ?? "", id.name] }
+    /// Lines of tab-separated, escaped fields.
+    struct Reader {
+        let bytes: UnsafeBufferPointer<UInt8>
+        var at = 0
+
+        mutating func line() -> [String]? {
+            guard at < bytes.count else { return nil }
+            var fields: [String] = []
+            var start = at
+            var escaped = false
+            while at < bytes.count {
+                let b = bytes[at]
+                if b == 9 || b == 10 {
+                    let raw = UnsafeBufferPointer(rebasing: bytes[start..<at])
+                    fields.append(escaped ? DiffIndex.unescape(Substring(String(decoding: raw, as: UTF8.self))) : String(decoding: raw, as: UTF8.self))
+                    escaped = false
+                    at += 1
+                    start = at
+                    if b == 10 { return fields }
+                } else {
+                    if b == 92 { escaped = true }
+                    at += 1
+                }
+            }
+            return nil // a last line without its newline
+        }
+    }
 
     static func id(_ kind: String, _ tenant: String, _ name: String) -> ObjectID? {
         guard let k = Kind(rawValue: kind), !name.isEmpty, k.isTenantScoped != tenant.isEmpty else { return nil }
         return ObjectID(kind: k, tenant: tenant.isEmpty ? nil : tenant, name: name)
     }
 
-    /// Tabs, newlines and backslashes written as `\t`, `\n`, `\\`.
+    /// Tabs, newlines, carriage returns and backslashes written as `\t`, `\n`, `\r`, `\\`.
     static func escape(_ s: String) -> String {
-        guard s.contains(where: { $0 == "\t" || $0 == "\n" || $0 == "\\" || $0 == "\r" }) else { return s }
-        var out = ""
-        for c in s {
+        // By scalar: "\r\n" is one Character.
+        var out = String.UnicodeScalarView()
+        for c in s.unicodeScalars {
             switch c {
-            case "\t": out += "\\t"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\\": out += "\\\\"
+            case "\t": out.append(contentsOf: "\\t".unicodeScalars)
+            case "\n": out.append(contentsOf: "\\n".unicodeScalars)
+            case "\r": out.append(contentsOf: "\\r".unicodeScalars)
+            case "\\": out.append(contentsOf: "\\\\".unicodeScalars)
             default: out.append(c)
             }
         }
-        return out
+        return String(out)
     }
 
     static func unescape(_ s: Substring) -> String {
-        guard s.contains("\\") else { return String(s) }
-        var out = ""
+        var out = String.UnicodeScalarView()
         var escaped = false
-        for c in s {
+        for c in s.unicodeScalars {
             if escaped {
                 switch c {
-                case "t": out += "\t"
-                case "n": out += "\n"
-                case "r": out += "\r"
+                case "t": out.append("\t")
+                case "n": out.append("\n")
+                case "r": out.append("\r")
                 default: out.append(c)
                 }
                 escaped = false
@@ -151,7 +235,7 @@ public struct DiffIndex: Sendable, Equatable {
                 out.append(c)
             }
         }
-        return out
+        return String(out)
     }
 
     // MARK: on disk
@@ -162,19 +246,24 @@ public struct DiffIndex: Sendable, Equatable {
     }
 
     /// The stored index of `key`, when there is one that verifies.
-    public static func load(_ key: String, from directory: String) -> DiffIndex? {
+    public static func load(_ key: String, from directory: String) -> File? {
         guard let data = FileManager.default.contents(atPath: file(key, in: directory)) else { return nil }
-        return decode(Array(data), key: key)
+        return File(Array(data), key: key)
     }
 
     /// Stores the index: a temporary file of this process renamed over the
     /// index's name, so a reader sees an old whole file or a new one.
     public func store(in directory: String) throws {
-        let path = Self.file(key, in: directory)
+        try Self.store(encoded(), key: key, in: directory)
+    }
+
+    /// Stores an encoded index of `key` (`encoded()`) the same way.
+    public static func store(_ bytes: [UInt8], key: String, in directory: String) throws {
+        let path = file(key, in: directory)
         let folder = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let temporary = folder + "/.\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString).tmp"
-        guard FileManager.default.createFile(atPath: temporary, contents: Data(encoded())) else {
+        guard FileManager.default.createFile(atPath: temporary, contents: Data(bytes)) else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: temporary])
         }
         guard rename(temporary, path) == 0 else {

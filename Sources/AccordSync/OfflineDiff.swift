@@ -24,8 +24,9 @@ public enum OfflineDiff {
         public let inventory: [InventoryEntry]
         /// Each tenant's region, the head's over the base's (for the databases a step writes).
         public let tenantRegions: [String: String]
-        /// The head's index, when it is known without another read.
-        public let headIndex: [DiffIndex.Entry]?
+        /// The head's index encoded under a key, when it is known without
+        /// another read (the base's index with the changed files' entries).
+        public let headIndex: (@Sendable (String) -> [UInt8])?
     }
 
     /// More changed files than this share of the base's files is read whole.
@@ -54,7 +55,7 @@ public enum OfflineDiff {
 
     /// Only the changed files read, the rest from the base's index; nil
     /// when the full read is needed to be exact (see the type).
-    public static func fast(head: RevisionSource, base: RevisionSource, index: DiffIndex, prune: Bool,
+    public static func fast(head: RevisionSource, base: RevisionSource, index: DiffIndex.File, prune: Bool,
                             timings: inout Stopwatch) async throws -> Result? {
         guard let baseCommit = base.commit, let paths = await head.changedPaths(since: baseCommit) else { return nil }
         timings.lap("fast diff: git diff from \(baseCommit.prefix(12)): \(paths.count) files")
@@ -68,28 +69,16 @@ public enum OfflineDiff {
         let named = oldPart.ids.union(oldPart.references).union(newPart.ids).union(newPart.references)
         guard !named.contains(where: { $0.kind == .store }) else { return nil }
 
-        // Everything outside the changed files, from the index.
-        var outside = Set<ObjectID>()
-        outside.reserveCapacity(index.entries.count)
-        var context = DesiredState.Context()
-        var referencedOutside = Set<ObjectID>()
-        var tenantRegions: [String: String] = [:]
-        var kept: [DiffIndex.Entry] = []
-        kept.reserveCapacity(index.entries.count)
-        for e in index.entries where !changed.contains(e.path) {
-            kept.append(e)
-            outside.insert(e.id)
-            referencedOutside.formUnion(e.references)
-            if let production = e.production { context.production[e.id.name] = production }
-            if e.suspended { context.suspendedTenants.insert(e.id.name) }
-            if let region = e.region { tenantRegions[e.id.name] = region }
-        }
-        // With a regions file every tenant's region must have a database, the unchanged ones too.
-        if let names = head.regions?.names,
-           kept.contains(where: { e in e.region.map { r in Region(rawValue: r).map { !names.contains($0) } ?? true } ?? false }) {
-            return nil
-        }
-        timings.lap("fast diff: \(kept.count) objects outside the changed files, from the index")
+        // Everything outside the changed files, from the index, in one scan: of the identities the
+        // changed files define or name, which exist outside them, and what rows derive from
+        // (production versions, suspended tenants, regions); whether anything outside refers to
+        // an object the changed files no longer define; with a regions file, whether every
+        // unchanged tenant's region has a database.
+        guard let found = index.outside(skipping: changed, asked: named, gone: oldPart.ids.subtracting(newPart.ids),
+                                        regions: head.regions?.names) else { return nil }
+        let outside = found.existing, context = found.context
+        var tenantRegions = found.tenantRegions
+        timings.lap("fast diff: \(found.kept) objects outside the changed files, from the index")
         guard let old = RevisionSource.desired(oldPart, outside: outside, context: context),
               let new = RevisionSource.desired(newPart, outside: outside, context: context) else { return nil }
         var oldByID: [ObjectID: DesiredObject] = [:]
@@ -103,19 +92,17 @@ public enum OfflineDiff {
             default: continue
             }
         }
-        // An object that left git: nothing outside may still refer to it.
-        let removed = Set(oldByID.keys).subtracting(new.map(\.id))
-        guard removed.isDisjoint(with: referencedOutside) else { return nil }
-
         let inventory = old.map(entry)
         let subset = Planner.plan(.init(desired: new, live: old.map(\.record), inventory: inventory, prune: prune))
-        let baseTotal = index.entries.count
+        let baseTotal = index.count
         let headTotal = baseTotal - old.count + new.count
         let plan = Plan(steps: subset.steps, orphaned: subset.orphaned, unmanaged: subset.unmanaged,
                         unchanged: headTotal - (new.count - subset.unchanged), managed: baseTotal)
         regions(old, into: &tenantRegions)
         regions(new, into: &tenantRegions)
         timings.lap("fast diff: planned \(old.count) objects before, \(new.count) after")
-        return Result(plan: plan, inventory: inventory, tenantRegions: tenantRegions, headIndex: kept + new.map(DiffIndex.Entry.init))
+        let added = new.map(DiffIndex.Entry.init)
+        return Result(plan: plan, inventory: inventory, tenantRegions: tenantRegions,
+                      headIndex: { key in index.encoded(key: key, replacing: changed, with: added) })
     }
 }

@@ -149,8 +149,10 @@ import Testing
         let repository = try await GitRepository.open(at: fixture.root.path)
         let base = RevisionSource(repository: repository, commit: baseCommit, directory: "")
         let baseDesired = try #require(try await Self.desired(base))
-        let index = DiffIndex(key: "base", desired: baseDesired)
-        #expect(DiffIndex.decode(index.encoded(), key: "base") == index, "the index round-trips")
+        let built = DiffIndex(key: "base", desired: baseDesired)
+        // As read from disk: the head's index is then written by copying the base's unchanged files.
+        let index = try #require(DiffIndex.File(built.encoded(), key: "base"))
+        #expect(index.decoded() == built && index.count == built.entries.count, "the index round-trips")
 
         var rng = SeededRandom(seed: 20261207)
         var fast = 0, declined = 0, invalid = 0
@@ -173,8 +175,12 @@ import Testing
                 #expect(quick.plan.steps == full.plan.steps, "round \(round) \(changes)")
                 #expect(quick.plan.orphaned == full.plan.orphaned && quick.plan.unmanaged == full.plan.unmanaged, "round \(round) \(changes)")
                 #expect(quick.plan.unchanged == full.plan.unchanged && quick.plan.managed == full.plan.managed, "round \(round) \(changes)")
-                #expect(quick.tenantRegions == full.tenantRegions, "round \(round) \(changes)")
-                #expect(Self.sorted(quick.headIndex ?? []) == Self.sorted(DiffIndex(key: "head", desired: headDesired).entries),
+                // The regions of the tenants the steps write (what `diff` shows them with).
+                let tenants = Set(full.plan.steps.compactMap { $0.id.kind == .tenant ? $0.id.name : $0.id.tenant })
+                #expect(tenants.allSatisfy { quick.tenantRegions[$0] == full.tenantRegions[$0] }, "round \(round) \(changes)")
+                // The head's index, the base's with the changed files' entries: what a full read of the head makes.
+                let headIndex = try #require(quick.headIndex.flatMap { DiffIndex.decode($0("head"), key: "head") })
+                #expect(Self.sorted(headIndex.entries) == Self.sorted(DiffIndex(key: "head", desired: headDesired).entries),
                         "round \(round) \(changes): the head's index as a full read makes it")
                 let paths = full.plan.sourcePaths(inventory: full.inventory)
                 #expect(quick.plan.steps.allSatisfy { quick.plan.sourcePaths(inventory: quick.inventory)[$0.id] == paths[$0.id] })
@@ -187,7 +193,7 @@ import Testing
 
     @Test func aDamagedOrForeignIndexIsRefusedAndAStoredOneReadBack() throws {
         let entries = [
-            DiffIndex.Entry(id: ObjectID(kind: .tenant, name: "a\tb"), path: "x/a\nb.yaml", references: [ObjectID(kind: .retentionPolicy, name: "p")],
+            DiffIndex.Entry(id: ObjectID(kind: .tenant, name: "a\tb"), path: "x/a\nb\r\nc\\.yaml", references: [ObjectID(kind: .retentionPolicy, name: "p")],
                             production: nil, region: "eu", suspended: true),
             DiffIndex.Entry(id: ObjectID(kind: .worker, tenant: "a\tb", name: "w\\1"), path: "w.yaml", references: [ObjectID(kind: .tenant, name: "a\tb")],
                             production: nil, region: nil, suspended: false),
@@ -202,17 +208,31 @@ import Testing
         #expect(DiffIndex.decode(flipped, key: index.key) == nil, "a flipped bit")
         #expect(DiffIndex.decode(Array(bytes.prefix(bytes.count - 10)), key: index.key) == nil, "a truncated file")
         #expect(DiffIndex.decode([], key: index.key) == nil)
+        // The stored form refuses the same.
+        #expect(DiffIndex.File(bytes, key: index.key)?.decoded() == index)
+        for bad in [flipped, Array(bytes.prefix(bytes.count - 10)), []] { #expect(DiffIndex.File(bad, key: index.key) == nil) }
+        #expect(DiffIndex.File(bytes, key: "tree def format 1 accord 1.0") == nil)
+        // Its scan: what the objects outside a file tell; an object that refers to one gone.
+        let file = try #require(DiffIndex.File(bytes, key: index.key))
+        let worker = ObjectID(kind: .worker, tenant: "a\tb", name: "w\\1"), tenant = ObjectID(kind: .tenant, name: "a\tb")
+        let scan = try #require(file.outside(skipping: ["m.yaml"], asked: [tenant, worker, ObjectID(kind: .model, name: "m")], gone: [], regions: nil))
+        #expect(scan.existing == [tenant, worker] && scan.kept == 2 && scan.context.suspendedTenants == ["a\tb"] && scan.tenantRegions == ["a\tb": "eu"])
+        #expect(file.outside(skipping: [], asked: [], gone: [ObjectID(kind: .retentionPolicy, name: "p")], regions: nil) == nil, "the tenant refers to p")
+        #expect(file.outside(skipping: [], asked: [], gone: [tenant], regions: nil) == nil, "the worker refers to its tenant")
+        #expect(file.outside(skipping: ["w.yaml"], asked: [], gone: [tenant], regions: nil) != nil, "but not once its file is changed")
+        #expect(file.outside(skipping: [], asked: [], gone: [], regions: [.us]) == nil, "a tenant in eu without a database")
+        #expect(file.outside(skipping: [], asked: [ObjectID(kind: .model, name: "m")], gone: [], regions: [.eu])?.context.production == ["m": "3"])
 
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("accord-index-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         #expect(DiffIndex.load(index.key, from: directory) == nil)
         try index.store(in: directory)
-        #expect(DiffIndex.load(index.key, from: directory) == index)
+        #expect(DiffIndex.load(index.key, from: directory)?.decoded() == index)
         // Damaged on disk: not trusted; stored again: read back.
         try Data(flipped).write(to: URL(fileURLWithPath: DiffIndex.file(index.key, in: directory)))
         #expect(DiffIndex.load(index.key, from: directory) == nil)
         try index.store(in: directory)
-        #expect(DiffIndex.load(index.key, from: directory) == index)
+        #expect(DiffIndex.load(index.key, from: directory)?.decoded() == index)
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory + "/diff-index") == [(DiffIndex.file(index.key, in: directory) as NSString).lastPathComponent],
                 "no temporary file left")
     }
