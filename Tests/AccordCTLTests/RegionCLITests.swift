@@ -9,7 +9,7 @@ import Testing
 /// `spec.region`, a region move refused, and an apply SIGKILLed between a
 /// region's commit and the control database's finished by the next apply
 /// with nothing lost and nothing twice. One test at a time (four databases each).
-@Suite(TestDatabase.required, .serialized, .timeLimit(.minutes(5)))
+@Suite(TestDatabase.required, .serialized, .timeLimit(.minutes(5)), .tags(.heavy))
 struct RegionCLITests {
     static func scalar(_ db: ScratchDatabase, _ sql: String) async throws -> String {
         try await db.withSession { try await $0.scalar(sql) } ?? ""
@@ -255,7 +255,7 @@ extension RegionCLITests {
 /// Two PostgreSQL clusters on two ports (SPEC §9): control, eu and apac on
 /// the test server, us on a cluster of its own, stopped in the middle of
 /// an apply — after eu's tenants committed — and started again.
-@Suite(TestDatabase.required, .timeLimit(.minutes(5)))
+@Suite(TestDatabase.required, .timeLimit(.minutes(5)), .tags(.heavy))
 struct RegionClusterTests {
     @Test func aRegionsServerStoppedMidApplyStallsOnlyItsTenantsUntilItIsBack() async throws {
         let cluster = try PrivateCluster.start()

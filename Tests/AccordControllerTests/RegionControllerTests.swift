@@ -11,7 +11,7 @@ import Testing
 /// The controller with a regions file (SPEC §9) whose apac database is
 /// down: every other region's tenants are applied, the controller stays
 /// ready, and `/metrics` says which region is down.
-@Suite(TestDatabase.required, .timeLimit(.minutes(8)))
+@Suite(TestDatabase.required, .timeLimit(.minutes(8)), .tags(.heavy))
 struct RegionControllerTests {
     @Test func aRegionDownLeavesTheControllerReadyAndTheOtherRegionsApplied() async throws {
         let h = try await Harness()

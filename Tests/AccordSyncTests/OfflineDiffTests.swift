@@ -14,7 +14,7 @@ import Testing
 /// changed, files added — the fast plan equals the plan of both revisions
 /// read whole, or the fast path declines and the full read decides; the
 /// index round-trips, and a damaged index is refused.
-@Suite struct OfflineDiffTests {
+@Suite(.tags(.heavy)) struct OfflineDiffTests {
     /// A small platform: the examples (with a Store, workflows, erasures),
     /// 12 generated tenants of ten workers each, and per generated tenant
     /// an extra worker file and a workflow over two of its workers.

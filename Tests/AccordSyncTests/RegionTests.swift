@@ -15,7 +15,7 @@ import Testing
 /// down, or hung, stalls only its own tenants. One test at a time: each
 /// migrates four databases, and side by side they starved the suite's
 /// other tests at its busiest moment.
-@Suite(TestDatabase.required, .serialized, .timeLimit(.minutes(5)))
+@Suite(TestDatabase.required, .serialized, .timeLimit(.minutes(5)), .tags(.heavy))
 struct RegionTests {
     typealias T = ApplyTests
     static let subject = ErasureTests.subject

@@ -6,4 +6,10 @@ extension Tag {
     /// `hack/test` runs them after the others, on a machine no longer loaded
     /// by the fault suites' hundreds of processes.
     @Tag public static var timeBounded: Self
+
+    /// Suites whose every test migrates several databases (the regions
+    /// suites) or plans hundreds of revisions: `hack/test` runs them as a
+    /// phase of their own, after the others and before the time-bounded
+    /// ones, so their load does not starve other tests' bounds.
+    @Tag public static var heavy: Self
 }
