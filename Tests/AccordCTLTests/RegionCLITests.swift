@@ -131,20 +131,28 @@ extension RegionCLITests {
     /// apply copies again, nothing twice) and after the verified move was
     /// recorded (the next apply drops the old copy and finishes, never
     /// copying again).
+    /// The example platform applied with regions, three rows of northwind
+    /// in us, and a commit moving northwind to eu with the annotation; its
+    /// manifest as it was, and with the annotation (still in us).
+    static func northwindMoving(_ fx: RegionFixture) async throws -> (repo: GitFixture, env: [String: String], original: String, annotated: String) {
+        let repo = try CLITests.repo(copying: "examples/platform")
+        let env = ["DATABASE_URL": "", "ACCORD_REGIONS_FILE": try fx.file()]
+        #expect(try await CLITests.accordctl(["apply", "--repo", repo.root.path], environment: env).status == 0)
+        try await fx.regions[.us]!.withSession { try await $0.execute("INSERT INTO shared.users (tenant_id) VALUES ('northwind'), ('northwind'), ('northwind')") }
+        let original = try String(contentsOf: repo.root.appendingPathComponent("tenants/northwind.yaml"), encoding: .utf8)
+        let annotated = original.replacingOccurrences(of: "    accord.dev/owner: customer-success-na",
+                                                      with: "    accord.dev/owner: customer-success-na\n    accord.dev/migrate-region: \"true\"")
+        try repo.write("tenants/northwind.yaml", annotated.replacingOccurrences(of: "  region: us", with: "  region: eu"))
+        _ = try repo.commit("move northwind to eu with its data")
+        return (repo, env, original, annotated)
+    }
+
     @Test(arguments: ["region-committed:eu:1", "region-move-recorded"])
     func aKilledMoveToAnotherRegionIsFinishedByTheNextApply(killAt: String) async throws {
         let fx = try await RegionFixture.make()
         defer { Task { await fx.drop() } }
-        let repo = try CLITests.repo(copying: "examples/platform")
-        let env = ["DATABASE_URL": "", "ACCORD_REGIONS_FILE": try fx.file()]
-        #expect(try await CLITests.accordctl(["apply", "--repo", repo.root.path], environment: env).status == 0)
+        let (repo, env, _, _) = try await Self.northwindMoving(fx)
         let us = fx.regions[.us]!, eu = fx.regions[.eu]!
-        try await us.withSession { try await $0.execute("INSERT INTO shared.users (tenant_id) VALUES ('northwind'), ('northwind'), ('northwind')") }
-        let path = repo.root.appendingPathComponent("tenants/northwind.yaml")
-        try repo.write("tenants/northwind.yaml", try String(contentsOf: path, encoding: .utf8)
-            .replacingOccurrences(of: "  region: us", with: "  region: eu")
-            .replacingOccurrences(of: "    accord.dev/owner: customer-success-na", with: "    accord.dev/owner: customer-success-na\n    accord.dev/migrate-region: \"true\""))
-        _ = try repo.commit("move northwind to eu with its data")
 
         let killed = try await CLITests.accordctl(["apply", "--repo", repo.root.path], environment: env.merging(["ACCORD_TEST_KILL_AT": killAt]) { $1 })
         #expect(killed.status == SIGKILL && killed.signaled, "\(killed.stderr.suffix(500))")
@@ -204,17 +212,8 @@ extension RegionCLITests {
     @Test func aVerifiedMoveWhoseManifestWentBackIsFinishedThenMovedBackOnlyWhenAnnotated() async throws {
         let fx = try await RegionFixture.make()
         defer { Task { await fx.drop() } }
-        let repo = try CLITests.repo(copying: "examples/platform")
-        let env = ["DATABASE_URL": "", "ACCORD_REGIONS_FILE": try fx.file()]
-        #expect(try await CLITests.accordctl(["apply", "--repo", repo.root.path], environment: env).status == 0)
+        let (repo, env, original, annotated) = try await Self.northwindMoving(fx)
         let us = fx.regions[.us]!, eu = fx.regions[.eu]!
-        try await us.withSession { try await $0.execute("INSERT INTO shared.users (tenant_id) VALUES ('northwind'), ('northwind'), ('northwind')") }
-        let path = repo.root.appendingPathComponent("tenants/northwind.yaml")
-        let original = try String(contentsOf: path, encoding: .utf8)
-        let annotated = original.replacingOccurrences(of: "    accord.dev/owner: customer-success-na",
-                                                      with: "    accord.dev/owner: customer-success-na\n    accord.dev/migrate-region: \"true\"")
-        try repo.write("tenants/northwind.yaml", annotated.replacingOccurrences(of: "  region: us", with: "  region: eu"))
-        _ = try repo.commit("move northwind to eu with its data")
         let killed = try await CLITests.accordctl(["apply", "--repo", repo.root.path],
                                                   environment: env.merging(["ACCORD_TEST_KILL_AT": "region-move-recorded"]) { $1 })
         #expect(killed.status == SIGKILL && killed.signaled, "\(killed.stderr.suffix(500))")
