@@ -90,13 +90,7 @@ public struct DiffIndex: Sendable, Equatable {
     }
 
     static func append(_ entries: [Entry], into out: inout [UInt8]) {
-        func field(_ s: String) {
-            if s.utf8.contains(where: { $0 == 9 || $0 == 10 || $0 == 13 || $0 == 92 }) {
-                out.append(contentsOf: Self.escape(s).utf8)
-            } else {
-                out.append(contentsOf: s.utf8)
-            }
-        }
+        func field(_ s: String) { out.append(contentsOf: escapedField(s).utf8) }
         func tab() { out.append(9) }
         func newline() { out.append(10) }
         func id(_ id: ObjectID) {
@@ -132,40 +126,27 @@ public struct DiffIndex: Sendable, Equatable {
 
     /// The index in `bytes` if it is whole, of `key`, and undamaged; nil otherwise.
     public static func decode(_ bytes: [UInt8], key: String) -> DiffIndex? {
-        // The last line is the checksum of everything before it.
-        guard let cut = verifiedBody(bytes) else { return nil }
-        return bytes.withUnsafeBufferPointer { buffer -> DiffIndex? in
-            var reader = Reader(bytes: UnsafeBufferPointer(rebasing: buffer[...cut]))
-            guard let header = reader.line(), header.count == 3, header[0] == magic, header[1] == key,
-                  let count = Int(header[2]) else { return nil }
-            var entries: [Entry] = []
-            entries.reserveCapacity(count)
-            var path: String?
-            while let f = reader.line() {
-                if f.count == 2, f[0] == "F" {
-                    path = f[1]
-                    continue
-                }
-                guard let path, f.count >= 6, f.count % 3 == 0, let id = id(f[0], f[1], f[2]) else { return nil }
-                var references: [ObjectID] = []
-                references.reserveCapacity(f.count / 3 - 1)
-                let flags = f[5]
-                if flags.contains("T") {
-                    guard let tenant = id.tenant else { return nil }
-                    references.append(ObjectID(kind: .tenant, name: tenant))
-                }
-                var i = 6
-                while i < f.count {
-                    guard let r = Self.id(f[i], f[i + 1], f[i + 2]) else { return nil }
-                    references.append(r)
-                    i += 3
-                }
-                entries.append(Entry(id: id, path: path, references: references, production: f[3].isEmpty ? nil : f[3],
-                                     region: f[4].isEmpty ? nil : f[4], suspended: flags.contains("s")))
-            }
-            guard entries.count == count, reader.at == reader.bytes.count else { return nil }
-            return DiffIndex(key: key, entries: entries)
+        File(bytes, key: key)?.decoded()
+    }
+
+    /// One entry line's fields (`encoded()`), of the file `path`.
+    static func entry(_ f: [String], path: String) -> Entry? {
+        guard f.count >= 6, f.count % 3 == 0, let id = id(f[0], f[1], f[2]) else { return nil }
+        var references: [ObjectID] = []
+        references.reserveCapacity(f.count / 3 - 1)
+        let flags = f[5]
+        if flags.contains("T") {
+            guard let tenant = id.tenant else { return nil }
+            references.append(ObjectID(kind: .tenant, name: tenant))
         }
+        var i = 6
+        while i < f.count {
+            guard let r = Self.id(f[i], f[i + 1], f[i + 2]) else { return nil }
+            references.append(r)
+            i += 3
+        }
+        return Entry(id: id, path: path, references: references, production: f[3].isEmpty ? nil : f[3],
+                     region: f[4].isEmpty ? nil : f[4], suspended: flags.contains("s"))
     }
 
     /// Lines of tab-separated, escaped fields.

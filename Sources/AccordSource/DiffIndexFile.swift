@@ -65,7 +65,20 @@ extension DiffIndex {
         }
 
         /// Every entry, decoded.
-        public func decoded() -> DiffIndex? { DiffIndex.decode(bytes, key: key) }
+        public func decoded() -> DiffIndex? {
+            bytes.withUnsafeBufferPointer { buffer -> DiffIndex? in
+                var entries: [Entry] = []
+                entries.reserveCapacity(count)
+                for run in runs {
+                    var reader = Reader(bytes: UnsafeBufferPointer(rebasing: buffer[run.entries]))
+                    while let fields = reader.line() {
+                        guard let entry = DiffIndex.entry(fields, path: run.path) else { return nil }
+                        entries.append(entry)
+                    }
+                }
+                return DiffIndex(key: key, entries: entries)
+            }
+        }
 
         /// What the objects outside some files tell about the identities asked.
         public struct Outside: Sendable {

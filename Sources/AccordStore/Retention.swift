@@ -67,6 +67,15 @@ public enum Retention {
                 END LOOP;
         """
 
+    /// The store tables that hold anything (at least one page), each sized once.
+    static let filledStores = """
+        WITH filled AS MATERIALIZED (
+                         SELECT n.nspname AS target, c.relname AS store
+                         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                         WHERE c.relkind = 'r' AND (n.nspname = 'shared' OR n.nspname LIKE 'tenant\\_%')
+                           AND c.relname = ANY (accord.store_tables()) AND pg_relation_size(c.oid) > 0)
+        """
+
     /// `accord.retention_run_targets` (migration 17): deletes (or counts)
     /// the rows older than each rule's `maxAge` in the stores of the given
     /// (policy, rules, tenant, isolation) targets, at most `budget` rows
@@ -79,11 +88,7 @@ public enum Retention {
         RETURNS TABLE (out_policy text, out_tenant text, out_store text, out_rows bigint) LANGUAGE plpgsql AS $$
         \(declarations)
         BEGIN
-            FOR t IN WITH filled AS MATERIALIZED (
-                         SELECT n.nspname AS target, c.relname AS store
-                         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                         WHERE c.relkind = 'r' AND (n.nspname = 'shared' OR n.nspname LIKE 'tenant\\_%')
-                           AND c.relname = ANY (accord.store_tables()) AND pg_relation_size(c.oid) > 0)
+            FOR t IN \(filledStores)
                      SELECT x.policy, x.rules, x.name, x.isolation
                      FROM jsonb_to_recordset(targets) AS x(policy text, rules jsonb, name text, isolation text)
                      WHERE EXISTS (SELECT 1 FROM jsonb_array_elements(x.rules) AS e
@@ -105,11 +110,7 @@ public enum Retention {
             -- Every (policy, tenant) pair in one join, keeping only tenants with a rule whose store
             -- table holds anything: set-based, before any statement is planned. Each store table
             -- is sized once, however many tenants share it.
-            FOR t IN WITH filled AS MATERIALIZED (
-                         SELECT n.nspname AS target, c.relname AS store
-                         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                         WHERE c.relkind = 'r' AND (n.nspname = 'shared' OR n.nspname LIKE 'tenant\\_%')
-                           AND c.relname = ANY (accord.store_tables()) AND pg_relation_size(c.oid) > 0)
+            FOR t IN \(filledStores)
                      SELECT rp.name AS policy, rp.rules, tn.name, tn.isolation
                      FROM platform.retention_policies rp
                      JOIN platform.tenants tn ON tn.retention_policy = rp.name
