@@ -67,7 +67,8 @@ actor Reconciler {
     /// When each object written outside was last reverted (within the window).
     private var driftReverts: [ObjectID: [ContinuousClock.Instant]] = [:]
     /// Objects rewritten outside too often, with when their next revert is
-    /// due and how many times in a row they were; heard writes to them wait.
+    /// due and how many times in a row they were; heard writes to them wait
+    /// until then (an entry whose time is past only counts the holds).
     private var driftHeld: [ObjectID: (until: ContinuousClock.Instant, times: Int)] = [:]
     private var driftWaiting: Set<ObjectID> = []
     static let driftRepeatLimit = 5
@@ -436,11 +437,18 @@ actor Reconciler {
         var held: [(failure: ObjectFailure, next: Date)] = []
         for step in report.outcome?.applied ?? [] where step.cause == .drift {
             metrics.driftReverted(kind: step.id.kind)
+            if let hold = driftHeld[step.id], hold.until <= now {
+                // The revert its backoff waited for: in sync again, so its status is clear (the pass
+                // cleared it) and counting starts over; should the writer go on, the next hold is longer.
+                driftReverts[step.id] = [now]
+                continue
+            }
             var times = (driftReverts[step.id] ?? []).filter { now - $0 < Self.driftRepeatWindow }
             times.append(now)
             driftReverts[step.id] = times
             guard times.count >= Self.driftRepeatLimit else {
-                driftHeld[step.id] = nil
+                // A fight over for a whole window: its next hold starts from the shortest backoff.
+                if let hold = driftHeld[step.id], now - hold.until >= Self.driftRepeatWindow { driftHeld[step.id] = nil }
                 continue
             }
             let repeated = (driftHeld[step.id]?.times ?? 0) + 1
