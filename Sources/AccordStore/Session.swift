@@ -107,11 +107,16 @@ public struct Session: Sendable {
     /// when it throws (the error is rethrown as it was). `asApplier` marks
     /// the transaction's writes to `platform` as Accord's own, so they are
     /// not counted as drift (see `FastPath`).
+    ///
+    /// JIT compilation is off for the transaction (`SET LOCAL`, so a
+    /// connection pooler's session is left as it was): Accord's statements
+    /// are short or bulk loads, and compiling a plan took longer than running
+    /// it — the outbox insert of a batch of 200 events took 4.5 ms compiled
+    /// and 0.4 ms not (docs/benchmarks-notes.md).
     public func transaction<T: Sendable>(asApplier: Bool = false, _ body: () async throws -> T) async throws -> T {
         try await execute("BEGIN")
-        if asApplier {
-            try await execute("SELECT set_config('accord.applier', 'on', true)")
-        }
+        try await execute(asApplier ? "SELECT set_config('jit', 'off', true), set_config('accord.applier', 'on', true)"
+                                    : "SELECT set_config('jit', 'off', true)")
         do {
             let value = try await body()
             try await execute("COMMIT")

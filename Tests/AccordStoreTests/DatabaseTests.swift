@@ -9,4 +9,30 @@ struct DatabaseTests {
         let version = try await Database.serverVersion(try TestDatabase.url())
         #expect(version.split(separator: ".").first.flatMap { Int($0) }.map { $0 >= 13 } == true, "server \(version)")
     }
+
+    /// A transaction runs with JIT compilation off (the outbox insert of a
+    /// batch cost ten times as much compiled), and only the transaction: the
+    /// session keeps the server's setting before and after, also when the
+    /// body throws; an applier transaction is marked as Accord's too.
+    @Test func transactionsRunWithoutJITAndLeaveTheSessionAsItWas() async throws {
+        try await Database.withConnection(try TestDatabase.url()) { connection in
+            let session = Session(connection)
+            try await session.execute("SET jit = on")
+            let inside = try await session.transaction { try await session.scalar("SELECT current_setting('jit')") }
+            #expect(inside == "off")
+            let applier = try await session.transaction(asApplier: true) {
+                try await session.scalar("SELECT current_setting('jit') || ' ' || current_setting('accord.applier')")
+            }
+            #expect(applier == "off on")
+            #expect(try await session.scalar("SELECT current_setting('jit')") == "on")
+            struct Refused: Error {}
+            await #expect(throws: Refused.self) {
+                try await session.transaction {
+                    #expect(try await session.scalar("SELECT current_setting('jit')") == "off")
+                    throw Refused()
+                }
+            }
+            #expect(try await session.scalar("SELECT current_setting('jit')") == "on")
+        }
+    }
 }
