@@ -82,7 +82,7 @@ struct DatabaseOptions: ParsableArguments {
             let regions = try regions(readOnly: readOnly)
             let url = try regions?.control ?? url()
             return try await Database.withConnection(url) { connection in
-                let session = Session(connection).placing(regions)
+                let session = Session(connection).placing(regions).opened(at: url)
                 do {
                     let value = try await body(session)
                     await regions?.close()

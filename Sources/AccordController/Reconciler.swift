@@ -554,7 +554,7 @@ actor Reconciler {
     nonisolated static func execute(_ pass: Pass, _ url: DatabaseURL, regions: RegionDatabases?, _ logger: Logger,
                                     _ metrics: ControllerMetrics) async throws -> Pass.Report {
         try await Database.withConnection(url, logger: logger) { connection in
-            let session = Session(connection, logger: logger).placing(regions)
+            let session = Session(connection, logger: logger).placing(regions).opened(at: url)
             let report = try await pass.run(session)
             if let regions { metrics.setRegions(await regions.check()) }
             let erasures = try await ErasureCounts.read(session)

@@ -18,6 +18,10 @@ public struct Executor: Sendable {
         /// Steps not reached because a stop was asked for (shutdown): each
         /// is untouched, left for the next pass.
         public var interrupted: [PlanStep] = []
+        /// Batches committed on the second connection (`lane`), and batches
+        /// it failed that went again on the main one.
+        public var laneBatches = 0
+        public var laneRedone = 0
 
         /// Every step was either applied or skipped as in sync: nothing
         /// failed and nothing was left for later.
@@ -37,6 +41,10 @@ public struct Executor: Sendable {
     public var shouldStop: @Sendable () -> Bool = { false }
     /// Told after each transaction: the steps done (applied or failed) of all.
     public var progress: @Sendable (_ done: Int, _ total: Int) -> Void = { _, _ in }
+    /// A second session on the same database: batches of a kind other than
+    /// Tenant then go two at a time, one on each connection (`sendPair`).
+    /// nil: one batch at a time.
+    public var lane: Session?
     /// Set when a step created, moved or dropped store tables.
     private(set) var storesChanged = false
     /// Objects known to have an inventory entry, when the run was given the
@@ -127,50 +135,41 @@ public struct Executor: Sendable {
             // different, is sealed again on the chain as it really stands.
             // With regions, a tenant batch holds one region's tenants: its data goes to one database.
             let batches = ExecutionOrder.batches(triage.ready, placedBy: session.regions == nil ? nil : { [self] in region(of: $0)?.rawValue })
-            var next: Task<Prepared, Error>?
+            // Two at a time when a second session is open: not tenants (their
+            // keys and store DDL), and not into regions' databases.
+            let width = lane != nil && session.regions == nil && group.first?.id.kind != .tenant ? 2 : 1
+            var next: Task<[Prepared], Error>?
             defer { next?.cancel() }
-            for (i, batch) in batches.enumerated() {
+            var i = 0
+            while i < batches.count {
                 if shouldStop() {
                     outcome.interrupted += batches[i...].joined()
                     outcome.interrupted += groups[(g + 1)...].joined()
                     break groupLoop
                 }
-                let prepared: Prepared
+                let round = Array(batches[i..<min(i + width, batches.count)])
+                let prepared: [Prepared]
                 if let pending = next {
                     prepared = try await pending.value
                 } else {
-                    prepared = try prepare(batch, newKeys: newKeys, after: audit)
+                    prepared = try PrepareContext(self, chain: audit).prepare(round, newKeys: newKeys, fresh: round.map(freshEntries))
                 }
                 next = nil
-                if i + 1 < batches.count {
-                    let context = PrepareContext(self, chain: prepared.chainAfter)
-                    let following = batches[i + 1], fresh = freshEntries(batches[i + 1])
+                let following = Array(batches[(i + round.count)..<min(i + round.count + width, batches.count)])
+                if !following.isEmpty {
+                    let context = PrepareContext(self, chain: prepared[prepared.count - 1].chainAfter)
+                    let fresh = following.map(freshEntries)
                     next = Task.detached { [newKeys] in try context.prepare(following, newKeys: newKeys, fresh: fresh) }
                 }
-                defer { progress(outcome.applied.count + outcome.failed.count, plan.steps.count) }
-                do {
-                    try await send(prepared, &outcome)
-                    outcome.applied += batch
-                } catch let error as SQLFailure where batch.count > 1 && !error.isConnectionLost {
-                    for step in batch {
-                        do {
-                            try await send(prepare([step], newKeys: newKeys, after: audit), &outcome)
-                            outcome.applied.append(step)
-                        } catch let error as SQLFailure where !error.isConnectionLost {
-                            try await fail(step, error, &outcome, &failedIDs)
-                        }
-                    }
-                } catch let error as SQLFailure where !error.isConnectionLost {
-                    try await fail(batch[0], error, &outcome, &failedIDs)
-                } catch let down as RegionUnavailable {
-                    // The region's database did not answer: its tenants wait for the next pass; the others go on.
-                    for step in batch {
-                        let failure = Self.unavailable(step, down)
-                        try await recordFailure(failure, step)
-                        outcome.failed.append(failure)
-                        failedIDs.insert(step.id)
+                if prepared.count == 2, let lane {
+                    try await sendPair(prepared[0], prepared[1], lane: lane, newKeys: newKeys, total: plan.steps.count,
+                                       &outcome, &failedIDs)
+                } else {
+                    for one in prepared {
+                        try await sendOrRetry(one, newKeys: newKeys, total: plan.steps.count, &outcome, &failedIDs)
                     }
                 }
+                i += round.count
             }
             for deferred in triage.held where !failedIDs.contains(deferred.step.id) {
                 try await recordFailure(deferred.failure, deferred.step)
@@ -221,6 +220,26 @@ public struct Executor: Sendable {
             kek = executor.kek
             failing = executor.failing
             placed = executor.session.regions != nil
+            self.chain = chain
+        }
+
+        /// Batches in the order they go, each sealed on the chain the one before leaves.
+        func prepare(_ batches: [[PlanStep]], newKeys: [String: Int], fresh: [[Bool]]) throws -> [Prepared] {
+            var out: [Prepared] = []
+            var context = self
+            for (batch, fresh) in zip(batches, fresh) {
+                let prepared = try context.prepare(batch, newKeys: newKeys, fresh: fresh)
+                out.append(prepared)
+                context = PrepareContext(copying: context, chain: prepared.chainAfter)
+            }
+            return out
+        }
+
+        private init(copying other: PrepareContext, chain: AuditChain) {
+            revision = other.revision
+            kek = other.kek
+            failing = other.failing
+            placed = other.placed
             self.chain = chain
         }
 
@@ -292,14 +311,108 @@ public struct Executor: Sendable {
         try PrepareContext(self, chain: chain).prepare(batch, newKeys: newKeys, fresh: freshEntries(batch))
     }
 
-    /// One transaction: the batch's registry rows and what comes with them
-    /// (stores, keys), inventory, and audit entries that say what was done.
+    /// A batch in its own transaction on the main session; a batch the
+    /// database refuses is retried one object per transaction, and the
+    /// objects it still refuses are recorded as failed.
+    private mutating func sendOrRetry(_ prepared: Prepared, newKeys: [String: Int], total: Int,
+                                      _ outcome: inout Outcome, _ failedIDs: inout Set<ObjectID>) async throws {
+        let batch = prepared.batch
+        defer { progress(outcome.applied.count + outcome.failed.count, total) }
+        do {
+            try await send(prepared, &outcome)
+            outcome.applied += batch
+        } catch let error as SQLFailure where batch.count > 1 && !error.isConnectionLost {
+            for step in batch {
+                do {
+                    try await send(prepare([step], newKeys: newKeys, after: audit), &outcome)
+                    outcome.applied.append(step)
+                } catch let error as SQLFailure where !error.isConnectionLost {
+                    try await fail(step, error, &outcome, &failedIDs)
+                }
+            }
+        } catch let error as SQLFailure where !error.isConnectionLost {
+            try await fail(batch[0], error, &outcome, &failedIDs)
+        } catch let down as RegionUnavailable {
+            // The region's database did not answer: its tenants wait for the next pass; the others go on.
+            for step in batch {
+                let failure = Self.unavailable(step, down)
+                try await recordFailure(failure, step)
+                outcome.failed.append(failure)
+                failedIDs.insert(step.id)
+            }
+        }
+    }
+
+    /// Two batches of one group at once: the first on the main session as
+    /// `sendOrRetry` sends it, the second on the lane. The second writes its
+    /// rows and inventory beside the first, then waits in its open
+    /// transaction for the first to be done (committed, or refused and
+    /// retried), seals its audit entries on the head the first left and
+    /// commits: the audit log and the fault points see the batches in order,
+    /// as one session would write them. If the lane's transaction fails,
+    /// or waits longer than `turnTimeout` (a lock the two could hold
+    /// against each other), it is rolled back and the batch goes again on
+    /// the main session, where a refusal is retried object by object.
+    private mutating func sendPair(_ first: Prepared, _ second: Prepared, lane: Session, newKeys: [String: Int], total: Int,
+                                   _ outcome: inout Outcome, _ failedIDs: inout Set<ObjectID>) async throws {
+        let turn = AuditTurn()
+        let writer = self
+        let laneTask = Task { try await writer.write(second, on: lane, chain: { try await turn.wait() }) }
+        let timer = Task { [timeout = Self.turnTimeout] in
+            try? await Task.sleep(for: timeout)
+            await turn.expire()
+        }
+        defer { timer.cancel() }
+        do {
+            try await sendOrRetry(first, newKeys: newKeys, total: total, &outcome, &failedIDs)
+        } catch {
+            await turn.expire()
+            _ = await laneTask.result
+            throw error
+        }
+        await turn.open(audit)
+        switch await laneTask.result {
+        case .success(let written):
+            commit(written, second, &outcome)
+            outcome.applied += second.batch
+            outcome.laneBatches += 1
+            progress(outcome.applied.count + outcome.failed.count, total)
+        case .failure(let error as SQLFailure) where error.isConnectionLost:
+            // The lane is gone (its transaction with it): this batch and the rest go on the main session.
+            self.lane = nil
+            outcome.laneRedone += 1
+            try await sendOrRetry(prepare(second.batch, newKeys: newKeys, after: audit), newKeys: newKeys, total: total,
+                                  &outcome, &failedIDs)
+        case .failure:
+            outcome.laneRedone += 1
+            try await sendOrRetry(prepare(second.batch, newKeys: newKeys, after: audit), newKeys: newKeys, total: total,
+                                  &outcome, &failedIDs)
+        }
+    }
+
+    /// How long the lane's batch waits for the batch before it.
+    static let turnTimeout: Duration = .seconds(60)
+
+    /// One transaction on the main session, and what it changed recorded.
     private mutating func send(_ prepared: Prepared, _ outcome: inout Outcome) async throws {
+        let chain = audit
+        commit(try await write(prepared, on: session, chain: { chain }), prepared, &outcome)
+    }
+
+    /// What a batch's transaction wrote.
+    struct Written: Sendable {
+        let sealed: AuditChain.Sealed
+        let effects: RowEffects
+    }
+
+    /// One transaction on `session`: the batch's registry rows and what
+    /// comes with them (stores, keys), inventory, and audit entries that say
+    /// what was done, sealed on the head `chain` gives once the rows are in.
+    private func write(_ prepared: Prepared, on session: Session,
+                       chain: @escaping @Sendable () async throws -> AuditChain) async throws -> Written {
         let batch = prepared.batch
         let first = batch[0]
-        let session = self.session
         let revision = self.revision
-        let chain = self.audit
         let now = self.now
         let live = tenantsLive
         let region = region(of: first)
@@ -327,6 +440,7 @@ public struct Executor: Sendable {
             case .retain: try await InventoryWriter.markRetained(batch.map(\.id), session)
             }
             let details = Self.details(effects.details, written.keys.filter { keyed.contains($0.key) })
+            let chain = try await chain()
             let sealed: AuditChain.Sealed
             if prepared.sealedOn.seq == chain.seq, prepared.sealedOn.hash == chain.hash, details == prepared.details {
                 sealed = prepared.sealed
@@ -336,7 +450,15 @@ public struct Executor: Sendable {
             try await AuditChain.write(sealed, session)
             return (sealed, effects)
         })
-        audit.advance(to: sealed.head)
+        return Written(sealed: sealed, effects: effects)
+    }
+
+    /// Records a committed batch: the audit head, the fault point, the
+    /// inventory known, stores changed, keys created.
+    private mutating func commit(_ written: Written, _ prepared: Prepared, _ outcome: inout Outcome) {
+        let batch = prepared.batch
+        let first = batch[0]
+        audit.advance(to: written.sealed.head)
         committedBatches[first.id.kind, default: 0] += 1
         FaultPoint.batchCommitted.reach("\(first.id.kind.rawValue):\(committedBatches[first.id.kind]!)")
         switch first.action {
@@ -344,7 +466,7 @@ public struct Executor: Sendable {
         case .delete: for step in batch { recorded?.remove(step.id) }
         case .retain: break
         }
-        if effects.storesChanged { storesChanged = true }
+        if written.effects.storesChanged { storesChanged = true }
         for k in prepared.keys { outcome.keysCreated["Tenant/\(k.tenant)"] = k.version }
     }
 
@@ -426,5 +548,39 @@ public struct Executor: Sendable {
             try await session.transaction { try await InventoryWriter.record(batch, revision: revision, placed: placed, session) }
         }
         return stale.count
+    }
+}
+
+/// The audit head the batch before leaves, handed to the batch on the
+/// lane once that batch is done; or the lane's wait given up (`expire`),
+/// after which its transaction rolls back and the batch goes again on the
+/// main session.
+actor AuditTurn {
+    struct Expired: Error, CustomStringConvertible {
+        var description: String { "the batch before did not finish in time" }
+    }
+
+    private var head: AuditChain?
+    private var expired = false
+    private var waiter: CheckedContinuation<AuditChain, Error>?
+
+    func open(_ chain: AuditChain) {
+        guard head == nil, !expired else { return }
+        head = chain
+        waiter?.resume(returning: chain)
+        waiter = nil
+    }
+
+    func expire() {
+        guard head == nil, !expired else { return }
+        expired = true
+        waiter?.resume(throwing: Expired())
+        waiter = nil
+    }
+
+    func wait() async throws -> AuditChain {
+        if let head { return head }
+        if expired { throw Expired() }
+        return try await withCheckedThrowingContinuation { waiter = $0 }
     }
 }

@@ -17,6 +17,9 @@ public struct Session: Sendable {
     /// database's and tenant data lives in the regions' databases; nil:
     /// everything lives in this one database.
     public private(set) var regions: RegionDatabases?
+    /// Where the connection goes, when the caller said: a full pass opens a
+    /// second connection there to write two batches at once (`Executor`).
+    public private(set) var url: DatabaseURL?
 
     public init(_ connection: PostgresConnection, logger: Logger = Logger(label: "accord.store")) {
         self.connection = connection
@@ -29,6 +32,20 @@ public struct Session: Sendable {
         var copy = self
         copy.regions = regions
         return copy
+    }
+
+    /// This session, knowing the URL it was opened with.
+    public func opened(at url: DatabaseURL) -> Session {
+        var copy = self
+        copy.url = url
+        return copy
+    }
+
+    /// A second session on the same database (nil when the URL is not
+    /// known); the caller closes its connection.
+    public func sibling() async throws -> Session? {
+        guard let url else { return nil }
+        return Session(try await Database.connect(url, logger: logger), logger: logger).opened(at: url)
     }
 
     /// Whether the connection was lost (no statement will be sent again).

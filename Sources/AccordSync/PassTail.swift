@@ -79,11 +79,25 @@ extension Pass {
         options.progress(PassProgress(.applying, done: 0, total: plan.steps.count))
         let heldIDs = Set(held.map(\.id))
         if planned.bulkLoad { try await BulkLoad.begin(session) }
-        let outcome = try await executor.run(plan, desired: heldIDs.isEmpty ? planned.desired : planned.desired.filter { !heldIDs.contains($0.id) },
+        // More than a batch of objects other than tenants: a second connection
+        // writes every other batch (`Executor.lane`); without one, one at a time.
+        if session.regions == nil, plan.steps.lazy.filter({ $0.id.kind != .tenant }).count > ExecutionOrder.batchSize {
+            executor.lane = try? await session.sibling()
+        }
+        let lane = executor.lane
+        let outcome: Executor.Outcome
+        do {
+            outcome = try await executor.run(plan, desired: heldIDs.isEmpty ? planned.desired : planned.desired.filter { !heldIDs.contains($0.id) },
                                              inventory: planned.inventory, inventoryIsComplete: planned.inventoryIsComplete)
+            try? await lane?.connection.close()
+        } catch {
+            try? await lane?.connection.close()
+            throw error
+        }
         if planned.bulkLoad { try await BulkLoad.ensure(session) }
-        timings.lap("execute (\(outcome.applied.count) applied, \(outcome.bookkeeping) bookkeeping)"
-                    + (planned.bulkLoad ? ", then the deferred indexes built" : ""))
+        timings.lap("execute (\(outcome.applied.count) applied, \(outcome.bookkeeping) bookkeeping"
+                    + (lane == nil ? "" : "; \(outcome.laneBatches) batches on a second connection, \(outcome.laneRedone) redone on the first")
+                    + ")" + (planned.bulkLoad ? ", then the deferred indexes built" : ""))
         if outcome.applied.count + outcome.bookkeeping >= Self.analyzeAfter {
             try await Statistics.refresh(session)
             timings.lap("analyze")
