@@ -359,7 +359,7 @@ public struct Executor: Sendable {
         let writer = self
         let laneTask = Task { try await writer.write(second, on: lane, chain: { try await turn.wait() }) }
         let timer = Task { [timeout = Self.turnTimeout] in
-            try? await Task.sleep(for: timeout)
+            guard (try? await Task.sleep(for: timeout)) != nil else { return }  // cancelled: the pair is done
             await turn.expire()
         }
         defer { timer.cancel() }
