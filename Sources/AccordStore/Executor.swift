@@ -211,7 +211,7 @@ public struct Executor: Sendable {
     struct PrepareContext: Sendable {
         let revision: String?
         let kek: KeyEncryptionKey?
-        let chain: AuditChain
+        var chain: AuditChain
         let failing: Set<ObjectID>
         let placed: Bool
 
@@ -230,17 +230,9 @@ public struct Executor: Sendable {
             for (batch, fresh) in zip(batches, fresh) {
                 let prepared = try context.prepare(batch, newKeys: newKeys, fresh: fresh)
                 out.append(prepared)
-                context = PrepareContext(copying: context, chain: prepared.chainAfter)
+                context.chain = prepared.chainAfter
             }
             return out
-        }
-
-        private init(copying other: PrepareContext, chain: AuditChain) {
-            revision = other.revision
-            kek = other.kek
-            failing = other.failing
-            placed = other.placed
-            self.chain = chain
         }
 
         func prepare(_ batch: [PlanStep], newKeys: [String: Int], fresh: [Bool]) throws -> Prepared {
@@ -377,13 +369,9 @@ public struct Executor: Sendable {
             outcome.applied += second.batch
             outcome.laneBatches += 1
             progress(outcome.applied.count + outcome.failed.count, total)
-        case .failure(let error as SQLFailure) where error.isConnectionLost:
-            // The lane is gone (its transaction with it): this batch and the rest go on the main session.
-            self.lane = nil
-            outcome.laneRedone += 1
-            try await sendOrRetry(prepare(second.batch, newKeys: newKeys, after: audit), newKeys: newKeys, total: total,
-                                  &outcome, &failedIDs)
-        case .failure:
+        case .failure(let error):
+            // A lost lane (its transaction with it) is not used again: the rest go on the main session.
+            if (error as? SQLFailure)?.isConnectionLost == true { self.lane = nil }
             outcome.laneRedone += 1
             try await sendOrRetry(prepare(second.batch, newKeys: newKeys, after: audit), newKeys: newKeys, total: total,
                                   &outcome, &failedIDs)

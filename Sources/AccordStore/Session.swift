@@ -17,8 +17,9 @@ public struct Session: Sendable {
     /// database's and tenant data lives in the regions' databases; nil:
     /// everything lives in this one database.
     public private(set) var regions: RegionDatabases?
-    /// Where the connection goes, when the caller said: a full pass opens a
-    /// second connection there to write two batches at once (`Executor`).
+    /// Where the connection goes, when the caller said: a pass with more than
+    /// a batch of objects other than tenants opens a second connection there
+    /// to write two batches at once (`Executor.lane`).
     public private(set) var url: DatabaseURL?
 
     public init(_ connection: PostgresConnection, logger: Logger = Logger(label: "accord.store")) {
