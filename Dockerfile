@@ -9,7 +9,8 @@
 # The builder is the official Swift image of the release this repository is
 # built and tested with (6.3.1, Debian 12 "bookworm"); the runtime holds only
 # what the binaries load at run time — libgit2 (Debian's libgit2-1.5, the
-# library `hack/install-deps` installs as libgit2-dev for the build), gpgv
+# library `hack/install-deps` installs as libgit2-dev for the build), jemalloc
+# (libjemalloc2; libjemalloc-dev for the build), gpgv
 # (OpenPGP commit signatures under a verification policy), CA
 # certificates for TLS to PostgreSQL, git remotes and stores, and the Swift
 # runtime libraries, copied with `--static-swift-stdlib`. It runs as a
@@ -21,7 +22,7 @@
 
 FROM swift:6.3.1-bookworm AS build
 RUN apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-        libgit2-dev pkg-config \
+        libgit2-dev libjemalloc-dev pkg-config \
     && rm -rf /var/lib/apt/lists/*
 ARG ACCORD_COMMIT=unknown
 ENV ACCORD_COMMIT=$ACCORD_COMMIT
@@ -37,7 +38,7 @@ RUN swift build -c release --static-swift-stdlib --product accord-controller \
 
 FROM debian:bookworm-slim
 RUN apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-        libgit2-1.5 ca-certificates tzdata gpgv \
+        libgit2-1.5 libjemalloc2 ca-certificates tzdata gpgv \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin accord \
     && mkdir -p /var/cache/accord && chown accord /var/cache/accord

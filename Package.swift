@@ -14,6 +14,12 @@ import PackageDescription
 //   AccordController the daemon's loop: triggers, backoff, leader lock, metrics (sync, ServiceLifecycle, Logging, Metrics)
 //   AccordHTTP       health, readiness, metrics, webhook, status API       (controller, Hummingbird)
 //   accordctl, accord-controller: parse arguments, wire once, run
+// The two programs allocate through jemalloc instead of glibc's malloc: a
+// full apply allocates millions of small values on two threads, where glibc's
+// arenas spend about a tenth of the time consolidating and unlinking chunks
+// (docs/benchmarks-notes.md, 2026-12-07 second entry). Debian's libjemalloc-dev.
+let jemalloc: [LinkerSetting] = [.linkedLibrary("jemalloc", .when(platforms: [.linux]))]
+
 let package = Package(
     name: "Accord",
     platforms: [.macOS(.v14)],
@@ -127,7 +133,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .executableTarget(name: "accordctl", dependencies: ["AccordCLI"]),
+        .executableTarget(name: "accordctl", dependencies: ["AccordCLI"], linkerSettings: jemalloc),
         .executableTarget(
             name: "accord-bench-floor",
             dependencies: [.product(name: "Yams", package: "Yams")]
@@ -137,7 +143,8 @@ let package = Package(
             dependencies: [
                 "AccordController", "AccordHTTP", "AccordCore", "AccordBuildInfo",
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            linkerSettings: jemalloc
         ),
         // Fuzz harness over manifest parsing and validation: hack/fuzz builds it
         // with libFuzzer; an ordinary build makes a replayer of its inputs.

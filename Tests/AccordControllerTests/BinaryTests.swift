@@ -87,6 +87,19 @@ extension Harness {
         #expect(AccordBuild.commit.hasPrefix(head), "the test binary is built from the same commit")
     }
 
+    /// Both executables allocate through jemalloc (Package.swift): asked
+    /// through its own setting, the allocator in the process prints its
+    /// statistics at exit, which glibc's malloc ignores.
+    @Test func bothBinariesAllocateThroughJemalloc() async throws {
+        let controller = try ControllerProcess.binary()
+        let accordctl = controller.deletingLastPathComponent().appendingPathComponent("accordctl")
+        for binary in [controller, accordctl] {
+            let run = try await ToolRun.run(binary, ["--version"], environment: ["MALLOC_CONF": "stats_print:true"])
+            #expect(run.status == 0, "\(binary.lastPathComponent): \(run.stderr)")
+            #expect(run.stderr.contains("___ Begin jemalloc statistics ___"), "\(binary.lastPathComponent) does not allocate through jemalloc")
+        }
+    }
+
     /// A guard against a hang, not a speed bound: these run beside the whole
     /// parallel suite, whose tests start keygens and git processes.
     static let exitBound: Duration = .seconds(60)
