@@ -78,8 +78,8 @@ public struct ObjectID: Hashable, Sendable, Comparable, CustomStringConvertible,
     public static func < (lhs: ObjectID, rhs: ObjectID) -> Bool {
         if lhs.kind != rhs.kind { return lhs.kind < rhs.kind }
         let lt = lhs.tenant ?? "", rt = rhs.tenant ?? ""
-        if lt != rt { return lt.utf8.lexicographicallyPrecedes(rt.utf8) }
-        return lhs.name.utf8.lexicographicallyPrecedes(rhs.name.utf8)
+        if lt != rt { return lt.utf8Precedes(rt) }
+        return lhs.name.utf8Precedes(rhs.name)
     }
 
     /// Parses `Kind/name` or `Kind/tenant/name` (the kind in any case, as

@@ -120,7 +120,7 @@ struct TreeReader {
                 }
             }
         }
-        return files.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+        return files.sorted { $0.path.utf8Precedes($1.path) }
     }
 
     /// Reads a blob, checking its size from the object header first so an

@@ -7,6 +7,27 @@ import Testing
         #expect(value.canonical == #"{"a":[0.5,"x\n\"y\"",null,true],"b":2}"#)
     }
 
+    /// Keys sort by their UTF-8 bytes: "Z" before "a", a prefix first,
+    /// "é" (C3 A9) after every ASCII key.
+    @Test func canonicalKeysSortByTheirBytes() {
+        let value: JSONValue = .object(["a": .null, "Z": .null, "ab": .null, "\u{E9}": .null, "f": .null, "": .null, "abcdefghijklmnopqrstu": .null])
+        #expect(value.canonical == "{\"\":null,\"Z\":null,\"a\":null,\"ab\":null,\"abcdefghijklmnopqrstu\":null,\"f\":null,\"\u{E9}\":null}")
+    }
+
+    /// The memcmp comparison agrees with comparing the UTF-8 bytes one by
+    /// one, on short (stored inline) and long strings, ASCII and not — also
+    /// where String's own `<` does not: a decomposed "é" (e + U+0301).
+    @Test func utf8OrderAgreesWithTheBytes() {
+        var rng = SystemRandomNumberGenerator()
+        let alphabet: [String] = ["a", "b", "Z", "-", "é", "e\u{301}", "😀", "\u{0}", "ab", "abcdefghijklmnopq"]
+        for _ in 0..<2_000 {
+            let a = (0..<Int.random(in: 0...4, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! }.joined()
+            let b = Bool.random(using: &rng) ? a + (alphabet.randomElement(using: &rng)!) : (0..<Int.random(in: 0...4, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! }.joined()
+            #expect(a.utf8Precedes(b) == Array(a.utf8).lexicographicallyPrecedes(Array(b.utf8)), "\(a.debugDescription) vs \(b.debugDescription)")
+            #expect(b.utf8Precedes(a) == Array(b.utf8).lexicographicallyPrecedes(Array(a.utf8)), "\(b.debugDescription) vs \(a.debugDescription)")
+        }
+    }
+
     @Test func parsesWhatItWrites() throws {
         let value: JSONValue = .object(["é": .string("\u{1}tab\t"), "n": .number(-12.25), "o": .object([:]), "l": .array([])])
         #expect(try JSONParser.parse(value.canonical) == value)

@@ -36,6 +36,7 @@ struct Decoding {
     ) -> Fields? {
         guard let pairs = mappingPairs(node, path) else { return nil }
         var result = Fields()
+        result.entries.reserveCapacity(pairs.count)
         // Keys seen so far, for duplicates: a list for the usual small
         // mapping, a dictionary for a large one (a hostile file's).
         var seen = KeyNodes(large: pairs.count > 16)

@@ -23,7 +23,7 @@ public struct ManifestSet: Sendable {
     /// identities (defined in the files not given) hold.
     public static func load(_ files: [SourceFile], outside: Set<ObjectID>) -> ManifestSet {
         var diagnostics: [Diagnostic] = []
-        let parts = ParallelMap.run(files.sorted(by: { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }), read)
+        let parts = ParallelMap.run(files.sorted(by: { $0.path.utf8Precedes($1.path) }), read)
         var documents: [DecodedDocument] = []
         documents.reserveCapacity(parts.reduce(0) { $0 + $1.documents.count })
         for part in parts {
