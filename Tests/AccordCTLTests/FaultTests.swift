@@ -170,7 +170,7 @@ struct FaultTests {
         defer { cluster.stop() }
         #expect(try await cluster.session { try await $0.scalar("SELECT current_setting('fsync') || ' ' || current_setting('synchronous_commit')") }
                 == "on on", "a durable cluster")
-        let fx = try CLITests.repo(files: GeneratedPlatform.files(tenants: 450))
+        let fx = try CLITests.repo(files: GeneratedPlatform.files(tenants: 450, ownSchemaEvery: 10))
         let env = ["DATABASE_URL": cluster.url]
         let out = OutputFile(), err = OutputFile()
         defer { out.remove(); err.remove() }

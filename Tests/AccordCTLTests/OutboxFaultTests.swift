@@ -15,7 +15,7 @@ struct OutboxFaultTests {
     @Test func aKilledApplyLeavesTheEventsOfWhatCommittedAndNothingElse() async throws {
         let db = try await TestDatabase.scratch()
         defer { Task { await db.drop() } }
-        var files = GeneratedPlatform.files(tenants: 450)
+        var files = GeneratedPlatform.files(tenants: 450, ownSchemaEvery: 10)
         files["notifications/hooks.yaml"] = """
             apiVersion: accord.dev/v1
             kind: Notification

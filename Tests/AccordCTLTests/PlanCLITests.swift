@@ -575,7 +575,8 @@ import Testing
 /// data key, between worker batches, between two erasures, before the
 /// revision is recorded) leaves every object as before or as after, and the
 /// next apply converges. The platform is larger than one batch of each
-/// kind — 450 tenants (three transactions), 4,500 workers (three), five
+/// kind — 450 tenants (three transactions: every tenth has a schema of its
+/// own, and a transaction takes at most 20 of those), 4,500 workers (three), five
 /// erasures — and every key is passed, so the kills land while tenants,
 /// keys and workers are written, not while failures are recorded.
 @Suite(TestDatabase.required, .timeLimit(.minutes(10)))
@@ -583,7 +584,7 @@ struct KilledApplyTests {
     static let tenants = 450
 
     static func platform() -> [String: String] {
-        var files = GeneratedPlatform.files(tenants: tenants)
+        var files = GeneratedPlatform.files(tenants: tenants, ownSchemaEvery: 10)
         for t in 0..<5 {
             files["erasures/e\(t).yaml"] = """
                 apiVersion: accord.dev/v1

@@ -190,8 +190,8 @@ struct BinaryTests {
         #expect(second.logs.contains("\"msg\":\"stopped\""))
     }
 
-    /// A pass far longer than the 10 s shutdown bound (2,000 new tenants in
-    /// ten transactions, each slowed by 1.5 s): SIGTERM stops it between
+    /// A pass far longer than the 10 s shutdown bound (200 new tenants with
+    /// schemas of their own, so ten transactions of 20, each slowed by 1.5 s): SIGTERM stops it between
     /// two transactions, the process exits 0 within 10 s, every tenant is
     /// whole or absent, and the next run finishes the rest.
     @Test func sigtermStopsALongPassBetweenTransactionsWithinTenSeconds() async throws {
@@ -206,7 +206,7 @@ struct BinaryTests {
             BEGIN PERFORM pg_sleep(1.5); RETURN NULL; END $$;
             CREATE TRIGGER slow_tenants AFTER INSERT ON platform.tenants FOR EACH STATEMENT EXECUTE FUNCTION public.slow_tenants()
             """)
-        let bulk = 2_000
+        let bulk = 10 * ExecutionOrder.schemaTenantsPerBatch
         let yaml = (0..<bulk).map { i in
             """
             apiVersion: accord.dev/v1
@@ -216,12 +216,13 @@ struct BinaryTests {
             spec:
               displayName: Bulk \(i)
               plan: starter
+              isolation: schema
               region: eu
 
             """
         }.joined(separator: "---\n")
         try yaml.write(to: h.work.root.appendingPathComponent("tenants/bulk.yaml"), atomically: true, encoding: .utf8)
-        let commit = try h.work.commit("2,000 tenants")
+        let commit = try h.work.commit("200 tenants with schemas of their own")
 
         let second = try ControllerProcess(h.arguments(["--log-format", "logfmt"]))
         // Wait until the pass is inside its second transaction's sleep.
@@ -238,7 +239,7 @@ struct BinaryTests {
 
         let written = try #require(Int(try await h.scalar("SELECT count(*)::text FROM platform.tenants WHERE name LIKE 'bulk-%'") ?? ""))
         #expect(written > 0 && written < bulk, "stopped mid-pass: \(written) of \(bulk)")
-        #expect(written % ExecutionOrder.tenantBatchSize == 0, "whole transactions only: \(written)")
+        #expect(written % ExecutionOrder.schemaTenantsPerBatch == 0, "whole transactions only: \(written)")
         #expect(try await h.scalar("""
             SELECT count(*)::text FROM platform.tenants t
             LEFT JOIN accord.inventory i ON i.kind = 'Tenant' AND i.name = t.name

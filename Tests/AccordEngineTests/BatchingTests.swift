@@ -11,13 +11,18 @@ import Testing
                         desired: DesiredObject(record: record, manifestHash: "h\(i)", recordHash: "r\(i)", sourcePath: "t.yaml", blobID: nil))
     }
 
-    @Test func tenantsGoInBatchesOfAtMost200WithAtMost20OwnSchemas() {
-        // 500 tenants, every tenth with its own schema: 50 schema tenants.
+    @Test func tenantsGoInBatchesOfAtMost2000WithAtMost20OwnSchemas() {
+        // 500 tenants, every tenth with its own schema: 50 schema tenants,
+        // so a batch is cut at the 21st.
         let steps = (0..<500).map { Self.tenant($0, schema: $0 % 10 == 0) }
         let batches = ExecutionOrder.batches(steps)
         #expect(batches.flatMap { $0 }.map(\.id) == steps.map(\.id), "every step once, in order")
         #expect(batches.allSatisfy { $0.count <= ExecutionOrder.tenantBatchSize })
         #expect(batches.map { $0.count } == [200, 200, 100])
+
+        // In the shared stores: 2,000 per transaction, as other kinds.
+        let shared = (0..<4_500).map { Self.tenant($0, schema: false) }
+        #expect(ExecutionOrder.batches(shared).map(\.count) == [2_000, 2_000, 500])
 
         // All with their own schema: 20 per transaction.
         let schemas = (0..<45).map { Self.tenant($0, schema: true) }

@@ -305,8 +305,9 @@ struct ApplyTests {
     @Test func aBatchPreparedBehindOneThatFailsIsSealedAgain() async throws {
         let db = try await Self.scratch(refusingTenant: "t100")
         defer { Task { await db.drop() } }
-        // 450 tenants: three batches of tenants (t100 in the first, by name), 4,500 workers in three.
-        let desired = try Manifests(files: GeneratedPlatform.files(tenants: 450)).desired()
+        // 450 tenants, every tenth with a schema of its own: three batches of tenants
+        // (t100 in the first, by name), 4,500 workers in three.
+        let desired = try Manifests(files: GeneratedPlatform.files(tenants: 450, ownSchemaEvery: 10)).desired()
         let report = try await Self.apply(desired, db)
         let failed = report.outcome?.failed.map { "\($0.id) \($0.reason.rawValue)" }.sorted()
         #expect(failed == ["Tenant/t100 ApplyFailed"] + (0..<10).map { "Worker/t100/w\($0) DependencyNotReady" })
