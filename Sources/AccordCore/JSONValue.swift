@@ -33,13 +33,11 @@ public enum JSONValue: Hashable, Sendable {
             out.append(UInt8(ascii: "]"))
         case .object(let members):
             out.append(UInt8(ascii: "{"))
-            // The dictionary's indices sorted by their keys: no second
-            // lookup per key, and no copy of the members.
-            var order = Array(members.indices)
-            order.sort { members[$0].key.utf8Precedes(members[$1].key) }
-            for (i, index) in order.enumerated() {
+            // Members sorted with their values: no second lookup per key.
+            // (Byte-wise through the UTF-8 views: for these few, mostly
+            // short keys it measured faster than `utf8Precedes`.)
+            for (i, member) in members.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }).enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
-                let member = members[index]
                 Self.writeString(member.key, to: &out)
                 out.append(UInt8(ascii: ":"))
                 member.value.write(to: &out)
