@@ -255,6 +255,23 @@ import Testing
         }
     }
 
+    /// The byte-wise check for ASCII text agrees with asking every
+    /// scalar's properties, and URIs with a space, a tab, a control or a
+    /// non-breaking space anywhere are refused.
+    @Test func whitespaceAndControlsInURIs() {
+        let pieces = ["a", "/", ":", " ", "\t", "\n", "\u{1}", "\u{7F}", "\u{A0}", "\u{2003}", "é", "~", "\u{85}"]
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<1_000 {
+            let s = (0..<Int.random(in: 0...6, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined()
+            #expect(Patterns.hasWhitespaceOrControl(s) == s.unicodeScalars.contains { $0.properties.isWhitespace || $0.value < 0x20 },
+                    "\(s.debugDescription)")
+        }
+        #expect(Patterns.isURI("s3://bucket/m/1") && Patterns.isHTTPSURL("https://idp.example.com/x"))
+        for bad in ["s3://bucket /m", "s3://bucket\t/m", "s3://bucket/\u{1}", "s3://bucket/\u{A0}", "https://", "3s://x"] {
+            #expect(!Patterns.isURI(bad), "\(bad.debugDescription)")
+        }
+    }
+
     @Test func cron() {
         for good in ["0 6 1 * *", "*/15 * * * *", "0 9-17 * * MON-FRI", "5,35 0 1 JAN,jul 0", "@daily", "0 0 * * 7"] {
             #expect(Cron.problem(good) == nil, "\(good)")

@@ -18,6 +18,20 @@ import Testing
         #expect(doc.child("i")?.scalar == .number(.infinity))
     }
 
+    /// Plain text that starts like a word of the core schema but is not
+    /// one stays a string; the words themselves, in their three spellings,
+    /// do not.
+    @Test func plainWordsAndNamesStartingWithTheirLetters() {
+        for text in ["t-00001", "nan", "NaN", "nULL", "trUe", "False2", "~x", "n", "T", "f1", "NULLS", "Infinity", "inf"] {
+            #expect(ScalarResolver.plain(text) == .string(text), "\(text)")
+        }
+        for (text, value) in [("~", Scalar.null), ("null", .null), ("Null", .null), ("NULL", .null), ("true", .bool(true)), ("True", .bool(true)),
+                              ("TRUE", .bool(true)), ("false", .bool(false)), ("False", .bool(false)), ("FALSE", .bool(false)),
+                              ("0x1f", .integer(31)), ("0o17", .integer(15)), ("-.inf", .number(-.infinity)), ("+12", .integer(12)), (".5", .number(0.5))] {
+            #expect(ScalarResolver.plain(text) == value, "\(text)")
+        }
+    }
+
     @Test func readsEveryDocumentAndSkipsEmptyOnes() {
         let result = read("---\na: 1\n---\n---\n# only a comment\n---\nb: 2\n")
         #expect(result.diagnostics.isEmpty)

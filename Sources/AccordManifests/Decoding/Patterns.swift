@@ -10,51 +10,51 @@ enum Patterns {
 
     /// `[a-z0-9]([-a-z0-9]*[a-z0-9])?`, at most 63 characters.
     static func isDNSLabel(_ s: String) -> Bool {
-        let b = bytes(s)
+        let b = s.utf8
         guard (1...63).contains(b.count), isLowerAlnum(b.first!), isLowerAlnum(b.last!) else { return false }
         return b.allSatisfy { isLowerAlnum($0) || $0 == UInt8(ascii: "-") }
     }
 
     /// `[a-z0-9][a-z0-9-]*`, at most 63 characters.
     static func isToken(_ s: String) -> Bool {
-        let b = bytes(s)
-        guard (1...63).contains(b.count), isLowerAlnum(b[0]) else { return false }
+        let b = s.utf8
+        guard (1...63).contains(b.count), isLowerAlnum(b.first!) else { return false }
         return b.allSatisfy { isLowerAlnum($0) || $0 == UInt8(ascii: "-") }
     }
 
     /// Event names: `[a-z0-9][a-z0-9_.-]*`, at most 128 characters.
     static func isEventName(_ s: String) -> Bool {
-        let b = bytes(s)
-        guard (1...128).contains(b.count), isLowerAlnum(b[0]) else { return false }
+        let b = s.utf8
+        guard (1...128).contains(b.count), isLowerAlnum(b.first!) else { return false }
         return b.allSatisfy { isLowerAlnum($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") }
     }
 
     /// A legal basis: a lowercase token that may contain dots (`gdpr-art17`).
     static func isLegalBasis(_ s: String) -> Bool {
-        let b = bytes(s)
-        guard (1...63).contains(b.count), isLowerAlnum(b[0]) else { return false }
+        let b = s.utf8
+        guard (1...63).contains(b.count), isLowerAlnum(b.first!) else { return false }
         return b.allSatisfy { isLowerAlnum($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") }
     }
 
     /// Model versions: `[A-Za-z0-9][A-Za-z0-9._-]*`, at most 63 characters.
     static func isVersion(_ s: String) -> Bool {
-        let b = bytes(s)
+        let b = s.utf8
         func ok(_ c: UInt8) -> Bool { isDigit(c) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) }
-        guard (1...63).contains(b.count), ok(b[0]) else { return false }
+        guard (1...63).contains(b.count), ok(b.first!) else { return false }
         return b.allSatisfy { ok($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
     }
 
     /// Metric names in `evaluation` and `promotion.metric`.
     static func isMetricName(_ s: String) -> Bool {
-        let b = bytes(s)
-        guard (1...63).contains(b.count), b[0] >= 97 && b[0] <= 122 else { return false }
+        let b = s.utf8
+        guard (1...63).contains(b.count), b.first! >= 97 && b.first! <= 122 else { return false }
         return b.allSatisfy { isLowerAlnum($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
     }
 
     /// `sha256:` followed by exactly 64 lowercase hex digits.
     static func isSHA256(_ s: String) -> Bool {
-        let b = bytes(s)
-        return b.count == 71 && s.hasPrefix("sha256:") && b[7...].allSatisfy(isHexLower)
+        let b = s.utf8
+        return b.count == 71 && s.hasPrefix("sha256:") && b.dropFirst(7).allSatisfy(isHexLower)
     }
 
     /// Why a would-be `sha256:` value is wrong, for a precise message.
@@ -94,7 +94,15 @@ enum Patterns {
         let scheme = s[..<range.lowerBound].utf8
         guard let first = scheme.first, first >= 97 && first <= 122 else { return false }
         return scheme.allSatisfy { isLowerAlnum($0) || $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }
-            && !s.unicodeScalars.contains { $0.properties.isWhitespace || $0.value < 0x20 }
+            && !hasWhitespaceOrControl(s)
+    }
+
+    /// Whether any character is whitespace or a C0 control. For ASCII
+    /// text (every byte below 0x80) that is any byte up to the space; other
+    /// text asks each scalar's Unicode properties.
+    static func hasWhitespaceOrControl(_ s: String) -> Bool {
+        if s.utf8.allSatisfy({ $0 < 0x80 }) { return s.utf8.contains { $0 <= 0x20 } }
+        return s.unicodeScalars.contains { $0.properties.isWhitespace || $0.value < 0x20 }
     }
 
     /// `https://host[...]`.

@@ -115,6 +115,9 @@ enum ScalarResolver {
         case ".nan", ".NaN", ".NAN": return .number(.nan)
         default: break
         }
+        // No number starts with a letter or "~" (hex and octal start with
+        // "0"): past the words above, such text is a string (`t-00001`).
+        if first >= UInt8(ascii: "A") || first == UInt8(ascii: "~") { return .string(text) }
         let utf8 = Array(text.utf8)
         if utf8.count > 2, utf8[0] == UInt8(ascii: "0") {
             let digits = String(decoding: utf8[2...], as: UTF8.self)
