@@ -153,6 +153,9 @@ public struct FieldPositions: Hashable, Sendable {
 
     public init() {}
 
+    /// Positions for about `capacity` fields, without growing on the way.
+    public init(reservingCapacity capacity: Int) { entries.reserveCapacity(capacity) }
+
     public mutating func record(_ path: String, line: Int, column: Int) {
         entries.append(Entry(path: path, line: Int32(clamping: line), column: Int32(clamping: column)))
     }

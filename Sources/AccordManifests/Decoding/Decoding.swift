@@ -6,7 +6,8 @@ import AccordCore
 struct Decoding {
     let file: String
     private(set) var diagnostics: [Diagnostic] = []
-    private(set) var positions = FieldPositions()
+    /// A document writes a dozen or two fields (a worker: 12).
+    private(set) var positions = FieldPositions(reservingCapacity: 24)
 
     init(file: String) { self.file = file }
 
@@ -39,7 +40,7 @@ struct Decoding {
         result.entries.reserveCapacity(pairs.count)
         // Keys seen so far, for duplicates: a list for the usual small
         // mapping, a dictionary for a large one (a hostile file's).
-        var seen = KeyNodes(large: pairs.count > 16)
+        var seen = KeyNodes(count: pairs.count)
         for pair in pairs {
             guard let key = mappingKey(pair.key, path) else { continue }
             let fieldPath = Self.join(path, key)
@@ -47,7 +48,7 @@ struct Decoding {
                 error(pair.key, fieldPath, "duplicate key; first written at line \(first.line), column \(first.column)")
                 continue
             }
-            seen[key] = pair.key
+            seen.insert(key, at: pair.key)
             guard allowed.contains(key) else {
                 if key == "<<" {
                     error(pair.key, fieldPath, "merge keys (<<) are not part of YAML 1.2 and are not supported; write the fields out")
@@ -79,22 +80,26 @@ struct Decoding {
         var first: (key: String, node: YAMLNode)? { entries.first }
     }
 
+    /// Where each key of a mapping was first written.
     private struct KeyNodes {
-        var list: [(key: String, node: YAMLNode)] = []
-        var dictionary: [String: YAMLNode]?
+        struct Place { let line: Int, column: Int }
+        var list: [(key: String, place: Place)] = []
+        var dictionary: [String: Place]?
 
-        init(large: Bool) { if large { dictionary = [:] } }
+        /// For the keys of a mapping of `count` pairs.
+        init(count: Int) {
+            if count > 16 { dictionary = Dictionary(minimumCapacity: count) } else { list.reserveCapacity(count) }
+        }
 
-        subscript(key: String) -> YAMLNode? {
-            get {
-                if let dictionary { return dictionary[key] }
-                for e in list where e.key == key { return e.node }
-                return nil
-            }
-            set {
-                guard let newValue else { return }
-                if dictionary != nil { dictionary![key] = newValue } else { list.append((key, newValue)) }
-            }
+        subscript(key: String) -> Place? {
+            if let dictionary { return dictionary[key] }
+            for e in list where e.key == key { return e.place }
+            return nil
+        }
+
+        mutating func insert(_ key: String, at node: YAMLNode) {
+            let place = Place(line: node.line, column: node.column)
+            if dictionary != nil { dictionary![key] = place } else { list.append((key, place)) }
         }
     }
 

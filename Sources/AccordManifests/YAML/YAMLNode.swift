@@ -71,10 +71,9 @@ public struct YAMLNode: Sendable {
 /// always a string.
 enum ScalarResolver {
     static func resolve(_ text: String, quoted: Bool, tag: String?) -> Scalar? {
+        guard let tag else { return quoted ? .string(text) : plain(text) }
         switch tag {
-        case nil, "!":
-            return quoted || tag == "!" ? .string(text) : plain(text)
-        case "tag:yaml.org,2002:str":
+        case "!", "tag:yaml.org,2002:str":
             return .string(text)
         case "tag:yaml.org,2002:null":
             return plain(text) == .null ? .null : nil
@@ -106,14 +105,17 @@ enum ScalarResolver {
         default:
             return .string(text)
         }
-        switch text {
-        case "", "~", "null", "Null", "NULL": return .null
-        case "true", "True", "TRUE": return .bool(true)
-        case "false", "False", "FALSE": return .bool(false)
-        case ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF": return .number(.infinity)
-        case "-.inf", "-.Inf", "-.INF": return .number(-.infinity)
-        case ".nan", ".NaN", ".NAN": return .number(.nan)
-        default: break
+        // The core schema's words are at most five bytes long.
+        if text.utf8.count <= 5 {
+            switch text {
+            case "", "~", "null", "Null", "NULL": return .null
+            case "true", "True", "TRUE": return .bool(true)
+            case "false", "False", "FALSE": return .bool(false)
+            case ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF": return .number(.infinity)
+            case "-.inf", "-.Inf", "-.INF": return .number(-.infinity)
+            case ".nan", ".NaN", ".NAN": return .number(.nan)
+            default: break
+            }
         }
         // No number starts with a letter or "~" (hex and octal start with
         // "0"): past the words above, such text is a string (`t-00001`).

@@ -48,8 +48,8 @@ private struct EventReader {
         let anchor: String?
         let line: Int
         let column: Int
-        var items: [YAMLNode] = []
-        var pairs: [YAMLNode.Pair] = []
+        /// Where the collection's children start in `items` or `pairs`.
+        let start: Int
         var pendingKey: YAMLNode?
         var weight = 1
         var childHeight = 0
@@ -57,6 +57,12 @@ private struct EventReader {
     }
 
     private var stack: [Frame] = []
+    /// The children of the open collections, innermost last: one stack for
+    /// sequences' items and one for mappings' pairs, so that a collection
+    /// is copied once into an array of its exact size when it ends, rather
+    /// than growing an array of its own child by child.
+    private var items: [YAMLNode] = []
+    private var pairs: [YAMLNode.Pair] = []
     private var anchors: [String: YAMLNode] = [:]
     private var aliasExpansion = 0
     private var aliasExpansionBytes = 0
@@ -118,10 +124,18 @@ private struct EventReader {
                 fail(line, column, "unsupported tag \(Text.quoted(tag, limit: 60)) on \(isMapping ? "a mapping" : "a list"); manifests are plain YAML 1.2 without application tags")
                 return false
             }
-            stack.append(Frame(isMapping: isMapping, anchor: anchor, line: line, column: column))
+            stack.append(Frame(isMapping: isMapping, anchor: anchor, line: line, column: column,
+                               start: isMapping ? pairs.count : items.count))
         case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
             let frame = stack.removeLast()
-            let content: YAMLNode.Content = frame.isMapping ? .mapping(frame.pairs) : .sequence(frame.items)
+            let content: YAMLNode.Content
+            if frame.isMapping {
+                content = .mapping(Array(pairs[frame.start...]))
+                pairs.removeLast(pairs.count - frame.start)
+            } else {
+                content = .sequence(Array(items[frame.start...]))
+                items.removeLast(items.count - frame.start)
+            }
             let node = YAMLNode(content, line: frame.line, column: frame.column, weight: frame.weight, height: frame.childHeight + 1,
                                 textBytes: frame.textBytes)
             complete(node, anchor: frame.anchor)
@@ -165,13 +179,13 @@ private struct EventReader {
         stack[stack.count - 1].childHeight = max(stack[stack.count - 1].childHeight, node.height)
         if stack[stack.count - 1].isMapping {
             if let key = stack[stack.count - 1].pendingKey {
-                stack[stack.count - 1].pairs.append(YAMLNode.Pair(key: key, value: node))
+                pairs.append(YAMLNode.Pair(key: key, value: node))
                 stack[stack.count - 1].pendingKey = nil
             } else {
                 stack[stack.count - 1].pendingKey = node
             }
         } else {
-            stack[stack.count - 1].items.append(node)
+            items.append(node)
         }
     }
 
