@@ -14,6 +14,31 @@ import Testing
         #expect(value.canonical == "{\"\":null,\"Z\":null,\"a\":null,\"ab\":null,\"abcdefghijklmnopqrstu\":null,\"f\":null,\"\u{E9}\":null}")
     }
 
+    /// Small objects (ordered on the stack) and large ones (sorted) write
+    /// their members in the order of their keys' bytes, as written out here
+    /// independently.
+    @Test func objectsOfEverySizeWriteTheirKeysInByteOrder() {
+        var rng = SystemRandomNumberGenerator()
+        let pieces = ["a", "b", "Z", "-", "é", "e\u{301}", "😀", "ab", "abcdefghijklmnopq", "0"]
+        for _ in 0..<300 {
+            var members: [String: JSONValue] = [:]
+            for _ in 0..<Int.random(in: 0...(JSONValue.smallObject * 2 + 4), using: &rng) {
+                let key = (0..<Int.random(in: 0...3, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined()
+                members[key] = .number(Double(members.count))
+            }
+            let keys = members.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+            var expected: [UInt8] = [UInt8(ascii: "{")]
+            for (i, key) in keys.enumerated() {
+                if i > 0 { expected.append(UInt8(ascii: ",")) }
+                JSONValue.writeString(key, to: &expected)
+                expected.append(UInt8(ascii: ":"))
+                members[key]!.write(to: &expected)
+            }
+            expected.append(UInt8(ascii: "}"))
+            #expect(JSONValue.object(members).canonical == String(decoding: expected, as: UTF8.self), "\(members.count) members")
+        }
+    }
+
     /// The memcmp comparison agrees with comparing the UTF-8 bytes one by
     /// one, on short (stored inline) and long strings, ASCII and not — also
     /// where String's own `<` does not: a decomposed "é" (e + U+0301).
