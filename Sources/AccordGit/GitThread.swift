@@ -1,15 +1,19 @@
 import CLibGit2
 import Dispatch
 
-/// libgit2's calls block, so they run on one dedicated serial queue, never
-/// on Swift's cooperative pool. All libgit2 objects are created, used and
-/// freed inside a single `run` body; only Swift values leave it.
+/// libgit2's calls block, so they run on dedicated serial queues, never on
+/// Swift's cooperative pool. All libgit2 objects are created, used and freed
+/// inside a single `run` body, on one queue; only Swift values leave it.
 final class GitThread: Sendable {
-    static let shared = GitThread()
+    static let shared = GitThread(label: "dev.accord.libgit2")
+    /// A second thread, for reading a large tree's blobs beside the first
+    /// (`GitRepository.files(at:under:)`), with a repository handle of its own.
+    static let second = GitThread(label: "dev.accord.libgit2.second")
 
-    private let queue = DispatchQueue(label: "dev.accord.libgit2", qos: .userInitiated)
+    private let queue: DispatchQueue
 
-    private init() {
+    private init(label: String) {
+        queue = DispatchQueue(label: label, qos: .userInitiated)
         queue.sync {
             _ = git_libgit2_init()
             _ = accord_git_set_tree_cache_limit(16 << 20)

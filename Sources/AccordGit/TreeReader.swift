@@ -2,7 +2,7 @@ import AccordCore
 import CLibGit2
 
 /// Walks a commit's tree without recursion and without a checkout. Runs
-/// on the libgit2 thread only.
+/// on a libgit2 thread (`GitThread`), with that thread's repository handle.
 struct TreeReader {
     let repo: OpaquePointer
 
@@ -17,16 +17,23 @@ struct TreeReader {
         }
     }
 
-    /// A manifest file in a tree: its path, blob id, and whether it is a symbolic link.
-    struct Entry {
+    /// A manifest file in a tree: its path, blob id, and whether it is a
+    /// symbolic link. A value (the id's 20 bytes copied): it may go to
+    /// another thread, which reads it with a repository of its own.
+    struct Entry: @unchecked Sendable {
         let path: String
         let oid: git_oid
         let isSymlink: Bool
     }
 
     func files(commit: String, under directory: String) throws -> [SourceFile] {
+        try read(entries(commit: commit, under: directory))
+    }
+
+    /// The files of tree entries (as `entries` gives them), in their order.
+    func read(_ entries: some Collection<Entry>) throws -> [SourceFile] {
         let odb = try GitObject.make("open object database", free: git_odb_free) { git_repository_odb($0, repo) }
-        return try entries(commit: commit, under: directory).map { entry in
+        return try entries.map { entry in
             var oid = entry.oid
             return entry.isSymlink
                 ? SourceFile(path: entry.path, content: .symlink, blobID: oidString(&oid))

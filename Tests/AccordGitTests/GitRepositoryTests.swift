@@ -47,6 +47,29 @@ import Testing
         await #expect(throws: GitError.self) { try await repo.files(at: commit, under: "nope") }
     }
 
+    /// A tree large enough to be read on two threads gives the same files,
+    /// in the same order, as reading each by its path on one: contents,
+    /// blob ids, a symbolic link and an oversized file among them.
+    @Test func aLargeTreeReadOnTwoThreadsIsTheSameAsReadFileByFile() async throws {
+        let fx = try GitFixture()
+        let count = GitRepository.filesReadOnTwoThreads + 37
+        for i in 0..<count { try fx.write("d\(i % 7)/f\(i).yaml", "i: \(i)\n" + String(repeating: "x", count: i % 50) + "\n") }
+        try fx.symlink("d3/link.yaml", to: "/etc/passwd")
+        try fx.write("d5/big.yaml", Data(repeating: UInt8(ascii: "#"), count: ManifestLimits.maxFileBytes + 1))
+        let commit = try fx.commit("many files")
+
+        let repo = try await GitRepository.open(at: fx.root.path)
+        let files = try await repo.files(at: commit, under: "")
+        #expect(files.count == count + 2)
+        let paths = files.map(\.path)
+        #expect(paths == paths.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) })
+        let byPath = try await repo.files(at: commit, paths: paths)
+        #expect(files == byPath)
+        #expect(files.first { $0.path == "d3/link.yaml" }?.content == .symlink)
+        #expect(files.first { $0.path == "d5/big.yaml" }?.content == .tooLarge(size: ManifestLimits.maxFileBytes + 1))
+        #expect(files.first { $0.path == "d1/f8.yaml" }?.content == .bytes(Array(("i: 8\n" + String(repeating: "x", count: 8) + "\n").utf8)))
+    }
+
     @Test func oversizedBlobsAreNotLoaded() async throws {
         let fx = try GitFixture()
         try fx.write("big.yaml", Data(repeating: UInt8(ascii: "#"), count: ManifestLimits.maxFileBytes + 1))
