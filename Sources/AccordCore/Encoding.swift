@@ -67,13 +67,33 @@ public enum Hex {
     /// digest's bytes) instead of walking it through protocol witnesses.
     @inlinable
     public static func encode<S: Sequence>(_ bytes: S) -> String where S.Element == UInt8 {
-        var out: [UInt8] = []
-        out.reserveCapacity(64)
-        for b in bytes {
-            out.append(digit(b >> 4))
-            out.append(digit(b & 0x0F))
+        let count = bytes.underestimatedCount
+        guard count > 0 else {
+            var out: [UInt8] = []
+            for b in bytes {
+                out.append(digit(b >> 4))
+                out.append(digit(b & 0x0F))
+            }
+            return String(decoding: out, as: UTF8.self)
         }
-        return String(decoding: out, as: UTF8.self)
+        // Written straight into the string's storage: no array, no UTF-8 check.
+        var iterator = bytes.makeIterator()
+        var written = 0
+        let head = String(unsafeUninitializedCapacity: count * 2) { buffer in
+            while written < count, let b = iterator.next() {
+                buffer[written * 2] = digit(b >> 4)
+                buffer[written * 2 + 1] = digit(b & 0x0F)
+                written += 1
+            }
+            return written * 2
+        }
+        // A sequence longer than it estimated: the rest the slow way.
+        var tail: [UInt8] = []
+        while let b = iterator.next() {
+            tail.append(digit(b >> 4))
+            tail.append(digit(b & 0x0F))
+        }
+        return tail.isEmpty ? head : head + String(decoding: tail, as: UTF8.self)
     }
 
     @inlinable

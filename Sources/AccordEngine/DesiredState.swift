@@ -114,11 +114,21 @@ public enum DesiredState {
 }
 
 public func sha256Hex(_ text: String) -> String {
-    sha256Hex(bytes: Array(text.utf8))
+    sha256Hex(joining: text)
+}
+
+/// SHA-256 (hex) of the texts' UTF-8 bytes one after the other, hashed in
+/// place: the same digest as of their concatenation, without making it.
+public func sha256Hex(joining texts: String...) -> String {
+    var hasher = SHA256()
+    for var text in texts {
+        text.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+    }
+    return hex(hasher.finalize())
 }
 
 public func sha256Hex(bytes: [UInt8]) -> String {
-    Hex.encode(SHA256.hash(data: bytes))
+    hex(SHA256.hash(data: bytes))
 }
 
 /// SHA-256 (hex) of a value's canonical JSON.
@@ -126,7 +136,13 @@ public func sha256Hex(canonicalOf value: JSONValue) -> String {
     var bytes: [UInt8] = []
     bytes.reserveCapacity(512)
     value.write(to: &bytes)
-    return Hex.encode(SHA256.hash(data: bytes))
+    return hex(SHA256.hash(data: bytes))
+}
+
+/// A digest in hex, from its bytes in place (a counted collection: the hex
+/// is written straight into the string).
+func hex(_ digest: SHA256Digest) -> String {
+    digest.withUnsafeBytes { Hex.encode($0) }
 }
 
 /// The Merkle root over the manifest hashes of a revision. Leaves are the

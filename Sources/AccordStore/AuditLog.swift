@@ -113,7 +113,7 @@ public struct AuditChain: Sendable {
     }
 
     static func hash(prev: String, body: String) -> String {
-        sha256Hex(prev + "\n" + body)
+        sha256Hex(joining: prev, "\n", body)
     }
 
     static func timestamp(_ date: Date) -> String {

@@ -1,4 +1,5 @@
 import AccordCore
+import AccordEngine
 import Testing
 
 @Suite struct JSONValueTests {
@@ -64,6 +65,26 @@ import Testing
         for bad in ["", "{", "[1,]", "{\"a\" 1}", "tru", "\"open", "1 2"] {
             #expect(throws: JSONParser.Failure.self, "\(bad)") { try JSONParser.parse(bad) }
         }
+    }
+
+    /// Hex of a counted collection (written in place), of a sequence that
+    /// does not know its length, and of one that knows only part of it;
+    /// digests of texts hashed one after the other equal the digest of
+    /// their concatenation, and the standard test vector.
+    @Test func hexAndDigests() {
+        let bytes: [UInt8] = [0x00, 0x0F, 0xA0, 0xFF, 0x7B]
+        #expect(Hex.encode(bytes) == "000fa0ff7b")
+        #expect(Hex.encode(bytes.lazy.filter { _ in true }) == "000fa0ff7b")
+        #expect(Hex.encode([UInt8]()) == "")
+        struct PartlyCounted: Sequence {
+            let bytes: [UInt8]
+            var underestimatedCount: Int { 2 }
+            func makeIterator() -> IndexingIterator<[UInt8]> { bytes.makeIterator() }
+        }
+        #expect(Hex.encode(PartlyCounted(bytes: bytes)) == "000fa0ff7b")
+        #expect(sha256Hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(sha256Hex(joining: "a", "", "bc") == sha256Hex("abc"))
+        #expect(sha256Hex(joining: "prev-é", "\n", "{\"body\":1}") == sha256Hex(bytes: Array("prev-é\n{\"body\":1}".utf8)))
     }
 
     @Test func formatsTimestampsAndBase64() {
