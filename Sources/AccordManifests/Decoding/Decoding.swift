@@ -6,8 +6,8 @@ import AccordCore
 struct Decoding {
     let file: String
     private(set) var diagnostics: [Diagnostic] = []
-    /// A document writes a dozen or two fields (a worker: 12).
-    private(set) var positions = FieldPositions(reservingCapacity: 24)
+    /// Room for a worker's dozen fields; a larger document grows it.
+    private(set) var positions = FieldPositions(reservingCapacity: 16)
 
     init(file: String) { self.file = file }
 
