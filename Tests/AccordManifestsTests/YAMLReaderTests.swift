@@ -27,8 +27,15 @@ import Testing
         }
         for (text, value) in [("~", Scalar.null), ("null", .null), ("Null", .null), ("NULL", .null), ("true", .bool(true)), ("True", .bool(true)),
                               ("TRUE", .bool(true)), ("false", .bool(false)), ("False", .bool(false)), ("FALSE", .bool(false)),
-                              ("0x1f", .integer(31)), ("0o17", .integer(15)), ("-.inf", .number(-.infinity)), ("+12", .integer(12)), (".5", .number(0.5))] {
+                              ("0x1f", .integer(31)), ("0o17", .integer(15)), ("-.inf", .number(-.infinity)), ("+12", .integer(12)), (".5", .number(0.5)),
+                              (".Inf", .number(.infinity)), ("+.INF", .number(.infinity)), ("3", .integer(3)), ("0.8", .number(0.8)),
+                              ("-3", .integer(-3)), ("", .null), ("-", .string("-")), ("+.in", .string("+.in")), (".", .string(".")),
+                              ("~~", .string("~~")), ("nulls", .string("nulls"))] {
             #expect(ScalarResolver.plain(text) == value, "\(text)")
+        }
+        for text in [".nan", ".NaN", ".NAN"] {
+            guard case .number(let d) = ScalarResolver.plain(text) else { Issue.record("\(text) is not a number"); continue }
+            #expect(d.isNaN, "\(text)")
         }
     }
 

@@ -105,18 +105,7 @@ enum ScalarResolver {
         default:
             return .string(text)
         }
-        // The core schema's words are at most five bytes long.
-        if text.utf8.count <= 5 {
-            switch text {
-            case "", "~", "null", "Null", "NULL": return .null
-            case "true", "True", "TRUE": return .bool(true)
-            case "false", "False", "FALSE": return .bool(false)
-            case ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF": return .number(.infinity)
-            case "-.inf", "-.Inf", "-.INF": return .number(-.infinity)
-            case ".nan", ".NaN", ".NAN": return .number(.nan)
-            default: break
-            }
-        }
+        if let word = word(text, first: first) { return word }
         // No number starts with a letter or "~" (hex and octal start with
         // "0"): past the words above, such text is a string (`t-00001`).
         if first >= UInt8(ascii: "A") || first == UInt8(ascii: "~") { return .string(text) }
@@ -132,6 +121,35 @@ enum ScalarResolver {
         }
         if isFloat(utf8), let d = Double(text) { return .number(d) }
         return .string(text)
+    }
+
+    /// The core schema's words: at most five bytes, and only those of the
+    /// family the first byte names are compared (a number such as `3` or
+    /// `0.8` is compared with none).
+    private static func word(_ text: String, first: UInt8) -> Scalar? {
+        guard text.utf8.count <= 5 else { return nil }
+        switch first {
+        case UInt8(ascii: "~"):
+            return text.utf8.count == 1 ? .null : nil
+        case UInt8(ascii: "n"), UInt8(ascii: "N"):
+            switch text { case "null", "Null", "NULL": return .null; default: return nil }
+        case UInt8(ascii: "t"), UInt8(ascii: "T"):
+            switch text { case "true", "True", "TRUE": return .bool(true); default: return nil }
+        case UInt8(ascii: "f"), UInt8(ascii: "F"):
+            switch text { case "false", "False", "FALSE": return .bool(false); default: return nil }
+        case UInt8(ascii: "."):
+            switch text {
+            case ".inf", ".Inf", ".INF": return .number(.infinity)
+            case ".nan", ".NaN", ".NAN": return .number(.nan)
+            default: return nil
+            }
+        case UInt8(ascii: "+"):
+            switch text { case "+.inf", "+.Inf", "+.INF": return .number(.infinity); default: return nil }
+        case UInt8(ascii: "-"):
+            switch text { case "-.inf", "-.Inf", "-.INF": return .number(-.infinity); default: return nil }
+        default:
+            return nil
+        }
     }
 
     private static func isDigit(_ c: UInt8) -> Bool { c >= 48 && c <= 57 }
