@@ -17,7 +17,7 @@ import PackageDescription
 // The two programs allocate through jemalloc instead of glibc's malloc: a
 // full apply allocates millions of small values on two threads, where glibc's
 // arenas spend about a tenth of the time consolidating and unlinking chunks
-// (docs/benchmarks-notes.md, 2026-12-07 second entry). Debian's libjemalloc-dev.
+// (docs/benchmarks-notes.md, "2026-12-07, later"). Debian's libjemalloc-dev.
 let jemalloc: [LinkerSetting] = [.linkedLibrary("jemalloc", .when(platforms: [.linux]))]
 
 let package = Package(
