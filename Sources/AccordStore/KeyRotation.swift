@@ -29,10 +29,11 @@ public enum KeyRotation {
 
     public static func run(_ session: Session, kek: KeyEncryptionKey?, now: Date, revision: String?, actor: String) async throws -> Outcome {
         var outcome = Outcome()
-        let active = try await TenantKeys.activeKeys(at: now, session)
-        let due = active.filter(\.due)
-        // Stalls for a missing KEK clear on tenants whose active key is not due.
-        let current = active.filter { !$0.due }.map(\.tenant)
+        let due = try await TenantKeys.activeKeys(at: now, dueOnly: true, session)
+        // Stalls for a missing KEK clear on tenants whose active key is not
+        // due: of the tenants stalled so (almost always none), those.
+        let stalled = try await blockedTenants(session)
+        let current = stalled.isEmpty ? [] : try await TenantKeys.activeKeys(at: now, of: stalled, session).filter { !$0.due }.map(\.tenant)
         guard !due.isEmpty else {
             if kek != nil { try await clearBlocked(session, tenants: current) }
             return outcome
@@ -78,6 +79,13 @@ public enum KeyRotation {
         }
         try await clearBlocked(session, tenants: current)
         return outcome
+    }
+
+    /// The tenants stalled for a missing KEK.
+    static func blockedTenants(_ session: Session) async throws -> [String] {
+        try await session.rows("""
+            SELECT s.name FROM accord.object_status s WHERE s.kind = 'Tenant' AND s.reason = $1 ORDER BY s.name
+            """, [FailureReason.keyEncryptionKeyMissing.rawValue]).map { try $0.decode(String.self) }
     }
 
     /// Clears stalls recorded for a missing KEK on the given tenants.

@@ -165,15 +165,35 @@ public enum TenantKeys {
         return try TenantKeyWrapping.unwrap(wrapped, tenant: tenant, version: v, keyID: keyID, with: kek)
     }
 
-    /// The active key of every tenant not offboarded, read from each
-    /// tenant's data database: its version, and whether it is older than
-    /// the tenant's `keyRotationDays` at `now`. Tenants of an unavailable
-    /// region are left out (the plan reports them).
-    static func activeKeys(at now: Date, _ session: Session) async throws
+    /// The active key of every tenant not offboarded (or of the named
+    /// tenants only), read from each tenant's data database: its version,
+    /// and whether it is older than the tenant's `keyRotationDays` at
+    /// `now`; with `dueOnly`, only the keys that are (every pass asks, and
+    /// almost always none is). Tenants of an unavailable region are left out
+    /// (the plan reports them).
+    static func activeKeys(at now: Date, dueOnly: Bool = false, of names: [String]? = nil, _ session: Session) async throws
         -> [(tenant: String, version: Int, days: Int, due: Bool, region: Region?)] {
+        let time = String(now.timeIntervalSince1970)
+        let namesJSON = names.map { JSONValue(strings: $0).canonical }
+        guard session.regions != nil else {
+            // One database holds the registry and the keys: joined where they are.
+            return try await session.rows("""
+                SELECT t.name, k.version, t.key_rotation_days, t.region,
+                       k.created_at + make_interval(days => t.key_rotation_days) <= to_timestamp($1::float8) AS due
+                FROM platform.tenants t JOIN accord.tenant_keys k ON k.tenant = t.name AND k.retired_at IS NULL
+                WHERE t.status <> 'offboarded'
+                  AND ($2::json IS NULL OR t.name IN (SELECT json_array_elements_text($2::json)))
+                  AND (NOT $3::boolean OR k.created_at + make_interval(days => t.key_rotation_days) <= to_timestamp($1::float8))
+                """, [time, namesJSON, dueOnly ? "true" : "false"]).map { row in
+                let (tenant, version, days, region, due) = try row.decode((String, Int, Int, String, Bool).self)
+                return (tenant: tenant, version: version, days: days, due: due, region: Region(rawValue: region))
+            }.sorted { $0.tenant < $1.tenant }
+        }
         let tenants = try await session.rows("""
-            SELECT name, region, key_rotation_days FROM platform.tenants WHERE status <> 'offboarded' ORDER BY name
-            """).map { try $0.decode((String, String, Int).self) }
+            SELECT name, region, key_rotation_days FROM platform.tenants
+            WHERE status <> 'offboarded' AND ($1::json IS NULL OR name IN (SELECT json_array_elements_text($1::json)))
+            ORDER BY name
+            """, [namesJSON]).map { try $0.decode((String, String, Int).self) }
         let regions = Dictionary(tenants.map { ($0.0, Region(rawValue: $0.1)) }, uniquingKeysWith: { a, _ in a })
         let read = try await session.perRegion(tenants, region: { Region(rawValue: $0.1) }) { share, data in
             let json = JSONValue.array(share.map { .object(["name": .string($0.0), "days": JSONValue($0.2)]) }).canonical
@@ -181,7 +201,8 @@ public enum TenantKeys {
                 SELECT k.tenant, k.version, x.days, k.created_at + make_interval(days => x.days) <= to_timestamp($2::float8)
                 FROM json_to_recordset($1::json) AS x(name text, days int)
                 JOIN accord.tenant_keys k ON k.tenant = x.name AND k.retired_at IS NULL
-                """, [json, String(now.timeIntervalSince1970)]).map { try $0.decode((String, Int, Int, Bool).self) }
+                WHERE NOT $3::boolean OR k.created_at + make_interval(days => x.days) <= to_timestamp($2::float8)
+                """, [json, time, dueOnly ? "true" : "false"]).map { try $0.decode((String, Int, Int, Bool).self) }
         }
         return read.results.joined().map { (tenant: $0.0, version: $0.1, days: $0.2, due: $0.3, region: regions[$0.0] ?? nil) }
             .sorted { $0.tenant < $1.tenant }

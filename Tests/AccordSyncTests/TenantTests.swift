@@ -178,6 +178,32 @@ struct TenantTests {
         }
     }
 
+    /// Every pass asks only for the keys that are due; a tenant stalled for
+    /// a missing KEK whose key is no longer due (here the clock says so) is
+    /// cleared by the next pass with a KEK, without a rotation, and left
+    /// stalled by a pass without one.
+    @Test func aStallForAMissingKEKClearsOnceItsKeyIsNoLongerDue() async throws {
+        let db = try await TestDatabase.scratch()
+        defer { Task { await db.drop() } }
+        let desired = try Manifests.examples().desired()
+        let t0 = Date(timeIntervalSince1970: 1_790_000_000)
+        _ = try await T.apply(desired, db) { $0.clock = { t0 } }
+        let stalls = "SELECT string_agg(name, ',' ORDER BY name) FROM accord.object_status WHERE kind = 'Tenant' AND reason = '\(FailureReason.keyEncryptionKeyMissing.rawValue)'"
+        let blocked = try await T.apply(desired, db) { $0.clock = { t0.addingTimeInterval(91 * 86_400) }; $0.keys.kek = nil }
+        #expect(blocked.rotation.blocked.sorted() == ["acme-corp", "brightpath", "kestrel-health"])
+        #expect(try await T.scalar(db, stalls) == "acme-corp,brightpath,kestrel-health")
+
+        let dayOne = t0.addingTimeInterval(86_400)
+        let withoutKEK = try await T.apply(desired, db) { $0.clock = { dayOne }; $0.keys.kek = nil }
+        #expect(withoutKEK.rotation.blocked.isEmpty && withoutKEK.rotation.rotated.isEmpty)
+        #expect(try await T.scalar(db, stalls) == "acme-corp,brightpath,kestrel-health", "no KEK: the stalls stay")
+
+        let withKEK = try await T.apply(desired, db) { $0.clock = { dayOne } }
+        #expect(withKEK.rotation.rotated.isEmpty && withKEK.rotation.blocked.isEmpty)
+        #expect(try await T.scalar(db, stalls) == nil, "keys not due: the stalls clear")
+        #expect(try await T.scalar(db, "SELECT count(*)::text FROM accord.tenant_keys") == "4", "and nothing rotated")
+    }
+
     @Test func noKeyMaterialIsStoredInTheDatabase() async throws {
         let db = try await TestDatabase.scratch()
         defer { Task { await db.drop() } }
