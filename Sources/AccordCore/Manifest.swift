@@ -39,48 +39,27 @@ public enum Spec: Hashable, Sendable {
 }
 
 /// One desired object, as read from the repository. Its parts live in one
-/// shared, immutable box, as `DesiredObject`'s do: sorting, checking and
-/// turning 113,500 manifests into rows copies each several times, with one
-/// reference count instead of one per string, list and dictionary.
+/// `SharedBox`, as `DesiredObject`'s do.
 public struct Manifest: Hashable, Sendable {
-    private final class Storage: Sendable {
+    private struct Parts: Hashable, Sendable {
         let metadata: Metadata
         let spec: Spec
         let source: SourcePosition
         let positions: FieldPositions
-
-        init(metadata: Metadata, spec: Spec, source: SourcePosition, positions: FieldPositions) {
-            self.metadata = metadata
-            self.spec = spec
-            self.source = source
-            self.positions = positions
-        }
     }
 
-    private let storage: Storage
+    private let parts: SharedBox<Parts>
 
-    public var metadata: Metadata { storage.metadata }
-    public var spec: Spec { storage.spec }
+    public var metadata: Metadata { parts.value.metadata }
+    public var spec: Spec { parts.value.spec }
     /// Where the document starts.
-    public var source: SourcePosition { storage.source }
+    public var source: SourcePosition { parts.value.source }
     /// Where each field was written, by dotted path (`spec.model`,
     /// `spec.steps[1].worker`), so later checks can point at it.
-    public var positions: FieldPositions { storage.positions }
+    public var positions: FieldPositions { parts.value.positions }
 
     public init(metadata: Metadata, spec: Spec, source: SourcePosition, positions: FieldPositions) {
-        storage = Storage(metadata: metadata, spec: spec, source: source, positions: positions)
-    }
-
-    public static func == (a: Manifest, b: Manifest) -> Bool {
-        if a.storage === b.storage { return true }
-        return a.metadata == b.metadata && a.spec == b.spec && a.source == b.source && a.positions == b.positions
-    }
-
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(metadata)
-        hasher.combine(spec)
-        hasher.combine(source)
-        hasher.combine(positions)
+        parts = SharedBox(Parts(metadata: metadata, spec: spec, source: source, positions: positions))
     }
 
     public var kind: Kind { spec.kind }

@@ -34,12 +34,10 @@ public struct Record: Sendable, Hashable {
 /// A desired object: its registry row plus what Accord records about where
 /// it came from.
 ///
-/// Its parts live in one shared, immutable box: a plan step, a batch or an
-/// outcome copies an object with one reference count instead of one per
-/// string and dictionary (a full apply copies 113,500 of them several times
-/// over; docs/benchmarks-notes.md).
+/// Its parts live in one `SharedBox`: a plan step, a batch or an outcome
+/// copies an object with one reference count.
 public struct DesiredObject: Sendable, Hashable {
-    private final class Storage: Sendable {
+    private struct Parts: Hashable, Sendable {
         let record: Record
         let manifestHash: String
         let recordHash: String
@@ -47,40 +45,29 @@ public struct DesiredObject: Sendable, Hashable {
         let blobID: String?
         let stall: Stall?
         let auditDetail: [String: JSONValue]
-
-        init(record: Record, manifestHash: String, recordHash: String, sourcePath: String, blobID: String?,
-             stall: Stall?, auditDetail: [String: JSONValue]) {
-            self.record = record
-            self.manifestHash = manifestHash
-            self.recordHash = recordHash
-            self.sourcePath = sourcePath
-            self.blobID = blobID
-            self.stall = stall
-            self.auditDetail = auditDetail
-        }
     }
 
-    private let storage: Storage
+    private let parts: SharedBox<Parts>
 
-    public var record: Record { storage.record }
+    public var record: Record { parts.value.record }
     /// SHA-256 (hex) of the canonical manifest: kind, metadata and spec.
-    public var manifestHash: String { storage.manifestHash }
+    public var manifestHash: String { parts.value.manifestHash }
     /// SHA-256 (hex) of the canonical registry row; it changes when the
     /// manifest or something the row is derived from changes.
-    public var recordHash: String { storage.recordHash }
-    public var sourcePath: String { storage.sourcePath }
-    public var blobID: String? { storage.blobID }
+    public var recordHash: String { parts.value.recordHash }
+    public var sourcePath: String { parts.value.sourcePath }
+    public var blobID: String? { parts.value.blobID }
     /// Set when the object cannot be applied as git has it until something
     /// else changes (a worker whose model has no production version).
-    public var stall: Stall? { storage.stall }
+    public var stall: Stall? { parts.value.stall }
     /// What applying the object means beyond its row (a model promotion),
     /// for its audit entry.
-    public var auditDetail: [String: JSONValue] { storage.auditDetail }
+    public var auditDetail: [String: JSONValue] { parts.value.auditDetail }
 
     public init(record: Record, manifestHash: String, recordHash: String, sourcePath: String, blobID: String?,
                 stall: Stall? = nil, auditDetail: [String: JSONValue] = [:]) {
-        storage = Storage(record: record, manifestHash: manifestHash, recordHash: recordHash, sourcePath: sourcePath,
-                          blobID: blobID, stall: stall, auditDetail: auditDetail)
+        parts = SharedBox(Parts(record: record, manifestHash: manifestHash, recordHash: recordHash, sourcePath: sourcePath,
+                                blobID: blobID, stall: stall, auditDetail: auditDetail))
     }
 
     /// The same object with another row (its hash recomputed by the caller), stall and audit detail.
@@ -90,22 +77,6 @@ public struct DesiredObject: Sendable, Hashable {
     }
 
     public var id: ObjectID { record.id }
-
-    public static func == (a: DesiredObject, b: DesiredObject) -> Bool {
-        if a.storage === b.storage { return true }
-        return a.record == b.record && a.manifestHash == b.manifestHash && a.recordHash == b.recordHash
-            && a.sourcePath == b.sourcePath && a.blobID == b.blobID && a.stall == b.stall && a.auditDetail == b.auditDetail
-    }
-
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(record)
-        hasher.combine(manifestHash)
-        hasher.combine(recordHash)
-        hasher.combine(sourcePath)
-        hasher.combine(blobID)
-        hasher.combine(stall)
-        hasher.combine(auditDetail)
-    }
 }
 
 /// Why an object waits: its reason (`ModelNotPromoted`) and a
