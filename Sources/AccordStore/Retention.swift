@@ -185,7 +185,6 @@ public enum Retention {
     /// One tenant of a policy, as the registry has it.
     struct Target: Sendable {
         let policy: String
-        let rules: String
         let tenant: String
         let isolation: String
         let region: Region?
@@ -194,23 +193,46 @@ public enum Retention {
     /// Deletes (or counts, `dryRun`) the rows of the tenant data tables older
     /// than each rule's `maxAge`, for the given policies, in each tenant's
     /// data database. Tenants whose region is unavailable come back apart;
-    /// their policies run again next time.
+    /// their policies run again next time. Each database is first asked
+    /// which store tables hold anything (at least one page): only tenants
+    /// with a rule on one of those go to `accord.retention_run_targets`,
+    /// and none at all (a platform whose stores are empty) means no call.
     public static func enforceTables(_ policies: [String], _ session: Session, now: Date, dryRun: Bool) async throws
         -> (counts: [Count], unavailable: [(policy: String, tenant: String, reason: RegionUnavailable)]) {
         guard !policies.isEmpty else { return ([], []) }
+        // One database whose store tables are all empty: nothing to delete or count.
+        let local = session.regions == nil ? try await filledStores(session) : nil
+        if local?.isEmpty == true { return ([], []) }
+        let names = JSONValue(strings: policies).canonical
+        // Each policy's rules once (they are the same for all its tenants).
+        var rules: [String: (text: String, stores: Set<String>?)] = [:]
+        for row in try await session.rows("""
+            SELECT name, rules::text FROM platform.retention_policies WHERE name IN (SELECT json_array_elements_text($1::json))
+            """, [names]) {
+            let (policy, text) = try row.decode((String, String).self)
+            rules[policy] = (text, storeNames(rulesText: text))
+        }
         let targets = try await session.rows("""
-            SELECT rp.name, rp.rules::text, tn.name, tn.isolation, tn.region
+            SELECT rp.name, tn.name, tn.isolation, tn.region
             FROM platform.retention_policies rp JOIN platform.tenants tn ON tn.retention_policy = rp.name
             WHERE rp.name IN (SELECT json_array_elements_text($1::json))
             ORDER BY rp.name, tn.name
-            """, [JSONValue(strings: policies).canonical]).map { row in
-            let (policy, rules, tenant, isolation, region) = try row.decode((String, String, String, String, String).self)
-            return Target(policy: policy, rules: rules, tenant: tenant, isolation: isolation, region: Region(rawValue: region))
+            """, [names]).map { row in
+            let (policy, tenant, isolation, region) = try row.decode((String, String, String, String).self)
+            return Target(policy: policy, tenant: tenant, isolation: isolation, region: Region(rawValue: region))
         }
         let nowText = String(now.timeIntervalSince1970)
         let run = try await session.perRegion(targets, region: \.region) { share, data -> [Count] in
-            let json = "[" + share.map { t in
-                "{\"policy\":\(JSONValue.string(t.policy).canonical),\"rules\":\(t.rules),\"name\":\(JSONValue.string(t.tenant).canonical),\"isolation\":\(JSONValue.string(t.isolation).canonical)}"
+            let filled: Set<FilledStore>
+            if let local { filled = local } else { filled = try await filledStores(data) }
+            let due = share.filter { t in
+                guard let stores = rules[t.policy]?.stores ?? nil, let isolation = Isolation(rawValue: t.isolation) else { return true }
+                let schema = TenantRecord.storesSchema(tenant: t.tenant, isolation: isolation)
+                return stores.contains { filled.contains(FilledStore(schema: schema, table: $0)) }
+            }
+            guard !due.isEmpty else { return [] }
+            let json = "[" + due.map { t in
+                "{\"policy\":\(JSONValue.string(t.policy).canonical),\"rules\":\(rules[t.policy]?.text ?? "[]"),\"name\":\(JSONValue.string(t.tenant).canonical),\"isolation\":\(JSONValue.string(t.isolation).canonical)}"
             }.joined(separator: ",") + "]"
             // Each call is one statement: it deletes at most `batchSize` rows
             // over all the targets and rules, and commits; a full batch means
@@ -236,6 +258,29 @@ public enum Retention {
             }
         }
         return (run.results.flatMap { $0 }, run.unavailable.map { ($0.item.policy, $0.item.tenant, $0.reason) })
+    }
+
+    /// A store table in a stores schema (`shared` or `tenant_…`).
+    struct FilledStore: Hashable {
+        let schema: String
+        let table: String
+    }
+
+    /// The store tables of a database that hold anything (at least one
+    /// page): the same test `accord.retention_run_targets` applies.
+    static func filledStores(_ session: Session) async throws -> Set<FilledStore> {
+        Set(try await session.rows("\(filledStores) SELECT target, store FROM filled").map { row in
+            let (schema, table) = try row.decode((String, String).self)
+            return FilledStore(schema: schema, table: table)
+        })
+    }
+
+    /// The stores a policy's rules name (`rules` as the registry keeps it:
+    /// an array of objects with a `store`); nil when it cannot be read,
+    /// and then every tenant of the policy goes to the function.
+    static func storeNames(rulesText: String) -> Set<String>? {
+        guard case .array(let items)? = try? JSONParser.parse(rulesText) else { return nil }
+        return Set(items.compactMap { $0["store"]?.stringValue })
     }
 
     /// Records a run: one audit entry per policy that deleted anything

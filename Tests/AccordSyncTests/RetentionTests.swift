@@ -127,3 +127,44 @@ struct RetentionTests {
                 "no statement deletes more than a batch")
     }
 }
+
+extension RetentionTests {
+    /// Only tenants with a rule on a store table that holds anything are
+    /// sent to `accord.retention_run_targets`, and a database whose store
+    /// tables are all empty gets no call: the function is wrapped here to
+    /// log the tenants of each call.
+    @Test func onlyTenantsWithAFilledStoreTableAreSentAndEmptyStoresMakeNoCall() async throws {
+        let db = try await Self.seeded()
+        defer { Task { await db.drop() } }
+        try await db.withSession {
+            try await $0.script("""
+                CREATE TABLE public.calls (id serial, tenants text);
+                ALTER FUNCTION accord.retention_run_targets(jsonb, timestamptz, bigint, boolean) RENAME TO retention_run_targets_logged;
+                CREATE FUNCTION accord.retention_run_targets(targets jsonb, now timestamptz, budget bigint, dry boolean)
+                RETURNS TABLE (out_policy text, out_tenant text, out_store text, out_rows bigint) LANGUAGE plpgsql AS $$
+                BEGIN
+                    INSERT INTO public.calls (tenants) SELECT string_agg(t->>'name', ',' ORDER BY t->>'name') FROM jsonb_array_elements(targets) t;
+                    RETURN QUERY SELECT * FROM accord.retention_run_targets_logged(targets, now, budget, dry);
+                END $$;
+                TRUNCATE tenant_acme_corp.worker_memory, tenant_acme_corp.traces, tenant_acme_corp.tasks, tenant_acme_corp.users;
+                """)
+        }
+        let some = try await Self.run(db, dryRun: true)
+        #expect(some.counts.map { "\($0.policy)/\($0.tenant)/\($0.store)=\($0.rows)" }.sorted()
+                == ["strict-eu/brightpath/traces=1", "strict-eu/brightpath/worker_memory=1"])
+        #expect(try await T.scalar(db, "SELECT string_agg(tenants, ';' ORDER BY id) FROM public.calls") == "brightpath",
+                "acme-corp's tables are empty: it is not sent")
+        try await db.withSession { try await $0.execute("TRUNCATE shared.traces, shared.worker_memory") }
+        let none = try await Self.run(db, dryRun: false)
+        #expect(none.policies == ["standard-eu", "strict-eu"] && none.counts.isEmpty)
+        #expect(try await T.scalar(db, "SELECT count(*)::text FROM public.calls") == "1", "no store table holds anything: no call")
+        #expect(try await T.scalar(db, "SELECT count(*)::text FROM accord.retention_runs") == "2", "both policies are marked as run")
+    }
+
+    @Test func aPolicysStoresAreReadFromItsRules() {
+        #expect(Retention.storeNames(rulesText: #"[{"store":"traces","maxAgeSeconds":60},{"store":"crm/contacts","external":true}]"#)
+                == ["traces", "crm/contacts"])
+        #expect(Retention.storeNames(rulesText: "[]") == [])
+        #expect(Retention.storeNames(rulesText: "not json") == nil, "unreadable rules send every tenant of the policy")
+    }
+}
