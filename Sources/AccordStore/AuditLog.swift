@@ -80,9 +80,22 @@ public struct AuditChain: Sendable {
     /// Appends sealed rows (by COPY), moves the head and writes the entries'
     /// events to the outbox; call inside the transaction that makes the change.
     public static func write(_ sealed: Sealed, _ session: Session) async throws {
+        try await writeEntries(sealed, session)
+        try await writeHead(sealed, session)
+    }
+
+    /// The sealed rows alone (`write` without the head and the events):
+    /// a batch on the second connection writes them while the batch before
+    /// it is still being written, and the rest once that one committed.
+    static func writeEntries(_ sealed: Sealed, _ session: Session) async throws {
         guard sealed.count > 0 else { return }
         try await session.copy(into: "accord", "audit_log",
                                columns: ["seq", "at", "action", "object", "revision", "body", "prev_hash", "hash"], sealed.rows)
+    }
+
+    /// The head moved to the sealed entries' last, and their events in the outbox.
+    static func writeHead(_ sealed: Sealed, _ session: Session) async throws {
+        guard sealed.count > 0 else { return }
         try await session.execute("""
             INSERT INTO accord.audit_head (id, seq, hash) VALUES (true, $1::bigint, $2)
             ON CONFLICT (id) DO UPDATE SET seq = EXCLUDED.seq, hash = EXCLUDED.hash

@@ -337,11 +337,13 @@ public struct Executor: Sendable {
 
     /// Two batches of one group at once: the first on the main session as
     /// `sendOrRetry` sends it, the second on the lane. The second writes its
-    /// rows and inventory beside the first, then waits in its open
-    /// transaction for the first to be done (committed, or refused and
-    /// retried), seals its audit entries on the head the first left and
-    /// commits: the audit log and the fault points see the batches in order,
-    /// as one session would write them. If the lane's transaction fails,
+    /// rows, inventory and audit entries (sealed on the head the first will
+    /// leave) beside the first, then waits in its open transaction for the
+    /// first to be done (committed, or refused and retried); if the first
+    /// left the head elsewhere, its entries are rolled back to a savepoint
+    /// and sealed again on the head as it stands. It then moves the head
+    /// and commits: the audit log and the fault points see the batches in
+    /// order, as one session would write them. If the lane's transaction fails,
     /// or waits longer than `turnTimeout` (a lock the two could hold
     /// against each other), it is rolled back and the batch goes again on
     /// the main session, where a refusal is retried object by object.
@@ -349,7 +351,7 @@ public struct Executor: Sendable {
                                    _ outcome: inout Outcome, _ failedIDs: inout Set<ObjectID>) async throws {
         let turn = AuditTurn()
         let writer = self
-        let laneTask = Task { try await writer.write(second, on: lane, chain: { try await turn.wait() }) }
+        let laneTask = Task { try await writer.write(second, on: lane, ahead: true, chain: { try await turn.wait() }) }
         let timer = Task { [timeout = Self.turnTimeout] in
             guard (try? await Task.sleep(for: timeout)) != nil else { return }  // cancelled: the pair is done
             await turn.expire()
@@ -395,8 +397,10 @@ public struct Executor: Sendable {
 
     /// One transaction on `session`: the batch's registry rows and what
     /// comes with them (stores, keys), inventory, and audit entries that say
-    /// what was done, sealed on the head `chain` gives once the rows are in.
-    private func write(_ prepared: Prepared, on session: Session,
+    /// what was done, sealed on the head `chain` gives once the rows are in
+    /// (`ahead`: the entries as prepared are written before that wait, as
+    /// `sendPair` says).
+    private func write(_ prepared: Prepared, on session: Session, ahead: Bool = false,
                        chain: @escaping @Sendable () async throws -> AuditChain) async throws -> Written {
         let batch = prepared.batch
         let first = batch[0]
@@ -428,11 +432,26 @@ public struct Executor: Sendable {
             case .retain: try await InventoryWriter.markRetained(batch.map(\.id), session)
             }
             let details = Self.details(effects.details, written.keys.filter { keyed.contains($0.key) })
+            // Ahead (the second connection): the entries as prepared go in
+            // before the wait for the batch before, behind a savepoint; if
+            // that batch left the chain elsewhere (refused, retried object by
+            // object), they are rolled back and sealed again. Only the head
+            // and the events wait: the head is one row both would update.
+            let wroteAhead = ahead && details == prepared.details
+            if wroteAhead {
+                try await session.execute("SAVEPOINT entries_ahead")
+                try await AuditChain.writeEntries(prepared.sealed, session)
+            }
             let chain = try await chain()
             let sealed: AuditChain.Sealed
             if prepared.sealedOn.seq == chain.seq, prepared.sealedOn.hash == chain.hash, details == prepared.details {
                 sealed = prepared.sealed
+                if wroteAhead {
+                    try await AuditChain.writeHead(sealed, session)
+                    return (sealed, effects)
+                }
             } else {
+                if wroteAhead { try await session.execute("ROLLBACK TO SAVEPOINT entries_ahead") }
                 sealed = chain.seal(batch.map { Self.auditEntry(revision, $0, details[$0.id] ?? [:]) })
             }
             try await AuditChain.write(sealed, session)

@@ -78,4 +78,38 @@ struct SecondConnectionTests {
         let diff = try await CLITests.accordctl(["diff", "--repo", fx.root.path], environment: ["DATABASE_URL": db.urlText])
         #expect(diff.stdout.hasSuffix("0 to create, 0 to update, 0 to delete\n"), "\(diff.stdout.suffix(300))")
     }
+
+    /// The second connection writes its audit entries, sealed on the head
+    /// the first batch will leave, before that batch is done. Here the first
+    /// batch is refused and retried object by object, so the head moves
+    /// elsewhere: the entries written ahead are rolled back to their
+    /// savepoint and sealed again, and the batch still commits on the second
+    /// connection (had they stayed, the entries sealed again would collide
+    /// with them and the batch would be redone on the first).
+    @Test func entriesWrittenAheadBehindARefusedBatchAreSealedAgain() async throws {
+        let db = try await TestDatabase.scratch()
+        defer { Task { await db.drop() } }
+        // The first tenant in plan order: its workers are in the first batch.
+        let first = (0..<Self.tenants).map { "t\($0)" }.min()!
+        try await db.withSession { (session: Session) async throws in
+            try await Migrations.run(session)
+            try await session.execute("""
+                ALTER TABLE platform.workers ADD CONSTRAINT refuse_one CHECK (NOT (tenant = '\(first)' AND name = 'w3'))
+                """)
+        }
+        let fx = try CLITests.repo(files: GeneratedPlatform.files(tenants: Self.tenants))
+        let run = try await CLITests.accordctl(["apply", "--repo", fx.root.path],
+                                               environment: ["DATABASE_URL": db.urlText, "ACCORD_TIMINGS": "1"])
+        #expect(run.status == 1, "some objects failed, the rest applied: \(run.stderr.suffix(800))")
+        #expect(run.stderr.contains("1 batches on a second connection, 0 redone on the first"), "\(run.stderr.suffix(1500))")
+        let refused = "Worker/\(first)/w3"
+        try await db.withSession { (session: Session) async throws in
+            #expect(try await Self.auditedWorkers(session) == Self.workersInPlanOrder.filter { $0 != refused })
+            #expect(try await session.scalar("SELECT count(*)::text FROM platform.workers") == "2099")
+            #expect(try await session.scalar("SELECT count(*)::text FROM accord.audit_log WHERE object LIKE 'Worker/%'") == "2100",
+                    "2,099 creates and the refusal, nothing twice")
+        }
+        let verify = try await CLITests.accordctl(["audit", "verify"], environment: ["DATABASE_URL": db.urlText])
+        #expect(verify.status == 0 && verify.stdout.contains("intact"), "\(verify.stdout) \(verify.stderr)")
+    }
 }
