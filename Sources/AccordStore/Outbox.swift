@@ -60,6 +60,10 @@ public enum Outbox {
     /// revision already reported as applied is not written.
     public static func emit(_ events: [OutboxEvent], _ session: Session) async throws {
         guard !events.isEmpty else { return }
+        // No notification in the registry, as this transaction sees it: no
+        // event has anywhere to go (one small query instead of the events'
+        // JSON, built and parsed for nothing).
+        guard try await session.scalar("SELECT (EXISTS (SELECT 1 FROM platform.notifications))::text") == "true" else { return }
         let rows = JSONValue.array(events.map { e in
             .object([
                 "event": .string(e.event.rawValue), "object": .string(e.object), "kind": JSONValue(e.kind?.rawValue),
