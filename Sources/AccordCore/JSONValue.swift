@@ -86,7 +86,7 @@ public enum JSONValue: Hashable, Sendable {
         value.write(to: &out)
     }
 
-    private static let nullBytes = Array("null".utf8), trueBytes = Array("true".utf8), falseBytes = Array("false".utf8)
+    static let nullBytes = Array("null".utf8), trueBytes = Array("true".utf8), falseBytes = Array("false".utf8)
 
     /// Integral values within ±2^53 print as integers; others in Swift's
     /// shortest round-trip form.

@@ -75,10 +75,16 @@ public enum DesiredState {
         if case .worker(let s) = m.spec {
             stall = WorkerRecord.stall(model: s.model, productionVersion: context.production[s.model])
         }
+        let recordHash = if case .worker(let s) = m.spec {
+            sha256Hex(bytes: WorkerRecord.canonicalFields(s, productionVersion: context.production[s.model],
+                                                          tenantSuspended: m.metadata.tenant.map(context.suspendedTenants.contains) ?? false))
+        } else {
+            sha256Hex(canonicalOf: .object(fields))
+        }
         return DesiredObject(
             record: Record(id: m.id, fields: fields),
             manifestHash: manifestHash(m),
-            recordHash: sha256Hex(canonicalOf: .object(fields)),
+            recordHash: recordHash,
             sourcePath: m.source.file,
             blobID: blobIDs[m.source.file],
             stall: stall,
@@ -109,7 +115,25 @@ public enum DesiredState {
     }
 
     public static func manifestHash(_ m: Manifest) -> String {
-        sha256Hex(canonicalOf: canonical(m))
+        if let bytes = canonicalBytes(m) { return sha256Hex(bytes: bytes) }
+        return sha256Hex(canonicalOf: canonical(m))
+    }
+
+    /// `canonical(m)`'s bytes written without the tree, for the kinds most
+    /// manifests are (workers); nil for the others. Tested against the tree.
+    static func canonicalBytes(_ m: Manifest) -> [UInt8]? {
+        guard case .worker(let spec) = m.spec else { return nil }
+        var w = CanonicalObject(capacity: 384)
+        w.string("apiVersion", "accord.dev/v1")
+        w.string("kind", m.kind.rawValue)
+        w.object("metadata") { metadata in
+            if !m.metadata.annotations.isEmpty { metadata.value("annotations", .object(m.metadata.annotations.mapValues { .string($0) })) }
+            if !m.metadata.labels.isEmpty { metadata.value("labels", .object(m.metadata.labels.mapValues { .string($0) })) }
+            metadata.string("name", m.metadata.name)
+            if let tenant = m.metadata.tenant { metadata.string("tenant", tenant) }
+        }
+        w.object("spec") { WorkerRecord.writeSpec(spec, &$0) }
+        return w.finished()
     }
 }
 

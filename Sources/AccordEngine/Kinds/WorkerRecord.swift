@@ -23,6 +23,21 @@ enum WorkerRecord {
         ]
     }
 
+    /// The canonical bytes of `.object(fields(…))`, written without the
+    /// dictionary (the record hash of most objects; tested against it).
+    static func canonicalFields(_ spec: WorkerSpec, productionVersion: String?, tenantSuspended: Bool) -> [UInt8] {
+        var w = CanonicalObject()
+        w.strings("capabilities", spec.capabilities)
+        w.number("confidence_threshold", spec.confidenceThreshold)
+        w.number("cost_per_task", spec.costPerTask)
+        w.string("model", spec.model)
+        w.string("model_version", productionVersion)
+        w.number("replicas", spec.replicas)
+        w.string("role", spec.role)
+        w.string("status", tenantSuspended ? "stopped" : spec.paused ? "paused" : "running")
+        return w.finished()
+    }
+
     /// A worker waits while its model has no production version.
     static func stall(model: String, productionVersion: String?) -> Stall? {
         guard productionVersion == nil else { return nil }
@@ -40,5 +55,16 @@ enum WorkerRecord {
         if let cost = spec.costPerTask { out["costPerTask"] = .number(cost) }
         if let threshold = spec.confidenceThreshold { out["confidenceThreshold"] = .number(threshold) }
         return .object(out)
+    }
+
+    /// `spec(_:)`'s canonical members, written in key order without the tree.
+    static func writeSpec(_ spec: WorkerSpec, _ w: inout CanonicalObject) {
+        w.strings("capabilities", spec.capabilities)
+        if let threshold = spec.confidenceThreshold { w.number("confidenceThreshold", threshold) }
+        if let cost = spec.costPerTask { w.number("costPerTask", cost) }
+        w.string("model", spec.model)
+        w.bool("paused", spec.paused)
+        w.number("replicas", spec.replicas)
+        w.string("role", spec.role)
     }
 }
