@@ -195,7 +195,8 @@ struct ApplyReport {
         } else {
             // What was done: one line per object; the changed fields of
             // updates (creates list their fields in `diff`).
-            let appliedIDs = Set((report.outcome?.applied ?? []).map(\.id))
+            // (Only failures need the set: a pass of 100,000 creates builds none.)
+            let appliedIDs = failed.isEmpty ? [] : Set((report.outcome?.applied ?? []).map(\.id))
             let failedIDs = Set(failed.map(\.id)).subtracting(appliedIDs)
             for step in report.plan.steps where !failedIDs.contains(step.id) {
                 out += palette.paint(PlanReport.heading(step), step.action) + "\n"

@@ -28,9 +28,13 @@ public enum Planner {
         var removals: [PlanStep] = []
         var orphaned: [ObjectID] = []
         var unmanaged: [ObjectID] = []
+        // Only to find what is live or recorded but no longer desired: none
+        // of it to find in an empty database.
         var desiredIDs = Set<ObjectID>()
-        desiredIDs.reserveCapacity(input.desired.count)
-        for d in input.desired { desiredIDs.insert(d.id) }
+        if !input.inventory.isEmpty || !input.live.isEmpty {
+            desiredIDs.reserveCapacity(input.desired.count)
+            for d in input.desired { desiredIDs.insert(d.id) }
+        }
 
         // Each desired object is paired on its own: on every core.
         let desired = input.desired, rows = live, entries = inventory

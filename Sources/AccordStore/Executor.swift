@@ -49,7 +49,9 @@ public struct Executor: Sendable {
     private(set) var storesChanged = false
     /// Objects known to have an inventory entry, when the run was given the
     /// whole inventory (a full pass): the others get theirs by a plain COPY
-    /// instead of a merge. nil: every entry is merged.
+    /// instead of a merge. nil: every entry is merged. As the run began: a
+    /// plan holds one step per object (`Planner`), so what a batch writes
+    /// never changes another step's answer.
     private var recorded: Set<ObjectID>?
     /// Batches committed so far, by kind (for `FaultPoint.batchCommitted`).
     private var committedBatches: [Kind: Int] = [:]
@@ -468,11 +470,6 @@ public struct Executor: Sendable {
         audit.advance(to: written.sealed.head)
         committedBatches[first.id.kind, default: 0] += 1
         FaultPoint.batchCommitted.reach("\(first.id.kind.rawValue):\(committedBatches[first.id.kind]!)")
-        switch first.action {
-        case .create, .update: for step in batch { recorded?.insert(step.id) }
-        case .delete: for step in batch { recorded?.remove(step.id) }
-        case .retain: break
-        }
         if written.effects.storesChanged { storesChanged = true }
         for k in prepared.keys { outcome.keysCreated["Tenant/\(k.tenant)"] = k.version }
     }
