@@ -128,6 +128,8 @@ struct Apply: AsyncParsableCommand {
         case .json: Console.write(rendered.json())
         case .markdown: Console.write(rendered.markdown())
         }
+        // Printed: the process ends without freeing the plan object by object.
+        Release.atExit(report)
         if let refusal = report.refusal {
             Console.error(CLIError(refusal.description))
             throw ExitCode(2)
