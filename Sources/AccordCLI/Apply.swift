@@ -201,7 +201,12 @@ struct ApplyReport {
             let appliedIDs = failed.isEmpty ? [] : Set((report.outcome?.applied ?? []).map(\.id))
             let failedIDs = Set(failed.map(\.id)).subtracting(appliedIDs)
             for step in report.plan.steps where !failedIDs.contains(step.id) {
-                out += palette.paint(PlanReport.heading(step), step.action) + "\n"
+                if palette.enabled {
+                    out += palette.paint(PlanReport.heading(step), step.action)
+                } else {
+                    PlanReport.appendHeading(step, to: &out)
+                }
+                out += "\n"
                 if step.action == .update {
                     for change in step.changes {
                         for line in PlanReport.changeLines(change, kind: step.id.kind) { out += line + "\n" }

@@ -21,7 +21,23 @@ struct PlanReport {
     }
 
     static func heading(_ step: PlanStep) -> String {
-        var line = "\(step.action.symbol) \(step.id)"
+        var line = ""
+        appendHeading(step, to: &line)
+        return line
+    }
+
+    /// `heading(step)` appended to `line` (apply prints one per object: no
+    /// string of its own for each).
+    static func appendHeading(_ step: PlanStep, to line: inout String) {
+        line += step.action.symbol
+        line += " "
+        line += step.id.kind.rawValue
+        line += "/"
+        if let tenant = step.id.tenant {
+            line += tenant
+            line += "/"
+        }
+        line += step.id.name
         switch (step.action, step.cause) {
         case (.retain, _):
             let note = switch step.id.kind {
@@ -38,7 +54,6 @@ struct PlanReport {
         }
         if case .object(let move)? = step.desired?.auditDetail["promotion"] { line += " (\(promotionNote(move)))" }
         if let stall = step.desired?.stall { line += stall.appliesRest ? " — \(stall.message)" : " — not applied: \(stall.message)" }
-        return line
     }
 
     /// What the promotion gate decided about a model's production version.
