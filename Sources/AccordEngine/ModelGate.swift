@@ -53,7 +53,7 @@ public enum ModelGate {
     public static let blocked = FailureReason.promotionBlocked
     public static let immutable = FailureReason.versionImmutable
 
-    enum Decision {
+    enum Decision: Sendable {
         case none
         case move(JSONValue)
         case hold(Stall)
@@ -67,11 +67,18 @@ public enum ModelGate {
     }
 
     public static func resolve(_ desired: [DesiredObject], ledger: ModelLedger, trusted: TrustedKeys?) -> [DesiredObject] {
+        // Each model judged on its own (signatures verified), on every core.
+        let models = desired.indices.filter { desired[$0].id.kind == .model }
+        guard !models.isEmpty else { return desired }
+        let decisions = ParallelMap.run(models) { i in
+            decide(desired[i].record, ledger.models[desired[i].id.name] ?? ModelLedger.Model(), trusted)
+        }
         var out = desired
         var held: [String: String?] = [:]
-        for (i, d) in desired.enumerated() where d.id.kind == .model {
+        for (i, decision) in zip(models, decisions) {
+            let d = desired[i]
             let known = ledger.models[d.id.name] ?? ModelLedger.Model()
-            switch decide(d.record, known, trusted) {
+            switch decision {
             case .none:
                 continue
             case .move(let detail):
