@@ -420,9 +420,11 @@ public struct Executor: Sendable {
         let (sealed, effects) = try await session.dataThenControl(region, asApplier: true, data: { data -> TenantData in
             guard first.id.kind == .tenant else { return TenantData() }
             let effects = try await TenantRows.writeData(prepared.registry, live: live, data)
-            try await TenantKeys.insert(prepared.keys, now: now, data)
+            let inserted = try await TenantKeys.insert(prepared.keys, now: now, data)
             if !prepared.keys.isEmpty { FaultPoint.keyWritten.reach() }
-            return TenantData(effects: effects, keys: try await TenantKeys.active(of: keyed.sorted(), data))
+            // A key just inserted is its tenant's active one; only the others are read.
+            let active = try await TenantKeys.active(of: keyed.subtracting(inserted.keys).sorted(), data)
+            return TenantData(effects: effects, keys: inserted.merging(active) { $1 })
         }, control: { written in
             var effects = try await KindRowsTable.write(prepared.registry, RowWrite(session: session, revision: revision))
             effects.merge(written.effects)

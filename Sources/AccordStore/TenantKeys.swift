@@ -69,8 +69,11 @@ public enum TenantKeys {
     /// Writes new versions, retiring the versions before them, at `now`.
     /// Writing the same versions again changes nothing (a retry after the
     /// registry's transaction did not follow): the key first written stays.
-    static func insert(_ keys: [NewKey], now: Date, _ session: Session) async throws {
-        guard !keys.isEmpty else { return }
+    /// Returns the keys it inserted, by tenant: those tenants' active keys
+    /// now (a version already there is not returned).
+    @discardableResult
+    static func insert(_ keys: [NewKey], now: Date, _ session: Session) async throws -> [String: (version: Int, keyID: String)] {
+        guard !keys.isEmpty else { return [:] }
         let json = JSONValue.array(keys.map { k in
             .object(["tenant": .string(k.tenant), "version": JSONValue(k.version), "key_id": .string(k.keyID),
                      "wrapped_key": .string(k.wrapped), "kek_fingerprint": .string(k.fingerprint)])
@@ -84,12 +87,18 @@ public enum TenantKeys {
                 WHERE k.tenant = x.tenant AND k.retired_at IS NULL AND k.version < x.version
                 """, [json, at])
         }
-        try await session.execute("""
+        var inserted: [String: (version: Int, keyID: String)] = [:]
+        for row in try await session.rows("""
             INSERT INTO accord.tenant_keys (tenant, version, key_id, algorithm, wrapped_key, kek_fingerprint, created_at)
             SELECT x.tenant, x.version, x.key_id, $2, x.wrapped_key, x.kek_fingerprint, to_timestamp($3::float8)
             FROM json_to_recordset($1::json) AS x(tenant text, version int, key_id text, wrapped_key text, kek_fingerprint text)
             ON CONFLICT (tenant, version) DO NOTHING
-            """, [json, TenantKeyWrapping.algorithm, at])
+            RETURNING tenant, version, key_id
+            """, [json, TenantKeyWrapping.algorithm, at]) {
+            let (tenant, version, keyID) = try row.decode((String, Int, String).self)
+            inserted[tenant] = (version, keyID)
+        }
+        return inserted
     }
 
     /// The active key (version and key id) of each of the tenants that has one.

@@ -31,8 +31,9 @@ struct RowBatch: Sendable {
     let ids: [ObjectID]
     /// The desired objects of creates and updates.
     var objects: [DesiredObject] = []
-    /// Every row of the batch as JSON, for set-based statements.
-    var rowsJSON = ""
+    /// Tenant batches: each tenant's name and isolation as JSON, for the
+    /// store statements (nothing else of the row: the server parses it).
+    var storesJSON = ""
     /// Rows to upsert, as JSON (a tenant update: only those that change more than stores).
     var upsertJSON = ""
     /// New rows by COPY, and a second table's rows (a new model's versions).

@@ -37,10 +37,12 @@ enum TenantRows: KindRows {
         return out
     }
 
-    /// Every tenant's row for the store statements, and its store schema.
+    /// Every tenant's name and isolation for the store statements, and its store schema.
     static func finish(_ batch: inout RowBatch, _ steps: [PlanStep]) {
         guard batch.action == .create || batch.action == .update else { return }
-        batch.rowsJSON = RowsJSON.of(batch.objects)
+        batch.storesJSON = JSONValue.array(batch.objects.map { d in
+            .object(["name": .string(d.id.name), "isolation": d.record["isolation"]])
+        }).canonical
         for d in batch.objects { if case .string(let schema) = d.record["stores"] { batch.stores[d.id] = schema } }
         if batch.action == .update {
             // A step that only repairs stores leaves the tenant's row alone.
@@ -131,7 +133,7 @@ enum TenantRows: KindRows {
             SELECT x.name FROM x
             WHERE CASE WHEN x.isolation = 'shared' THEN coalesce((SELECT changed FROM s), false)
                        ELSE accord.ensure_stores(x.name, x.isolation) END
-            """, [batch.rowsJSON]) {
+            """, [batch.storesJSON]) {
             let id = ObjectID(kind: .tenant, name: try row.decode(String.self))
             effects.storesChanged = true
             if let schema = batch.stores[id] { effects.details[id, default: [:]]["stores"] = .string(schema) }
