@@ -185,13 +185,21 @@ public enum Merkle {
 
     /// Each non-empty bucket's root (hex), by bucket.
     public static func bucketRoots(_ hexHashes: [String]) -> [Int: String] {
-        var buckets: [Int: [[UInt8]]] = [:]
-        for h in hexHashes {
-            let leaf = bytes(Substring(h).utf8)
-            guard leaf.count == 32 else { continue }
-            buckets[Int(leaf[0]) << 4 | Int(leaf[1] >> 4), default: []].append(leaf)
+        var leaves: [Node] = []
+        leaves.reserveCapacity(hexHashes.count)
+        for h in hexHashes { if let leaf = Node(hex: h) { leaves.append(leaf) } }
+        // Sorted whole, each bucket's leaves lie together and in order.
+        leaves.sort()
+        var roots: [Int: String] = [:]
+        var start = 0
+        while start < leaves.count {
+            let bucket = leaves[start].bucket
+            var end = start + 1
+            while end < leaves.count, leaves[end].bucket == bucket { end += 1 }
+            roots[bucket] = tree(leaves[start..<end]).hex
+            start = end
         }
-        return buckets.mapValues { Hex.encode(tree($0.sorted { $0.lexicographicallyPrecedes($1) })) }
+        return roots
     }
 
     /// The bucket a hash falls in.
@@ -207,19 +215,19 @@ public enum Merkle {
 
     /// The revision's root from its buckets' roots.
     public static func combine(_ roots: [Int: String]) -> String {
-        let ordered = roots.keys.sorted().map { bytes(Substring(roots[$0]!).utf8) }
-        return Hex.encode(ordered.isEmpty ? Array(SHA256.hash(data: [UInt8]())) : tree(ordered))
+        let ordered = roots.keys.sorted().compactMap { Node(hex: roots[$0]!) }
+        return ordered.isEmpty ? Hex.encode(SHA256.hash(data: [UInt8]())) : tree(ordered[...]).hex
     }
 
     /// Pairwise SHA-256 levels over nodes in the given order.
-    static func tree(_ nodes: [[UInt8]]) -> [UInt8] {
-        var level = nodes
+    static func tree(_ nodes: ArraySlice<Node>) -> Node {
+        var level = Array(nodes)
         while level.count > 1 {
-            var next: [[UInt8]] = []
+            var next: [Node] = []
             next.reserveCapacity((level.count + 1) / 2)
             var i = 0
             while i < level.count {
-                next.append(i + 1 < level.count ? Array(SHA256.hash(data: level[i] + level[i + 1])) : level[i])
+                next.append(i + 1 < level.count ? Node.hash(level[i], level[i + 1]) : level[i])
                 i += 2
             }
             level = next
@@ -227,14 +235,54 @@ public enum Merkle {
         return level[0]
     }
 
-    private static func bytes<C: Collection>(_ hex: C) -> [UInt8] where C.Element == UInt8 {
-        var out: [UInt8] = []
-        out.reserveCapacity(32)
-        var high: UInt8?
-        for c in hex {
-            let v: UInt8 = c <= 57 ? c &- 48 : (c | 0x20) &- 87
-            if let h = high { out.append(h << 4 | v); high = nil } else { high = v }
+    /// A SHA-256 value as four big-endian words, so that it orders as its
+    /// bytes do and a pair is hashed from the stack, without an array.
+    struct Node: Comparable {
+        var w0: UInt64, w1: UInt64, w2: UInt64, w3: UInt64
+
+        /// 64 hex digits (either case); nil for any other length.
+        init?(hex: String) {
+            var hex = hex
+            guard let words = hex.withUTF8({ digits -> (UInt64, UInt64, UInt64, UInt64)? in
+                guard digits.count == 64 else { return nil }
+                func word(_ w: Int) -> UInt64 {
+                    var v: UInt64 = 0
+                    for c in digits[(w * 16)..<(w * 16 + 16)] {
+                        v = v << 4 | UInt64(c <= 57 ? c &- 48 : (c | 0x20) &- 87)
+                    }
+                    return v
+                }
+                return (word(0), word(1), word(2), word(3))
+            }) else { return nil }
+            (w0, w1, w2, w3) = words
         }
-        return out
+
+        init(digest: SHA256.Digest) {
+            var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+            digest.withUnsafeBytes { bytes in
+                withUnsafeMutableBytes(of: &words) { $0.copyMemory(from: bytes) }
+            }
+            (w0, w1, w2, w3) = (UInt64(bigEndian: words.0), UInt64(bigEndian: words.1),
+                                UInt64(bigEndian: words.2), UInt64(bigEndian: words.3))
+        }
+
+        /// SHA-256(left ‖ right).
+        static func hash(_ left: Node, _ right: Node) -> Node {
+            var pair = (left.w0.bigEndian, left.w1.bigEndian, left.w2.bigEndian, left.w3.bigEndian,
+                        right.w0.bigEndian, right.w1.bigEndian, right.w2.bigEndian, right.w3.bigEndian)
+            return withUnsafeBytes(of: &pair) { Node(digest: SHA256.hash(data: $0)) }
+        }
+
+        /// The first 12 bits: the bucket.
+        var bucket: Int { Int(w0 >> 52) }
+
+        var hex: String {
+            var words = (w0.bigEndian, w1.bigEndian, w2.bigEndian, w3.bigEndian)
+            return withUnsafeBytes(of: &words) { Hex.encode($0) }
+        }
+
+        static func < (a: Node, b: Node) -> Bool {
+            (a.w0, a.w1, a.w2, a.w3) < (b.w0, b.w1, b.w2, b.w3)
+        }
     }
 }
