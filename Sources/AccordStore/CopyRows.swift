@@ -39,7 +39,7 @@ struct CopyRows {
         // Most text needs no escape: copied whole.
         var s = s
         let copied = s.withUTF8 { buffer in
-            guard !buffer.contains(where: { $0 == UInt8(ascii: "\\") || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) else { return false }
+            guard !Self.mayNeedEscape(buffer) else { return false }
             bytes.append(contentsOf: buffer)
             return true
         }
@@ -53,6 +53,33 @@ struct CopyRows {
             default: bytes.append(byte)
             }
         }
+    }
+}
+
+extension CopyRows {
+    /// Whether `text` may hold a byte COPY escapes (backslash, tab, newline,
+    /// carriage return), eight bytes at a time: true also for the other
+    /// bytes below 0x0E (then the byte-by-byte path decides), never false
+    /// for text that needs an escape.
+    static func mayNeedEscape(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        let raw = UnsafeRawBufferPointer(text)
+        var i = 0
+        while i + 8 <= text.count {
+            let word = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            // A byte below 0x0E, or a byte equal to a backslash (0x5C).
+            let below = (word &- ones &* 0x0E) & ~word & highs
+            let flipped = word ^ (ones &* 0x5C)
+            let backslash = (flipped &- ones) & ~flipped & highs
+            if below | backslash != 0 { return true }
+            i += 8
+        }
+        while i < text.count {
+            let byte = text[i]
+            if byte == UInt8(ascii: "\\") || byte < 0x0E { return true }
+            i += 1
+        }
+        return false
     }
 }
 
