@@ -137,9 +137,20 @@ public enum FastPath {
     /// Writes bucket roots; `replacing` removes every other bucket first,
     /// `emptied` removes the listed ones.
     public static func storeMerkleBuckets(_ roots: [Int: String], replacing: Bool, emptied: [Int] = [], _ session: Session) async throws {
-        let rows = JSONValue.array(roots.map { .object(["bucket": JSONValue($0.key), "root": .string($0.value)]) }).canonical
         try await session.transaction {
-            if replacing { try await session.execute("DELETE FROM accord.merkle_buckets") }
+            if replacing {
+                // Every bucket anew (a full pass: up to 4,096 rows): by COPY.
+                try await session.execute("DELETE FROM accord.merkle_buckets")
+                var copy = CopyRows(capacity: roots.count * 72)
+                for (bucket, root) in roots {
+                    copy.text(String(bucket))
+                    copy.text(root)
+                    copy.endRow()
+                }
+                try await session.copy(into: "accord", "merkle_buckets", columns: ["bucket", "root"], copy)
+                return
+            }
+            let rows = JSONValue.array(roots.map { .object(["bucket": JSONValue($0.key), "root": .string($0.value)]) }).canonical
             try await session.execute("""
                 DELETE FROM accord.merkle_buckets WHERE bucket IN (SELECT json_array_elements_text($1::json)::int)
                 """, [JSONValue.array(emptied.map { JSONValue($0) }).canonical])
