@@ -27,9 +27,11 @@ public enum DesiredState {
         return manifests.map { object($0, blobIDs: blobIDs, context: context) }
     }
 
-    /// The same rows, built on every core for large sets.
+    /// The same rows, built on every core for large sets: in 32 chunks, so
+    /// that no core is left with a long last one (with 8, one of two cores
+    /// idled for about 30 ms at the end of 113,500 objects).
     public static func buildConcurrently(_ manifests: [Manifest], blobIDs: [String: String] = [:],
-                                         context: Context = Context(), chunks: Int = 8) async -> [DesiredObject] {
+                                         context: Context = Context(), chunks: Int = 32) async -> [DesiredObject] {
         guard manifests.count > 2_000 else { return build(manifests, blobIDs: blobIDs, context: context) }
         let context = derivations(manifests, context)
         return await withTaskGroup(of: (Int, [DesiredObject]).self) { group in
