@@ -165,16 +165,7 @@ struct ApplyReport {
         if let refusal = report.refusal { return "refused by \(refusal.by.rawValue): nothing was written (\(plan.summary))" }
         if dryRun { return "dry run: no object was changed (\(plan.summary))" }
         let applied = report.outcome?.applied ?? []
-        var created = 0, updated = 0, deleted = 0, retained = 0
-        for step in applied {
-            switch step.action {
-            case .create: created += 1
-            case .update: updated += 1
-            case .delete: deleted += 1
-            case .retain: retained += 1
-            }
-        }
-        let n = { (a: Action) in switch a { case .create: created; case .update: updated; case .delete: deleted; case .retain: retained } }
+        let n = { (a: Action) in applied.count { $0.action == a } }
         var text = "applied \(appliedLabel): \(n(.create)) created, \(n(.update)) updated, \(n(.delete)) deleted"
         if n(.retain) > 0 { text += ", \(n(.retain)) retained" }
         if !failed.isEmpty { text += "; \(failed.count) failed" }

@@ -62,27 +62,25 @@ public enum DesiredState {
 
     static func object(_ m: Manifest, blobIDs: [String: String], context: Context) -> DesiredObject {
         var stall: Stall?
-        let fields: [String: JSONValue] = switch m.spec {
-        case .tenant(let s): TenantRecord.fields(m.metadata.name, s)
+        // A worker's record hash is written without its dictionary (`canonicalFields`).
+        var recordBytes: [UInt8]?
+        let fields: [String: JSONValue]
+        switch m.spec {
+        case .tenant(let s): fields = TenantRecord.fields(m.metadata.name, s)
         case .worker(let s):
-            WorkerRecord.fields(s, productionVersion: context.production[s.model],
-                                tenantSuspended: m.metadata.tenant.map(context.suspendedTenants.contains) ?? false)
-        case .workflow(let s): WorkflowRecord.fields(s)
-        case .retentionPolicy(let s): RetentionPolicyRecord.fields(s)
-        case .model(let s): ModelRecord.fields(s)
-        case .erasure(let s): ErasureRecord.fields(s)
-        case .store(let s): StoreRecord.fields(s)
-        case .notification(let s): NotificationRecord.fields(s)
+            let production = context.production[s.model]
+            let suspended = m.metadata.tenant.map(context.suspendedTenants.contains) ?? false
+            fields = WorkerRecord.fields(s, productionVersion: production, tenantSuspended: suspended)
+            recordBytes = WorkerRecord.canonicalFields(s, productionVersion: production, tenantSuspended: suspended)
+            stall = WorkerRecord.stall(model: s.model, productionVersion: production)
+        case .workflow(let s): fields = WorkflowRecord.fields(s)
+        case .retentionPolicy(let s): fields = RetentionPolicyRecord.fields(s)
+        case .model(let s): fields = ModelRecord.fields(s)
+        case .erasure(let s): fields = ErasureRecord.fields(s)
+        case .store(let s): fields = StoreRecord.fields(s)
+        case .notification(let s): fields = NotificationRecord.fields(s)
         }
-        if case .worker(let s) = m.spec {
-            stall = WorkerRecord.stall(model: s.model, productionVersion: context.production[s.model])
-        }
-        let recordHash = if case .worker(let s) = m.spec {
-            sha256Hex(bytes: WorkerRecord.canonicalFields(s, productionVersion: context.production[s.model],
-                                                          tenantSuspended: m.metadata.tenant.map(context.suspendedTenants.contains) ?? false))
-        } else {
-            sha256Hex(canonicalOf: .object(fields))
-        }
+        let recordHash = recordBytes.map { sha256Hex(bytes: $0) } ?? sha256Hex(canonicalOf: .object(fields))
         return DesiredObject(
             record: Record(id: m.id, fields: fields),
             manifestHash: manifestHash(m),
