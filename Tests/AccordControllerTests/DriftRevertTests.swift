@@ -171,7 +171,9 @@ struct DriftRevertTests {
             #expect(try await eventually { await c.isLeaderReady() })
             #expect(try await Self.listening(logs))
             let replicas = "SELECT replicas::text FROM platform.workers WHERE name = 'risk-analyst'"
+            var lastWrite = ContinuousClock.now
             for round in 1...Reconciler.driftRepeatLimit {
+                lastWrite = ContinuousClock.now
                 try await h.execute("UPDATE platform.workers SET replicas = \(40 + round) WHERE name = 'risk-analyst'")
                 #expect(try await eventually { try await h.scalar(replicas) == "2" }, "round \(round)")
             }
@@ -186,7 +188,6 @@ struct DriftRevertTests {
             let status = try #require(try await db.withSession { try await ObjectStatus.read($0, id: held) }.first)
             #expect(status.conditions.first?.reason == "DriftRepeated" && !status.stalled && status.nextAttemptAt != nil, "\(status.conditions)")
             #expect(status.message.hasPrefix("written outside Accord 5 times within 10m; its reverts back off"), "\(status.message)")
-            let written = ContinuousClock.now
             try await h.execute("UPDATE platform.workers SET replicas = 99 WHERE name = 'risk-analyst'")
             try await Task.sleep(for: .milliseconds(1000))
             #expect(try await h.scalar(replicas) == "99", "held: not reverted within its backoff")
@@ -195,8 +196,9 @@ struct DriftRevertTests {
             #expect(try await eventually { try await h.scalar("SELECT replicas::text FROM platform.workers WHERE name = 'crm-updater'") == "1" })
             // Once the backoff is over, it is reverted.
             #expect(try await eventually { try await h.scalar(replicas) == "2" }, "\(logs.text.suffix(3000))")
-            // Held from when the fifth revert was noted (just before `written`); without the backoff it would be back within 0.1 s.
-            #expect(ContinuousClock.now - written >= .milliseconds(2500), "not before its backoff")
+            // Held 3 s from when the fifth revert was noted: after the fifth write, and possibly well
+            // before the 99 (the waits above); without the backoff the 99 would be gone within 0.1 s.
+            #expect(ContinuousClock.now - lastWrite >= .seconds(3), "not before its backoff")
             // The revert clears it.
             #expect(try await eventually { try await db.withSession { try await ObjectStatus.read($0, id: held) }.first?.ready == true })
         }
