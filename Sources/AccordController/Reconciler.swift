@@ -67,9 +67,12 @@ actor Reconciler {
     /// When each object written outside was last reverted (within the window).
     private var driftReverts: [ObjectID: [ContinuousClock.Instant]] = [:]
     /// Objects rewritten outside too often, with when their next revert is
-    /// due and how many times in a row they were; heard writes to them wait
-    /// until then (an entry whose time is past only counts the holds).
-    private var driftHeld: [ObjectID: (until: ContinuousClock.Instant, times: Int)] = [:]
+    /// due, how many times in a row they were and the manifest they are held
+    /// at; until then no drift revert touches them (a heard write waits,
+    /// and a drift revert that reads every row holds them back), while a
+    /// pass on a commit or the resync still reverts them. An entry whose
+    /// time is past only counts the holds.
+    private var driftHeld: [ObjectID: (until: ContinuousClock.Instant, times: Int, manifestHash: String)] = [:]
     private var driftWaiting: Set<ObjectID> = []
     static let driftRepeatLimit = 5
     static let driftRepeatWindow: Duration = .seconds(600)
@@ -328,6 +331,11 @@ actor Reconciler {
             } else {
                 result = .ok
                 appliedSigner = signer
+                // Held back for its drift backoff by a revert that read every row: reverted when that ends.
+                if heard != nil {
+                    let holds = driftHolds
+                    driftWaiting.formUnion(report.held.map(\.id).filter { holds[$0] != nil })
+                }
                 if heard != nil { await noteDriftReverted(report) }
                 updateSource { s in
                     if s.appliedRevision != commit {
@@ -389,6 +397,15 @@ actor Reconciler {
         await state.passed(revision: result == .ok ? commit : nil, result: result, error: failure, retries: book)
         await state.reconciling(false)
         outbox.ring(.outbox)
+    }
+
+    /// Objects whose reverts back off and are not due yet, at the manifest
+    /// they are held at: what a drift revert holds back (`Pass.Options.holdBack`).
+    private var driftHolds: [ObjectID: String] {
+        let now = clock.now
+        var out: [ObjectID: String] = [:]
+        for (id, hold) in driftHeld where hold.until > now { out[id] = hold.manifestHash }
+        return out
     }
 
     /// Whether an object whose reverts back off is due again and was heard meanwhile.
@@ -453,7 +470,7 @@ actor Reconciler {
             }
             let repeated = (driftHeld[step.id]?.times ?? 0) + 1
             let delay = book.backoff.delay(attempt: repeated)
-            driftHeld[step.id] = (now.advanced(by: delay), repeated)
+            driftHeld[step.id] = (now.advanced(by: delay), repeated, step.desired?.manifestHash ?? "")
             metrics.driftRepeated(kind: step.id.kind)
             logger.warning("DriftRepeated: written outside Accord again and again; its reverts back off", metadata: [
                 "object": "\(step.id)", "kind": "\(step.id.kind.rawValue)", "reason": "DriftRepeated",
@@ -544,6 +561,11 @@ actor Reconciler {
             options.authorize = { steps, paths in try await verifier.authorize(steps, paths: paths, range: range, in: repository) }
         }
         options.holdBack = book.holdBack(now: Date())
+        if heard != nil {
+            // A drift revert holds back what is DriftRepeated, also when it has to read every row
+            // (a truncated table, a missed notice); a pass on a commit or the resync reverts it.
+            options.holdBack.merge(driftHolds) { failed, _ in failed }
+        }
         options.stopRequested = { [doorbell] in doorbell.isShuttingDown }
         let pass = Pass(source: RevisionSource(repository: repository, commit: commit, directory: config.path), options: options)
         return try await Self.execute(pass, config.databaseURL, regions: config.regions, storeLogger, metrics)

@@ -167,7 +167,7 @@ struct DriftRevertTests {
         let db = h.db
         defer { Task { await db.drop() } }
         let logs = LogBuffer()
-        try await withController(try h.config(["interval": "1h", "resync": "1h", "retry-min": "3s", "retry-max": "3s"]), logs: logs) { c in
+        try await withController(try h.config(["interval": "1h", "resync": "1h", "retry-min": "6s", "retry-max": "6s"]), logs: logs) { c in
             #expect(try await eventually { await c.isLeaderReady() })
             #expect(try await Self.listening(logs))
             let replicas = "SELECT replicas::text FROM platform.workers WHERE name = 'risk-analyst'"
@@ -177,7 +177,7 @@ struct DriftRevertTests {
                 try await h.execute("UPDATE platform.workers SET replicas = \(40 + round) WHERE name = 'risk-analyst'")
                 #expect(try await eventually { try await h.scalar(replicas) == "2" }, "round \(round)")
             }
-            // The limit is reached: the next write stands until its backoff (3 s) is over.
+            // The limit is reached: the next write stands until its backoff (6 s) is over.
             #expect(try await eventually { logs.lines(msg: "DriftRepeated: written outside Accord again and again; its reverts back off").count == 1 })
             let warning = try #require(logs.lines(msg: "DriftRepeated: written outside Accord again and again; its reverts back off").first)
             #expect(warning["object"] == .string("Worker/acme-corp/risk-analyst") && warning["reverts"] == .number(Double(Reconciler.driftRepeatLimit)))
@@ -194,11 +194,20 @@ struct DriftRevertTests {
             // Another object written meanwhile is reverted at once.
             try await h.execute("UPDATE platform.workers SET replicas = 9 WHERE name = 'crm-updater'")
             #expect(try await eventually { try await h.scalar("SELECT replicas::text FROM platform.workers WHERE name = 'crm-updater'") == "1" })
+            // A truncated table makes the next revert read every row: it restores the table and
+            // still holds the object back.
+            let fullPasses = logs.lines(msg: "reconciled").filter { $0["pass"] == .string("full") }.count
+            try await h.execute("TRUNCATE platform.erasures")
+            #expect(try await eventually { try await h.scalar("SELECT count(*)::text FROM platform.erasures") == "1" }, "\(logs.text.suffix(3000))")
+            #expect(try await eventually { logs.lines(msg: "reconciled").filter { $0["pass"] == .string("full") }.count == fullPasses + 1 })
+            #expect(ContinuousClock.now - lastWrite < .seconds(6), "the full revert came after the backoff: the check below would prove nothing")
+            #expect(try await h.scalar(replicas) == "99", "held back by a revert that read every row")
+            #expect(logs.lines(msg: "reconciled").last?["held"] == .number(1), "\(logs.lines(msg: "reconciled").suffix(1))")
             // Once the backoff is over, it is reverted.
             #expect(try await eventually { try await h.scalar(replicas) == "2" }, "\(logs.text.suffix(3000))")
-            // Held 3 s from when the fifth revert was noted: after the fifth write, and possibly well
+            // Held 6 s from when the fifth revert was noted: after the fifth write, and possibly well
             // before the 99 (the waits above); without the backoff the 99 would be gone within 0.1 s.
-            #expect(ContinuousClock.now - lastWrite >= .seconds(3), "not before its backoff")
+            #expect(ContinuousClock.now - lastWrite >= .seconds(6), "not before its backoff")
             // The revert clears it.
             #expect(try await eventually { try await db.withSession { try await ObjectStatus.read($0, id: held) }.first?.ready == true })
         }
