@@ -121,11 +121,42 @@ public struct DurationValue: Hashable, Sendable, CustomStringConvertible {
 /// Where each field of a document was written, in the order recorded: a
 /// list, not a dictionary, because every document records a dozen or so
 /// and only the few that a problem is reported at are ever looked up.
+/// An entry keeps its path as the enclosing path and the key or index
+/// below it (strings the decoder already holds), so that recording a
+/// field joins no strings; the dotted path is put together only when
+/// asked for, and a lookup compares without making it.
 public struct FieldPositions: Hashable, Sendable {
     public struct Entry: Hashable, Sendable {
-        public let path: String
+        /// The enclosing field's path ("" at the top of a document).
+        let parent: String
+        /// The key below `parent`; nil for a list item or a whole path.
+        let key: String?
+        /// The list item's index below `parent`, or -1.
+        let index: Int32
         public let line: Int32
         public let column: Int32
+
+        /// The dotted path: `spec.model`, `spec.steps[1].worker`.
+        public var path: String {
+            if index >= 0 { return "\(parent)[\(index)]" }
+            guard let key else { return parent }
+            return parent.isEmpty ? key : "\(parent).\(key)"
+        }
+
+        /// Whether `path` is this entry's path, compared in place.
+        func matches(_ path: String) -> Bool {
+            let p = path.utf8, head = parent.utf8
+            guard p.starts(with: head) else { return false }
+            let rest = p[p.index(p.startIndex, offsetBy: head.count)...]
+            if index >= 0 {
+                // "[index]"
+                guard rest.first == UInt8(ascii: "["), rest.last == UInt8(ascii: "]") else { return false }
+                return rest.dropFirst().dropLast().elementsEqual(String(index).utf8)
+            }
+            guard let key else { return rest.isEmpty }
+            if head.isEmpty { return rest.elementsEqual(key.utf8) }
+            return rest.first == UInt8(ascii: ".") && rest.dropFirst().elementsEqual(key.utf8)
+        }
     }
 
     public private(set) var entries: [Entry] = []
@@ -136,12 +167,40 @@ public struct FieldPositions: Hashable, Sendable {
     public init(reservingCapacity capacity: Int) { entries.reserveCapacity(capacity) }
 
     public mutating func record(_ path: String, line: Int, column: Int) {
-        entries.append(Entry(path: path, line: Int32(clamping: line), column: Int32(clamping: column)))
+        entries.append(Entry(parent: path, key: nil, index: -1, line: Int32(clamping: line), column: Int32(clamping: column)))
+    }
+
+    /// The field `key` of the mapping at `parent` (`parent.key`, or `key` at the top).
+    public mutating func record(_ parent: String, key: String, line: Int, column: Int) {
+        entries.append(Entry(parent: parent, key: key, index: -1, line: Int32(clamping: line), column: Int32(clamping: column)))
+    }
+
+    /// Item `index` of the list at `parent` (`parent[index]`).
+    public mutating func record(_ parent: String, index: Int, line: Int, column: Int) {
+        entries.append(Entry(parent: parent, key: nil, index: Int32(clamping: index), line: Int32(clamping: line),
+                             column: Int32(clamping: column)))
     }
 
     /// The position last recorded for the path.
     public subscript(path: String) -> (line: Int, column: Int)? {
-        for e in entries.reversed() where e.path == path { return (Int(e.line), Int(e.column)) }
+        for e in entries.reversed() where e.matches(path) { return (Int(e.line), Int(e.column)) }
         return nil
+    }
+
+    /// Equal when the same paths were recorded at the same places, in the
+    /// same order, however each path was split.
+    public static func == (a: FieldPositions, b: FieldPositions) -> Bool {
+        a.entries.count == b.entries.count && zip(a.entries, b.entries).allSatisfy {
+            $0.line == $1.line && $0.column == $1.column && $0.path == $1.path
+        }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(entries.count)
+        for e in entries {
+            hasher.combine(e.path)
+            hasher.combine(e.line)
+            hasher.combine(e.column)
+        }
     }
 }

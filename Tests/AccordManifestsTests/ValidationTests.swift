@@ -313,3 +313,36 @@ import Testing
         #expect(!Patterns.isDNSLabel(String(repeating: "a", count: 64)))
     }
 }
+
+extension ValidationTests {
+    /// Positions are kept as the enclosing path and the key or index below
+    /// it; a lookup by the dotted path finds exactly what the joined path
+    /// would, and nothing that only shares a prefix or a suffix.
+    @Test func fieldPositionsAreFoundByTheirDottedPaths() {
+        var p = FieldPositions()
+        p.record("", key: "spec", line: 1, column: 1)
+        p.record("spec", key: "model", line: 2, column: 3)
+        p.record("spec.capabilities", index: 0, line: 3, column: 5)
+        p.record("spec.capabilities", index: 12, line: 4, column: 5)
+        p.record("metadata.labels", key: "app.kubernetes.io/name", line: 5, column: 7)
+        p.record("spec.steps[1].when", line: 6, column: 9)
+        #expect(p.entries.map(\.path) == ["spec", "spec.model", "spec.capabilities[0]", "spec.capabilities[12]",
+                                          "metadata.labels.app.kubernetes.io/name", "spec.steps[1].when"])
+        for e in p.entries { #expect(p[e.path]! == (Int(e.line), Int(e.column)), "\(e.path)") }
+        for miss in ["", "spe", "specs", "spec.", "spec.mode", "spec.models", "specmodel", "model", "spec.capabilities",
+                     "spec.capabilities[1]", "spec.capabilities[01]", "spec.capabilities[12", "spec.capabilities[120]",
+                     "metadata.labels.app", "metadata.labels", "spec.steps[1]", "spec.steps[1].when.x"] {
+            #expect(p[miss] == nil, "\(miss)")
+        }
+        // The last recorded wins, however the path was split.
+        p.record("spec.model", line: 9, column: 9)
+        #expect(p["spec.model"]! == (9, 9))
+        // Equal by paths and places, not by how each path was split.
+        var a = FieldPositions(), b = FieldPositions()
+        a.record("spec", key: "model", line: 1, column: 2)
+        b.record("spec.model", line: 1, column: 2)
+        #expect(a == b && a.hashValue == b.hashValue)
+        b.record("spec.role", line: 1, column: 2)
+        #expect(a != b)
+    }
+}

@@ -23,6 +23,18 @@ struct Decoding {
         positions.record(path, line: node.line, column: node.column)
     }
 
+    /// The position of field `key` of the mapping at `path`.
+    mutating func record(_ path: String, key: String, _ node: YAMLNode) {
+        positions.record(path, key: key, line: node.line, column: node.column)
+    }
+
+    /// `a == b`, deciding by length first: keys of a mapping mostly
+    /// differ in length, and then no characters are compared.
+    @inline(__always)
+    static func same(_ a: String, _ b: String) -> Bool {
+        a.utf8.count == b.utf8.count && a == b
+    }
+
     static func join(_ path: String, _ key: String) -> String {
         path.isEmpty ? key : "\(path).\(key)"
     }
@@ -43,15 +55,14 @@ struct Decoding {
         var seen = KeyNodes(count: pairs.count)
         for pair in pairs {
             guard let key = mappingKey(pair.key, path) else { continue }
-            let fieldPath = Self.join(path, key)
             if let first = seen[key] {
-                error(pair.key, fieldPath, "duplicate key; first written at line \(first.line), column \(first.column)")
+                error(pair.key, Self.join(path, key), "duplicate key; first written at line \(first.line), column \(first.column)")
                 continue
             }
             seen.insert(key, at: pair.key)
-            guard allowed.contains(key) else {
+            guard allowed.contains(where: { Self.same($0, key) }) else {
                 if key == "<<" {
-                    error(pair.key, fieldPath, "merge keys (<<) are not part of YAML 1.2 and are not supported; write the fields out")
+                    error(pair.key, Self.join(path, key), "merge keys (<<) are not part of YAML 1.2 and are not supported; write the fields out")
                     continue
                 }
                 error(pair.key, Self.join(path, Self.show(key, limit: 40).dropQuotesIfPlain()),
@@ -59,7 +70,7 @@ struct Decoding {
                 continue
             }
             result.entries.append((key, pair.value))
-            record(fieldPath, pair.value)
+            record(path, key: key, pair.value)
         }
         for key in required where seen[key] == nil {
             error(node, path, "missing required field \"\(key)\"")
@@ -72,7 +83,7 @@ struct Decoding {
         fileprivate(set) var entries: [(key: String, node: YAMLNode)] = []
 
         subscript(key: String) -> YAMLNode? {
-            for e in entries where e.key == key { return e.node }
+            for e in entries where Decoding.same(e.key, key) { return e.node }
             return nil
         }
 
@@ -93,7 +104,7 @@ struct Decoding {
 
         subscript(key: String) -> Place? {
             if let dictionary { return dictionary[key] }
-            for e in list where e.key == key { return e.place }
+            for e in list where Decoding.same(e.key, key) { return e.place }
             return nil
         }
 
@@ -131,7 +142,7 @@ struct Decoding {
                 continue
             }
             seen[key] = pair.key
-            record(Self.join(path, key), pair.value)
+            record(path, key: key, pair.value)
             out.append((key, pair.key, pair.value))
         }
         return out
@@ -146,7 +157,7 @@ struct Decoding {
             error(node, path, "must not be empty")
             return nil
         }
-        for (i, item) in items.enumerated() { record("\(path)[\(i)]", item) }
+        for (i, item) in items.enumerated() { positions.record(path, index: i, line: item.line, column: item.column) }
         return items
     }
 
@@ -236,6 +247,11 @@ struct Decoding {
         var out: [String] = []
         var ok = true
         for (i, item) in items.enumerated() {
+            // The usual item, accepted without making its path (only a message needs it).
+            if case .string(let s)? = item.scalar, Patterns.isToken(s), !out.contains(s) {
+                out.append(s)
+                continue
+            }
             let itemPath = "\(path)[\(i)]"
             guard let s = string(item, itemPath, matching: Patterns.isToken,
                                  rule: "a lowercase token (letters, digits and '-')") else { ok = false; continue }

@@ -98,6 +98,8 @@ extension Decoding {
 
     /// A DNS-1123 label naming an object.
     mutating func objectName(_ node: YAMLNode, _ path: String) -> String? {
+        // The usual name: a DNS-1123 label is ASCII without controls, and at most 63 long.
+        if case .string(let s)? = node.scalar, Patterns.isDNSLabel(s) { return s }
         guard let s = string(node, path) else { return nil }
         if Text.containsControl(s) {
             error(node, path, "contains a control character; names are DNS-1123 labels")

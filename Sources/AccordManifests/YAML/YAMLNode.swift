@@ -127,25 +127,33 @@ enum ScalarResolver {
     /// family the first byte names are compared (a number such as `3` or
     /// `0.8` is compared with none).
     private static func word(_ text: String, first: UInt8) -> Scalar? {
-        guard text.utf8.count <= 5 else { return nil }
+        // Each family's words have one length: text of another is compared with none.
+        let count = text.utf8.count
+        guard count <= 5 else { return nil }
         switch first {
         case UInt8(ascii: "~"):
-            return text.utf8.count == 1 ? .null : nil
+            return count == 1 ? .null : nil
         case UInt8(ascii: "n"), UInt8(ascii: "N"):
+            guard count == 4 else { return nil }
             switch text { case "null", "Null", "NULL": return .null; default: return nil }
         case UInt8(ascii: "t"), UInt8(ascii: "T"):
+            guard count == 4 else { return nil }
             switch text { case "true", "True", "TRUE": return .bool(true); default: return nil }
         case UInt8(ascii: "f"), UInt8(ascii: "F"):
+            guard count == 5 else { return nil }
             switch text { case "false", "False", "FALSE": return .bool(false); default: return nil }
         case UInt8(ascii: "."):
+            guard count == 4 else { return nil }
             switch text {
             case ".inf", ".Inf", ".INF": return .number(.infinity)
             case ".nan", ".NaN", ".NAN": return .number(.nan)
             default: return nil
             }
         case UInt8(ascii: "+"):
+            guard count == 5 else { return nil }
             switch text { case "+.inf", "+.Inf", "+.INF": return .number(.infinity); default: return nil }
         case UInt8(ascii: "-"):
+            guard count == 5 else { return nil }
             switch text { case "-.inf", "-.Inf", "-.INF": return .number(-.infinity); default: return nil }
         default:
             return nil
