@@ -146,6 +146,14 @@ public struct FieldPositions: Hashable, Sendable {
         /// Whether `path` is this entry's path, compared in place.
         func matches(_ path: String) -> Bool {
             let p = path.utf8, head = parent.utf8
+            // By length first: most entries differ in it, and then no byte is compared.
+            if index >= 0 {
+                guard p.count > head.count + 2 else { return false }
+            } else if let key {
+                guard p.count == (head.isEmpty ? 0 : head.count + 1) + key.utf8.count else { return false }
+            } else {
+                guard p.count == head.count else { return false }
+            }
             guard p.starts(with: head) else { return false }
             let rest = p[p.index(p.startIndex, offsetBy: head.count)...]
             if index >= 0 {

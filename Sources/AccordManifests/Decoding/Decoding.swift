@@ -25,7 +25,11 @@ struct Decoding {
 
     /// The position of field `key` of the mapping at `path`.
     mutating func record(_ path: String, key: String, _ node: YAMLNode) {
-        positions.record(path, key: key, line: node.line, column: node.column)
+        record(path, key: key, line: node.line, column: node.column)
+    }
+
+    mutating func record(_ path: String, key: String, line: Int, column: Int) {
+        positions.record(path, key: key, line: line, column: column)
     }
 
     /// `a == b`, deciding by length first: keys of a mapping mostly

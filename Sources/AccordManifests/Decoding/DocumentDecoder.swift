@@ -70,14 +70,21 @@ extension Decoding {
         }
     }
 
+    static let metadataFields = ["name", "tenant", "labels", "annotations"]
+
     mutating func metadata(_ metadataNode: YAMLNode, kind: Kind?) -> Metadata? {
+        guard let f = fields(metadataNode, "metadata", allowed: Self.metadataFields, required: ["name"], owner: "metadata") else { return nil }
+        return metadata(metadataNode, kind: kind) { f[$0] }
+    }
+
+    /// The metadata from its fields' values, once the mapping's keys are
+    /// checked (by `fields`, or as `WorkerEvents` reads them).
+    mutating func metadata(_ metadataNode: YAMLNode, kind: Kind?, _ field: (String) -> YAMLNode?) -> Metadata? {
         let node = metadataNode
-        guard let f = fields(node, "metadata", allowed: ["name", "tenant", "labels", "annotations"],
-                             required: ["name"], owner: "metadata") else { return nil }
-        let name = f["name"].flatMap { objectName($0, "metadata.name") }
+        let name = field("name").flatMap { objectName($0, "metadata.name") }
         var tenant: String?
         var tenantOK = true
-        if let node = f["tenant"] {
+        if let node = field("tenant") {
             if let kind, !kind.isTenantScoped {
                 error(metadataNode.keyNode("tenant") ?? node, "metadata.tenant", "not allowed: \(kind.rawValue) objects are cluster-scoped")
                 tenantOK = false
@@ -89,10 +96,10 @@ extension Decoding {
             error(node, "metadata", "missing required field \"tenant\" (\(kind.rawValue) objects belong to a tenant)")
             tenantOK = false
         }
-        let labels = f["labels"].flatMap { stringMap($0, "metadata.labels", maxValue: 63, allowWhitespace: false) }
-        let annotations = f["annotations"].flatMap { stringMap($0, "metadata.annotations", maxValue: 65_536, allowWhitespace: true) }
+        let labels = field("labels").flatMap { stringMap($0, "metadata.labels", maxValue: 63, allowWhitespace: false) }
+        let annotations = field("annotations").flatMap { stringMap($0, "metadata.annotations", maxValue: 65_536, allowWhitespace: true) }
         guard let name, tenantOK,
-              f["labels"] == nil || labels != nil, f["annotations"] == nil || annotations != nil else { return nil }
+              field("labels") == nil || labels != nil, field("annotations") == nil || annotations != nil else { return nil }
         return Metadata(name: name, tenant: tenant, labels: labels ?? [:], annotations: annotations ?? [:])
     }
 

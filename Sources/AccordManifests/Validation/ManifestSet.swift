@@ -63,16 +63,29 @@ public struct ManifestSet: Sendable {
             return ([Diagnostic(.start(of: file.path),
                 "file is \(size) bytes; the limit is \(ManifestLimits.maxFileBytes) bytes (4 MiB)")], [])
         case .bytes(let bytes):
-            let yaml = YAMLReader.read(bytes, file: file.path)
-            var diagnostics = yaml.diagnostics
-            var documents: [DecodedDocument] = []
-            for root in yaml.documents {
-                let doc = DocumentDecoder.decode(root, file: file.path)
-                diagnostics += doc.diagnostics
-                documents.append(doc)
-            }
-            return (diagnostics, documents)
+            return read(bytes, file: file.path, decodingWorkers: true)
         }
+    }
+
+    /// A file's documents in file order: workers decoded from their events
+    /// (`WorkerEvents`) where `decodingWorkers`, the others from their trees.
+    static func read(_ bytes: [UInt8], file: String, decodingWorkers: Bool) -> (diagnostics: [Diagnostic], documents: [DecodedDocument]) {
+        let yaml = YAMLReader.read(bytes, file: file, decodingWorkers: decodingWorkers)
+        var diagnostics = yaml.diagnostics
+        var documents: [DecodedDocument] = []
+        documents.reserveCapacity(yaml.documents.count + yaml.decoded.count)
+        var decoded = yaml.decoded[...]
+        for (i, root) in yaml.documents.enumerated() {
+            while let next = decoded.first, next.before == i {
+                documents.append(next.document)
+                decoded = decoded.dropFirst()
+            }
+            let doc = DocumentDecoder.decode(root, file: file)
+            diagnostics += doc.diagnostics
+            documents.append(doc)
+        }
+        documents += decoded.map(\.document)
+        return (diagnostics, documents)
     }
 
     public init(manifests: [Manifest], diagnostics: [Diagnostic], fileCount: Int) {

@@ -10,11 +10,42 @@ struct ReferenceSites: Sendable {
     struct Site: Sendable {
         let target: ObjectID
         let path: String
-        let position: SourcePosition
+        /// Where it is written: known (salvaged from the YAML), or the
+        /// manifest's field at `path`, looked up only when a problem is
+        /// reported there (most references hold).
+        private let place: Place
         /// A Store referred to by a tenant must serve the tenant's region.
-        var region: Region? = nil
+        var region: Region?
         /// A Store referred to by a retention rule must hold this entry.
-        var entry: String? = nil
+        var entry: String?
+
+        enum Place: Sendable {
+            case known(SourcePosition)
+            case field(of: Manifest)
+        }
+
+        init(target: ObjectID, path: String, position: SourcePosition, region: Region? = nil, entry: String? = nil) {
+            self.init(target: target, path: path, place: .known(position), region: region, entry: entry)
+        }
+
+        init(target: ObjectID, path: String, in manifest: Manifest, region: Region? = nil, entry: String? = nil) {
+            self.init(target: target, path: path, place: .field(of: manifest), region: region, entry: entry)
+        }
+
+        private init(target: ObjectID, path: String, place: Place, region: Region?, entry: String?) {
+            self.target = target
+            self.path = path
+            self.place = place
+            self.region = region
+            self.entry = entry
+        }
+
+        var position: SourcePosition {
+            switch place {
+            case .known(let position): position
+            case .field(let manifest): manifest.position(of: path)
+            }
+        }
     }
 
     /// A workflow's steps: names and what each depends on, with where.
@@ -37,20 +68,20 @@ struct ReferenceSites: Sendable {
     init(_ m: Manifest) {
         tenant = m.metadata.tenant
         isRetentionPolicy = m.kind == .retentionPolicy
-        if let tenant { sites.append(Site(target: ObjectID(kind: .tenant, name: tenant), path: "metadata.tenant", position: m.position(of: "metadata.tenant"))) }
-        func add(_ target: ObjectID, _ path: String) { sites.append(Site(target: target, path: path, position: m.position(of: path))) }
+        if let tenant { sites.append(Site(target: ObjectID(kind: .tenant, name: tenant), path: "metadata.tenant", in: m)) }
+        func add(_ target: ObjectID, _ path: String) { sites.append(Site(target: target, path: path, in: m)) }
         switch m.spec {
         case .tenant(let spec):
             if let policy = spec.gdpr.retentionPolicy { add(ObjectID(kind: .retentionPolicy, name: policy), "spec.gdpr.retentionPolicy") }
             for (i, store) in spec.stores.enumerated() {
                 let path = "spec.stores[\(i)]"
-                sites.append(Site(target: ObjectID(kind: .store, name: store), path: path, position: m.position(of: path), region: spec.region))
+                sites.append(Site(target: ObjectID(kind: .store, name: store), path: path, in: m, region: spec.region))
             }
         case .retentionPolicy(let spec):
             for (i, rule) in spec.rules.enumerated() {
                 guard case .store(let name, let entry) = rule.store else { continue }
                 let path = "spec.rules[\(i)].store"
-                sites.append(Site(target: ObjectID(kind: .store, name: name), path: path, position: m.position(of: path), entry: entry))
+                sites.append(Site(target: ObjectID(kind: .store, name: name), path: path, in: m, entry: entry))
             }
         case .worker(let spec):
             add(ObjectID(kind: .model, name: spec.model), "spec.model")

@@ -12,12 +12,21 @@ public enum YAMLReader {
         public var documents: [YAMLNode] = []
         /// At most one: reading stops at the first syntax or limit error.
         public var diagnostics: [Diagnostic] = []
+        /// With `decodingWorkers`: the documents decoded from their events
+        /// (`WorkerEvents`), each with how many of `documents` come before it.
+        var decoded: [(before: Int, document: DecodedDocument)] = []
     }
 
     public static func read(_ bytes: [UInt8], file: String) -> Result {
+        read(bytes, file: file, decodingWorkers: false)
+    }
+
+    /// `decodingWorkers`: Worker documents of the usual shape are decoded
+    /// as they are read, into `decoded`, instead of becoming trees.
+    static func read(_ bytes: [UInt8], file: String, decodingWorkers: Bool) -> Result {
         // A UTF-8 byte order mark is not content (editors on Windows write one);
         // positions are counted after it, as editors show them.
-        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { return read(Array(bytes.dropFirst(3)), file: file) }
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { return read(Array(bytes.dropFirst(3)), file: file, decodingWorkers: decodingWorkers) }
         if let bad = UTF8Check.firstInvalidByte(in: bytes) {
             let (line, column) = UTF8Check.lineAndColumn(of: bad, in: bytes)
             return Result(diagnostics: [Diagnostic(
@@ -34,7 +43,7 @@ public enum YAMLReader {
         }
         return bytes.withUnsafeBufferPointer { buffer in
             var reader = EventReader(file: file)
-            return reader.run(buffer)
+            return reader.run(buffer, decodingWorkers: decodingWorkers)
         }
     }
 }
@@ -64,12 +73,14 @@ private struct EventReader {
     private var items: [YAMLNode] = []
     private var pairs: [YAMLNode.Pair] = []
     private var anchors: [String: YAMLNode] = [:]
+    /// Reads Worker documents from their events (`decodingWorkers`); one per file, its room reused.
+    private var worker: WorkerEvents?
     private var aliasExpansion = 0
     private var aliasExpansionBytes = 0
 
     init(file: String) { self.file = file }
 
-    mutating func run(_ input: UnsafeBufferPointer<UInt8>) -> YAMLReader.Result {
+    mutating func run(_ input: UnsafeBufferPointer<UInt8>, decodingWorkers: Bool) -> YAMLReader.Result {
         var parser = yaml_parser_t()
         guard yaml_parser_initialize(&parser) == 1 else {
             fail(1, 1, "YAML parser could not be initialised (out of memory)")
@@ -86,10 +97,32 @@ private struct EventReader {
                 return result
             }
             let done = event.type == YAML_STREAM_END_EVENT
+            let startsDocument = event.type == YAML_DOCUMENT_START_EVENT
             let ok = handle(&event)
             yaml_event_delete(&event)
             if done || !ok { return result }
+            if startsDocument && decodingWorkers && !readWorker(&parser) { return result }
         }
+    }
+
+    /// A document's root read by `WorkerEvents`: decoded, or its events
+    /// handed to `handle` as if read here. False when reading must stop.
+    private mutating func readWorker(_ parser: inout yaml_parser_t) -> Bool {
+        if worker == nil { worker = WorkerEvents(file: file) }
+        defer { worker!.deleteEvents() }
+        let outcome = worker!.decode(&parser)
+        if case .decoded(let document) = outcome {
+            result.decoded.append((result.documents.count, document))
+            return true
+        }
+        for var event in worker!.events {
+            guard event.type != YAML_STREAM_END_EVENT, handle(&event) else { return false }
+        }
+        if case .syntaxError = outcome {
+            syntaxError(parser)
+            return false
+        }
+        return true
     }
 
     /// Returns false when reading must stop.
