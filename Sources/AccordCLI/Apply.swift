@@ -111,6 +111,8 @@ struct Apply: AsyncParsableCommand {
         options.authorize = trusted?.authorize
         let progress = ProgressLine.forStandardError(quiet: quiet)
         options.progress = { progress.update($0) }
+        // The process ends after the pass: what the pass drops is left to the operating system.
+        options.discard = { Release.atExit($0) }
         let pass = Pass(source: opened, options: options)
         let format = output.format
         let report = try await database.withSession(readOnly: false) { session in

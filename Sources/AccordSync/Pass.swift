@@ -169,8 +169,11 @@ public struct Pass: Sendable {
     /// Every desired object of the input; an invalid revision throws `InvalidRevision`.
     func load() async throws -> RevisionSource.Desired {
         switch input {
-        case .revision(let source): try await source.desired()
-        case .objects(let desired, _): RevisionSource.Desired(objects: desired)
+        case .revision(let source):
+            let validated = try await source.validated()
+            defer { options.discard(validated) }
+            return await RevisionSource.desired(validated)
+        case .objects(let desired, _): return RevisionSource.Desired(objects: desired)
         }
     }
 
