@@ -212,5 +212,34 @@ struct DriftRevertTests {
             #expect(try await eventually { try await db.withSession { try await ObjectStatus.read($0, id: held) }.first?.ready == true })
         }
     }
-}
 
+    /// A held object whose write went unheard (a missed notice) and that a
+    /// revert reading every row held back is reverted when its backoff
+    /// ends, without another notice and long before the resync.
+    @Test func aHeldObjectAFullRevertHeldBackIsRevertedWhenItsBackoffEnds() async throws {
+        let h = try await Harness()
+        let db = h.db
+        defer { Task { await db.drop() } }
+        let logs = LogBuffer()
+        try await withController(try h.config(["interval": "1h", "resync": "1h", "retry-min": "5s", "retry-max": "5s"]), logs: logs) { c in
+            #expect(try await eventually { await c.isLeaderReady() })
+            #expect(try await Self.listening(logs))
+            let replicas = "SELECT replicas::text FROM platform.workers WHERE name = 'risk-analyst'"
+            for round in 1...Reconciler.driftRepeatLimit {
+                try await h.execute("UPDATE platform.workers SET replicas = \(40 + round) WHERE name = 'risk-analyst'")
+                #expect(try await eventually { try await h.scalar(replicas) == "2" }, "round \(round)")
+            }
+            #expect(try await eventually { logs.lines(msg: "DriftRepeated: written outside Accord again and again; its reverts back off").count == 1 })
+            // Written as Accord writes (no notice): only a pass that reads every row finds it.
+            try await h.execute("BEGIN; SET LOCAL accord.applier = on; UPDATE platform.workers SET replicas = 77 WHERE name = 'risk-analyst'; COMMIT;")
+            let fullPasses = logs.lines(msg: "reconciled").filter { $0["pass"] == .string("full") }.count
+            try await h.execute("TRUNCATE platform.erasures")
+            #expect(try await eventually { logs.lines(msg: "reconciled").filter { $0["pass"] == .string("full") }.count == fullPasses + 1 })
+            let full = try #require(logs.lines(msg: "reconciled").last)
+            #expect(full["pass"] == .string("full") && full["held"] == .number(1), "\(full)")
+            // No notice comes for it; its backoff's end brings the revert.
+            #expect(try await eventually { try await h.scalar(replicas) == "2" }, "\(logs.text.suffix(3000))")
+            #expect(logs.lines(msg: "Worker updated").last?["cause"] == .string("drift"))
+        }
+    }
+}
