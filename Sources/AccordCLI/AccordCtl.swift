@@ -32,7 +32,9 @@ extension AccordCtl {
             } else {
                 try command.run()
             }
+            await Console.printDeferredNotes()
         } catch {
+            await Console.printDeferredNotes()
             let code = exitCode(for: error)
             if code == .validationFailure {
                 FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))

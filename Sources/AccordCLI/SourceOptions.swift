@@ -62,10 +62,15 @@ struct SourceOptions: ParsableArguments {
             throw CLIError("\(error); this is a shallow clone, which may not hold \(Text.quoted(override ?? ref)): fetch more history "
                            + "(git fetch --unshallow, or actions/checkout with fetch-depth: 0)")
         }
-        if override == nil, !RemoteURL.isRemote(repo), let status = try? await repository.uncommittedChanges(under: directory),
-           status.head == commit, !status.changes.isEmpty {
-            Console.note("the work tree has uncommitted changes to \(Self.describe(status.changes, under: directory)); "
-                         + "this read the commit \(ref) (\(commit.prefix(12))): commit them, or pass --worktree to read the files on disk")
+        if override == nil, !RemoteURL.isRemote(repo) {
+            // Looked at beside the command's work (a thread of its own), said before it exits.
+            let ref = self.ref
+            Console.noteWhenKnown(Task {
+                guard let status = try? await repository.uncommittedChanges(under: directory), status.head == commit,
+                      !status.changes.isEmpty else { return nil }
+                return "the work tree has uncommitted changes to \(Self.describe(status.changes, under: directory)); "
+                    + "this read the commit \(ref) (\(commit.prefix(12))): commit them, or pass --worktree to read the files on disk"
+            })
         }
         return RevisionSource(repository: repository, commit: commit, directory: directory)
     }

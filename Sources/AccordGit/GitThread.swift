@@ -9,6 +9,9 @@ final class GitThread: Sendable {
     /// A second thread, for reading a large tree's blobs beside the first
     /// (`GitRepository.files(at:under:)`), with a repository handle of its own.
     static let second = GitThread(label: "dev.accord.libgit2.second")
+    /// For a work tree's status, looked at beside the reads of a command
+    /// (`uncommittedChanges`): a stat of every file must not hold them up.
+    static let status = GitThread(label: "dev.accord.libgit2.status")
 
     private let queue: DispatchQueue
 

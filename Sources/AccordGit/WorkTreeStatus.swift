@@ -21,7 +21,7 @@ extension GitRepository {
     /// (libgit2's status, which uses the index's cached file times);
     /// nil for a bare repository or one without a commit.
     public func uncommittedChanges(under directory: String) async throws -> (head: String, changes: [UncommittedChange])? {
-        try await withRepository { repo in
+        try await withRepository(on: .status) { repo in
             guard git_repository_is_bare(repo) == 0, let head = try? Self.commitID(repo, "HEAD") else { return nil }
             var options = git_status_options()
             git_status_options_init(&options, UInt32(GIT_STATUS_OPTIONS_VERSION))
