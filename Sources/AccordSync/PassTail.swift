@@ -89,19 +89,33 @@ extension Pass {
         do {
             outcome = try await executor.run(plan, desired: heldIDs.isEmpty ? planned.desired : planned.desired.filter { !heldIDs.contains($0.id) },
                                              inventory: planned.inventory, inventoryIsComplete: planned.inventoryIsComplete)
-            try? await lane?.connection.close()
         } catch {
             try? await lane?.connection.close()
             throw error
         }
-        if planned.bulkLoad { try await BulkLoad.ensure(session) }
         timings.lap("execute (\(outcome.applied.count) applied, \(outcome.bookkeeping) bookkeeping"
                     + (lane == nil ? "" : "; \(outcome.laneBatches) batches on a second connection, \(outcome.laneRedone) redone on the first")
-                    + ")" + (planned.bulkLoad ? ", then the deferred indexes built" : ""))
+                    + ")")
+        if planned.bulkLoad {
+            do {
+                try await BulkLoad.ensure(session)
+            } catch {
+                try? await lane?.connection.close()
+                throw error
+            }
+            timings.lap("the deferred indexes built")
+        }
+        // Statistics on both connections when the pass has two.
         if outcome.applied.count + outcome.bookkeeping >= Self.analyzeAfter {
-            try await Statistics.refresh(session)
+            do {
+                if let lane { try await Statistics.refresh(session, beside: lane) } else { try await Statistics.refresh(session) }
+            } catch {
+                try? await lane?.connection.close()
+                throw error
+            }
             timings.lap("analyze")
         }
+        try? await lane?.connection.close()
 
         let complete = outcome.isComplete && held.isEmpty
         let merkleRoot: String

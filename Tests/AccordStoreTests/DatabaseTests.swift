@@ -36,3 +36,27 @@ struct DatabaseTests {
         }
     }
 }
+
+extension DatabaseTests {
+    /// Statistics refreshed on two connections reach every table a pass
+    /// writes; with the second connection lost, its tables are analyzed on
+    /// the first (`reltuples` is -1 for a table never analyzed).
+    @Test func statisticsOnTwoConnectionsReachEveryTableAlsoWhenTheSecondIsLost() async throws {
+        for loseTheSecond in [false, true] {
+            let db = try await TestDatabase.scratch()
+            defer { Task { await db.drop() } }
+            try await Database.withConnection(db.url) { connection in
+                let session = Session(connection).opened(at: db.url)
+                try await Migrations.run(session)
+                let never = "SELECT count(*)::text FROM pg_class WHERE reltuples < 0 AND oid = ANY($1::regclass[])"
+                let tables = "{" + Statistics.tables.joined(separator: ",") + "}"
+                #expect(try await session.scalar(never, [tables]) == String(Statistics.tables.count))
+                let beside = try #require(try await session.sibling())
+                if loseTheSecond { try await beside.connection.close() }
+                try await Statistics.refresh(session, beside: beside)
+                if !loseTheSecond { try await beside.connection.close() }
+                #expect(try await session.scalar(never, [tables]) == "0", "second connection lost: \(loseTheSecond)")
+            }
+        }
+    }
+}
