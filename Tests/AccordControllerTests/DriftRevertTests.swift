@@ -77,6 +77,20 @@ struct DriftRevertTests {
         try await eventually { !logs.lines(msg: "listening for writes made outside Accord").isEmpty }
     }
 
+    static let replicas = "SELECT replicas::text FROM platform.workers WHERE name = 'risk-analyst'"
+
+    /// An operator changing a worker's replicas as often as it takes to be
+    /// DriftRepeated, each change reverted; returns when the last was written.
+    static func fight(_ h: Harness) async throws -> ContinuousClock.Instant {
+        var lastWrite = ContinuousClock.now
+        for round in 1...Reconciler.driftRepeatLimit {
+            lastWrite = ContinuousClock.now
+            try await h.execute("UPDATE platform.workers SET replicas = \(40 + round) WHERE name = 'risk-analyst'")
+            #expect(try await eventually { try await h.scalar(replicas) == "2" }, "round \(round)")
+        }
+        return lastWrite
+    }
+
     @Test func aWriteMadeOutsideIsRevertedAsItIsHeard() async throws {
         let h = try await Harness()
         let db = h.db
@@ -170,13 +184,8 @@ struct DriftRevertTests {
         try await withController(try h.config(["interval": "1h", "resync": "1h", "retry-min": "6s", "retry-max": "6s"]), logs: logs) { c in
             #expect(try await eventually { await c.isLeaderReady() })
             #expect(try await Self.listening(logs))
-            let replicas = "SELECT replicas::text FROM platform.workers WHERE name = 'risk-analyst'"
-            var lastWrite = ContinuousClock.now
-            for round in 1...Reconciler.driftRepeatLimit {
-                lastWrite = ContinuousClock.now
-                try await h.execute("UPDATE platform.workers SET replicas = \(40 + round) WHERE name = 'risk-analyst'")
-                #expect(try await eventually { try await h.scalar(replicas) == "2" }, "round \(round)")
-            }
+            let replicas = Self.replicas
+            let lastWrite = try await Self.fight(h)
             // The limit is reached: the next write stands until its backoff (6 s) is over.
             #expect(try await eventually { logs.lines(msg: "DriftRepeated: written outside Accord again and again; its reverts back off").count == 1 })
             let warning = try #require(logs.lines(msg: "DriftRepeated: written outside Accord again and again; its reverts back off").first)
@@ -224,11 +233,8 @@ struct DriftRevertTests {
         try await withController(try h.config(["interval": "1h", "resync": "1h", "retry-min": "5s", "retry-max": "5s"]), logs: logs) { c in
             #expect(try await eventually { await c.isLeaderReady() })
             #expect(try await Self.listening(logs))
-            let replicas = "SELECT replicas::text FROM platform.workers WHERE name = 'risk-analyst'"
-            for round in 1...Reconciler.driftRepeatLimit {
-                try await h.execute("UPDATE platform.workers SET replicas = \(40 + round) WHERE name = 'risk-analyst'")
-                #expect(try await eventually { try await h.scalar(replicas) == "2" }, "round \(round)")
-            }
+            let replicas = Self.replicas
+            _ = try await Self.fight(h)
             #expect(try await eventually { logs.lines(msg: "DriftRepeated: written outside Accord again and again; its reverts back off").count == 1 })
             // Written as Accord writes (no notice): only a pass that reads every row finds it.
             try await h.execute("BEGIN; SET LOCAL accord.applier = on; UPDATE platform.workers SET replicas = 77 WHERE name = 'risk-analyst'; COMMIT;")
