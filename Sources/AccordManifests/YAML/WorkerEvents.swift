@@ -51,10 +51,14 @@ struct WorkerEvents {
     mutating func decode(_ parser: inout yaml_parser_t) -> Outcome {
         guard let root = next(&parser) else { return .syntaxError }
         guard root.type == YAML_MAPPING_START_EVENT, Self.plain(root) else { return .fallBack }
-        var top: [Field] = []
+        // Each list sized for its mapping's fields, so none grows on the way.
+        var top: [Field] = [], metadata: [Field] = [], specFields: [Field] = []
+        top.reserveCapacity(4)
+        metadata.reserveCapacity(Decoding.metadataFields.count)
+        specFields.reserveCapacity(Decoding.workerFields.count)
         var apiVersion: YAMLNode?, kind: YAMLNode?
-        var metadataAt: (line: Int, column: Int)?, metadata: [Field] = [], metadataValues: [YAMLNode?] = [nil, nil, nil, nil]
-        var specFields: [Field] = [], specValues: [YAMLNode?] = Array(repeating: nil, count: Decoding.workerFields.count)
+        var metadataAt: (line: Int, column: Int)?, metadataValues: [YAMLNode?] = Array(repeating: nil, count: Decoding.metadataFields.count)
+        var specValues: [YAMLNode?] = Array(repeating: nil, count: Decoding.workerFields.count)
         while true {
             guard let event = next(&parser) else { return .syntaxError }
             if event.type == YAML_MAPPING_END_EVENT { break }
