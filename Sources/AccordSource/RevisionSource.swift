@@ -89,12 +89,6 @@ public struct RevisionSource: Sendable {
         return Desired(objects: desired, timings: timings)
     }
 
-    /// Every file read, validated and turned into desired rows; throws
-    /// `InvalidRevision` when any file is invalid.
-    public func desired() async throws -> Desired {
-        await Self.desired(try await validated())
-    }
-
     /// What identifies the revision's desired state without walking its
     /// tree: the id of the manifests directory's tree (one object read per
     /// level of `directory`) and the desired-state format. Equal digests

@@ -74,14 +74,11 @@ public enum Statistics {
     /// as well as the default 30,000, in a tenth of the time; only the
     /// value distributions are coarser, which Accord's key lookups do not
     /// depend on.
-    public static func refresh(_ session: Session) async throws {
-        try await analyze(tables, session)
-    }
-
-    /// The same, the largest registry tables on `beside` (the pass's second
-    /// connection) while the others are analyzed on `session`: about half
-    /// the time. Should `beside` fail, its tables are analyzed on `session`.
-    public static func refresh(_ session: Session, beside: Session) async throws {
+    /// With `beside` (the pass's second connection), the largest registry
+    /// tables are analyzed there while the others are on `session`: about
+    /// half the time. Should `beside` fail, its tables are analyzed on `session`.
+    public static func refresh(_ session: Session, beside: Session? = nil) async throws {
+        guard let beside else { return try await analyze(tables, session) }
         let there = ["platform.workers", "platform.tenants"]
         async let besideDone: Bool = (try? await analyze(there, beside)) != nil
         try await analyze(tables.filter { !there.contains($0) }, session)

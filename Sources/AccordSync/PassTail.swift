@@ -85,35 +85,25 @@ extension Pass {
             executor.lane = try? await session.sibling()
         }
         let lane = executor.lane
+        // The second connection serves the batches, then the statistics; closed however the pass goes on.
         let outcome: Executor.Outcome
         do {
             outcome = try await executor.run(plan, desired: heldIDs.isEmpty ? planned.desired : planned.desired.filter { !heldIDs.contains($0.id) },
                                              inventory: planned.inventory, inventoryIsComplete: planned.inventoryIsComplete)
+            timings.lap("execute (\(outcome.applied.count) applied, \(outcome.bookkeeping) bookkeeping"
+                        + (lane == nil ? "" : "; \(outcome.laneBatches) batches on a second connection, \(outcome.laneRedone) redone on the first")
+                        + ")")
+            if planned.bulkLoad {
+                try await BulkLoad.ensure(session)
+                timings.lap("the deferred indexes built")
+            }
+            if outcome.applied.count + outcome.bookkeeping >= Self.analyzeAfter {
+                try await Statistics.refresh(session, beside: lane)
+                timings.lap("analyze")
+            }
         } catch {
             try? await lane?.connection.close()
             throw error
-        }
-        timings.lap("execute (\(outcome.applied.count) applied, \(outcome.bookkeeping) bookkeeping"
-                    + (lane == nil ? "" : "; \(outcome.laneBatches) batches on a second connection, \(outcome.laneRedone) redone on the first")
-                    + ")")
-        if planned.bulkLoad {
-            do {
-                try await BulkLoad.ensure(session)
-            } catch {
-                try? await lane?.connection.close()
-                throw error
-            }
-            timings.lap("the deferred indexes built")
-        }
-        // Statistics on both connections when the pass has two.
-        if outcome.applied.count + outcome.bookkeeping >= Self.analyzeAfter {
-            do {
-                if let lane { try await Statistics.refresh(session, beside: lane) } else { try await Statistics.refresh(session) }
-            } catch {
-                try? await lane?.connection.close()
-                throw error
-            }
-            timings.lap("analyze")
         }
         try? await lane?.connection.close()
 

@@ -74,7 +74,7 @@ private struct EventReader {
     private var pairs: [YAMLNode.Pair] = []
     private var anchors: [String: YAMLNode] = [:]
     /// Reads Worker documents from their events (`decodingWorkers`); one per file, its room reused.
-    private var worker: WorkerEvents?
+    private lazy var worker = WorkerEvents(file: file)
     private var aliasExpansion = 0
     private var aliasExpansionBytes = 0
 
@@ -108,14 +108,13 @@ private struct EventReader {
     /// A document's root read by `WorkerEvents`: decoded, or its events
     /// handed to `handle` as if read here. False when reading must stop.
     private mutating func readWorker(_ parser: inout yaml_parser_t) -> Bool {
-        if worker == nil { worker = WorkerEvents(file: file) }
-        defer { worker!.deleteEvents() }
-        let outcome = worker!.decode(&parser)
+        defer { worker.deleteEvents() }
+        let outcome = worker.decode(&parser)
         if case .decoded(let document) = outcome {
             result.decoded.append((result.documents.count, document))
             return true
         }
-        for var event in worker!.events {
+        for var event in worker.events {
             guard event.type != YAML_STREAM_END_EVENT, handle(&event) else { return false }
         }
         if case .syntaxError = outcome {
