@@ -25,8 +25,10 @@ struct WorkerEvents {
     }
 
     let file: String
-    /// Every event read, owned until `deleteEvents` (a fallback replays them first).
+    /// Every event read, held until `deleteEvents` (a fallback replays them first).
     private(set) var events: [yaml_event_t] = []
+    /// Whether the events are libyaml's own, to be freed, or `BlockScanner`'s.
+    private var owned = true
 
     init(file: String) {
         self.file = file
@@ -35,7 +37,7 @@ struct WorkerEvents {
 
     /// Frees the events read, keeping the room for the next document's.
     mutating func deleteEvents() {
-        for i in events.indices { yaml_event_delete(&events[i]) }
+        if owned { for i in events.indices { yaml_event_delete(&events[i]) } }
         events.removeAll(keepingCapacity: true)
     }
 
@@ -48,7 +50,8 @@ struct WorkerEvents {
 
     /// Reads the document's root, the event after DOCUMENT-START. The
     /// events read stay in `events` until `deleteEvents`.
-    mutating func decode(_ parser: inout yaml_parser_t) -> Outcome {
+    mutating func decode<Source: EventSource>(_ parser: inout Source) -> Outcome {
+        owned = Source.owned
         guard let root = next(&parser) else { return .syntaxError }
         guard root.type == YAML_MAPPING_START_EVENT, Self.plain(root) else { return .fallBack }
         // Each list sized for its mapping's fields, so none grows on the way.
@@ -111,7 +114,7 @@ struct WorkerEvents {
     /// The rest of a mapping whose MAPPING-START was read: each key one of
     /// `allowed`, once; values scalars, a list of scalars or a mapping of
     /// scalars to scalars. nil when read whole.
-    private mutating func mapping(_ parser: inout yaml_parser_t, allowed: [String], into fields: inout [Field],
+    private mutating func mapping<Source: EventSource>(_ parser: inout Source, allowed: [String], into fields: inout [Field],
                                   _ values: inout [YAMLNode?]) -> Outcome? {
         while true {
             guard let event = next(&parser) else { return .syntaxError }
@@ -142,7 +145,7 @@ struct WorkerEvents {
     private struct Stop: Error { let outcome: Outcome }
 
     /// A list of scalars or a mapping of scalars to scalars, whose start was read.
-    private mutating func collection(_ parser: inout yaml_parser_t, _ start: yaml_event_t) -> Result<YAMLNode, Stop> {
+    private mutating func collection<Source: EventSource>(_ parser: inout Source, _ start: yaml_event_t) -> Result<YAMLNode, Stop> {
         let isMapping = start.type == YAML_MAPPING_START_EVENT
         let at = Self.position(start)
         var items: [YAMLNode] = []
@@ -166,9 +169,8 @@ struct WorkerEvents {
     }
 
     /// The next event, kept in `events`; nil at a syntax error.
-    private mutating func next(_ parser: inout yaml_parser_t) -> yaml_event_t? {
-        var event = yaml_event_t()
-        guard yaml_parser_parse(&parser, &event) == 1 else { return nil }
+    private mutating func next<Source: EventSource>(_ parser: inout Source) -> yaml_event_t? {
+        guard let event = parser.next() else { return nil }
         events.append(event)
         return event
     }

@@ -43,8 +43,82 @@ public enum YAMLReader {
         }
         return bytes.withUnsafeBufferPointer { buffer in
             var reader = EventReader(file: file)
-            return reader.run(buffer, decodingWorkers: decodingWorkers)
+            // The usual plain block style without libyaml's scanner; anything else through libyaml.
+            var scanned = ScannedEvents()
+            if BlockScanner.scan(buffer, into: &scanned.events) {
+                return reader.run(&scanned, decodingWorkers: decodingWorkers)
+            }
+            var parser = yaml_parser_t()
+            guard yaml_parser_initialize(&parser) == 1 else {
+                return Result(diagnostics: [Diagnostic(SourcePosition(file: file, line: 1, column: 1),
+                                                       "YAML parser could not be initialised (out of memory)")])
+            }
+            defer { yaml_parser_delete(&parser) }
+            yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING)
+            yaml_parser_set_input_string(&parser, buffer.baseAddress, buffer.count)
+            return withUnsafeMutablePointer(to: &parser) { pointer in
+                var events = LibYAMLEvents(parser: pointer)
+                return reader.run(&events, decodingWorkers: decodingWorkers)
+            }
         }
+    }
+}
+
+/// Where the events of a file come from: libyaml's parser, or `BlockScanner`.
+protocol EventSource {
+    /// The next event; nil at a syntax error.
+    mutating func next() -> yaml_event_t?
+    /// Whether the events own their strings (freed by `yaml_event_delete`).
+    static var owned: Bool { get }
+    /// Where and what the syntax error is, after `next` returned nil.
+    func syntaxError() -> (line: Int, column: Int, message: String)
+}
+
+/// libyaml's events, each owned by its reader.
+private struct LibYAMLEvents: EventSource {
+    let parser: UnsafeMutablePointer<yaml_parser_t>
+    static var owned: Bool { true }
+
+    mutating func next() -> yaml_event_t? {
+        var event = yaml_event_t()
+        return yaml_parser_parse(parser, &event) == 1 ? event : nil
+    }
+
+    func syntaxError() -> (line: Int, column: Int, message: String) {
+        let parser = parser.pointee
+        let problem = EventReader.string(parser.problem) ?? "malformed YAML"
+        let line = Int(parser.problem_mark.line) + 1, column = Int(parser.problem_mark.column) + 1
+        // libyaml's scanner has its own, larger nesting bound; say the same as ours.
+        if problem.hasPrefix("Maximum nesting level") { return (line, column, "nesting deeper than \(ManifestLimits.maxDepth) levels") }
+        var message = "invalid YAML: \(problem)"
+        if let context = EventReader.string(parser.context) {
+            message += " (\(context) at line \(parser.context_mark.line + 1), column \(parser.context_mark.column + 1))"
+        }
+        // libyaml reads a key only within 1024 characters; say so, or a long
+        // key reads as a missing ':' or ','.
+        if problem == "could not find expected ':'"
+            || (problem.hasPrefix("did not find expected ',' or") && parser.problem_mark.index - parser.context_mark.index > 1024)
+            || (problem == "mapping values are not allowed in this context" && parser.problem_mark.column > 1024) {
+            message += "; a key must end with ':' within 1024 characters on its line"
+        }
+        return (line, column, message)
+    }
+}
+
+/// `BlockScanner`'s events of a whole file, pointing into its bytes.
+private struct ScannedEvents: EventSource {
+    var events: [yaml_event_t] = []
+    var index = 0
+    static var owned: Bool { false }
+
+    mutating func next() -> yaml_event_t? {
+        // The scanner's events end with STREAM-END, after which nothing is read.
+        defer { index += 1 }
+        return events[index]
+    }
+
+    func syntaxError() -> (line: Int, column: Int, message: String) {
+        (1, 1, "invalid YAML")  // never asked: a scanned file has no syntax error
     }
 }
 
@@ -80,36 +154,26 @@ private struct EventReader {
 
     init(file: String) { self.file = file }
 
-    mutating func run(_ input: UnsafeBufferPointer<UInt8>, decodingWorkers: Bool) -> YAMLReader.Result {
-        var parser = yaml_parser_t()
-        guard yaml_parser_initialize(&parser) == 1 else {
-            fail(1, 1, "YAML parser could not be initialised (out of memory)")
-            return result
-        }
-        defer { yaml_parser_delete(&parser) }
-        yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING)
-        yaml_parser_set_input_string(&parser, input.baseAddress, input.count)
-
-        var event = yaml_event_t()
+    mutating func run<Source: EventSource>(_ source: inout Source, decodingWorkers: Bool) -> YAMLReader.Result {
         while true {
-            guard yaml_parser_parse(&parser, &event) == 1 else {
-                syntaxError(parser)
+            guard var event = source.next() else {
+                syntaxError(source)
                 return result
             }
             let done = event.type == YAML_STREAM_END_EVENT
             let startsDocument = event.type == YAML_DOCUMENT_START_EVENT
             let ok = handle(&event)
-            yaml_event_delete(&event)
+            if Source.owned { yaml_event_delete(&event) }
             if done || !ok { return result }
-            if startsDocument && decodingWorkers && !readWorker(&parser) { return result }
+            if startsDocument && decodingWorkers && !readWorker(&source) { return result }
         }
     }
 
     /// A document's root read by `WorkerEvents`: decoded, or its events
     /// handed to `handle` as if read here. False when reading must stop.
-    private mutating func readWorker(_ parser: inout yaml_parser_t) -> Bool {
+    private mutating func readWorker<Source: EventSource>(_ source: inout Source) -> Bool {
         defer { worker.deleteEvents() }
-        let outcome = worker.decode(&parser)
+        let outcome = worker.decode(&source)
         if case .decoded(let document) = outcome {
             result.decoded.append((result.documents.count, document))
             return true
@@ -118,7 +182,7 @@ private struct EventReader {
             guard event.type != YAML_STREAM_END_EVENT, handle(&event) else { return false }
         }
         if case .syntaxError = outcome {
-            syntaxError(parser)
+            syntaxError(source)
             return false
         }
         return true
@@ -225,33 +289,16 @@ private struct EventReader {
         result.diagnostics.append(Diagnostic(SourcePosition(file: file, line: line, column: column), message))
     }
 
-    private mutating func syntaxError(_ parser: yaml_parser_t) {
-        let problem = Self.string(parser.problem) ?? "malformed YAML"
-        // libyaml's scanner has its own, larger nesting bound; say the same as ours.
-        if problem.hasPrefix("Maximum nesting level") {
-            fail(Int(parser.problem_mark.line) + 1, Int(parser.problem_mark.column) + 1,
-                 "nesting deeper than \(ManifestLimits.maxDepth) levels")
-            return
-        }
-        var message = "invalid YAML: \(problem)"
-        if let context = Self.string(parser.context) {
-            message += " (\(context) at line \(parser.context_mark.line + 1), column \(parser.context_mark.column + 1))"
-        }
-        // libyaml reads a key only within 1024 characters; say so, or a long
-        // key reads as a missing ':' or ','.
-        if problem == "could not find expected ':'"
-            || (problem.hasPrefix("did not find expected ',' or") && parser.problem_mark.index - parser.context_mark.index > 1024)
-            || (problem == "mapping values are not allowed in this context" && parser.problem_mark.column > 1024) {
-            message += "; a key must end with ':' within 1024 characters on its line"
-        }
-        fail(Int(parser.problem_mark.line) + 1, Int(parser.problem_mark.column) + 1, message)
+    private mutating func syntaxError<Source: EventSource>(_ source: Source) {
+        let (line, column, message) = source.syntaxError()
+        fail(line, column, message)
     }
 
-    private static func string(_ pointer: UnsafeMutablePointer<yaml_char_t>?) -> String? {
+    static func string(_ pointer: UnsafeMutablePointer<yaml_char_t>?) -> String? {
         pointer.map { String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self)) }
     }
 
-    private static func string(_ pointer: UnsafePointer<CChar>?) -> String? {
+    static func string(_ pointer: UnsafePointer<CChar>?) -> String? {
         pointer.map { String(cString: $0) }
     }
 }
