@@ -18,6 +18,7 @@ import PackageDescription
 // full apply allocates millions of small values on two threads, where glibc's
 // arenas spend about a tenth of the time consolidating and unlinking chunks
 // (docs/benchmarks-notes.md, "2026-12-07, later"). Debian's libjemalloc-dev.
+// accordctl's heap goes on transparent huge pages (AccordCtlMalloc).
 let jemalloc: [LinkerSetting] = [.linkedLibrary("jemalloc", .when(platforms: [.linux]))]
 
 let package = Package(
@@ -133,7 +134,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .executableTarget(name: "accordctl", dependencies: ["AccordCLI"], linkerSettings: jemalloc),
+        .target(name: "AccordCtlMalloc"),
+        .executableTarget(name: "accordctl", dependencies: ["AccordCLI", "AccordCtlMalloc"], linkerSettings: jemalloc),
         .executableTarget(
             name: "accord-bench-floor",
             dependencies: [.product(name: "Yams", package: "Yams")]

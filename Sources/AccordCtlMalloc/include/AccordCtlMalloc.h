@@ -1,0 +1,1 @@
+// accordctl's jemalloc settings (AccordCtlMalloc.c); nothing to call.
