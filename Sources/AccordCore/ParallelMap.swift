@@ -15,6 +15,16 @@ public enum ParallelMap {
         return out
     }
 
+    /// `a` and `b` side by side (one after the other on a single core).
+    public static func both<A: Sendable, B: Sendable>(_ a: @Sendable () -> A, _ b: @Sendable () -> B) -> (A, B) {
+        guard ProcessInfo.processInfo.activeProcessorCount > 1 else { return (a(), b()) }
+        let first = Results<A>(count: 1), second = Results<B>(count: 1)
+        DispatchQueue.concurrentPerform(iterations: 2) { i in
+            if i == 0 { first.store([a()], at: 0) } else { second.store([b()], at: 0) }
+        }
+        return (first.values()[0], second.values()[0])
+    }
+
     /// `0..<count` cut into ranges, each handed to `body` on some core;
     /// the results in range order. Small counts (64 or fewer) or a single
     /// core: one range, on the calling thread.

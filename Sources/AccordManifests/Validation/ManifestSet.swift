@@ -30,8 +30,13 @@ public struct ManifestSet: Sendable {
             diagnostics += part.diagnostics
             documents += part.documents
         }
-        diagnostics += ReferenceCheck.run(documents, outside: outside)
-        return ManifestSet(manifests: sortedByIdentity(documents), diagnostics: diagnostics.sorted(), fileCount: files.count)
+        // The identities' index and their sort are each one core's work: side by side.
+        let read = documents
+        let ((known, duplicates), manifests) = ParallelMap.both({ ReferenceCheck.index(read, outside: outside) },
+                                                                { sortedByIdentity(read) })
+        diagnostics += duplicates
+        diagnostics += ReferenceCheck.check(read, known)
+        return ManifestSet(manifests: manifests, diagnostics: diagnostics.sorted(), fileCount: files.count)
     }
 
     /// The documents' manifests in identity order. Sorted through their

@@ -6,6 +6,13 @@ enum ReferenceCheck {
     /// `outside`: identities defined in files that were not read (an
     /// incremental pass reads only changed files); references to them hold.
     static func run(_ documents: [DecodedDocument], outside: Set<ObjectID> = []) -> [Diagnostic] {
+        let (known, duplicates) = index(documents, outside: outside)
+        return duplicates + check(documents, known)
+    }
+
+    /// The identities the documents define (and `outside`), and a problem
+    /// for each defined twice. One pass over the documents, on one core.
+    static func index(_ documents: [DecodedDocument], outside: Set<ObjectID>) -> (Known, [Diagnostic]) {
         var out: [Diagnostic] = []
         // Where each identity is first defined; a position is worked out
         // only for the duplicates reported.
@@ -23,9 +30,13 @@ enum ReferenceCheck {
         for doc in documents {
             if let m = doc.manifest, case .store(let spec) = m.spec { stores[m.metadata.name] = (spec.region, spec.holds.map(\.entry)) }
         }
-        let known = Known(first: first, outside: outside, stores: stores)
-        // Each document's references, on every core: a manifest's, or what
-        // could be read of a document with field errors.
+        return (Known(first: first, outside: outside, stores: stores), out)
+    }
+
+    /// Each document's references, on every core: a manifest's, or what
+    /// could be read of a document with field errors.
+    static func check(_ documents: [DecodedDocument], _ known: Known) -> [Diagnostic] {
+        var out: [Diagnostic] = []
         for found in ParallelMap.run(documents, { doc in (doc.manifest.map(ReferenceSites.init) ?? doc.salvaged).map { check($0, known) } ?? [] }) {
             out += found
         }
