@@ -63,7 +63,7 @@ public enum DesiredState {
     static func object(_ m: Manifest, blobIDs: [String: String], context: Context) -> DesiredObject {
         var stall: Stall?
         // A worker's record hash is written without its dictionary (`canonicalFields`).
-        var recordBytes: [UInt8]?
+        var recordBytes: (@Sendable () -> [UInt8])?
         let fields: [String: JSONValue]
         switch m.spec {
         case .tenant(let s): fields = TenantRecord.fields(m.metadata.name, s)
@@ -71,7 +71,7 @@ public enum DesiredState {
             let production = context.production[s.model]
             let suspended = m.metadata.tenant.map(context.suspendedTenants.contains) ?? false
             fields = WorkerRecord.fields(s, productionVersion: production, tenantSuspended: suspended)
-            recordBytes = WorkerRecord.canonicalFields(s, productionVersion: production, tenantSuspended: suspended)
+            recordBytes = { WorkerRecord.canonicalFields(s, productionVersion: production, tenantSuspended: suspended) }
             stall = WorkerRecord.stall(model: s.model, productionVersion: production)
         case .workflow(let s): fields = WorkflowRecord.fields(s)
         case .retentionPolicy(let s): fields = RetentionPolicyRecord.fields(s)
@@ -80,11 +80,11 @@ public enum DesiredState {
         case .store(let s): fields = StoreRecord.fields(s)
         case .notification(let s): fields = NotificationRecord.fields(s)
         }
-        let recordHash = recordBytes.map { sha256Hex(bytes: $0) } ?? sha256Hex(canonicalOf: .object(fields))
+        // The hashes are worked out when first needed (`DesiredObject`): for
+        // a full apply, beside the execution.
         return DesiredObject(
             record: Record(id: m.id, fields: fields),
-            manifestHash: manifestHash(m),
-            recordHash: recordHash,
+            hashes: { [recordBytes] in (manifestHash(m), recordBytes.map { sha256Hex(bytes: $0()) } ?? sha256Hex(canonicalOf: .object(fields))) },
             sourcePath: m.source.file,
             blobID: blobIDs[m.source.file],
             stall: stall,

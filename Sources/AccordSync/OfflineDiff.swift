@@ -45,7 +45,8 @@ public enum OfflineDiff {
 
     /// Both revisions read whole.
     public static func full(head: [DesiredObject], base: [DesiredObject], prune: Bool) -> Result {
-        let inventory = base.map(entry)
+        // The hashes are worked out here, on every core (`DesiredObject`).
+        let inventory = ParallelMap.run(base, entry)
         let plan = Planner.plan(.init(desired: head, live: base.map(\.record), inventory: inventory, prune: prune))
         var tenantRegions: [String: String] = [:]
         regions(base, into: &tenantRegions)
@@ -92,7 +93,7 @@ public enum OfflineDiff {
             default: continue
             }
         }
-        let inventory = old.map(entry)
+        let inventory = ParallelMap.run(old, entry)
         let subset = Planner.plan(.init(desired: new, live: old.map(\.record), inventory: inventory, prune: prune))
         let baseTotal = index.count
         let headTotal = baseTotal - old.count + new.count

@@ -64,10 +64,11 @@ extension Pass {
         // A targeted pass keeps the base it planned against, which only a targeted pass trusts (`targeted`).
         let rebases = planned.kind != .targeted
         if rebases { try await FastPath.invalidate(session) }
-        // The Merkle buckets of a full pass need only the manifests' hashes: computed beside the execution.
-        let hashes = planned.desired.map(\.manifestHash)
+        // The Merkle buckets of a full pass need only the manifests' hashes:
+        // computed beside the execution (the hashes too, those the batches
+        // have not asked for yet).
         let allBuckets: Task<[Int: String], Never>? = if case .all = planned.merkle {
-            Task.detached { Merkle.bucketRoots(hashes) }
+            Task.detached { [desired = planned.desired] in Merkle.bucketRoots(desired.map(\.manifestHash)) }
         } else {
             nil
         }

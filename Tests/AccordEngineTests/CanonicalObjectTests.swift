@@ -3,6 +3,7 @@ import AccordCore
 import AccordManifests
 import AccordTestSupport
 import Foundation
+import Synchronization
 import Testing
 
 /// The hashes of workers are written without a `JSONValue` tree
@@ -72,6 +73,27 @@ import Testing
             #expect(d.manifestHash == sha256Hex(canonicalOf: DesiredState.canonical(m)), "\(m.id)")
             #expect(d.recordHash == sha256Hex(canonicalOf: .object(d.record.fields)), "\(m.id)")
         }
+    }
+
+    /// Hashes worked out on first use: threads that ask at once all get the
+    /// values, and the work runs once per object.
+    @Test func hashesWorkedOutOnFirstUseRunOnceAcrossThreads() {
+        let runs = Mutex(0)
+        let objects = (0..<64).map { i in
+            DesiredObject(record: Record(id: ObjectID(kind: .model, name: "m-\(i)"), fields: [:]), hashes: {
+                runs.withLock { $0 += 1 }
+                return (sha256Hex("manifest \(i)"), sha256Hex("record \(i)"))
+            }, sourcePath: "m.yaml", blobID: nil)
+        }
+        let seen = ParallelMap.run(Array(0..<(64 * 16))) { i in
+            let d = objects[i % 64]
+            return d.manifestHash == sha256Hex("manifest \(i % 64)") && d.recordHash == sha256Hex("record \(i % 64)")
+        }
+        #expect(seen.allSatisfy { $0 })
+        #expect(runs.withLock { $0 } == 64)
+        // Equal to the same object with its hashes given.
+        #expect(objects[3] == DesiredObject(record: objects[3].record, manifestHash: sha256Hex("manifest 3"), recordHash: sha256Hex("record 3"),
+                                            sourcePath: "m.yaml", blobID: nil))
     }
 
     @Test func membersOutOfKeyOrderAreCaughtInDebugBuilds() async {

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The column types Accord writes to `platform` tables.
 public enum ColumnType: String, Sendable {
     case text, integer, double, boolean, json, timestamp
@@ -35,26 +37,62 @@ public struct Record: Sendable, Hashable {
 /// it came from.
 ///
 /// Its parts live in one `SharedBox`: a plan step, a batch or an outcome
-/// copies an object with one reference count.
+/// copies an object with one reference count. Its two hashes may be worked
+/// out on first use (`init(record:hashes:…)`): a full apply into an empty
+/// database needs them only for the inventory rows and the Merkle buckets,
+/// which are written beside the execution, so building the desired state
+/// does not wait for 2 × 113,500 SHA-256 of canonical JSON.
 public struct DesiredObject: Sendable, Hashable {
     private struct Parts: Hashable, Sendable {
         let record: Record
-        let manifestHash: String
-        let recordHash: String
+        let hashes: Hashes
         let sourcePath: String
         let blobID: String?
         let stall: Stall?
         let auditDetail: [String: JSONValue]
     }
 
+    /// The manifest and record hashes: given, or worked out once, by the
+    /// first thread that asks (the others wait for it on this object's lock).
+    private final class Hashes: Hashable, Sendable {
+        typealias Pair = (manifest: String, record: String)
+        private enum State {
+            case known(Pair)
+            case pending(@Sendable () -> Pair)
+        }
+        private let state: Mutex<State>
+
+        init(_ pair: Pair) { state = Mutex(.known(pair)) }
+        init(_ work: @escaping @Sendable () -> Pair) { state = Mutex(.pending(work)) }
+
+        var pair: Pair {
+            state.withLock { state in
+                switch state {
+                case .known(let pair): return pair
+                case .pending(let work):
+                    let pair = work()
+                    state = .known(pair)
+                    return pair
+                }
+            }
+        }
+
+        static func == (a: Hashes, b: Hashes) -> Bool { a === b || a.pair == b.pair }
+        func hash(into hasher: inout Hasher) {
+            let pair = self.pair
+            hasher.combine(pair.manifest)
+            hasher.combine(pair.record)
+        }
+    }
+
     private let parts: SharedBox<Parts>
 
     public var record: Record { parts.value.record }
     /// SHA-256 (hex) of the canonical manifest: kind, metadata and spec.
-    public var manifestHash: String { parts.value.manifestHash }
+    public var manifestHash: String { parts.value.hashes.pair.manifest }
     /// SHA-256 (hex) of the canonical registry row; it changes when the
     /// manifest or something the row is derived from changes.
-    public var recordHash: String { parts.value.recordHash }
+    public var recordHash: String { parts.value.hashes.pair.record }
     public var sourcePath: String { parts.value.sourcePath }
     public var blobID: String? { parts.value.blobID }
     /// Set when the object cannot be applied as git has it until something
@@ -66,7 +104,15 @@ public struct DesiredObject: Sendable, Hashable {
 
     public init(record: Record, manifestHash: String, recordHash: String, sourcePath: String, blobID: String?,
                 stall: Stall? = nil, auditDetail: [String: JSONValue] = [:]) {
-        parts = SharedBox(Parts(record: record, manifestHash: manifestHash, recordHash: recordHash, sourcePath: sourcePath,
+        parts = SharedBox(Parts(record: record, hashes: Hashes((manifestHash, recordHash)), sourcePath: sourcePath,
+                                blobID: blobID, stall: stall, auditDetail: auditDetail))
+    }
+
+    /// An object whose hashes `hashes` works out when they are first asked for
+    /// (from any thread, once).
+    public init(record: Record, hashes: @escaping @Sendable () -> (manifest: String, record: String), sourcePath: String,
+                blobID: String?, stall: Stall? = nil, auditDetail: [String: JSONValue] = [:]) {
+        parts = SharedBox(Parts(record: record, hashes: Hashes(hashes), sourcePath: sourcePath,
                                 blobID: blobID, stall: stall, auditDetail: auditDetail))
     }
 
