@@ -155,16 +155,7 @@ struct BlockScanner {
             guard let end = quoted(value) else { return nil }
             after = end
         default:
-            guard Self.canStartPlain(value, bytes, lineEnd) else { return nil }
-            var end = value, last = value
-            while end < lineEnd {
-                let b = bytes[end]
-                if b == Self.colon && (end + 1 == lineEnd || bytes[end + 1] == Self.space) { return nil }
-                if b == Self.hash && bytes[end - 1] == Self.space { break }
-                if b != Self.space { last = end + 1 }
-                end += 1
-            }
-            scalar(value, last - value, style: YAML_PLAIN_SCALAR_STYLE, at: value)
+            guard plain(value, closedBy: nil) != nil else { return nil }
             return false
         }
         return restIsBlank(after) ? false : nil
@@ -206,17 +197,7 @@ struct BlockScanner {
                 guard let end = quoted(at) else { return nil }
                 at = end
             default:
-                guard Self.canStartPlain(at, bytes, lineEnd) else { return nil }
-                var end = at, last = at
-                while end < lineEnd {
-                    let b = bytes[end]
-                    if b == UInt8(ascii: ",") || b == close { break }
-                    if b == Self.colon || b == UInt8(ascii: "[") || b == UInt8(ascii: "]") || b == UInt8(ascii: "{")
-                        || b == UInt8(ascii: "}") || (b == Self.hash && bytes[end - 1] == Self.space) { return nil }
-                    if b != Self.space { last = end + 1 }
-                    end += 1
-                }
-                scalar(at, last - at, style: YAML_PLAIN_SCALAR_STYLE, at: at)
+                guard let end = plain(at, closedBy: close) else { return nil }
                 at = end
             }
             at = skipSpaces(at)
@@ -229,6 +210,33 @@ struct BlockScanner {
             at = skipSpaces(at + 1)
             guard at < lineEnd, bytes[at] != close else { return nil }
         }
+    }
+
+    /// A plain scalar from `start` to a comment or the line's end — in a
+    /// flow collection (`closedBy` its bracket), to a `,` or that bracket;
+    /// where it stops. nil where libyaml would read more or other than a
+    /// one-line plain scalar (`: ` in block context, `:` or a bracket in a
+    /// flow). Trailing spaces are not its text.
+    private mutating func plain(_ start: Int, closedBy close: UInt8?) -> Int? {
+        guard Self.canStartPlain(start, bytes, lineEnd) else { return nil }
+        var end = start, last = start
+        while end < lineEnd {
+            let b = bytes[end]
+            // A comment; inside a flow collection it leaves the collection open, which its reader refuses.
+            if b == Self.hash && bytes[end - 1] == Self.space { break }
+            if let close {
+                if b == UInt8(ascii: ",") || b == close { break }
+                if b == Self.colon || b == UInt8(ascii: "[") || b == UInt8(ascii: "]") || b == UInt8(ascii: "{") || b == UInt8(ascii: "}") {
+                    return nil
+                }
+            } else if b == Self.colon && (end + 1 == lineEnd || bytes[end + 1] == Self.space) {
+                return nil
+            }
+            if b != Self.space { last = end + 1 }
+            end += 1
+        }
+        scalar(start, last - start, style: YAML_PLAIN_SCALAR_STYLE, at: start)
+        return end
     }
 
     /// A quoted scalar without escapes or line breaks, from its quote; where it ends.
