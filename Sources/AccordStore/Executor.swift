@@ -161,7 +161,9 @@ public struct Executor: Sendable {
                 if !following.isEmpty {
                     let context = PrepareContext(self, chain: prepared[prepared.count - 1].chainAfter)
                     let fresh = following.map(freshEntries)
-                    next = Task.detached { [newKeys] in try context.prepare(following, newKeys: newKeys, fresh: fresh) }
+                    next = Task { [newKeys] in
+                        try await OffPool.run("accord.executor.prepare") { try context.prepare(following, newKeys: newKeys, fresh: fresh) }
+                    }
                 }
                 if prepared.count == 2, let lane {
                     try await sendPair(prepared[0], prepared[1], lane: lane, newKeys: newKeys, total: plan.steps.count,

@@ -68,7 +68,7 @@ extension Pass {
         // computed beside the execution (the hashes too, those the batches
         // have not asked for yet).
         let allBuckets: Task<[Int: String], Never>? = if case .all = planned.merkle {
-            Task.detached { [desired = planned.desired] in Merkle.bucketRoots(desired.map(\.manifestHash)) }
+            Task { [desired = planned.desired] in await OffPool.run("accord.pass.merkle") { Merkle.bucketRoots(desired.map(\.manifestHash)) } }
         } else {
             nil
         }
