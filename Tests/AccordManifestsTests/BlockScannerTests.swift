@@ -61,10 +61,7 @@ import Testing
     }
 
     static func scanned(_ bytes: [UInt8]) -> [Seen]? {
-        bytes.withUnsafeBufferPointer { buffer in
-            var events: [yaml_event_t] = []
-            return BlockScanner.scan(buffer, into: &events) ? events.map(seen) : nil
-        }
+        bytes.withUnsafeBufferPointer { buffer in BlockScanner.scan(buffer)?.map(seen) }
     }
 
     /// Checks one file; true when the scanner took it.

@@ -5,11 +5,6 @@ import AccordCore
 enum ReferenceCheck {
     /// `outside`: identities defined in files that were not read (an
     /// incremental pass reads only changed files); references to them hold.
-    static func run(_ documents: [DecodedDocument], outside: Set<ObjectID> = []) -> [Diagnostic] {
-        let (known, duplicates) = index(documents, outside: outside)
-        return duplicates + check(documents, known)
-    }
-
     /// The identities the documents define (and `outside`), and a problem
     /// for each defined twice. One pass over the documents, on one core.
     static func index(_ documents: [DecodedDocument], outside: Set<ObjectID>) -> (Known, [Diagnostic]) {

@@ -21,7 +21,7 @@ import CYaml
 /// while those bytes are, and are never passed to `yaml_event_delete`.
 struct BlockScanner {
     private let bytes: UnsafeBufferPointer<UInt8>
-    private var events: [yaml_event_t]
+    private var events: [yaml_event_t] = []
     /// Where the current line starts and ends (at its newline or the end).
     private var lineStart = 0, lineEnd = 0, line = 0
     /// Whether the current line is all ASCII, so a column is a byte offset.
@@ -29,20 +29,13 @@ struct BlockScanner {
     /// The indentation of each open block mapping, outermost first.
     private var indents: [Int] = []
 
-    private init(_ bytes: UnsafeBufferPointer<UInt8>, into events: [yaml_event_t]) {
-        self.bytes = bytes
-        self.events = events
-        self.events.removeAll(keepingCapacity: true)
-    }
+    private init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
-    /// The events of `bytes` (UTF-8, no byte order mark) into `events`, or
-    /// false when the file holds anything beyond what this reads.
-    static func scan(_ bytes: UnsafeBufferPointer<UInt8>, into events: inout [yaml_event_t]) -> Bool {
-        var scanner = BlockScanner(bytes, into: events)
-        events = []
-        let ok = scanner.run()
-        events = scanner.events
-        return ok
+    /// The events of `bytes` (UTF-8, no byte order mark), or nil when the
+    /// file holds anything beyond what this reads.
+    static func scan(_ bytes: UnsafeBufferPointer<UInt8>) -> [yaml_event_t]? {
+        var scanner = BlockScanner(bytes)
+        return scanner.run() ? scanner.events : nil
     }
 
     private static let space = UInt8(ascii: " "), newline = UInt8(ascii: "\n"), hash = UInt8(ascii: "#"), colon = UInt8(ascii: ":")

@@ -44,8 +44,8 @@ public enum YAMLReader {
         return bytes.withUnsafeBufferPointer { buffer in
             var reader = EventReader(file: file)
             // The usual plain block style without libyaml's scanner; anything else through libyaml.
-            var scanned = ScannedEvents()
-            if BlockScanner.scan(buffer, into: &scanned.events) {
+            if let events = BlockScanner.scan(buffer) {
+                var scanned = ScannedEvents(events: events)
                 return reader.run(&scanned, decodingWorkers: decodingWorkers)
             }
             var parser = yaml_parser_t()
@@ -107,7 +107,7 @@ private struct LibYAMLEvents: EventSource {
 
 /// `BlockScanner`'s events of a whole file, pointing into its bytes.
 private struct ScannedEvents: EventSource {
-    var events: [yaml_event_t] = []
+    let events: [yaml_event_t]
     var index = 0
     static var owned: Bool { false }
 
