@@ -25,6 +25,7 @@ extension AccordCtl {
     /// Parses and runs, mapping usage errors to exit status 2 as every
     /// accordctl error is (ArgumentParser would use 64).
     public static func runMain(_ arguments: [String]? = nil) async {
+        Timings.begin()
         do {
             var command = try parseAsRoot(arguments)
             if var asyncCommand = command as? AsyncParsableCommand {

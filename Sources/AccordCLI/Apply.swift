@@ -97,11 +97,14 @@ struct Apply: AsyncParsableCommand {
             Console.error(CLIError("apply --worktree writes files on disk to the live database: \(why); or pass --allow-uncommitted"))
             throw ExitCode(2)
         }
+        var startUp = Timings.sinceBegan()
         let keys = Pass.Keys(kek: try self.keys.kek(), signingKey: try self.keys.signingKey(), trustedKeys: try trusted.trustedKeys(),
                              secretsDirectory: try self.keys.secretsDirectory())
+        startUp.lap("start-up: arguments and keys")
         let opened = try await DesiredSource.open(source)
         let strict = try trust.policy()?.mode == .strict
         let trusted = try await trust.verify(opened, lastApplied: strict ? try await database.lastApplied() : nil)
+        startUp.lap("start-up: the revision opened" + (trusted == nil ? "" : ", its signature verified"))
         var options = Pass.Options(actor: "accordctl apply", keys: keys, prune: prune,
                                    guardrail: DeletionGuard(maxShare: maxDeletePercent / 100, allowed: allowMassDeletion),
                                    lockTimeout: LockTimeout.duration(lockTimeout))
@@ -123,13 +126,17 @@ struct Apply: AsyncParsableCommand {
                 try DesiredSource.reject(invalid, format: format, label: nil)
             }
         }
-        Timings.print(report.timings)
+        startUp.lap("start-up: connected", endingAt: report.timings.started)
+        Timings.print(startUp, report.timings)
         let rendered = ApplyReport(report: report, revision: opened.commit, uncommittedBase: opened.uncommittedBase, dryRun: dryRun)
         switch output.format {
         case .text: Console.write(summary ? rendered.counts() : rendered.text(palette: .forStandardOutput()))
         case .json: Console.write(rendered.json())
         case .markdown: Console.write(rendered.markdown())
         }
+        var end = Stopwatch(since: report.timings.last)
+        end.lap("connection closed, report written")
+        Timings.print(end)
         // Printed: the process ends without freeing the plan object by object.
         Release.atExit(report)
         if let refusal = report.refusal {

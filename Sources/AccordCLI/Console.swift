@@ -22,25 +22,60 @@ enum Console {
 
     /// A note worked out beside the command's own work (the work tree's
     /// status: 13,500 files looked at took 70 ms of a 100 ms no-op apply),
-    /// printed before the command exits (`printDeferredNotes`).
-    static func noteWhenKnown(_ text: Task<String?, Never>) {
-        deferred.withLock { $0.append(text) }
+    /// printed before the command exits (`printDeferredNotes`). `label`
+    /// names the work in `ACCORD_TIMINGS`, with how long it took and how
+    /// long the command waited for it at the end.
+    static func noteWhenKnown(_ label: String, _ work: @escaping @Sendable () async -> String?) {
+        let task = Task { () -> (String?, Duration) in
+            let start = ContinuousClock.now
+            let text = await work()
+            return (text, .now - start)
+        }
+        deferred.withLock { $0.append((label, task)) }
     }
 
     /// The deferred notes, each once it is known; runMain calls it however the command ends.
     static func printDeferredNotes() async {
-        for text in deferred.withLock({ notes in defer { notes = [] }; return notes }) {
-            if let text = await text.value { note(text) }
+        for (label, task) in deferred.withLock({ notes in defer { notes = [] }; return notes }) {
+            let waiting = ContinuousClock.now
+            let (text, took) = await task.value
+            let waited = ContinuousClock.now - waiting
+            if let text { note(text) }
+            Timings.print(lines: ["timing: \(label), beside the command \(Stopwatch.milliseconds(took)) ms "
+                                  + "(waited for at the end \(Stopwatch.milliseconds(waited)) ms)"])
         }
     }
 
-    private static let deferred = Mutex<[Task<String?, Never>]>([])
+    private static let deferred = Mutex<[(String, Task<(String?, Duration), Never>)]>([])
 }
 
 /// `ACCORD_TIMINGS=1` prints each phase's wall time to standard error.
+/// A command's own time is accounted for too: its start-up before the
+/// first phase (`startUp`), what it does after the last (`Stopwatch(since:)`
+/// from the phases' end), and the work it did beside them (deferred notes).
 enum Timings {
     static func print(_ watches: Stopwatch...) {
-        guard ProcessEnvironment.value("ACCORD_TIMINGS") == "1" else { return }
-        FileHandle.standardError.write(Data((watches.map(\.report).filter { !$0.isEmpty }.joined(separator: "\n") + "\n").utf8))
+        print(lines: watches.map(\.report).filter { !$0.isEmpty })
+    }
+
+    static func print(lines: [String]) {
+        guard ProcessEnvironment.value("ACCORD_TIMINGS") == "1", !lines.isEmpty else { return }
+        FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+    }
+
+    /// When the command began (`runMain`'s first step).
+    static func begin() { began.withLock { $0 = .now } }
+    private static let began = Mutex<ContinuousClock.Instant?>(nil)
+
+    /// A watch from the command's start, for its start-up phases.
+    static func sinceBegan() -> Stopwatch {
+        Stopwatch(since: began.withLock { $0 } ?? .now)
+    }
+
+    /// One phase, `name`, from the command's start until `watch` began.
+    static func startUp(_ name: String, before watch: Stopwatch) -> Stopwatch {
+        var startUp = Stopwatch(since: min(began.withLock { $0 } ?? watch.started, watch.started))
+        startUp.lap(name, endingAt: watch.started)
+        return startUp
     }
 }

@@ -65,12 +65,12 @@ struct SourceOptions: ParsableArguments {
         if override == nil, !RemoteURL.isRemote(repo) {
             // Looked at beside the command's work (a thread of its own), said before it exits.
             let ref = self.ref
-            Console.noteWhenKnown(Task {
+            Console.noteWhenKnown("the work tree compared with HEAD (for a note on uncommitted changes)") {
                 guard let status = try? await repository.uncommittedChanges(under: directory), status.head == commit,
                       !status.changes.isEmpty else { return nil }
                 return "the work tree has uncommitted changes to \(Self.describe(status.changes, under: directory)); "
                     + "this read the commit \(ref) (\(commit.prefix(12))): commit them, or pass --worktree to read the files on disk"
-            })
+            }
         }
         return RevisionSource(repository: repository, commit: commit, directory: directory)
     }

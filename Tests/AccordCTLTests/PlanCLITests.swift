@@ -414,6 +414,44 @@ import Testing
         #expect(status.contains("  uncommitted  "), "\(status)")
     }
 
+    /// `ACCORD_TIMINGS=1` accounts for the whole command, not only the
+    /// pass's phases: its start-up (arguments and keys, the revision
+    /// opened, the connection), what comes after the last phase, and the
+    /// work tree's status, looked at beside the command for the
+    /// uncommitted-changes note, with how long the command waited for it.
+    @Test(TestDatabase.required)
+    func timingsAccountForTheWholeCommand() async throws {
+        let db = try await TestDatabase.scratch()
+        defer { Task { await db.drop() } }
+        let fx = try Self.twoRevisions()
+        let repo = ["--repo", fx.root.path]
+        func timings(_ run: CLI.Run) -> [String] {
+            run.stderr.split(separator: "\n").map(String.init).filter { $0.hasPrefix("timing: ") }
+        }
+        func names(_ lines: [String]) -> [String] {
+            lines.map { line in
+                #expect(line.range(of: #"^timing: .+ [0-9]+ ms( \(waited for at the end [0-9]+ ms\))?$"#, options: .regularExpression) != nil, "\(line)")
+                return String(line.dropFirst("timing: ".count).prefix { !$0.isNumber })
+            }
+        }
+        let env = ["DATABASE_URL": db.urlText, "NO_COLOR": "1", "ACCORD_TIMINGS": "1"]
+        for pass in ["a full apply", "a no-op apply"] {
+            let run = try await CLI.accordctl(["apply"] + repo, environment: env)
+            #expect(run.status == 0, "\(run.stderr)")
+            let shown = names(timings(run))
+            #expect(Array(shown.prefix(4)) == ["start-up: arguments and keys ", "start-up: the revision opened ", "start-up: connected ",
+                                                "migrate and lock "], "\(pass): \(shown)")
+            #expect(shown.contains(pass == "a full apply" ? "execute (" : "fast path: files and platform tables unchanged since the last complete pass "),
+                    "\(pass): \(shown)")
+            #expect(Array(shown.suffix(2)) == ["connection closed, report written ",
+                                                "the work tree compared with HEAD (for a note on uncommitted changes), beside the command "],
+                    "\(pass): \(shown)")
+        }
+        // Without the variable, none.
+        let quiet = try await CLI.accordctl(["apply"] + repo, environment: ["DATABASE_URL": db.urlText, "NO_COLOR": "1"])
+        #expect(quiet.status == 0 && timings(quiet).isEmpty, "\(quiet.stderr)")
+    }
+
     /// A plan reads as the manifests do: manifest field names, steps and
     /// versions by name, nested values as blocks, digests and signatures
     /// shortened (in text and markdown); JSON keeps every value whole.
