@@ -12,11 +12,10 @@ db_url() { printf '%s\n' "${base_url%/*}/$1"; }
 # at exit: on a file system that will not reuse an inode for 60 s after
 # its file was deleted, 360 s while its inode table block is unwritten
 # (ext4 without a journal, as on the machine of docs/benchmarks.md), each
-# file created soon after a DROP
-# DATABASE of thousands of relations scans past the deleted ones (perf:
-# recently_deleted under ext4_create). Drops between runs made the next
-# runs' store DDL, Accord's and the floor's alike, 1 to 3 s slower, more
-# with every drop.
+# file created soon after a DROP DATABASE of thousands of relations scans
+# past the deleted ones (perf: recently_deleted under ext4_create). Drops
+# between runs made the next runs' store DDL, Accord's and the floor's
+# alike, 1 to 3 s slower, more with every drop.
 new_db() {
   psql -q "$base_url" -c "CREATE DATABASE $1" >/dev/null
   db_url "$1"
