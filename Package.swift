@@ -198,3 +198,15 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// Release builds optimize across Accord's own modules (-cross-module-optimization):
+// the engine's values (JSONValue, Record, DesiredObject, the specs) are defined in
+// one module and used in hot loops of others, where a call through the module's
+// boundary cannot be inlined or specialized. Measured in docs/benchmarks-notes.md
+// ("2026-12-07, late evening"). Debug builds, the dependencies and the bench's
+// floor program are unchanged.
+let programs = Set(["accordctl", "accord-controller"])
+for target in package.targets where target.type == .regular && target.name.hasPrefix("Accord") && target.name != "AccordCtlMalloc"
+    || programs.contains(target.name) {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
+}
