@@ -24,14 +24,12 @@ public struct ManifestSet: Sendable {
     public static func load(_ files: [SourceFile], outside: Set<ObjectID>) -> ManifestSet {
         var diagnostics: [Diagnostic] = []
         let parts = ParallelMap.run(files.sorted(by: { $0.path.utf8Precedes($1.path) }), read)
-        var documents: [DecodedDocument] = []
-        documents.reserveCapacity(parts.reduce(0) { $0 + $1.documents.count })
-        for part in parts {
-            diagnostics += part.diagnostics
-            documents += part.documents
-        }
+        for part in parts { diagnostics += part.diagnostics }
+        // Each file's documents stay in their file's list: one list of
+        // 113,500 documents would copy (and release) every one of them on
+        // one core.
+        let read = parts.map(\.documents)
         // The identities' index and their sort are each one core's work: side by side.
-        let read = documents
         let ((known, duplicates), manifests) = ParallelMap.both({ ReferenceCheck.index(read, outside: outside) },
                                                                 { sortedByIdentity(read) })
         diagnostics += duplicates
@@ -39,22 +37,24 @@ public struct ManifestSet: Sendable {
         return ManifestSet(manifests: manifests, diagnostics: diagnostics.sorted(), fileCount: files.count)
     }
 
-    /// The documents' manifests in identity order. Sorted through their
+    /// The documents' manifests (each file's, files in path order) in identity order. Sorted through their
     /// identities (moving large values costs more than comparing), kind by
     /// kind: within a kind, files read in path order mostly already give
     /// identity order, runs the sort finds and merges.
-    static func sortedByIdentity(_ documents: [DecodedDocument]) -> [Manifest] {
-        var byKind: [Kind: [(ObjectID, Int)]] = [:]
+    static func sortedByIdentity(_ files: [[DecodedDocument]]) -> [Manifest] {
+        var byKind: [Kind: [(ObjectID, file: Int, document: Int)]] = [:]
         var count = 0
-        for (i, doc) in documents.enumerated() {
-            guard let id = doc.manifest?.id else { continue }
-            byKind[id.kind, default: []].append((id, i))
-            count += 1
+        for f in files.indices {
+            for d in files[f].indices {
+                guard let id = files[f][d].manifest?.id else { continue }
+                byKind[id.kind, default: []].append((id, f, d))
+                count += 1
+            }
         }
         var out: [Manifest] = []
         out.reserveCapacity(count)
         for kind in byKind.keys.sorted() {
-            for (_, i) in byKind[kind]!.sorted(by: { $0.0 < $1.0 }) { out.append(documents[i].manifest!) }
+            for at in byKind[kind]!.sorted(by: { $0.0 < $1.0 }) { out.append(files[at.file][at.document].manifest!) }
         }
         return out
     }

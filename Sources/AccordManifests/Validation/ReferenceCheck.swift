@@ -7,32 +7,40 @@ enum ReferenceCheck {
     /// incremental pass reads only changed files); references to them hold.
     /// The identities the documents define (and `outside`), and a problem
     /// for each defined twice. One pass over the documents, on one core.
-    static func index(_ documents: [DecodedDocument], outside: Set<ObjectID>) -> (Known, [Diagnostic]) {
+    /// `files`: each file's documents, files in path order.
+    static func index(_ files: [[DecodedDocument]], outside: Set<ObjectID>) -> (Known, [Diagnostic]) {
         var out: [Diagnostic] = []
-        // Where each identity is first defined; a position is worked out
-        // only for the duplicates reported.
-        var first: [ObjectID: Int] = [:]
-        first.reserveCapacity(documents.count)
-        for (i, doc) in documents.enumerated() {
-            guard let id = doc.identity, doc.manifest != nil || !doc.diagnostics.isEmpty else { continue }
-            if let j = first[id] {
-                out.append(Diagnostic(place(documents[i]), "metadata.name: duplicate \(id); first defined at \(place(documents[j]))"))
-            } else {
-                first[id] = i
-            }
-        }
+        // Where each identity is first defined (file, document); a position
+        // is worked out only for the duplicates reported.
+        var first: [ObjectID: Known.Place] = [:]
+        first.reserveCapacity(files.reduce(0) { $0 + $1.count })
         var stores: [String: (region: Region, entries: [String])] = [:]
-        for doc in documents {
-            if let m = doc.manifest, case .store(let spec) = m.spec { stores[m.metadata.name] = (spec.region, spec.holds.map(\.entry)) }
+        for f in files.indices {
+            for d in files[f].indices {
+                guard let id = files[f][d].identity, files[f][d].manifest != nil || !files[f][d].diagnostics.isEmpty else { continue }
+                if let j = first[id] {
+                    out.append(Diagnostic(place(files[f][d]), "metadata.name: duplicate \(id); first defined at \(place(files[j.file][j.document]))"))
+                } else {
+                    first[id] = Known.Place(file: f, document: d)
+                }
+                if id.kind == .store, let m = files[f][d].manifest, case .store(let spec) = m.spec {
+                    stores[m.metadata.name] = (spec.region, spec.holds.map(\.entry))
+                }
+            }
         }
         return (Known(first: first, outside: outside, stores: stores), out)
     }
 
-    /// Each document's references, on every core: a manifest's, or what
-    /// could be read of a document with field errors.
-    static func check(_ documents: [DecodedDocument], _ known: Known) -> [Diagnostic] {
+    /// Each document's references, a file's documents to a task, on every
+    /// core: a manifest's, or what could be read of a document with field
+    /// errors.
+    static func check(_ files: [[DecodedDocument]], _ known: Known) -> [Diagnostic] {
         var out: [Diagnostic] = []
-        for found in ParallelMap.run(documents, { doc in (doc.manifest.map(ReferenceSites.init) ?? doc.salvaged).map { check($0, known) } ?? [] }) {
+        for found in ParallelMap.run(files, { documents in
+            documents.indices.flatMap { d in
+                (documents[d].manifest.map(ReferenceSites.init) ?? documents[d].salvaged).map { check($0, known) } ?? []
+            }
+        }) {
             out += found
         }
         return out
@@ -45,7 +53,13 @@ enum ReferenceCheck {
 
     /// The identities defined in the repository.
     struct Known: Sendable {
-        let first: [ObjectID: Int]
+        /// A document among the files read.
+        struct Place: Sendable {
+            let file: Int
+            let document: Int
+        }
+
+        let first: [ObjectID: Place]
         let outside: Set<ObjectID>
         /// The Stores of the files read: their region and entries.
         let stores: [String: (region: Region, entries: [String])]
