@@ -206,7 +206,7 @@ let package = Package(
 // ("2026-12-07, late evening"). Debug builds, the dependencies and the bench's
 // floor program are unchanged.
 let programs = Set(["accordctl", "accord-controller"])
-for target in package.targets where target.type == .regular && target.name.hasPrefix("Accord") && target.name != "AccordCtlMalloc"
-    || programs.contains(target.name) {
+for target in package.targets
+where (target.type == .regular && target.name.hasPrefix("Accord") && target.name != "AccordCtlMalloc") || programs.contains(target.name) {
     target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
 }

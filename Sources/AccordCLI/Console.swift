@@ -51,7 +51,7 @@ enum Console {
 
 /// `ACCORD_TIMINGS=1` prints each phase's wall time to standard error.
 /// A command's own time is accounted for too: its start-up before the
-/// first phase (`startUp`), what it does after the last (`Stopwatch(since:)`
+/// first phase (`sinceBegan`), what it does after the last (`Stopwatch(since:)`
 /// from the phases' end), and the work it did beside them (deferred notes).
 enum Timings {
     static func print(_ watches: Stopwatch...) {
@@ -67,15 +67,9 @@ enum Timings {
     static func begin() { began.withLock { $0 = .now } }
     private static let began = Mutex<ContinuousClock.Instant?>(nil)
 
-    /// A watch from the command's start, for its start-up phases.
+    /// A watch from the command's start, for its start-up phases (a lap
+    /// `endingAt:` where the command's own watch began closes them).
     static func sinceBegan() -> Stopwatch {
         Stopwatch(since: began.withLock { $0 } ?? .now)
-    }
-
-    /// One phase, `name`, from the command's start until `watch` began.
-    static func startUp(_ name: String, before watch: Stopwatch) -> Stopwatch {
-        var startUp = Stopwatch(since: min(began.withLock { $0 } ?? watch.started, watch.started))
-        startUp.lap(name, endingAt: watch.started)
-        return startUp
     }
 }

@@ -126,7 +126,11 @@ struct Diff: AsyncParsableCommand {
         }
         let baseKey = await key(base), headKey = await key(head)
         var timings = Stopwatch()
-        defer { Timings.print(Timings.startUp("start-up: arguments, both revisions opened, their tree ids read", before: timings), timings) }
+        var startUp = Timings.sinceBegan()
+        defer {
+            startUp.lap("start-up: arguments, both revisions opened, their tree ids read", endingAt: timings.started)
+            Timings.print(startUp, timings)
+        }
         /// The fast plan against `index`, with the head's index stored unless it already is.
         func fast(_ index: DiffIndex.File) async throws -> OfflineDiff.Result? {
             guard let fast = try await OfflineDiff.fast(head: head, base: base, index: index, prune: prune, timings: &timings) else { return nil }

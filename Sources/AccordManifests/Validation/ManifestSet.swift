@@ -37,10 +37,11 @@ public struct ManifestSet: Sendable {
         return ManifestSet(manifests: manifests, diagnostics: diagnostics.sorted(), fileCount: files.count)
     }
 
-    /// The documents' manifests (each file's, files in path order) in identity order. Sorted through their
-    /// identities (moving large values costs more than comparing), kind by
-    /// kind: within a kind, files read in path order mostly already give
-    /// identity order, runs the sort finds and merges.
+    /// The documents' manifests (each file's, files in path order) in
+    /// identity order. Sorted through their identities (moving large values
+    /// costs more than comparing), kind by kind: within a kind, files read
+    /// in path order mostly already give identity order, runs the sort
+    /// finds and merges.
     static func sortedByIdentity(_ files: [[DecodedDocument]]) -> [Manifest] {
         var byKind: [Kind: [(ObjectID, file: Int, document: Int)]] = [:]
         var count = 0
